@@ -1,0 +1,150 @@
+// The generic shop format (see the README, "Importing your own catalog").
+#include <fmt/format.h>
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include "csv_fields.h"
+#include "import_batch.h"
+#include "mystyle/catalog/import.h"
+
+namespace mystyle::catalog {
+namespace {
+
+std::string optional_field(const std::vector<std::string>& row, std::optional<std::size_t> column) {
+  return column ? row[*column] : std::string();
+}
+
+void read_items(const std::filesystem::path& items_csv, ImportBatch& batch, ImportProblems& problems,
+                std::unordered_map<std::string, std::size_t>& item_position) {
+  CsvReader reader(items_csv);
+  const CsvHeader header = read_header(reader);
+  const std::size_t c_id = header.require("id");
+  const std::size_t c_name = header.require("name");
+  const std::size_t c_category = header.require("category");
+  const std::size_t c_url = header.require("url");
+  const auto c_family = header.find("family"), c_type = header.find("type"), c_colour = header.find("colour");
+  const auto c_slot = header.find("slot"), c_image = header.find("image");
+  const auto base = items_csv.parent_path();
+
+  std::unordered_map<std::string, std::size_t> first_line;
+  std::vector<std::string> row;
+  while (reader.read_row(row)) {
+    if (row.size() != header.size()) {
+      problems.error(reader.where(), fmt::format("expected {} fields, found {}", header.size(), row.size()));
+      continue;
+    }
+    ItemRecord item;
+    item.source_id = row[c_id];
+    if (item.source_id.empty()) {
+      problems.error(field_where(reader, "id"), "empty item id");
+      continue;
+    }
+    if (auto first = first_line.find(item.source_id); first != first_line.end()) {
+      problems.error(field_where(reader, "id"),
+                     fmt::format("duplicate item id '{}' (first on line {})", item.source_id, first->second));
+      continue;
+    }
+    item.name = row[c_name];
+    item.category = row[c_category];
+    item.shop_url = row[c_url];
+    item.family = optional_field(row, c_family);
+    item.type = optional_field(row, c_type);
+    item.colour = optional_field(row, c_colour);
+    const std::string slot = optional_field(row, c_slot);
+    if (slot.empty()) {
+      item.slot = natural_slot(item.category, item.family, item.type);
+    } else if (auto parsed = parse_slot(slot)) {
+      item.slot = *parsed;
+    } else {
+      problems.error(field_where(reader, "slot"), fmt::format("unknown slot '{}'", slot));
+      continue;
+    }
+    if (const std::string image = optional_field(row, c_image); !image.empty()) {
+      const auto path = std::filesystem::path(image).is_absolute() ? std::filesystem::path(image) : base / image;
+      if (std::filesystem::is_regular_file(path)) {
+        item.image_path = std::filesystem::absolute(path).lexically_normal().string();
+      } else {
+        problems.warning(field_where(reader, "image"), fmt::format("image file {} not found", path.string()));
+      }
+    }
+    first_line.emplace(item.source_id, reader.line());
+    item_position.emplace(item.source_id, batch.items.size());
+    batch.items.push_back(std::move(item));
+  }
+}
+
+void read_outfits(Catalog& catalog, const std::filesystem::path& outfits_csv, ImportBatch& batch,
+                  ImportProblems& problems, const std::unordered_map<std::string, std::size_t>& item_position) {
+  CsvReader reader(outfits_csv);
+  const CsvHeader header = read_header(reader);
+  const std::size_t c_outfit = header.require("outfit_id");
+  const std::size_t c_item = header.require("item_id");
+  const auto c_slot = header.find("slot"), c_photo = header.find("photo");
+  const auto base = outfits_csv.parent_path();
+
+  std::unordered_map<std::string, std::size_t> outfit_position;
+  std::unordered_set<std::string> seen_pairs;
+  std::vector<std::string> row;
+  while (reader.read_row(row)) {
+    if (row.size() != header.size()) {
+      problems.error(reader.where(), fmt::format("expected {} fields, found {}", header.size(), row.size()));
+      continue;
+    }
+    const std::string& outfit_id = row[c_outfit];
+    const std::string& item_id = row[c_item];
+    if (outfit_id.empty()) {
+      problems.error(field_where(reader, "outfit_id"), "empty outfit id");
+      continue;
+    }
+    std::optional<Slot> item_slot;
+    if (auto pos = item_position.find(item_id); pos != item_position.end()) {
+      item_slot = batch.items[pos->second].slot;
+    } else if (auto known = catalog.find_item_by_source(batch.source, item_id)) {
+      item_slot = known->slot;
+    } else {
+      problems.error(field_where(reader, "item_id"), fmt::format("unknown item '{}'", item_id));
+      continue;
+    }
+    Slot slot = *item_slot;
+    if (const std::string text = optional_field(row, c_slot); !text.empty()) {
+      auto parsed = parse_slot(text);
+      if (!parsed) {
+        problems.error(field_where(reader, "slot"), fmt::format("unknown slot '{}'", text));
+        continue;
+      }
+      slot = *parsed;
+    }
+    if (!seen_pairs.insert(outfit_id + "\n" + item_id).second) {
+      problems.warning(reader.where(), fmt::format("item '{}' listed twice in outfit '{}'; kept once", item_id, outfit_id));
+      continue;
+    }
+    auto [it, added] = outfit_position.emplace(outfit_id, batch.outfits.size());
+    if (added) batch.outfits.push_back({outfit_id, std::nullopt, {}});
+    OutfitRecord& outfit = batch.outfits[it->second];
+    if (const std::string photo = optional_field(row, c_photo); !photo.empty() && !outfit.photo_path) {
+      const auto path = base / photo;
+      if (std::filesystem::is_regular_file(path)) {
+        outfit.photo_path = std::filesystem::absolute(path).lexically_normal().string();
+      } else {
+        problems.warning(field_where(reader, "photo"), fmt::format("photo file {} not found", path.string()));
+      }
+    }
+    outfit.members.emplace_back(item_id, slot);
+  }
+}
+
+}  // namespace
+
+ImportSummary import_csv(Catalog& catalog, const std::filesystem::path& items_csv,
+                         const std::optional<std::filesystem::path>& outfits_csv, const std::string& source) {
+  ImportBatch batch{source, {}, {}};
+  ImportProblems problems;
+  std::unordered_map<std::string, std::size_t> item_position;
+  read_items(items_csv, batch, problems, item_position);
+  if (outfits_csv) read_outfits(catalog, *outfits_csv, batch, problems, item_position);
+  problems.throw_if_errors();
+  return write_import_batch(catalog, batch, problems.take_warnings());
+}
+
+}  // namespace mystyle::catalog

@@ -1,0 +1,19 @@
+#pragma once
+// Each `mystyle` subcommand registers itself on the app; the callbacks run after parsing.
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <string>
+
+namespace mystyle::cli {
+
+/// Adds `--workspace DIR` to `command` (default `$MYSTYLE_WORKSPACE` or ./mystyle-workspace).
+void add_workspace_option(CLI::App& command, std::filesystem::path& workspace);
+
+/// Prints `text` to stdout followed by a newline (the one place results are written).
+void print_line(const std::string& text);
+
+void add_import_command(CLI::App& app);
+void add_info_command(CLI::App& app);
+
+}  // namespace mystyle::cli
