@@ -1,0 +1,43 @@
+#pragma once
+/// Whole-file I/O shared by every module that stores something in the workspace: atomic writes,
+/// bounded reads, a checksum, and read-only memory maps.
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace mystyle {
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, flushed, then renamed over
+/// `path`, so a reader sees the old file or the new one, never half of one. Creates missing parent
+/// folders. Throws mystyle::Error (kIo) naming the file.
+void write_file_atomic(const std::filesystem::path& path, std::string_view bytes);
+
+/// Reads a whole file. Throws kNotFound when it cannot be opened, kTooLarge past `max_bytes`.
+std::string read_file_bytes(const std::filesystem::path& path, std::size_t max_bytes = SIZE_MAX);
+
+/// 64-bit FNV-1a of `bytes`: the checksum of the project's file formats.
+std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t seed = 0xcbf29ce484222325ull);
+
+/// A read-only memory map of a whole file; the bytes stay valid while the object lives. Movable.
+class MappedFile {
+ public:
+  MappedFile() = default;
+  /// Throws mystyle::Error (kNotFound / kIo) naming the file.
+  explicit MappedFile(const std::filesystem::path& path);
+  ~MappedFile();
+  MappedFile(MappedFile&& other) noexcept;
+  MappedFile& operator=(MappedFile&& other) noexcept;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  std::span<const std::uint8_t> bytes() const { return {data_, size_}; }
+
+ private:
+  const std::uint8_t* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+}  // namespace mystyle

@@ -1,0 +1,115 @@
+#include "mystyle/core/file_io.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <utility>
+
+#include "mystyle/core/error.h"
+
+namespace mystyle {
+namespace {
+
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+}  // namespace
+
+void write_file_atomic(const std::filesystem::path& path, std::string_view bytes) {
+  static std::atomic<unsigned> counter{0};
+  std::error_code ec;
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  auto tmp = path;
+  tmp += fmt::format(".tmp-{}-{}", ::getpid(), counter++);
+  {
+    Fd out{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
+    if (out.fd < 0) throw Error(fmt::format("{}: cannot write: {}", tmp.string(), std::strerror(errno)), ErrorKind::kIo);
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+      const ssize_t n = ::write(out.fd, bytes.data() + done, bytes.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        const std::string why = std::strerror(errno);
+        std::filesystem::remove(tmp, ec);
+        throw Error(fmt::format("{}: cannot write: {}", tmp.string(), why), ErrorKind::kIo);
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    if (::fsync(out.fd) != 0) {
+      std::filesystem::remove(tmp, ec);
+      throw Error(fmt::format("{}: cannot flush to disk", tmp.string()), ErrorKind::kIo);
+    }
+  }
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw Error(fmt::format("{}: cannot replace: {}", path.string(), ec.message()), ErrorKind::kIo);
+  }
+}
+
+std::string read_file_bytes(const std::filesystem::path& path, std::size_t max_bytes) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) throw Error(fmt::format("{}: cannot open file", path.string()), ErrorKind::kNotFound);
+  const auto size = static_cast<std::size_t>(in.tellg());
+  if (size > max_bytes) {
+    throw Error(fmt::format("{}: {} bytes is over the limit of {}", path.string(), size, max_bytes),
+                ErrorKind::kTooLarge);
+  }
+  std::string bytes(size, '\0');
+  in.seekg(0);
+  if (!in.read(bytes.data(), static_cast<std::streamsize>(size))) {
+    throw Error(fmt::format("{}: read failed", path.string()), ErrorKind::kIo);
+  }
+  return bytes;
+}
+
+std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t seed) {
+  std::uint64_t h = seed;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+MappedFile::MappedFile(const std::filesystem::path& path) {
+  Fd file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (file.fd < 0) throw Error(fmt::format("{}: cannot open file", path.string()), ErrorKind::kNotFound);
+  struct stat st {};
+  if (::fstat(file.fd, &st) != 0) throw Error(fmt::format("{}: cannot stat", path.string()), ErrorKind::kIo);
+  size_ = static_cast<std::size_t>(st.st_size);
+  if (size_ == 0) return;
+  void* p = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, file.fd, 0);
+  if (p == MAP_FAILED) throw Error(fmt::format("{}: cannot map: {}", path.string(), std::strerror(errno)), ErrorKind::kIo);
+  data_ = static_cast<const std::uint8_t*>(p);
+}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr) ::munmap(const_cast<std::uint8_t*>(data_), size_);
+}
+
+MappedFile::MappedFile(MappedFile&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+
+MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
+  if (this != &other) {
+    if (data_ != nullptr) ::munmap(const_cast<std::uint8_t*>(data_), size_);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+
+}  // namespace mystyle
