@@ -1,0 +1,67 @@
+#pragma once
+/// Brute-force similarity search with the original prototype's exact rankings.
+///
+/// Storage: one contiguous row-major float32 array [size, dim] in insertion order, plus five
+/// float32 statistics per row (norm, squared norm, 1/norm, 1/centred norm, norm/centred norm), so
+/// one stored copy serves all three metrics: cosine = x.q / (|x||q|), Euclidean d^2 = |x|^2 - 2x.q
+/// + |q|^2, Pearson = x.q_c / (|x_c||q_c|) with q_c the centred query (sum q_c = 0, hence x.q_c =
+/// x_c.q_c). Memory: (dim + 5) * 4 bytes + the id (8) + the id map entry per item.
+///
+/// Exactness: the scan runs in float32 (SIMD dot products, blocked rows) and keeps k + extra
+/// candidates ranked by a rigorous upper bound of their score (float score + worst-case rounding
+/// error); the candidates are rescored in double. When the bound proves that no other row can enter
+/// the top k (almost always), the double ranking is returned; otherwise the whole index is rescored
+/// in double. So results always equal the double-precision ranking of the stored float32 vectors,
+/// ties broken by insertion order (earlier first); this reproduces the original's float64 top-10s.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "mystyle/index/vector_index.h"
+
+namespace mystyle::index {
+
+class ExactIndex final : public VectorIndex {
+ public:
+  /// `dim` >= 1 (else mystyle::Error kInvalidInput). `metric` is the default for searches; every
+  /// metric can be asked for per query.
+  explicit ExactIndex(std::size_t dim, Metric metric = Metric::kCosine);
+
+  void add(std::span<const std::int64_t> ids, std::span<const float> vectors) override;
+  /// Compacts the storage in one pass, keeping insertion order (O(size * dim)).
+  std::size_t remove(std::span<const std::int64_t> ids) override;
+  std::vector<Neighbor> search(std::span<const float> query, std::size_t k,
+                               const SearchParams& params = {}) const override;
+
+  std::size_t size() const override { return ids_.size(); }
+  std::size_t dim() const override { return dim_; }
+  Metric metric() const override { return metric_; }
+
+  /// Ids in insertion order, and the vectors in the same order (shape [size, dim]).
+  std::span<const std::int64_t> ids() const { return ids_; }
+  std::span<const float> vectors() const { return data_; }
+  /// Whether `id` is present.
+  bool contains(std::int64_t id) const { return row_of_.contains(id); }
+  /// Bytes held by this index (vectors, statistics, ids and the id map), for memory reports.
+  std::size_t memory_bytes() const;
+
+  /// Per-row statistics (internal; public for the scan kernel in exact_index.cpp).
+  struct RowStats {
+    float norm = 0, sq_norm = 0, inv_norm = 0, inv_centred_norm = 0, centred_ratio = 0;
+  };
+
+ private:
+  std::vector<Neighbor> search_rows_double(std::span<const float> query, std::size_t k, Metric metric,
+                                           const IdFilter* filter) const;
+
+  std::size_t dim_;
+  Metric metric_;
+  std::vector<std::int64_t> ids_;
+  std::vector<float> data_;
+  std::vector<RowStats> stats_;
+  std::unordered_map<std::int64_t, std::size_t> row_of_;
+};
+
+}  // namespace mystyle::index

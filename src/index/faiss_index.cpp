@@ -1,0 +1,299 @@
+#include "mystyle/index/faiss_index.h"
+
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
+#include <faiss/impl/FaissException.h>
+#include <faiss/impl/IDSelector.h>
+#include <faiss/impl/io.h>
+#include <faiss/index_io.h>
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "byte_io.h"
+#include "dot_kernel.h"
+#include "mystyle/core/error.h"
+#include "vector_checks.h"
+
+namespace mystyle::index {
+namespace {
+
+using FaissId = faiss::Index::idx_t;
+
+// Passes live graph nodes whose item id the caller's filter allows.
+struct LiveSelector final : faiss::IDSelector {
+  const std::vector<std::uint8_t>* alive;
+  const std::vector<std::int64_t>* slot_ids;
+  const IdFilter* filter;
+  bool is_member(idx_t slot) const override {
+    return (*alive)[static_cast<std::size_t>(slot)] != 0 &&
+           (filter == nullptr || filter->allows((*slot_ids)[static_cast<std::size_t>(slot)]));
+  }
+};
+
+std::unique_ptr<faiss::IndexHNSWFlat> make_hnsw(std::size_t dim, Metric metric, const HnswSettings& s) {
+  auto hnsw = std::make_unique<faiss::IndexHNSWFlat>(
+      static_cast<int>(dim), s.neighbors_per_node,
+      metric == Metric::kEuclidean ? faiss::METRIC_L2 : faiss::METRIC_INNER_PRODUCT);
+  hnsw->hnsw.efConstruction = s.ef_construction;
+  hnsw->hnsw.efSearch = s.ef_search;
+  return hnsw;
+}
+
+const float* stored_vectors(const faiss::IndexHNSWFlat& hnsw) {
+  return static_cast<const faiss::IndexFlat*>(hnsw.storage)->get_xb();
+}
+
+}  // namespace
+
+FaissIndex::FaissIndex(std::size_t dim, Metric metric, HnswSettings settings)
+    : dim_(dim), metric_(metric), settings_(settings) {
+  if (dim == 0) throw Error("FaissIndex: dim must be at least 1");
+  if (settings.neighbors_per_node < 2 || settings.ef_construction < 1 || settings.ef_search < 1) {
+    throw Error(fmt::format("FaissIndex: invalid HNSW settings (M {}, efConstruction {}, efSearch {})",
+                            settings.neighbors_per_node, settings.ef_construction, settings.ef_search));
+  }
+  hnsw_ = make_hnsw(dim, metric, settings);
+}
+
+FaissIndex::~FaissIndex() = default;
+FaissIndex::FaissIndex(FaissIndex&&) noexcept = default;
+FaissIndex& FaissIndex::operator=(FaissIndex&&) noexcept = default;
+
+std::vector<float> FaissIndex::prepare(std::span<const float> vectors) const {
+  std::vector<float> out(vectors.begin(), vectors.end());
+  if (metric_ == Metric::kEuclidean) return out;
+  for (std::size_t r = 0; r < out.size() / dim_; ++r) {
+    float* x = &out[r * dim_];
+    double mean = 0;
+    if (metric_ == Metric::kPearson) {
+      for (std::size_t i = 0; i < dim_; ++i) mean += x[i];
+      mean /= static_cast<double>(dim_);
+    }
+    double sq = 0;
+    for (std::size_t i = 0; i < dim_; ++i) sq += (x[i] - mean) * (x[i] - mean);
+    const double inv = sq > 0 ? 1.0 / std::sqrt(sq) : 0.0;
+    for (std::size_t i = 0; i < dim_; ++i) x[i] = static_cast<float>((x[i] - mean) * inv);
+  }
+  return out;
+}
+
+double FaissIndex::to_score(float faiss_distance) const {
+  if (metric_ != Metric::kEuclidean) return faiss_distance;
+  const double d = std::sqrt(std::max(0.0f, faiss_distance));
+  return d > 0 ? 1.0 / d : std::numeric_limits<double>::infinity();
+}
+
+void FaissIndex::add(std::span<const std::int64_t> ids, std::span<const float> vectors) {
+  detail::check_add_input(ids, vectors, dim_, [this](std::int64_t id) { return slot_of_.contains(id); });
+  if (ids.empty()) return;
+  const std::vector<float> prepared = prepare(vectors);
+  try {
+    hnsw_->add(static_cast<FaissId>(ids.size()), prepared.data());
+  } catch (const faiss::FaissException& e) {
+    throw Error(fmt::format("FaissIndex::add: {}", e.what()), ErrorKind::kIo);
+  }
+  for (std::int64_t id : ids) {
+    slot_of_.emplace(id, static_cast<std::int64_t>(slot_ids_.size()));
+    slot_ids_.push_back(id);
+    alive_.push_back(1);
+  }
+}
+
+std::size_t FaissIndex::remove(std::span<const std::int64_t> ids) {
+  std::size_t removed = 0;
+  for (std::int64_t id : ids) {
+    auto it = slot_of_.find(id);
+    if (it == slot_of_.end()) continue;
+    alive_[static_cast<std::size_t>(it->second)] = 0;
+    slot_of_.erase(it);
+    ++removed;
+  }
+  return removed;
+}
+
+std::vector<Neighbor> FaissIndex::brute_force(const float* q, std::size_t k, const IdFilter* filter) const {
+  const float* xb = stored_vectors(*hnsw_);
+  std::vector<std::pair<float, std::size_t>> scored;  // (faiss distance, slot)
+  auto score_slot = [&](std::size_t slot) {
+    const float* x = xb + slot * dim_;
+    float d;
+    if (metric_ == Metric::kEuclidean) {
+      d = 0;
+      for (std::size_t i = 0; i < dim_; ++i) d += (x[i] - q[i]) * (x[i] - q[i]);
+    } else {
+      detail::dot_rows(x, 1, dim_, q, &d);
+    }
+    scored.emplace_back(d, slot);
+  };
+  if (filter && filter->is_allow_list()) {
+    for (std::int64_t id : filter->allowed_ids()) {
+      if (auto it = slot_of_.find(id); it != slot_of_.end()) score_slot(static_cast<std::size_t>(it->second));
+    }
+  } else {
+    for (std::size_t slot = 0; slot < slot_ids_.size(); ++slot) {
+      if (alive_[slot] && (!filter || filter->allows(slot_ids_[slot]))) score_slot(slot);
+    }
+  }
+  const bool l2 = metric_ == Metric::kEuclidean;
+  const std::size_t found = std::min(k, scored.size());
+  std::partial_sort(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(found), scored.end(),
+                    [l2](const auto& a, const auto& b) {
+                      if (a.first != b.first) return l2 ? a.first < b.first : a.first > b.first;
+                      return a.second < b.second;
+                    });
+  std::vector<Neighbor> out(found);
+  for (std::size_t i = 0; i < found; ++i) out[i] = {slot_ids_[scored[i].second], to_score(scored[i].first)};
+  return out;
+}
+
+std::vector<Neighbor> FaissIndex::search(std::span<const float> query, std::size_t k,
+                                         const SearchParams& params) const {
+  return search_batch(query, k, params, 1).front();
+}
+
+std::vector<std::vector<Neighbor>> FaissIndex::search_batch(std::span<const float> queries, std::size_t k,
+                                                            const SearchParams& params,
+                                                            std::size_t threads) const {
+  if (queries.size() % dim_ != 0 || queries.empty()) {
+    throw Error(fmt::format("query has {} values, the index has dim {}", queries.size(), dim_));
+  }
+  const std::size_t nq = queries.size() / dim_;
+  for (std::size_t i = 0; i < nq; ++i) detail::check_query(queries.subspan(i * dim_, dim_), dim_);
+  if (params.metric && *params.metric != metric_) {
+    throw Error(fmt::format("FaissIndex built for {} cannot search by {}", metric_name(metric_),
+                            metric_name(*params.metric)),
+                ErrorKind::kUnsupported);
+  }
+  std::vector<std::vector<Neighbor>> results(nq);
+  if (k == 0 || slot_of_.empty()) return results;
+  const std::vector<float> q = prepare(queries);
+  const IdFilter* filter = params.filter;
+  if (filter && filter->is_allow_list() && filter->allowed_ids().size() <= settings_.exact_filter_max) {
+    for (std::size_t i = 0; i < nq; ++i) results[i] = brute_force(&q[i * dim_], k, filter);
+    return results;
+  }
+  const std::size_t kq = std::min<std::size_t>(k, slot_ids_.size());
+  LiveSelector selector;
+  selector.alive = &alive_;
+  selector.slot_ids = &slot_ids_;
+  selector.filter = filter;
+  faiss::SearchParametersHNSW sp;
+  sp.efSearch = std::max(settings_.ef_search, static_cast<int>(kq));
+  sp.sel = (filter || tombstones() > 0) ? &selector : nullptr;
+  std::vector<float> distances(nq * kq);
+  std::vector<FaissId> slots(nq * kq);
+  // A single query gains nothing from a team of threads and, on a busy machine, waits for them to be
+  // scheduled (milliseconds). omp_set_num_threads changes only this thread's next parallel regions.
+  const int saved_threads = omp_get_max_threads();
+  if (threads != 0 || nq == 1) omp_set_num_threads(nq == 1 ? 1 : static_cast<int>(threads));
+  try {
+    hnsw_->search(static_cast<FaissId>(nq), q.data(), static_cast<FaissId>(kq), distances.data(),
+                  slots.data(), &sp);
+  } catch (const faiss::FaissException& e) {
+    omp_set_num_threads(saved_threads);
+    throw Error(fmt::format("FaissIndex::search: {}", e.what()), ErrorKind::kIo);
+  }
+  omp_set_num_threads(saved_threads);
+  const std::size_t want = std::min(k, slot_of_.size());
+  for (std::size_t i = 0; i < nq; ++i) {
+    auto& out = results[i];
+    for (std::size_t j = 0; j < kq; ++j) {
+      const FaissId slot = slots[i * kq + j];
+      if (slot < 0 || !selector.is_member(slot)) continue;
+      out.push_back({slot_ids_[static_cast<std::size_t>(slot)], to_score(distances[i * kq + j])});
+    }
+    // The graph found too few matches (a selective filter): scan the matching items instead.
+    if (out.size() < want) out = brute_force(&q[i * dim_], k, filter);
+  }
+  return results;
+}
+
+void FaissIndex::rebuild() {
+  auto fresh = make_hnsw(dim_, metric_, settings_);
+  std::vector<std::int64_t> ids;
+  std::vector<float> vectors;
+  const float* xb = stored_vectors(*hnsw_);
+  for (std::size_t slot = 0; slot < slot_ids_.size(); ++slot) {
+    if (!alive_[slot]) continue;
+    ids.push_back(slot_ids_[slot]);
+    vectors.insert(vectors.end(), xb + slot * dim_, xb + (slot + 1) * dim_);
+  }
+  if (!ids.empty()) fresh->add(static_cast<FaissId>(ids.size()), vectors.data());
+  hnsw_ = std::move(fresh);
+  slot_ids_ = ids;
+  alive_.assign(ids.size(), 1);
+  slot_of_.clear();
+  for (std::size_t slot = 0; slot < ids.size(); ++slot) slot_of_.emplace(ids[slot], slot);
+}
+
+std::size_t FaissIndex::memory_bytes() const {
+  const auto& g = hnsw_->hnsw;
+  return static_cast<std::size_t>(hnsw_->ntotal) * dim_ * sizeof(float) +
+         g.neighbors.capacity() * sizeof(int) + g.levels.capacity() * sizeof(int) +
+         g.offsets.capacity() * sizeof(std::size_t) + slot_ids_.capacity() * sizeof(std::int64_t) +
+         alive_.capacity() + slot_of_.size() * (2 * sizeof(std::int64_t) + 2 * sizeof(void*)) +
+         slot_of_.bucket_count() * sizeof(void*);
+}
+
+void FaissIndex::write_state(detail::ByteWriter& out) const {
+  out.put<std::int32_t>(settings_.neighbors_per_node);
+  out.put<std::int32_t>(settings_.ef_construction);
+  out.put<std::int32_t>(settings_.ef_search);
+  out.put<std::uint64_t>(settings_.exact_filter_max);
+  out.put_array<std::int64_t>(slot_ids_);
+  out.put_array<std::uint8_t>(alive_);
+  faiss::VectorIOWriter blob;
+  faiss::write_index(hnsw_.get(), &blob);
+  out.put_array<std::uint8_t>(blob.data);
+}
+
+FaissIndex FaissIndex::read_state(detail::ByteReader& in, std::size_t dim, Metric metric) {
+  HnswSettings s;
+  s.neighbors_per_node = in.get<std::int32_t>();
+  s.ef_construction = in.get<std::int32_t>();
+  s.ef_search = in.get<std::int32_t>();
+  s.exact_filter_max = in.get<std::uint64_t>();
+  if (s.neighbors_per_node < 2 || s.ef_construction < 1 || s.ef_search < 1) in.fail("invalid HNSW settings");
+  FaissIndex index(dim, metric, s);
+  index.slot_ids_ = in.get_array<std::int64_t>();
+  index.alive_ = in.get_array<std::uint8_t>();
+  faiss::VectorIOReader blob;
+  blob.data = in.get_array<std::uint8_t>();
+  std::unique_ptr<faiss::Index> loaded;
+  try {
+    loaded.reset(faiss::read_index(&blob));
+  } catch (const faiss::FaissException& e) {
+    in.fail(fmt::format("FAISS graph unreadable: {}", e.what()));
+  }
+  auto* hnsw = dynamic_cast<faiss::IndexHNSWFlat*>(loaded.get());
+  const auto want_type = metric == Metric::kEuclidean ? faiss::METRIC_L2 : faiss::METRIC_INNER_PRODUCT;
+  if (!hnsw || hnsw->d != static_cast<int>(dim) || hnsw->metric_type != want_type ||
+      static_cast<std::size_t>(hnsw->ntotal) != index.slot_ids_.size() ||
+      index.alive_.size() != index.slot_ids_.size()) {
+    in.fail("FAISS graph does not match the stored ids, dim or metric");
+  }
+  loaded.release();
+  index.hnsw_.reset(hnsw);
+  index.hnsw_->hnsw.efSearch = s.ef_search;
+  for (std::size_t slot = 0; slot < index.slot_ids_.size(); ++slot) {
+    if (index.alive_[slot] && !index.slot_of_.emplace(index.slot_ids_[slot], slot).second) {
+      in.fail(fmt::format("duplicate id {}", index.slot_ids_[slot]));
+    }
+  }
+  return index;
+}
+
+std::vector<std::int64_t> FaissIndex::ids() const {
+  std::vector<std::int64_t> live;
+  live.reserve(slot_of_.size());
+  for (std::size_t slot = 0; slot < slot_ids_.size(); ++slot) {
+    if (alive_[slot]) live.push_back(slot_ids_[slot]);
+  }
+  return live;
+}
+
+}  // namespace mystyle::index

@@ -1,0 +1,133 @@
+#include "mystyle/index/index_io.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+
+#include "byte_io.h"
+#include "mystyle/core/error.h"
+#include "mystyle/index/exact_index.h"
+#include "mystyle/index/faiss_index.h"
+
+namespace mystyle::index {
+namespace {
+
+constexpr std::array<char, 8> kMagic = {'M', 'Y', 'S', 'T', 'I', 'D', 'X', '1'};
+constexpr std::uint32_t kVersion = 1;
+constexpr std::size_t kHeaderBytes = 8 + 4 * 4 + 3 * 8;
+constexpr std::size_t kTrailerBytes = 8;
+
+enum class IndexKind : std::uint32_t {
+  kExact = 0,  ///< ExactIndex: ids and raw vectors
+  kHnsw = 1,   ///< FaissIndex: settings, node ids, tombstones, FAISS graph
+};
+
+void write_atomically(const std::filesystem::path& path, const std::vector<std::uint8_t>& bytes) {
+  auto tmp = path;
+  tmp += fmt::format(".tmp-{}", ::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) {
+      std::error_code ignored;
+      std::filesystem::remove(tmp, ignored);
+      throw Error(fmt::format("{}: cannot write index file", tmp.string()), ErrorKind::kIo);
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    throw Error(fmt::format("{}: cannot move the index file into place: {}", path.string(), ec.message()),
+                ErrorKind::kIo);
+  }
+}
+
+}  // namespace
+
+void save_index(const VectorIndex& index, const std::filesystem::path& path) {
+  detail::ByteWriter payload;
+  IndexKind kind;
+  if (const auto* exact = dynamic_cast<const ExactIndex*>(&index)) {
+    kind = IndexKind::kExact;
+    payload.put_array<std::int64_t>(exact->ids());
+    payload.put_array<float>(exact->vectors());
+  } else if (const auto* hnsw = dynamic_cast<const FaissIndex*>(&index)) {
+    kind = IndexKind::kHnsw;
+    hnsw->write_state(payload);
+  } else {
+    throw Error(fmt::format("{}: cannot save this kind of index", path.string()), ErrorKind::kUnsupported);
+  }
+  detail::ByteWriter file;
+  file.put(kMagic);
+  file.put<std::uint32_t>(kVersion);
+  file.put<std::uint32_t>(static_cast<std::uint32_t>(kind));
+  file.put<std::uint32_t>(static_cast<std::uint32_t>(index.metric()));
+  file.put<std::uint32_t>(0);
+  file.put<std::uint64_t>(index.dim());
+  file.put<std::uint64_t>(index.size());
+  file.put<std::uint64_t>(payload.bytes().size());
+  file.put_bytes(payload.bytes().data(), payload.bytes().size());
+  file.put<std::uint64_t>(detail::fnv1a64(file.bytes()));
+  write_atomically(path, file.bytes());
+}
+
+std::unique_ptr<VectorIndex> load_index(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(fmt::format("{}: cannot open index file", path.string()), ErrorKind::kNotFound);
+  const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                        std::istreambuf_iterator<char>());
+  detail::ByteReader header(bytes, path.string());
+  if (bytes.size() < kHeaderBytes + kTrailerBytes)
+    header.fail(fmt::format("truncated ({} bytes)", bytes.size()));
+  if (header.get<std::array<char, 8>>() != kMagic) header.fail("not a mystyle index file (bad magic)");
+  const auto version = header.get<std::uint32_t>();
+  if (version != kVersion)
+    header.fail(fmt::format("unsupported version {} (expected {})", version, kVersion));
+  const auto kind = header.get<std::uint32_t>();
+  const auto metric_code = header.get<std::uint32_t>();
+  header.get<std::uint32_t>();
+  const auto dim = header.get<std::uint64_t>();
+  const auto count = header.get<std::uint64_t>();
+  const auto payload_bytes = header.get<std::uint64_t>();
+  if (payload_bytes != bytes.size() - kHeaderBytes - kTrailerBytes) {
+    header.fail(fmt::format("truncated or padded: payload should be {} bytes, file holds {}", payload_bytes,
+                            bytes.size() - kHeaderBytes - kTrailerBytes));
+  }
+  std::uint64_t stored_sum;
+  std::memcpy(&stored_sum, bytes.data() + bytes.size() - kTrailerBytes, sizeof stored_sum);
+  const std::span<const std::uint8_t> body(bytes.data(), bytes.size() - kTrailerBytes);
+  if (detail::fnv1a64(body) != stored_sum) header.fail("checksum mismatch");
+  if (metric_code > static_cast<std::uint32_t>(Metric::kPearson)) header.fail("unknown metric");
+  if (dim == 0 || dim > (1u << 20)) header.fail(fmt::format("implausible dim {}", dim));
+  const auto metric = static_cast<Metric>(metric_code);
+
+  detail::ByteReader payload(body.subspan(kHeaderBytes), path.string());
+  std::unique_ptr<VectorIndex> index;
+  if (kind == static_cast<std::uint32_t>(IndexKind::kExact)) {
+    const auto ids = payload.get_array<std::int64_t>();
+    const auto vectors = payload.get_array<float>();
+    if (vectors.size() != ids.size() * dim) payload.fail("vector count does not match the ids");
+    auto exact = std::make_unique<ExactIndex>(dim, metric);
+    try {
+      exact->add(ids, vectors);
+    } catch (const Error& e) {
+      payload.fail(e.what());
+    }
+    index = std::move(exact);
+  } else if (kind == static_cast<std::uint32_t>(IndexKind::kHnsw)) {
+    index = std::make_unique<FaissIndex>(FaissIndex::read_state(payload, dim, metric));
+  } else {
+    header.fail(fmt::format("unknown index kind {}", kind));
+  }
+  if (payload.remaining() != 0) payload.fail("trailing bytes after the payload");
+  if (index->size() != count)
+    payload.fail(fmt::format("holds {} items, header says {}", index->size(), count));
+  return index;
+}
+
+}  // namespace mystyle::index
