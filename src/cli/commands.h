@@ -15,5 +15,7 @@ void print_line(const std::string& text);
 
 void add_import_command(CLI::App& app);
 void add_info_command(CLI::App& app);
+void add_model_commands(CLI::App& app);
+void add_recommend_command(CLI::App& app);
 
 }  // namespace mystyle::cli

@@ -38,6 +38,8 @@ int main(int argc, char** argv) {
 
   cli::add_import_command(app);
   cli::add_info_command(app);
+  cli::add_model_commands(app);
+  cli::add_recommend_command(app);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,35 @@
+#pragma once
+/// The search index over the catalog's embeddings, kept in the workspace
+/// (`index/<model>-<pooling>-<kind>.idx` plus a small `.json` naming the model it was built from)
+/// and brought in line with the embeddings when opened: items added to the catalog are added,
+/// removed ones removed, without a rebuild; a retrained model rebuilds it.
+#include <memory>
+#include <string>
+
+#include "mystyle/engine/embeddings.h"
+#include "mystyle/engine/workspace.h"
+#include "mystyle/index/vector_index.h"
+
+namespace mystyle::engine {
+
+enum class IndexKind {
+  kExact,  ///< brute force, exact, every metric per query (the default; fast up to ~1M items)
+  kHnsw,   ///< FAISS HNSW, approximate, one metric fixed when built (for large catalogs)
+};
+
+std::string index_kind_name(IndexKind kind);
+IndexKind parse_index_kind(const std::string& name);
+
+struct IndexSync {
+  std::unique_ptr<index::VectorIndex> index;
+  std::size_t added = 0, removed = 0;
+  bool rebuilt = false;  ///< built from scratch (no usable file, or another model)
+  std::filesystem::path path;
+};
+
+/// Opens or builds the index for `embeddings` (made by `model`), synchronises it, and saves it
+/// back atomically when anything changed.
+IndexSync sync_index(const Workspace& workspace, const std::string& model, const Embeddings& embeddings, IndexKind kind,
+                     index::Metric metric);
+
+}  // namespace mystyle::engine

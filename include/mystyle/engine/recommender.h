@@ -1,0 +1,94 @@
+#pragma once
+/// Photo in, outfits out: the shared image pipeline -> the trained encoder -> the index -> the
+/// coordination engine. Everything (catalog graph, model, embeddings, index) loads once, when the
+/// Recommender is opened; each query then costs a few milliseconds. recommend() may be called from
+/// several threads (the encoder runs under a mutex; the rest is read-only).
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "mystyle/engine/item_index.h"
+#include "mystyle/engine/workspace.h"
+#include "mystyle/image/preprocess.h"
+#include "mystyle/index/metric.h"
+#include "mystyle/nn/model.h"
+#include "mystyle/recommend/coordinator.h"
+
+namespace mystyle::engine {
+
+struct RecommenderConfig {
+  std::string model = "seed64";
+  nn::LatentPooling pooling = nn::LatentPooling::kFlat;
+  IndexKind index = IndexKind::kExact;
+  index::Metric hnsw_metric = index::Metric::kCosine;  ///< the one metric an HNSW index serves
+  image::DecodeLimits limits;
+};
+
+struct RecommendRequest {
+  index::Metric metric = index::Metric::kCosine;
+  std::size_t k = 10;                      ///< similar items
+  std::size_t max_outfits = 9;             ///< 0 = no limit
+  recommend::CoordinationMode mode = recommend::CoordinationMode::kRanked;
+  std::optional<std::string> category;     ///< only similar items of this catalog category
+  bool same_slot = false;                  ///< ranked: outfits where a similar piece fills the query's slot
+  std::optional<catalog::Slot> slot;       ///< the query garment's slot; default: the best match's slot
+};
+
+struct SimilarResult {
+  const catalog::Item* item = nullptr;  ///< points into the recommender's graph
+  double score = 0;                     ///< the metric's own score (Euclidean: 1/d, may be inf)
+  double relevance = 0;                 ///< [0, 1], see recommend::relevance_from
+};
+
+struct RecommendResult {
+  std::string query_name;
+  image::Preprocessed query;  ///< what the model saw (seen_rgb8) and the crop
+  std::vector<SimilarResult> similar;
+  std::vector<recommend::RecommendedOutfit> outfits;
+  std::optional<catalog::Slot> query_slot;
+  double decode_ms = 0, encode_ms = 0, search_ms = 0, outfits_ms = 0;
+};
+
+class Recommender {
+ public:
+  /// Loads the catalog, model, embeddings and index of `workspace`. Throws mystyle::Error with the
+  /// command to run when something is missing (`mystyle train`, `mystyle embed`) or stale.
+  static std::unique_ptr<Recommender> open(const Workspace& workspace, const RecommenderConfig& config);
+
+  /// Throws mystyle::Error for an undecodable or oversized image (named `name`) or bad parameters.
+  RecommendResult recommend(std::span<const std::uint8_t> image_bytes, const std::string& name,
+                            const RecommendRequest& request);
+  RecommendResult recommend_file(const std::filesystem::path& photo, const RecommendRequest& request);
+
+  /// The stable JSON document of `mystyle recommend --json` and `POST /api/recommend`. With
+  /// `include_seen_image`, query.seen_image holds what the model saw as a PNG data: URL.
+  nlohmann::json to_json(const RecommendResult& result, const RecommendRequest& request,
+                         bool include_seen_image = false) const;
+
+  const recommend::OutfitGraph& graph() const { return graph_; }
+  const RecommenderConfig& config() const { return config_; }
+  const index::VectorIndex& index() const { return *index_; }
+  /// Distinct catalog categories, sorted (for filters in the UI).
+  const std::vector<std::string>& categories() const { return categories_; }
+
+ private:
+  Recommender(recommend::OutfitGraph graph, nn::Model model, std::unique_ptr<index::VectorIndex> index,
+              RecommenderConfig config);
+
+  recommend::OutfitGraph graph_;
+  nn::Model model_;
+  std::mutex model_mutex_;
+  std::unique_ptr<index::VectorIndex> index_;
+  RecommenderConfig config_;
+  image::PreprocessOptions preprocess_;
+  std::vector<std::string> categories_;
+};
+
+}  // namespace mystyle::engine

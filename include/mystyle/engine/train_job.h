@@ -1,0 +1,51 @@
+#pragma once
+/// `mystyle train`: the catalog's item photos through the shared image pipeline (cached), a seeded
+/// train/validation/test split, Adam on binary cross-entropy, a checkpoint every epoch, early
+/// stopping on validation loss, and a report with pictures.
+#include <cstdint>
+#include <string>
+
+#include "mystyle/engine/workspace.h"
+
+namespace mystyle::engine {
+
+struct TrainOptions {
+  std::string model = "seed64";  ///< a built-in model spec name (nn::builtin_model_names())
+  int epochs = 20;               ///< upper bound; early stopping may end sooner
+  int batch_size = 64;
+  double learning_rate = 1e-3;
+  std::uint64_t seed = 1;        ///< weights, split and shuffling
+  bool resume = false;           ///< continue from models/<model>.checkpoint
+  int patience = 5;              ///< epochs without a better validation loss before stopping
+  int threads = 0;               ///< 0 = every core
+  std::size_t max_items = 0;     ///< 0 = every catalog item with a photo (a smaller number is for quick runs)
+  /// Stop (as if killed) after this many epochs of this run; 0 = never. For tests of --resume.
+  int stop_after_epochs = 0;
+};
+
+struct TrainReport {
+  std::string model;
+  int epochs_run = 0;               ///< epochs in the history, over all resumed runs
+  bool stopped_early = false;
+  int best_epoch = 0;
+  double best_val_loss = 0, last_train_loss = 0, test_loss = 0;
+  double recon_error_mean = 0;      ///< per test image mean squared error, averaged
+  double recon_error_variance = 0;  ///< variance of those per-image errors
+  double train_seconds = 0;         ///< this run only
+  double images_per_second = 0;     ///< training throughput of this run
+  std::size_t train_images = 0, val_images = 0, test_images = 0;
+};
+
+/// Which split an item falls in: a seeded hash of its id, so adding items never moves others.
+enum class Split {
+  kTrain,       ///< 80%
+  kValidation,  ///< 10%
+  kTest,        ///< 10%
+};
+Split split_of(std::int64_t item_id, std::uint64_t seed);
+
+/// Trains and writes models/, reports/ into the workspace (progress on stderr). Throws
+/// mystyle::Error for an empty catalog, an unknown model, or --resume without a checkpoint.
+TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& options);
+
+}  // namespace mystyle::engine

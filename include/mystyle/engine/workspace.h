@@ -1,0 +1,34 @@
+#pragma once
+/// Where each artefact lives inside a workspace folder (one place, so every command agrees):
+///
+///     catalog.db                      the catalog (catalog/)
+///     cache/images-<key>.bin          preprocessed item photos (ImageCache)
+///     models/<model>.model            trained weights, best validation loss
+///     models/<model>.checkpoint       the last epoch's full training state, for --resume
+///     reports/<model>/                history.csv, train.json, loss_curve.png, reconstructions.png
+///     embeddings/<model>-<pooling>.bin  one vector per catalog item
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace mystyle::engine {
+
+class Workspace {
+ public:
+  explicit Workspace(std::filesystem::path root) : root_(std::move(root)) {}
+  const std::filesystem::path& root() const { return root_; }
+
+  std::filesystem::path model_file(std::string_view model) const { return root_ / "models" / (std::string(model) + ".model"); }
+  std::filesystem::path checkpoint_file(std::string_view model) const {
+    return root_ / "models" / (std::string(model) + ".checkpoint");
+  }
+  std::filesystem::path report_dir(std::string_view model) const { return root_ / "reports" / std::string(model); }
+  std::filesystem::path embeddings_file(std::string_view model, std::string_view pooling) const {
+    return root_ / "embeddings" / (std::string(model) + "-" + std::string(pooling) + ".bin");
+  }
+
+ private:
+  std::filesystem::path root_;
+};
+
+}  // namespace mystyle::engine

@@ -1,0 +1,106 @@
+// `mystyle recommend PHOTO`: the product's main job, from the command line.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "mystyle/core/error.h"
+#include "mystyle/engine/recommender.h"
+
+namespace mystyle::cli {
+namespace {
+
+struct Args {
+  std::filesystem::path workspace, photo;
+  std::string model = "seed64", pooling = "flat", index = "exact", metric = "cosine", mode = "ranked";
+  std::size_t k = 10, outfits = 9;
+  std::optional<std::string> category, slot;
+  bool same_slot = false, json = false;
+};
+
+std::string score_text(double score) { return std::isfinite(score) ? fmt::format("{:.4f}", score) : "inf"; }
+
+void print_table(const engine::Recommender& rec, const engine::RecommendResult& r, const engine::RecommendRequest& req) {
+  const auto& box = r.query.object_box;
+  print_line(fmt::format("query {}: object at {},{} {}x{}; slot {}; {:.1f} ms (decode+preprocess {:.1f}, encode {:.1f}, "
+                         "search {:.1f}, outfits {:.1f})",
+                         r.query_name, box.x, box.y, box.width, box.height,
+                         r.query_slot ? catalog::slot_name(*r.query_slot) : "?", r.decode_ms + r.encode_ms + r.search_ms + r.outfits_ms,
+                         r.decode_ms, r.encode_ms, r.search_ms, r.outfits_ms));
+  print_line(fmt::format("\nsimilar items ({}):", index::metric_name(req.metric)));
+  print_line(fmt::format("  {:>3}  {:>8}  {:<14} {:<22} {:<8} {:<10} {}", "#", "score", "product", "type", "colour", "slot", "shop"));
+  for (std::size_t i = 0; i < r.similar.size(); ++i) {
+    const auto& it = *r.similar[i].item;
+    print_line(fmt::format("  {:>3}  {:>8}  {:<14} {:<22} {:<8} {:<10} {}", i + 1, score_text(r.similar[i].score),
+                           it.source_id, it.type.empty() ? it.name : it.type, it.colour, catalog::slot_name(it.slot),
+                           it.shop_url));
+  }
+  print_line(fmt::format("\noutfits ({}):", req.mode == recommend::CoordinationMode::kRanked ? "ranked" : "seed"));
+  if (r.outfits.empty()) print_line("  none: no similar item appears in an outfit");
+  for (std::size_t i = 0; i < r.outfits.size(); ++i) {
+    const auto& o = r.outfits[i];
+    std::string why;
+    for (const auto& m : o.matches) {
+      why += fmt::format("{}#{} {} as {}", why.empty() ? "" : ", ", m.rank + 1, rec.graph().item(m.item_id)->source_id,
+                         catalog::slot_name(m.slot));
+    }
+    print_line(fmt::format("  {}. outfit {} (score {:.3f}): matched {}", i + 1, rec.graph().outfit(o.outfit_id)->source_id,
+                           o.score, why));
+    for (const auto& piece : o.others) {
+      const auto* it = rec.graph().item(piece.item_id);
+      if (it == nullptr) continue;
+      print_line(fmt::format("       {:<10} {:<14} {:<22} {}", catalog::slot_name(piece.slot), it->source_id,
+                             it->type.empty() ? it->name : it->type, it->shop_url));
+    }
+  }
+}
+
+}  // namespace
+
+void add_recommend_command(CLI::App& app) {
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand("recommend", "Find the catalog items that look like PHOTO and the outfits they are in");
+  add_workspace_option(*cmd, args->workspace);
+  cmd->add_option("PHOTO", args->photo, "Photo of one garment (JPEG, PNG, WebP, BMP)")->required();
+  cmd->add_option("--metric", args->metric, "Similarity")->check(CLI::IsMember({"cosine", "euclidean", "pearson"}))->capture_default_str();
+  cmd->add_option("-k", args->k, "Similar items to find")->check(CLI::Range(1, 1000))->capture_default_str();
+  cmd->add_option("--outfits", args->outfits, "Outfits to show (0 = all)")->capture_default_str();
+  cmd->add_option("--mode", args->mode, "ranked: scored and merged; seed: the original's rule")
+      ->check(CLI::IsMember({"ranked", "seed"}))->capture_default_str();
+  cmd->add_option("--category", args->category, "Only similar items of this catalog category");
+  cmd->add_flag("--same-slot", args->same_slot, "Only outfits where a similar piece fills the photo's slot");
+  cmd->add_option("--slot", args->slot, "The photo's slot (default: the best match's)");
+  cmd->add_option("--model", args->model, "Trained model")->capture_default_str();
+  cmd->add_option("--pooling", args->pooling, "Embeddings: flat or mean")->check(CLI::IsMember({"flat", "mean"}))->capture_default_str();
+  cmd->add_option("--index", args->index, "exact or hnsw")->check(CLI::IsMember({"exact", "hnsw"}))->capture_default_str();
+  cmd->add_flag("--json", args->json, "Print the result as the JSON document described in the README");
+  cmd->callback([args] {
+    engine::RecommenderConfig config;
+    config.model = args->model;
+    config.pooling = engine::parse_pooling(args->pooling);
+    config.index = engine::parse_index_kind(args->index);
+    config.hnsw_metric = index::parse_metric(args->metric);
+    auto rec = engine::Recommender::open(engine::Workspace(args->workspace), config);
+    engine::RecommendRequest req;
+    req.metric = index::parse_metric(args->metric);
+    req.k = args->k;
+    req.max_outfits = args->outfits;
+    req.mode = args->mode == "seed" ? recommend::CoordinationMode::kSeed : recommend::CoordinationMode::kRanked;
+    req.category = args->category;
+    req.same_slot = args->same_slot;
+    if (args->slot) {
+      req.slot = catalog::parse_slot(*args->slot);
+      if (!req.slot) throw Error(fmt::format("unknown slot '{}'", *args->slot));
+    }
+    const auto result = rec->recommend_file(args->photo, req);
+    if (args->json) {
+      print_line(rec->to_json(result, req).dump(2));
+    } else {
+      print_table(*rec, result, req);
+    }
+  });
+}
+
+}  // namespace mystyle::cli

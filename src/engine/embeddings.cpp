@@ -1,0 +1,172 @@
+#include "mystyle/engine/embeddings.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <thread>
+#include <unordered_map>
+
+#include "mystyle/catalog/catalog.h"
+#include "mystyle/core/error.h"
+#include "mystyle/core/file_io.h"
+#include "mystyle/core/progress.h"
+#include "mystyle/engine/image_cache.h"
+#include "mystyle/nn/context.h"
+#include "mystyle/nn/model_file.h"
+
+namespace mystyle::engine {
+namespace {
+
+constexpr char kMagic[8] = {'M', 'S', 'T', 'Y', 'E', 'M', 'B', '1'};
+constexpr std::uint32_t kVersion = 1;
+constexpr int kEncodeBatch = 256;
+
+#pragma pack(push, 1)
+struct Header {
+  char magic[8];
+  std::uint32_t version;
+  std::uint32_t dim;
+  std::uint64_t count;
+  std::uint64_t model_hash;
+  std::uint32_t pooling;
+  std::uint64_t checksum;
+};
+#pragma pack(pop)
+
+}  // namespace
+
+std::string pooling_name(nn::LatentPooling pooling) { return pooling == nn::LatentPooling::kFlat ? "flat" : "mean"; }
+
+nn::LatentPooling parse_pooling(const std::string& name) {
+  if (name == "flat") return nn::LatentPooling::kFlat;
+  if (name == "mean") return nn::LatentPooling::kMean;
+  throw Error(fmt::format("unknown pooling '{}': expected flat or mean", name));
+}
+
+void save_embeddings(const std::filesystem::path& path, const Embeddings& e) {
+  std::string payload(reinterpret_cast<const char*>(e.ids.data()), e.ids.size() * sizeof(std::int64_t));
+  payload.append(reinterpret_cast<const char*>(e.vectors.data()), e.vectors.size() * sizeof(float));
+  Header h{};
+  std::memcpy(h.magic, kMagic, sizeof kMagic);
+  h.version = kVersion;
+  h.dim = static_cast<std::uint32_t>(e.dim);
+  h.count = e.ids.size();
+  h.model_hash = e.model_hash;
+  h.pooling = static_cast<std::uint32_t>(e.pooling);
+  h.checksum = fnv1a64(payload);
+  std::string file(reinterpret_cast<const char*>(&h), sizeof h);
+  write_file_atomic(path, file + payload);
+}
+
+Embeddings load_embeddings(const std::filesystem::path& path) {
+  const std::string bytes = read_file_bytes(path);
+  auto corrupt = [&](const std::string& why) {
+    return Error(fmt::format("{}: not a valid embeddings file ({}); run `mystyle embed` again", path.string(), why),
+                 ErrorKind::kCorrupt);
+  };
+  if (bytes.size() < sizeof(Header)) throw corrupt("too short");
+  Header h;
+  std::memcpy(&h, bytes.data(), sizeof h);
+  if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) throw corrupt("wrong magic");
+  if (h.version != kVersion) throw corrupt(fmt::format("version {}, expected {}", h.version, kVersion));
+  const std::size_t payload = h.count * (sizeof(std::int64_t) + std::size_t{h.dim} * sizeof(float));
+  if (bytes.size() != sizeof(Header) + payload) throw corrupt("size does not match the header");
+  if (fnv1a64(std::string_view(bytes).substr(sizeof(Header))) != h.checksum) throw corrupt("checksum mismatch");
+  Embeddings e;
+  e.dim = static_cast<int>(h.dim);
+  e.model_hash = h.model_hash;
+  e.pooling = static_cast<nn::LatentPooling>(h.pooling);
+  e.ids.resize(h.count);
+  e.vectors.resize(h.count * h.dim);
+  std::memcpy(e.ids.data(), bytes.data() + sizeof(Header), h.count * sizeof(std::int64_t));
+  std::memcpy(e.vectors.data(), bytes.data() + sizeof(Header) + h.count * sizeof(std::int64_t),
+              e.vectors.size() * sizeof(float));
+  return e;
+}
+
+EmbedReport embed_catalog(const Workspace& workspace, const std::string& model_name, nn::LatentPooling pooling,
+                          int threads) {
+  const auto start = std::chrono::steady_clock::now();
+  threads = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  nn::set_num_threads(threads);
+  const auto model_path = workspace.model_file(model_name);
+  if (!std::filesystem::exists(model_path)) {
+    throw Error(fmt::format("{}: no trained model; run `mystyle train --model {}` first", model_path.string(), model_name),
+                ErrorKind::kNotFound);
+  }
+  const std::uint64_t model_hash = fnv1a64(read_file_bytes(model_path));
+  nn::Model model = nn::load_model(model_path);
+
+  catalog::Catalog cat(workspace.root());
+  const auto items = cat.all_items();
+  image::PreprocessOptions preprocess;
+  preprocess.image_side_px = model.spec().image_side_px;
+  const ImageCache cache = ImageCache::build(workspace.root(), items, preprocess, threads);
+  const nn::ImageSet images = cache.images();
+
+  EmbedReport report;
+  report.path = workspace.embeddings_file(model_name, pooling_name(pooling));
+  report.dim = model.feature_size(pooling);
+  Embeddings out;
+  out.dim = report.dim;
+  out.model_hash = model_hash;
+  out.pooling = pooling;
+  out.ids.assign(cache.item_ids().begin(), cache.item_ids().end());
+  out.vectors.resize(out.ids.size() * out.dim);
+
+  std::unordered_map<std::int64_t, std::size_t> previous_row;
+  Embeddings previous;
+  if (std::filesystem::exists(report.path)) {
+    previous = load_embeddings(report.path);
+    if (previous.model_hash == model_hash && previous.dim == out.dim && previous.pooling == pooling) {
+      for (std::size_t i = 0; i < previous.size(); ++i) previous_row.emplace(previous.ids[i], i);
+    }
+  }
+  std::vector<std::uint32_t> todo;
+  for (std::uint32_t i = 0; i < out.ids.size(); ++i) {
+    if (auto it = previous_row.find(out.ids[i]); it != previous_row.end()) {
+      std::ranges::copy(previous.row(it->second), out.vectors.begin() + static_cast<std::ptrdiff_t>(i) * out.dim);
+    } else {
+      todo.push_back(i);
+    }
+  }
+  report.newly_encoded = todo.size();
+  Progress progress("encoding items", static_cast<std::int64_t>(todo.size()), "images");
+  std::vector<float> batch, features;
+  for (std::size_t s = 0; s < todo.size(); s += kEncodeBatch) {
+    const std::size_t n = std::min<std::size_t>(kEncodeBatch, todo.size() - s);
+    const auto indices = std::span(todo).subspan(s, n);
+    batch.resize(n * images.image_floats());
+    features.resize(n * out.dim);
+    images.gather(indices, batch);
+    model.encode(batch, static_cast<int>(n), pooling, features);
+    for (std::size_t k = 0; k < n; ++k) {
+      std::copy_n(features.begin() + static_cast<std::ptrdiff_t>(k) * out.dim, out.dim,
+                  out.vectors.begin() + static_cast<std::ptrdiff_t>(indices[k]) * out.dim);
+    }
+    progress.advance(static_cast<std::int64_t>(n));
+  }
+  progress.finish();
+  save_embeddings(report.path, out);
+  report.items = out.size();
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+void export_embeddings_csv(const Workspace& workspace, const Embeddings& e, const std::filesystem::path& out) {
+  catalog::Catalog cat(workspace.root());
+  std::string csv = "item_source_id";
+  for (int d = 1; d <= e.dim; ++d) csv += fmt::format(",v{}", d);
+  csv += '\n';
+  for (std::size_t i = 0; i < e.size(); ++i) {
+    const auto item = cat.find_item(e.ids[i]);
+    csv += item ? item->source_id : std::to_string(e.ids[i]);
+    for (float v : e.row(i)) csv += fmt::format(",{:.7g}", v);
+    csv += '\n';
+  }
+  write_file_atomic(out, csv);
+}
+
+}  // namespace mystyle::engine

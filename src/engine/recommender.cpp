@@ -1,0 +1,211 @@
+#include "mystyle/engine/recommender.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <set>
+
+#include "mystyle/core/base64.h"
+#include "mystyle/core/error.h"
+#include "mystyle/core/file_io.h"
+#include "mystyle/engine/embeddings.h"
+#include "mystyle/index/id_filter.h"
+#include "mystyle/nn/model_file.h"
+
+namespace mystyle::engine {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+nlohmann::json item_json(const catalog::Item& item) {
+  return {{"item_id", item.id},       {"source", item.source},  {"source_id", item.source_id},
+          {"name", item.name},        {"category", item.category}, {"family", item.family},
+          {"type", item.type},        {"colour", item.colour},  {"slot", catalog::slot_name(item.slot)},
+          {"shop_url", item.shop_url}, {"image_url", fmt::format("/images/items/{}", item.id)}};
+}
+
+nlohmann::json box_json(const image::CropBox& b) { return {{"x", b.x}, {"y", b.y}, {"width", b.width}, {"height", b.height}}; }
+
+/// JSON has no infinity: Euclidean's 1/d at d = 0 is reported as null beside distance 0.
+nlohmann::json score_json(double score) { return std::isfinite(score) ? nlohmann::json(score) : nlohmann::json(nullptr); }
+
+}  // namespace
+
+Recommender::Recommender(recommend::OutfitGraph graph, nn::Model model, std::unique_ptr<index::VectorIndex> index,
+                         RecommenderConfig config)
+    : graph_(std::move(graph)), model_(std::move(model)), index_(std::move(index)), config_(std::move(config)) {
+  preprocess_.image_side_px = model_.spec().image_side_px;
+  std::set<std::string> categories;
+  for (const auto& item : graph_.items()) categories.insert(item.category);
+  categories_.assign(categories.begin(), categories.end());
+}
+
+std::unique_ptr<Recommender> Recommender::open(const Workspace& workspace, const RecommenderConfig& config) {
+  const auto model_path = workspace.model_file(config.model);
+  if (!std::filesystem::exists(model_path)) {
+    throw Error(fmt::format("{}: no trained model; run `mystyle train --model {}` first", model_path.string(), config.model),
+                ErrorKind::kNotFound);
+  }
+  const auto embeddings_path = workspace.embeddings_file(config.model, pooling_name(config.pooling));
+  if (!std::filesystem::exists(embeddings_path)) {
+    throw Error(fmt::format("{}: no embeddings; run `mystyle embed --model {} --pooling {}` first",
+                            embeddings_path.string(), config.model, pooling_name(config.pooling)),
+                ErrorKind::kNotFound);
+  }
+  const std::string model_bytes = read_file_bytes(model_path);
+  const Embeddings embeddings = load_embeddings(embeddings_path);
+  if (embeddings.model_hash != fnv1a64(model_bytes)) {
+    throw Error(fmt::format("{}: made by an older {} model; run `mystyle embed --model {}` again",
+                            embeddings_path.string(), config.model, config.model),
+                ErrorKind::kCorrupt);
+  }
+  nn::Model model = nn::load_model(model_path);
+  IndexSync sync = sync_index(workspace, config.model, embeddings, config.index, config.hnsw_metric);
+  catalog::Catalog cat(workspace.root());
+  return std::unique_ptr<Recommender>(
+      new Recommender(recommend::OutfitGraph::load(cat), std::move(model), std::move(sync.index), config));
+}
+
+RecommendResult Recommender::recommend_file(const std::filesystem::path& photo, const RecommendRequest& request) {
+  const std::string bytes = read_file_bytes(photo, config_.limits.max_bytes);
+  return recommend({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, photo.string(), request);
+}
+
+RecommendResult Recommender::recommend(std::span<const std::uint8_t> image_bytes, const std::string& name,
+                                       const RecommendRequest& request) {
+  if (request.k == 0 || request.k > 1000) throw Error(fmt::format("k must be between 1 and 1000, not {}", request.k));
+  if (request.category && !std::ranges::binary_search(categories_, *request.category)) {
+    throw Error(fmt::format("unknown category '{}'", *request.category), ErrorKind::kNotFound);
+  }
+  RecommendResult result;
+  result.query_name = name;
+  auto t = Clock::now();
+  const cv::Mat rgb = image::decode_image(image_bytes, name, config_.limits, image::decode_min_side_px(preprocess_));
+  result.query = image::preprocess(rgb, preprocess_);
+  result.decode_ms = ms_since(t);
+
+  t = Clock::now();
+  std::vector<float> feature(static_cast<std::size_t>(model_.feature_size(config_.pooling)));
+  {
+    std::lock_guard lock(model_mutex_);
+    model_.encode(result.query.chw, 1, config_.pooling, feature);
+  }
+  result.encode_ms = ms_since(t);
+
+  t = Clock::now();
+  index::SearchParams params;
+  params.metric = request.metric;
+  std::optional<index::IdFilter> filter;
+  if (request.category) {
+    std::vector<std::int64_t> ids;
+    for (const auto& item : graph_.items()) {
+      if (item.category == *request.category) ids.push_back(item.id);
+    }
+    filter = index::IdFilter::allow_only(std::move(ids));
+    params.filter = &*filter;
+  }
+  const auto neighbors = index_->search(feature, request.k, params);
+  result.search_ms = ms_since(t);
+
+  t = Clock::now();
+  const bool inverse_distance = request.metric == index::Metric::kEuclidean;
+  std::vector<recommend::SimilarItem> similar;
+  for (const auto& n : neighbors) {
+    const catalog::Item* item = graph_.item(n.id);
+    if (item == nullptr) continue;  // embedded, then removed from the catalog
+    const double relevance = recommend::relevance_from(n.score, inverse_distance);
+    result.similar.push_back({item, n.score, relevance});
+    similar.push_back({n.id, n.score, relevance});
+  }
+  recommend::CoordinationOptions options;
+  options.mode = request.mode;
+  options.max_outfits = request.max_outfits;
+  result.query_slot = request.slot;
+  if (!result.query_slot && !result.similar.empty()) result.query_slot = result.similar.front().item->slot;
+  if (request.same_slot) options.query_slot = result.query_slot;
+  result.outfits = recommend::coordinate_outfits(graph_, similar, options);
+  result.outfits_ms = ms_since(t);
+  return result;
+}
+
+nlohmann::json Recommender::to_json(const RecommendResult& r, const RecommendRequest& request,
+                                    bool include_seen_image) const {
+  nlohmann::json similar = nlohmann::json::array();
+  for (std::size_t i = 0; i < r.similar.size(); ++i) {
+    nlohmann::json s = item_json(*r.similar[i].item);
+    s["rank"] = i + 1;
+    s["score"] = score_json(r.similar[i].score);
+    s["relevance"] = r.similar[i].relevance;
+    if (request.metric == index::Metric::kEuclidean) s["distance"] = 1.0 / r.similar[i].score;
+    similar.push_back(std::move(s));
+  }
+  nlohmann::json outfits = nlohmann::json::array();
+  for (std::size_t i = 0; i < r.outfits.size(); ++i) {
+    const auto& o = r.outfits[i];
+    const catalog::Outfit& outfit = *graph_.outfit(o.outfit_id);
+    nlohmann::json matched = nlohmann::json::array();
+    for (const auto& m : o.matches) {
+      nlohmann::json j = item_json(*graph_.item(m.item_id));
+      j["outfit_slot"] = catalog::slot_name(m.slot);
+      j["similar_rank"] = m.rank + 1;
+      j["score"] = score_json(m.similarity);
+      matched.push_back(std::move(j));
+    }
+    nlohmann::json pieces = nlohmann::json::array();
+    for (const auto& piece : o.others) {
+      const catalog::Item* item = graph_.item(piece.item_id);
+      if (item == nullptr) continue;
+      nlohmann::json j = item_json(*item);
+      j["outfit_slot"] = catalog::slot_name(piece.slot);
+      if (pieces.empty() || pieces.back()["slot"] != catalog::slot_name(piece.slot)) {
+        pieces.push_back({{"slot", catalog::slot_name(piece.slot)}, {"items", nlohmann::json::array()}});
+      }
+      pieces.back()["items"].push_back(std::move(j));
+    }
+    outfits.push_back({{"rank", i + 1},
+                       {"outfit_id", o.outfit_id},
+                       {"source_id", outfit.source_id},
+                       {"score", o.score},
+                       {"has_photo", outfit.photo_path.has_value()},
+                       {"matched", std::move(matched)},
+                       {"other_pieces", std::move(pieces)}});
+  }
+  nlohmann::json doc = {{"query",
+           {{"name", r.query_name},
+            {"model", config_.model},
+            {"pooling", pooling_name(config_.pooling)},
+            {"metric", index::metric_name(request.metric)},
+            {"k", request.k},
+            {"max_outfits", request.max_outfits},
+            {"mode", request.mode == recommend::CoordinationMode::kRanked ? "ranked" : "seed"},
+            {"category", request.category ? nlohmann::json(*request.category) : nlohmann::json(nullptr)},
+            {"same_slot", request.same_slot},
+            {"slot", r.query_slot ? nlohmann::json(catalog::slot_name(*r.query_slot)) : nlohmann::json(nullptr)},
+            {"object_box", box_json(r.query.object_box)},
+            {"crop_box", box_json(r.query.crop_box)}}},
+          {"similar", std::move(similar)},
+          {"outfits", std::move(outfits)},
+          {"timings_ms",
+           {{"decode_preprocess", r.decode_ms},
+            {"encode", r.encode_ms},
+            {"search", r.search_ms},
+            {"outfits", r.outfits_ms},
+            {"total", r.decode_ms + r.encode_ms + r.search_ms + r.outfits_ms}}}};
+  if (include_seen_image) {
+    cv::Mat bgr;
+    cv::cvtColor(r.query.seen_rgb8, bgr, cv::COLOR_RGB2BGR);
+    std::vector<std::uint8_t> png;
+    cv::imencode(".png", bgr, png);
+    doc["query"]["seen_image"] =
+        "data:image/png;base64," + base64_encode({reinterpret_cast<const char*>(png.data()), png.size()});
+  }
+  return doc;
+}
+
+}  // namespace mystyle::engine

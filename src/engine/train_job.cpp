@@ -1,0 +1,281 @@
+#include "mystyle/engine/train_job.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <thread>
+
+#include "mystyle/catalog/catalog.h"
+#include "mystyle/core/csv_reader.h"
+#include "mystyle/core/error.h"
+#include "mystyle/core/file_io.h"
+#include "mystyle/core/progress.h"
+#include "mystyle/engine/image_cache.h"
+#include "mystyle/engine/report_plots.h"
+#include "mystyle/nn/context.h"
+#include "mystyle/nn/model_file.h"
+#include "mystyle/nn/trainer.h"
+
+namespace mystyle::engine {
+namespace {
+
+struct EpochRecord {
+  int epoch = 0;
+  double train_loss = 0, val_loss = 0, seconds = 0, images_per_second = 0;
+};
+
+constexpr double kMinImprovement = 1e-5;
+constexpr std::size_t kGridImages = 10;
+
+std::uint64_t mix(std::uint64_t x) {  // splitmix64 finaliser
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+void write_history(const std::filesystem::path& path, const std::vector<EpochRecord>& history) {
+  std::string csv = "epoch,train_loss,val_loss,seconds,images_per_second\n";
+  for (const auto& r : history) {
+    csv += fmt::format("{},{:.6f},{:.6f},{:.3f},{:.1f}\n", r.epoch, r.train_loss, r.val_loss, r.seconds,
+                       r.images_per_second);
+  }
+  write_file_atomic(path, csv);
+}
+
+std::vector<EpochRecord> read_history(const std::filesystem::path& path, int up_to_epoch) {
+  std::vector<EpochRecord> history;
+  if (!std::filesystem::exists(path)) return history;
+  CsvReader reader(path);
+  std::vector<std::string> row;
+  reader.read_row(row);  // header
+  while (reader.read_row(row)) {
+    if (row.size() != 5) throw Error(fmt::format("{}: expected 5 fields", reader.where()), ErrorKind::kCorrupt);
+    EpochRecord r{std::stoi(row[0]), std::stod(row[1]), std::stod(row[2]), std::stod(row[3]), std::stod(row[4])};
+    if (r.epoch <= up_to_epoch) history.push_back(r);
+  }
+  return history;
+}
+
+std::vector<double> column(const std::vector<EpochRecord>& h, double EpochRecord::*field) {
+  std::vector<double> v;
+  for (const auto& r : h) v.push_back(r.*field);
+  return v;
+}
+
+/// Per-image mean squared reconstruction error over `indices`, and the grid's originals and
+/// reconstructions for the first few.
+struct ReconstructionCheck {
+  std::vector<double> errors;
+  std::vector<cv::Mat> originals, reconstructions;
+};
+
+cv::Mat chw_to_rgb8(const float* chw, int side) {
+  cv::Mat rgb(side, side, CV_8UC3);
+  for (int y = 0; y < side; ++y) {
+    for (int x = 0; x < side; ++x) {
+      for (int c = 0; c < 3; ++c) {
+        const float v = chw[(c * side + y) * side + x];
+        rgb.at<cv::Vec3b>(y, x)[c] = static_cast<std::uint8_t>(std::clamp(std::lround(v * 255.0f), 0L, 255L));
+      }
+    }
+  }
+  return rgb;
+}
+
+ReconstructionCheck check_reconstructions(nn::Model& model, const nn::ImageSet& images,
+                                          const std::vector<std::uint32_t>& indices) {
+  ReconstructionCheck check;
+  constexpr int kBatch = 64;
+  const auto per_image = static_cast<std::size_t>(images.image_floats());
+  std::vector<float> in, out;
+  for (std::size_t start = 0; start < indices.size(); start += kBatch) {
+    const std::size_t n = std::min<std::size_t>(kBatch, indices.size() - start);
+    in.resize(n * per_image);
+    out.resize(n * per_image);
+    images.gather(std::span(indices).subspan(start, n), in);
+    model.reconstruct(in, static_cast<int>(n), out);
+    for (std::size_t i = 0; i < n; ++i) {
+      double sum = 0;
+      for (std::size_t k = 0; k < per_image; ++k) {
+        const double d = in[i * per_image + k] - out[i * per_image + k];
+        sum += d * d;
+      }
+      check.errors.push_back(sum / static_cast<double>(per_image));
+      if (check.originals.size() < kGridImages) {
+        check.originals.push_back(chw_to_rgb8(&in[i * per_image], images.side_px()));
+        check.reconstructions.push_back(chw_to_rgb8(&out[i * per_image], images.side_px()));
+      }
+    }
+  }
+  return check;
+}
+
+}  // namespace
+
+Split split_of(std::int64_t item_id, std::uint64_t seed) {
+  const std::uint64_t bucket = mix(static_cast<std::uint64_t>(item_id) ^ mix(seed)) % 10;
+  return bucket < 8 ? Split::kTrain : bucket == 8 ? Split::kValidation : Split::kTest;
+}
+
+TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& options) {
+  const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  nn::set_num_threads(threads);
+  const nn::ModelSpec spec = nn::builtin_model_spec(options.model);
+
+  catalog::Catalog cat(workspace.root());
+  std::vector<catalog::Item> items;
+  for (auto& item : cat.all_items()) {
+    if (!item.image_path) continue;
+    if (options.max_items != 0 && items.size() == options.max_items) break;
+    items.push_back(std::move(item));
+  }
+  if (items.empty()) {
+    throw Error(fmt::format("{}: the catalog has no items with a photo; import a catalog first", workspace.root().string()));
+  }
+  image::PreprocessOptions preprocess;
+  preprocess.image_side_px = spec.image_side_px;
+  const ImageCache cache = ImageCache::build(workspace.root(), items, preprocess, threads);
+  for (const auto& w : cache.warnings()) spdlog::warn("{}", w);
+  const nn::ImageSet images = cache.images();
+
+  std::vector<std::uint32_t> train, val, test;
+  for (std::uint32_t i = 0; i < cache.size(); ++i) {
+    switch (split_of(cache.item_ids()[i], options.seed)) {
+      case Split::kTrain: train.push_back(i); break;
+      case Split::kValidation: val.push_back(i); break;
+      case Split::kTest: test.push_back(i); break;
+    }
+  }
+  if (train.empty() || val.empty() || test.empty()) {
+    throw Error(fmt::format("only {} items with a photo: too few for a train/validation/test split", cache.size()));
+  }
+
+  nn::Model model(spec, options.seed);
+  nn::TrainerSettings settings;
+  settings.batch_size = options.batch_size;
+  settings.adam.learning_rate = static_cast<float>(options.learning_rate);
+  settings.shuffle_seed = options.seed;
+  nn::Trainer trainer(model, settings);
+
+  const auto report_dir = workspace.report_dir(options.model);
+  const auto history_path = report_dir / "history.csv";
+  const auto model_path = workspace.model_file(options.model);
+  const auto checkpoint_path = workspace.checkpoint_file(options.model);
+  std::vector<EpochRecord> history;
+  if (options.resume) {
+    if (!std::filesystem::exists(checkpoint_path)) {
+      throw Error(fmt::format("{}: no checkpoint to resume from; train without --resume first", checkpoint_path.string()),
+                  ErrorKind::kNotFound);
+    }
+    trainer.load_checkpoint(checkpoint_path);
+    history = read_history(history_path, trainer.epoch());
+    spdlog::info("resuming {} after epoch {}", options.model, trainer.epoch());
+  }
+  std::filesystem::create_directories(report_dir);
+  std::filesystem::create_directories(model_path.parent_path());
+
+  TrainReport report;
+  report.model = options.model;
+  report.train_images = train.size();
+  report.val_images = val.size();
+  report.test_images = test.size();
+  double best = std::numeric_limits<double>::infinity();
+  int since_best = 0;
+  for (const auto& r : history) {
+    if (r.val_loss < best - kMinImprovement) {
+      best = r.val_loss;
+      report.best_epoch = r.epoch;
+      since_best = 0;
+    } else {
+      ++since_best;
+    }
+  }
+  spdlog::info("training {} on {} images ({} validation, {} test), batch {}, lr {}, {} threads", options.model,
+               train.size(), val.size(), test.size(), options.batch_size, options.learning_rate, threads);
+
+  int run_epochs = 0;
+  double run_seconds = 0;
+  std::int64_t run_images = 0;
+  for (int epoch = trainer.epoch() + 1; epoch <= options.epochs; ++epoch) {
+    if (since_best >= options.patience) {
+      report.stopped_early = true;
+      spdlog::info("stopping early: validation loss has not improved for {} epochs", since_best);
+      break;
+    }
+    const nn::EpochStats stats = trainer.train_epoch(images, train);
+    const double val_loss = trainer.evaluate(images, val);
+    const double rate = static_cast<double>(stats.images) / std::max(stats.seconds, 1e-9);
+    history.push_back({epoch, stats.train_loss, val_loss, stats.seconds, rate});
+    run_seconds += stats.seconds;
+    run_images += stats.images;
+    const bool improved = val_loss < best - kMinImprovement;
+    if (improved) {
+      best = val_loss;
+      report.best_epoch = epoch;
+      since_best = 0;
+      nn::save_model(model_path, model);
+    } else {
+      ++since_best;
+    }
+    trainer.save_checkpoint(checkpoint_path);
+    write_history(history_path, history);
+    const double eta = run_seconds / ++run_epochs * (options.epochs - epoch);
+    fmt::print(stderr, "epoch {:>3}/{}  loss {:.5f}  val {:.5f}{}  {:.0f} img/s  {}  ETA {}\n", epoch, options.epochs,
+               stats.train_loss, val_loss, improved ? " *" : "  ", rate, format_duration(stats.seconds),
+               format_duration(eta));
+    if (options.stop_after_epochs != 0 && run_epochs == options.stop_after_epochs) break;
+  }
+  report.epochs_run = static_cast<int>(history.size());
+  report.best_val_loss = best;
+  report.last_train_loss = history.empty() ? 0 : history.back().train_loss;
+  report.train_seconds = run_seconds;
+  report.images_per_second = run_seconds > 0 ? static_cast<double>(run_images) / run_seconds : 0;
+  if (!std::filesystem::exists(model_path)) return report;
+
+  // The report describes the kept model: the epoch with the best validation loss.
+  nn::Model best_model = nn::load_model(model_path);
+  nn::Trainer evaluator(best_model, settings);
+  report.test_loss = evaluator.evaluate(images, test);
+  const ReconstructionCheck check = check_reconstructions(best_model, images, test);
+  double mean = 0, var = 0;
+  for (double e : check.errors) mean += e;
+  mean /= static_cast<double>(check.errors.size());
+  for (double e : check.errors) var += (e - mean) * (e - mean);
+  report.recon_error_mean = mean;
+  report.recon_error_variance = var / static_cast<double>(check.errors.size());
+
+  const std::vector<Series> curves = {{"train loss", column(history, &EpochRecord::train_loss), {200, 110, 30}},
+                                      {"validation loss", column(history, &EpochRecord::val_loss), {40, 120, 230}}};
+  cv::imwrite((report_dir / "loss_curve.png").string(),
+              plot_series(curves, fmt::format("{}: binary cross-entropy per epoch", options.model), "loss"));
+  const int zoom = spec.image_side_px >= 128 ? 1 : 2;
+  cv::imwrite((report_dir / "reconstructions.png").string(),
+              image_grid({check.originals, check.reconstructions}, {"test image", "reconstruction"}, zoom));
+
+  nlohmann::json doc = {{"model", report.model},
+                        {"epochs", report.epochs_run},
+                        {"best_epoch", report.best_epoch},
+                        {"stopped_early", report.stopped_early},
+                        {"train_loss", report.last_train_loss},
+                        {"best_val_loss", report.best_val_loss},
+                        {"test_loss", report.test_loss},
+                        {"recon_error_mean", report.recon_error_mean},
+                        {"recon_error_variance", report.recon_error_variance},
+                        {"train_seconds_this_run", report.train_seconds},
+                        {"images_per_second", report.images_per_second},
+                        {"split", {{"train", report.train_images}, {"validation", report.val_images}, {"test", report.test_images}}},
+                        {"seed", options.seed},
+                        {"batch_size", options.batch_size},
+                        {"learning_rate", options.learning_rate},
+                        {"threads", threads}};
+  write_file_atomic(report_dir / "train.json", doc.dump(2));
+  return report;
+}
+
+}  // namespace mystyle::engine

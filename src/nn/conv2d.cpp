@@ -1,0 +1,165 @@
+#include "mystyle/nn/conv2d.h"
+
+#include <optional>
+
+#include "dnnl_util.h"
+
+namespace mystyle::nn {
+namespace {
+
+using namespace detail;
+using dnnl::memory;
+
+class Conv2dExec : public LayerExec {
+ public:
+  Conv2dExec(Conv2d& layer, const Context& ctx, const ExecConfig& config) : layer_(layer), config_(config) {
+    const auto& eng = ctx.engine();
+    const TensorShape in = layer.input_shape();
+    const TensorShape out = layer.output_shape();
+    const memory::dims weight_dims = {out.channels, in.channels, Conv2d::kKernel, Conv2d::kKernel};
+    const memory::dims bias_dims = {out.channels};
+    const memory::dims strides = {1, 1};
+    const memory::dims padding = {1, 1};
+    const memory::desc any_weights(weight_dims, dt::f32, tag::any);
+    const memory::desc plain_weights(weight_dims, dt::f32, tag::oihw);
+    const memory::desc bias_md(bias_dims, dt::f32, tag::x);
+    const auto prop =
+        config.training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+
+    dnnl::primitive_attr attr = user_scratchpad_attr();
+    if (layer.activation() != Activation::kNone) {
+      dnnl::post_ops ops;
+      ops.append_eltwise(1.0f, eltwise_forward_algorithm(layer.activation()), 0.0f, 0.0f);
+      attr.set_post_ops(ops);
+    }
+    // Try layouts best first and keep the first JIT implementation.
+    std::optional<dnnl::convolution_forward::primitive_desc> fwd_pd;
+    for (tag src_tag : activation_tags(in.channels)) {
+      for (tag dst_tag : activation_tags(out.channels)) {
+        const auto src_md = activation_desc(config.batch, in, src_tag);
+        const auto dst_md = activation_desc(config.batch, out, dst_tag);
+        dnnl::convolution_forward::desc d(prop, dnnl::algorithm::convolution_direct, src_md, any_weights,
+                                          bias_md, dst_md, strides, padding, padding);
+        dnnl::convolution_forward::primitive_desc pd(d, attr, eng);
+        if (!fwd_pd || (is_reference(*fwd_pd) && !is_reference(pd))) fwd_pd = pd;
+        if (!is_reference(*fwd_pd)) break;
+      }
+      if (!is_reference(*fwd_pd)) break;
+    }
+    fwd_pd_ = *fwd_pd;
+    src_md_ = fwd_pd_.src_desc();
+    fwd_ = dnnl::convolution_forward(fwd_pd_);
+    fwd_scratch_ = make_scratchpad(fwd_pd_, eng);
+    dst_ = memory(fwd_pd_.dst_desc(), eng);
+    weights_ = ParamView(eng, plain_weights, layer.weight().value.data(), fwd_pd_.weights_desc());
+    bias_ = memory(bias_md, eng, layer.bias().value.data());
+    if (!config.training) return;
+
+    if (layer.activation() != Activation::kNone) {
+      dnnl::eltwise_backward::desc ed(eltwise_backward_algorithm(layer.activation()), dst_.get_desc(),
+                                      dst_.get_desc(), 0.0f, 0.0f);
+      dnnl::eltwise_forward::desc efd(dnnl::prop_kind::forward_training,
+                                      eltwise_forward_algorithm(layer.activation()), dst_.get_desc(), 0.0f,
+                                      0.0f);
+      dnnl::eltwise_forward::primitive_desc efpd(efd, eng);
+      act_bwd_ = dnnl::eltwise_backward(dnnl::eltwise_backward::primitive_desc(ed, eng, efpd));
+    }
+    dnnl::convolution_backward_weights::desc wd(dnnl::algorithm::convolution_direct, src_md_, any_weights,
+                                                bias_md, dst_.get_desc(), strides, padding, padding);
+    dnnl::convolution_backward_weights::primitive_desc wpd(wd, user_scratchpad_attr(), eng, fwd_pd_);
+    bwd_weights_ = dnnl::convolution_backward_weights(wpd);
+    bwd_weights_scratch_ = make_scratchpad(wpd, eng);
+    diff_weights_ = ParamView(eng, plain_weights, layer.weight().grad.data(), wpd.diff_weights_desc());
+    diff_bias_ = memory(bias_md, eng, layer.bias().grad.data());
+    if (config.need_diff_src) {
+      dnnl::convolution_backward_data::desc dd(dnnl::algorithm::convolution_direct, src_md_, any_weights,
+                                               dst_.get_desc(), strides, padding, padding);
+      dnnl::convolution_backward_data::primitive_desc dpd(dd, user_scratchpad_attr(), eng, fwd_pd_);
+      bwd_data_ = dnnl::convolution_backward_data(dpd);
+      bwd_data_scratch_ = make_scratchpad(dpd, eng);
+      bwd_data_weights_ = ParamView(eng, plain_weights, layer.weight().value.data(), dpd.weights_desc());
+      diff_src_ = memory(dpd.diff_src_desc(), eng);
+    }
+  }
+
+  const memory::desc& src_desc() const override { return src_md_; }
+  const memory& dst() const override { return dst_; }
+  const memory& diff_src() const override { return diff_src_; }
+
+  void forward(dnnl::stream& s, const memory& src) override {
+    src_ = src;
+    weights_.pull(s);
+    fwd_.execute(s, {{DNNL_ARG_SRC, src},
+                     {DNNL_ARG_WEIGHTS, weights_.mem()},
+                     {DNNL_ARG_BIAS, bias_},
+                     {DNNL_ARG_DST, dst_},
+                     {DNNL_ARG_SCRATCHPAD, fwd_scratch_}});
+  }
+
+  void backward(dnnl::stream& s, const memory& diff_dst) override {
+    if (act_bwd_ && !layer_.skip_activation_backward()) {
+      // In place: diff_dst belongs to the next layer and is not needed after this.
+      act_bwd_.execute(s,
+                       {{DNNL_ARG_DST, dst_}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_SRC, diff_dst}});
+    }
+    bwd_weights_.execute(s, {{DNNL_ARG_SRC, src_},
+                             {DNNL_ARG_DIFF_DST, diff_dst},
+                             {DNNL_ARG_DIFF_WEIGHTS, diff_weights_.mem()},
+                             {DNNL_ARG_DIFF_BIAS, diff_bias_},
+                             {DNNL_ARG_SCRATCHPAD, bwd_weights_scratch_}});
+    diff_weights_.push(s);
+    if (config_.need_diff_src) {
+      bwd_data_weights_.pull(s);
+      bwd_data_.execute(s, {{DNNL_ARG_DIFF_DST, diff_dst},
+                            {DNNL_ARG_WEIGHTS, bwd_data_weights_.mem()},
+                            {DNNL_ARG_DIFF_SRC, diff_src_},
+                            {DNNL_ARG_SCRATCHPAD, bwd_data_scratch_}});
+    }
+  }
+
+ private:
+  Conv2d& layer_;
+  ExecConfig config_;
+  dnnl::convolution_forward::primitive_desc fwd_pd_;
+  memory::desc src_md_;
+  dnnl::convolution_forward fwd_;
+  dnnl::eltwise_backward act_bwd_;
+  dnnl::convolution_backward_weights bwd_weights_;
+  dnnl::convolution_backward_data bwd_data_;
+  ParamView weights_, diff_weights_, bwd_data_weights_;
+  memory bias_, diff_bias_, src_, dst_, diff_src_;
+  memory fwd_scratch_, bwd_weights_scratch_, bwd_data_scratch_;
+};
+
+}  // namespace
+
+Conv2d::Conv2d(TensorShape input, int out_channels, Activation activation)
+    : input_(input), out_channels_(out_channels), activation_(activation) {
+  weight_.name = "weight";
+  weight_.dims = {out_channels, input.channels, kKernel, kKernel};
+  weight_.value.assign(static_cast<std::size_t>(out_channels) * input.channels * kKernel * kKernel, 0.0f);
+  weight_.grad.assign(weight_.value.size(), 0.0f);
+  bias_.name = "bias";
+  bias_.dims = {out_channels};
+  bias_.value.assign(static_cast<std::size_t>(out_channels), 0.0f);
+  bias_.grad.assign(bias_.value.size(), 0.0f);
+}
+
+std::string Conv2d::describe() const {
+  std::string s = "conv " + std::to_string(out_channels_);
+  if (activation_ != Activation::kNone) s += std::string(" ") + activation_name(activation_);
+  return s;
+}
+
+void Conv2d::initialize(Rng& rng) {
+  const double receptive = kKernel * kKernel;
+  glorot_uniform(rng, weight_.value, receptive * input_.channels, receptive * out_channels_);
+  std::fill(bias_.value.begin(), bias_.value.end(), 0.0f);
+}
+
+std::unique_ptr<LayerExec> Conv2d::compile(const Context& ctx, const ExecConfig& config,
+                                           const dnnl::memory::desc& /*input_desc*/) {
+  return std::make_unique<Conv2dExec>(*this, ctx, config);
+}
+
+}  // namespace mystyle::nn

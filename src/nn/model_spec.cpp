@@ -1,0 +1,194 @@
+#include "mystyle/nn/model_spec.h"
+
+#include <sstream>
+
+#include "mystyle/core/error.h"
+
+namespace mystyle::nn {
+namespace {
+
+constexpr std::string_view kSeed64 = R"(model seed64
+input 3 64
+conv 32 relu
+maxpool
+conv 16 relu
+maxpool
+conv 8 relu
+maxpool
+conv 8 relu
+maxpool
+latent
+conv 8 relu
+upsample
+conv 8 relu
+upsample
+conv 16 relu
+upsample
+conv 32 relu
+upsample
+conv 3 sigmoid
+)";
+
+// The sigmoids inside the decoder are the original's.
+constexpr std::string_view kSeed128 = R"(model seed128
+input 3 128
+conv 128 relu
+maxpool
+conv 64 relu
+conv 64 relu
+batchnorm
+maxpool
+conv 32 relu
+conv 32 relu
+batchnorm
+maxpool
+conv 16 relu
+conv 16 relu
+batchnorm
+maxpool
+conv 8 relu
+maxpool
+latent
+conv 8 relu
+upsample
+conv 16 relu
+conv 16 relu
+batchnorm
+upsample
+conv 32 relu
+conv 32 relu
+batchnorm
+upsample
+conv 64 sigmoid
+conv 64 relu
+batchnorm
+upsample
+conv 128 sigmoid
+upsample
+conv 3 sigmoid
+)";
+
+int parse_positive(const std::string& word, int line_no) {
+  try {
+    std::size_t used = 0;
+    const int v = std::stoi(word, &used);
+    if (used == word.size() && v > 0) return v;
+  } catch (const std::exception&) {
+  }
+  throw Error("model spec line " + std::to_string(line_no) + ": expected a positive integer, got '" + word +
+              "'");
+}
+
+Activation parse_activation(const std::vector<std::string>& words, std::size_t at, int line_no) {
+  if (words.size() <= at) return Activation::kNone;
+  if (words.size() > at + 1) {
+    throw Error("model spec line " + std::to_string(line_no) + ": unexpected '" + words[at + 1] + "'");
+  }
+  if (words[at] == "relu") return Activation::kRelu;
+  if (words[at] == "sigmoid") return Activation::kSigmoid;
+  if (words[at] == "none") return Activation::kNone;
+  throw Error("model spec line " + std::to_string(line_no) + ": expected relu, sigmoid or none, got '" +
+              words[at] + "'");
+}
+
+}  // namespace
+
+ModelSpec parse_model_spec(std::string_view text) {
+  ModelSpec spec;
+  bool has_input = false;
+  bool has_latent = false;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (const auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+    std::istringstream words_in(line);
+    std::vector<std::string> words;
+    for (std::string w; words_in >> w;) words.push_back(w);
+    if (words.empty()) continue;
+    const std::string& op = words[0];
+    const auto expect_words = [&](std::size_t lo, std::size_t hi) {
+      if (words.size() < lo || words.size() > hi) {
+        throw Error("model spec line " + std::to_string(line_no) + ": wrong number of fields for '" + op +
+                    "'");
+      }
+    };
+    if (op == "model") {
+      expect_words(2, 2);
+      spec.name = words[1];
+    } else if (op == "input") {
+      expect_words(3, 3);
+      spec.in_channels = parse_positive(words[1], line_no);
+      spec.image_side_px = parse_positive(words[2], line_no);
+      has_input = true;
+    } else if (op == "latent") {
+      expect_words(1, 1);
+      spec.encoder_layers = static_cast<int>(spec.layers.size());
+      has_latent = true;
+    } else if (op == "conv" || op == "linear") {
+      expect_words(2, 3);
+      spec.layers.push_back({op == "conv" ? LayerKind::kConv : LayerKind::kLinear,
+                             parse_positive(words[1], line_no), parse_activation(words, 2, line_no)});
+    } else if (op == "maxpool" || op == "upsample" || op == "batchnorm") {
+      expect_words(1, 1);
+      const LayerKind kind = op == "maxpool"    ? LayerKind::kMaxPool
+                             : op == "upsample" ? LayerKind::kUpsample
+                                                : LayerKind::kBatchNorm;
+      spec.layers.push_back({kind, 0, Activation::kNone});
+    } else if (op == "relu" || op == "sigmoid") {
+      expect_words(1, 1);
+      spec.layers.push_back({LayerKind::kActivation, 0, parse_activation(words, 0, line_no)});
+    } else {
+      throw Error("model spec line " + std::to_string(line_no) + ": unknown layer '" + op + "'");
+    }
+  }
+  if (!has_input) throw Error("model spec: missing 'input <channels> <side_px>' line");
+  if (spec.layers.empty()) throw Error("model spec: no layers");
+  if (!has_latent) spec.encoder_layers = static_cast<int>(spec.layers.size());
+  return spec;
+}
+
+std::string format_model_spec(const ModelSpec& spec) {
+  std::ostringstream out;
+  if (!spec.name.empty()) out << "model " << spec.name << "\n";
+  out << "input " << spec.in_channels << " " << spec.image_side_px << "\n";
+  for (std::size_t i = 0; i <= spec.layers.size(); ++i) {
+    if (static_cast<int>(i) == spec.encoder_layers && i != spec.layers.size()) out << "latent\n";
+    if (i == spec.layers.size()) break;
+    const LayerSpec& l = spec.layers[i];
+    switch (l.kind) {
+      case LayerKind::kConv:
+      case LayerKind::kLinear:
+        out << (l.kind == LayerKind::kConv ? "conv " : "linear ") << l.units;
+        if (l.activation != Activation::kNone) out << " " << activation_name(l.activation);
+        break;
+      case LayerKind::kMaxPool:
+        out << "maxpool";
+        break;
+      case LayerKind::kUpsample:
+        out << "upsample";
+        break;
+      case LayerKind::kBatchNorm:
+        out << "batchnorm";
+        break;
+      case LayerKind::kActivation:
+        out << activation_name(l.activation);
+        break;
+    }
+    out << "\n";
+  }
+  return out.str();
+}
+
+ModelSpec builtin_model_spec(std::string_view name) {
+  if (name == "seed64") return parse_model_spec(kSeed64);
+  if (name == "seed128") return parse_model_spec(kSeed128);
+  throw Error("unknown model '" + std::string(name) + "' (known: seed64, seed128)", ErrorKind::kNotFound);
+}
+
+std::vector<std::string> builtin_model_names() {
+  return {"seed64", "seed128"};
+}
+
+}  // namespace mystyle::nn

@@ -1,0 +1,115 @@
+#include "mystyle/nn/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "binary_io.h"
+#include "mystyle/core/error.h"
+#include "mystyle/nn/model_file.h"
+
+namespace mystyle::nn {
+namespace {
+
+constexpr std::uint32_t kTrainerStateVersion = 1;
+
+}  // namespace
+
+Trainer::Trainer(Model& model, TrainerSettings settings)
+    : model_(model), settings_(settings), adam_(model.params(), settings.adam), rng_(settings.shuffle_seed) {
+  if (settings.batch_size < 1) throw Error("trainer: batch size must be at least 1");
+}
+
+void Trainer::check_images(const ImageSet& images) const {
+  const TensorShape in = model_.input_shape();
+  if (images.channels() != in.channels || images.side_px() != in.height) {
+    throw Error("trainer: images are " + std::to_string(images.channels()) + "x" +
+                std::to_string(images.side_px()) + " px, model '" + model_.spec().name + "' wants " +
+                std::to_string(in.channels) + "x" + std::to_string(in.height));
+  }
+}
+
+double Trainer::train_batch(const ImageSet& images, std::span<const std::uint32_t> indices) {
+  check_images(images);
+  const int n = static_cast<int>(indices.size());
+  batch_.resize(static_cast<std::size_t>(n * images.image_floats()));
+  images.gather(indices, batch_);
+  const double loss = model_.compute_gradients(batch_, batch_, n, settings_.loss);
+  adam_.step();
+  return loss;
+}
+
+EpochStats Trainer::train_epoch(const ImageSet& images, std::span<const std::uint32_t> indices) {
+  if (indices.empty()) throw Error("trainer: no training images");
+  const auto start = std::chrono::steady_clock::now();
+  order_.assign(indices.begin(), indices.end());
+  rng_.shuffle(order_);
+  double sum = 0.0;
+  const std::size_t bs = static_cast<std::size_t>(settings_.batch_size);
+  for (std::size_t i = 0; i < order_.size(); i += bs) {
+    const auto batch = std::span<const std::uint32_t>(order_).subspan(i, std::min(bs, order_.size() - i));
+    sum += train_batch(images, batch) * static_cast<double>(batch.size());
+  }
+  ++epoch_;
+  EpochStats stats;
+  stats.epoch = epoch_;
+  stats.images = static_cast<std::int64_t>(order_.size());
+  stats.train_loss = sum / static_cast<double>(order_.size());
+  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return stats;
+}
+
+double Trainer::evaluate(const ImageSet& images, std::span<const std::uint32_t> indices) {
+  check_images(images);
+  if (indices.empty()) throw Error("trainer: no validation images");
+  double sum = 0.0;
+  const std::size_t bs = static_cast<std::size_t>(settings_.batch_size);
+  for (std::size_t i = 0; i < indices.size(); i += bs) {
+    const auto batch = indices.subspan(i, std::min(bs, indices.size() - i));
+    const int n = static_cast<int>(batch.size());
+    batch_.resize(static_cast<std::size_t>(n * images.image_floats()));
+    images.gather(batch, batch_);
+    sum += model_.evaluate_loss(batch_, batch_, n, settings_.loss) * n;
+  }
+  return sum / static_cast<double>(indices.size());
+}
+
+void Trainer::save_checkpoint(const std::filesystem::path& path) {
+  detail::ByteWriter w;
+  w.put<std::uint32_t>(kTrainerStateVersion);
+  w.put<std::int32_t>(epoch_);
+  w.put<std::int64_t>(adam_.step_count());
+  w.put<std::int32_t>(settings_.batch_size);
+  for (const auto word : rng_.state()) w.put<std::uint64_t>(word);
+  w.put<std::uint32_t>(static_cast<std::uint32_t>(adam_.first_moments().size()));
+  for (const auto& m : adam_.first_moments()) w.put_floats(m);
+  for (const auto& v : adam_.second_moments()) w.put_floats(v);
+  save_model(path, model_, ModelFileKind::kCheckpoint, w.bytes());
+}
+
+void Trainer::load_checkpoint(const std::filesystem::path& path) {
+  const std::string extra = load_weights(path, model_);
+  const std::string ctx = "checkpoint " + path.string();
+  if (extra.empty()) throw Error(ctx + ": a model file without trainer state", ErrorKind::kCorrupt);
+  detail::ByteReader r(extra, ctx);
+  if (r.get<std::uint32_t>() != kTrainerStateVersion) {
+    throw Error(ctx + ": unknown trainer state version", ErrorKind::kCorrupt);
+  }
+  const auto epoch = r.get<std::int32_t>();
+  const auto step = r.get<std::int64_t>();
+  if (r.get<std::int32_t>() != settings_.batch_size) {
+    throw Error(ctx + ": written with another batch size", ErrorKind::kCorrupt);
+  }
+  Rng::State state;
+  for (auto& word : state) word = r.get<std::uint64_t>();
+  if (r.get<std::uint32_t>() != adam_.first_moments().size()) {
+    throw Error(ctx + ": optimizer state does not match the model", ErrorKind::kCorrupt);
+  }
+  for (auto& m : adam_.first_moments()) r.get_floats_into(m, "Adam first moment");
+  for (auto& v : adam_.second_moments()) r.get_floats_into(v, "Adam second moment");
+  if (!r.at_end()) throw Error(ctx + ": trailing bytes in trainer state", ErrorKind::kCorrupt);
+  epoch_ = epoch;
+  adam_.set_step_count(step);
+  rng_.set_state(state);
+}
+
+}  // namespace mystyle::nn

@@ -1,0 +1,124 @@
+#include <gtest/gtest.h>
+
+#include "engine_fixture.h"
+#include "mystyle/core/error.h"
+#include "mystyle/core/file_io.h"
+#include "mystyle/engine/embeddings.h"
+#include "mystyle/engine/train_job.h"
+
+namespace mystyle::engine {
+namespace {
+
+TrainOptions quick(int epochs) {
+  TrainOptions o;
+  o.epochs = epochs;
+  o.batch_size = 16;
+  o.threads = 2;
+  o.seed = 7;
+  o.patience = 100;
+  return o;
+}
+
+// Training on a few dozen real MANGO photos for a few epochs lowers the loss and writes the report.
+TEST(TrainJob, LowersTheLossOnRealPhotosAndWritesTheReport) {
+  testing::TempDir ws;
+  if (!testing::import_mango_sample(ws.path(), 48)) GTEST_SKIP() << "MANGO data set absent";
+  const Workspace w(ws.path());
+  const TrainReport r = train_on_catalog(w, quick(4));
+  EXPECT_EQ(r.epochs_run, 4);
+  EXPECT_EQ(r.train_images + r.val_images + r.test_images, 48u);
+  const std::string history = read_file_bytes(w.report_dir("seed64") / "history.csv");
+  std::vector<double> losses;
+  for (std::size_t pos = history.find('\n'); (pos = history.find('\n', pos)) != std::string::npos && pos + 1 < history.size();) {
+    const std::size_t comma = history.find(',', pos + 1);
+    losses.push_back(std::stod(history.substr(comma + 1)));
+    pos = comma;
+  }
+  ASSERT_EQ(losses.size(), 4u);
+  EXPECT_LT(losses.back(), losses.front());
+  EXPECT_GT(r.test_loss, 0.0);
+  for (const char* f : {"loss_curve.png", "reconstructions.png", "train.json", "history.csv"}) {
+    EXPECT_TRUE(std::filesystem::exists(w.report_dir("seed64") / f)) << f;
+  }
+  EXPECT_TRUE(std::filesystem::exists(w.model_file("seed64")));
+}
+
+// A run stopped after 2 epochs and resumed gives the same weights as 4 epochs straight.
+TEST(TrainJob, ResumeIsBitIdenticalToAnUninterruptedRun) {
+  testing::TempDir a, b;
+  if (!testing::import_mango_sample(a.path(), 40)) GTEST_SKIP() << "MANGO data set absent";
+  testing::import_mango_sample(b.path(), 40);
+  train_on_catalog(Workspace(a.path()), quick(4));
+  TrainOptions first = quick(4);
+  first.stop_after_epochs = 2;
+  train_on_catalog(Workspace(b.path()), first);
+  TrainOptions rest = quick(4);
+  rest.resume = true;
+  EXPECT_EQ(train_on_catalog(Workspace(b.path()), rest).epochs_run, 4);
+  EXPECT_EQ(read_file_bytes(Workspace(a.path()).checkpoint_file("seed64")),
+            read_file_bytes(Workspace(b.path()).checkpoint_file("seed64")));
+  EXPECT_EQ(read_file_bytes(Workspace(a.path()).model_file("seed64")),
+            read_file_bytes(Workspace(b.path()).model_file("seed64")));
+}
+
+TEST(TrainJob, ResumeWithoutCheckpointIsAClearError) {
+  testing::TempDir ws;
+  if (!testing::import_mango_sample(ws.path(), 20)) GTEST_SKIP() << "MANGO data set absent";
+  TrainOptions o = quick(2);
+  o.resume = true;
+  EXPECT_THROW(train_on_catalog(Workspace(ws.path()), o), Error);
+}
+
+TEST(Embed, EncodesOnlyNewItemsAndKeepsTheRest) {
+  testing::TempDir ws;
+  if (!testing::import_mango_sample(ws.path(), 30)) GTEST_SKIP() << "MANGO data set absent";
+  const Workspace w(ws.path());
+  train_on_catalog(w, quick(1));
+  const EmbedReport first = embed_catalog(w, "seed64", nn::LatentPooling::kFlat, 2);
+  EXPECT_EQ(first.items, 30u);
+  EXPECT_EQ(first.dim, 128);
+  const Embeddings before = load_embeddings(first.path);
+
+  testing::import_mango_sample(ws.path(), 2, /*skip=*/30);
+  const EmbedReport second = embed_catalog(w, "seed64", nn::LatentPooling::kFlat, 2);
+  EXPECT_EQ(second.items, 32u);
+  EXPECT_EQ(second.newly_encoded, 2u);
+  const Embeddings after = load_embeddings(second.path);
+  for (std::size_t i = 0; i < before.size(); ++i) {
+    ASSERT_EQ(after.ids[i], before.ids[i]);
+    for (int d = 0; d < before.dim; ++d) ASSERT_EQ(after.row(i)[d], before.row(i)[d]);
+  }
+
+  // The original's 8 channel means are the means of the flat code's 8 planes of 16.
+  const Embeddings mean = load_embeddings(embed_catalog(w, "seed64", nn::LatentPooling::kMean, 2).path);
+  ASSERT_EQ(mean.dim, 8);
+  for (int c = 0; c < 8; ++c) {
+    double sum = 0;
+    for (int k = 0; k < 16; ++k) sum += after.row(0)[c * 16 + k];
+    EXPECT_NEAR(mean.row(0)[c], sum / 16, 1e-5);
+  }
+}
+
+TEST(Embed, CorruptFileIsRefused) {
+  testing::TempDir ws;
+  Embeddings e;
+  e.dim = 2;
+  e.ids = {1, 2};
+  e.vectors = {1, 2, 3, 4};
+  const auto path = ws / "e.bin";
+  save_embeddings(path, e);
+  EXPECT_EQ(load_embeddings(path).vectors, e.vectors);
+  std::string bytes = read_file_bytes(path);
+  bytes[bytes.size() - 1] ^= 1;
+  write_file_atomic(path, bytes);
+  try {
+    load_embeddings(path);
+    FAIL();
+  } catch (const Error& err) {
+    EXPECT_EQ(err.kind(), ErrorKind::kCorrupt);
+    EXPECT_NE(std::string(err.what()).find("checksum"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace mystyle::engine
