@@ -23,19 +23,27 @@ using Clock = std::chrono::steady_clock;
 
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
-nlohmann::json item_json(const catalog::Item& item) {
-  return {{"item_id", item.id},       {"source", item.source},  {"source_id", item.source_id},
-          {"name", item.name},        {"category", item.category}, {"family", item.family},
-          {"type", item.type},        {"colour", item.colour},  {"slot", catalog::slot_name(item.slot)},
-          {"shop_url", item.shop_url}, {"image_url", fmt::format("/images/items/{}", item.id)}};
-}
-
 nlohmann::json box_json(const image::CropBox& b) { return {{"x", b.x}, {"y", b.y}, {"width", b.width}, {"height", b.height}}; }
 
 /// JSON has no infinity: Euclidean's 1/d at d = 0 is reported as null beside distance 0.
 nlohmann::json score_json(double score) { return std::isfinite(score) ? nlohmann::json(score) : nlohmann::json(nullptr); }
 
 }  // namespace
+
+nlohmann::json item_json(const catalog::Item& item) {
+  return {{"item_id", item.id},
+          {"source", item.source},
+          {"source_id", item.source_id},
+          {"name", item.name},
+          {"category", item.category},
+          {"family", item.family},
+          {"type", item.type},
+          {"colour", item.colour},
+          {"slot", catalog::slot_name(item.slot)},
+          {"shop_url", item.shop_url},
+          {"image_url", item.image_path ? nlohmann::json(fmt::format("/images/items/{}", item.id))
+                                        : nlohmann::json(nullptr)}};
+}
 
 Recommender::Recommender(recommend::OutfitGraph graph, nn::Model model, std::unique_ptr<index::VectorIndex> index,
                          RecommenderConfig config)

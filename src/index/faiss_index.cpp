@@ -13,7 +13,7 @@
 #include <cmath>
 #include <limits>
 
-#include "byte_io.h"
+#include "mystyle/core/byte_io.h"
 #include "dot_kernel.h"
 #include "mystyle/core/error.h"
 #include "vector_checks.h"
@@ -239,7 +239,7 @@ std::size_t FaissIndex::memory_bytes() const {
          slot_of_.bucket_count() * sizeof(void*);
 }
 
-void FaissIndex::write_state(detail::ByteWriter& out) const {
+void FaissIndex::write_state(ByteWriter& out) const {
   out.put<std::int32_t>(settings_.neighbors_per_node);
   out.put<std::int32_t>(settings_.ef_construction);
   out.put<std::int32_t>(settings_.ef_search);
@@ -251,7 +251,7 @@ void FaissIndex::write_state(detail::ByteWriter& out) const {
   out.put_array<std::uint8_t>(blob.data);
 }
 
-FaissIndex FaissIndex::read_state(detail::ByteReader& in, std::size_t dim, Metric metric) {
+FaissIndex FaissIndex::read_state(ByteReader& in, std::size_t dim, Metric metric) {
   HnswSettings s;
   s.neighbors_per_node = in.get<std::int32_t>();
   s.ef_construction = in.get<std::int32_t>();

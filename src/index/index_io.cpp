@@ -1,13 +1,12 @@
 #include "mystyle/index/index_io.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <array>
 #include <cstdio>
-#include <fstream>
 
-#include "byte_io.h"
+#include "mystyle/core/byte_io.h"
+#include "mystyle/core/file_io.h"
 #include "mystyle/core/error.h"
 #include "mystyle/index/exact_index.h"
 #include "mystyle/index/faiss_index.h"
@@ -25,32 +24,10 @@ enum class IndexKind : std::uint32_t {
   kHnsw = 1,   ///< FaissIndex: settings, node ids, tombstones, FAISS graph
 };
 
-void write_atomically(const std::filesystem::path& path, const std::vector<std::uint8_t>& bytes) {
-  auto tmp = path;
-  tmp += fmt::format(".tmp-{}", ::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) {
-      std::error_code ignored;
-      std::filesystem::remove(tmp, ignored);
-      throw Error(fmt::format("{}: cannot write index file", tmp.string()), ErrorKind::kIo);
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    throw Error(fmt::format("{}: cannot move the index file into place: {}", path.string(), ec.message()),
-                ErrorKind::kIo);
-  }
-}
-
 }  // namespace
 
 void save_index(const VectorIndex& index, const std::filesystem::path& path) {
-  detail::ByteWriter payload;
+  ByteWriter payload;
   IndexKind kind;
   if (const auto* exact = dynamic_cast<const ExactIndex*>(&index)) {
     kind = IndexKind::kExact;
@@ -62,7 +39,7 @@ void save_index(const VectorIndex& index, const std::filesystem::path& path) {
   } else {
     throw Error(fmt::format("{}: cannot save this kind of index", path.string()), ErrorKind::kUnsupported);
   }
-  detail::ByteWriter file;
+  ByteWriter file;
   file.put(kMagic);
   file.put<std::uint32_t>(kVersion);
   file.put<std::uint32_t>(static_cast<std::uint32_t>(kind));
@@ -72,16 +49,14 @@ void save_index(const VectorIndex& index, const std::filesystem::path& path) {
   file.put<std::uint64_t>(index.size());
   file.put<std::uint64_t>(payload.bytes().size());
   file.put_bytes(payload.bytes().data(), payload.bytes().size());
-  file.put<std::uint64_t>(detail::fnv1a64(file.bytes()));
-  write_atomically(path, file.bytes());
+  file.put<std::uint64_t>(fnv1a64(file.bytes()));
+  write_file_atomic(path, file.bytes());
 }
 
 std::unique_ptr<VectorIndex> load_index(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(fmt::format("{}: cannot open index file", path.string()), ErrorKind::kNotFound);
-  const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                                        std::istreambuf_iterator<char>());
-  detail::ByteReader header(bytes, path.string());
+  const std::string bytes = read_file_bytes(path);
+  const std::string context = path.string() + ": corrupt index file";
+  ByteReader header(bytes, context);
   if (bytes.size() < kHeaderBytes + kTrailerBytes)
     header.fail(fmt::format("truncated ({} bytes)", bytes.size()));
   if (header.get<std::array<char, 8>>() != kMagic) header.fail("not a mystyle index file (bad magic)");
@@ -100,13 +75,13 @@ std::unique_ptr<VectorIndex> load_index(const std::filesystem::path& path) {
   }
   std::uint64_t stored_sum;
   std::memcpy(&stored_sum, bytes.data() + bytes.size() - kTrailerBytes, sizeof stored_sum);
-  const std::span<const std::uint8_t> body(bytes.data(), bytes.size() - kTrailerBytes);
-  if (detail::fnv1a64(body) != stored_sum) header.fail("checksum mismatch");
+  const std::string_view body(bytes.data(), bytes.size() - kTrailerBytes);
+  if (fnv1a64(body) != stored_sum) header.fail("checksum mismatch");
   if (metric_code > static_cast<std::uint32_t>(Metric::kPearson)) header.fail("unknown metric");
   if (dim == 0 || dim > (1u << 20)) header.fail(fmt::format("implausible dim {}", dim));
   const auto metric = static_cast<Metric>(metric_code);
 
-  detail::ByteReader payload(body.subspan(kHeaderBytes), path.string());
+  ByteReader payload(body.substr(kHeaderBytes), context);
   std::unique_ptr<VectorIndex> index;
   if (kind == static_cast<std::uint32_t>(IndexKind::kExact)) {
     const auto ids = payload.get_array<std::int64_t>();

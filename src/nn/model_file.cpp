@@ -1,11 +1,11 @@
 #include "mystyle/nn/model_file.h"
 
-#include <unistd.h>
 
 #include <fstream>
 #include <iterator>
 
-#include "binary_io.h"
+#include "mystyle/core/byte_io.h"
+#include "mystyle/core/file_io.h"
 #include "mystyle/core/error.h"
 
 namespace mystyle::nn {
@@ -43,7 +43,7 @@ Parsed check_file(const std::filesystem::path& path) {
   if (bytes.size() < kHeaderBytes || std::string_view(bytes).substr(0, 8) != kMagic) {
     throw Error(ctx + ": not a mystyle model file (bad magic)", ErrorKind::kCorrupt);
   }
-  detail::ByteReader header(std::string_view(bytes).substr(8, kHeaderBytes - 8), ctx);
+  ByteReader header(std::string_view(bytes).substr(8, kHeaderBytes - 8), ctx);
   const auto version = header.get<std::uint32_t>();
   const auto kind = header.get<std::uint32_t>();
   const auto payload_bytes = header.get<std::uint64_t>();
@@ -68,7 +68,7 @@ Parsed check_file(const std::filesystem::path& path) {
 }
 
 // Reads the tensors and extra blob into `model` (whose spec matches the file's).
-std::string read_tensors(detail::ByteReader& r, Model& model) {
+std::string read_tensors(ByteReader& r, Model& model) {
   const auto params = model.params();
   const auto count = r.get<std::uint32_t>();
   if (count != params.size()) {
@@ -101,17 +101,9 @@ ModelSpec parse_file_spec(const std::string& text, const std::string& ctx) {
 
 }  // namespace
 
-std::uint64_t fnv1a64(std::string_view bytes) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (const char c : bytes) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
 
 void save_model(const std::filesystem::path& path, Model& model, ModelFileKind kind, std::string_view extra) {
-  detail::ByteWriter payload;
+  ByteWriter payload;
   payload.put_string(format_model_spec(model.spec()));
   const auto params = model.params();
   payload.put<std::uint32_t>(static_cast<std::uint32_t>(params.size()));
@@ -126,42 +118,23 @@ void save_model(const std::filesystem::path& path, Model& model, ModelFileKind k
     ++in_layer;
     payload.put<std::uint32_t>(static_cast<std::uint32_t>(params[i]->dims.size()));
     for (const auto d : params[i]->dims) payload.put<std::int64_t>(d);
-    payload.put_floats(params[i]->value);
+    payload.put_array<float>(params[i]->value);
   }
   payload.put_string(extra);
 
-  detail::ByteWriter header;
+  ByteWriter header;
   for (const char c : kMagic) header.put<char>(c);
   header.put<std::uint32_t>(kModelFileVersion);
   header.put<std::uint32_t>(static_cast<std::uint32_t>(kind));
   header.put<std::uint64_t>(payload.bytes().size());
   header.put<std::uint64_t>(fnv1a64(payload.bytes()));
 
-  auto tmp = path;
-  tmp += ".tmp-" + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(header.bytes().data(), static_cast<std::streamsize>(header.bytes().size()));
-    out.write(payload.bytes().data(), static_cast<std::streamsize>(payload.bytes().size()));
-    out.close();
-    if (!out) {
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      throw Error("cannot write model file " + tmp.string(), ErrorKind::kIo);
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    throw Error("cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message(),
-                ErrorKind::kIo);
-  }
+  write_file_atomic(path, header.bytes() + payload.bytes());
 }
 
 LoadedModel load_model_file(const std::filesystem::path& path) {
   const Parsed parsed = check_file(path);
-  detail::ByteReader r(parsed.payload, "model file " + path.string());
+  ByteReader r(parsed.payload, "model file " + path.string());
   Model model = [&] {
     ModelSpec spec = parse_file_spec(r.get_string(), r.context());
     try {
@@ -180,7 +153,7 @@ Model load_model(const std::filesystem::path& path) {
 
 std::string load_weights(const std::filesystem::path& path, Model& model) {
   const Parsed parsed = check_file(path);
-  detail::ByteReader r(parsed.payload, "model file " + path.string());
+  ByteReader r(parsed.payload, "model file " + path.string());
   const ModelSpec spec = parse_file_spec(r.get_string(), r.context());
   if (!(spec == model.spec())) {
     throw Error(r.context() + ": spec mismatch (file holds '" + spec.name + "', model is '" +

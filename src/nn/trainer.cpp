@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
-#include "binary_io.h"
+#include "mystyle/core/byte_io.h"
+#include "mystyle/core/file_io.h"
 #include "mystyle/core/error.h"
 #include "mystyle/nn/model_file.h"
 
@@ -74,15 +75,15 @@ double Trainer::evaluate(const ImageSet& images, std::span<const std::uint32_t> 
 }
 
 void Trainer::save_checkpoint(const std::filesystem::path& path) {
-  detail::ByteWriter w;
+  ByteWriter w;
   w.put<std::uint32_t>(kTrainerStateVersion);
   w.put<std::int32_t>(epoch_);
   w.put<std::int64_t>(adam_.step_count());
   w.put<std::int32_t>(settings_.batch_size);
   for (const auto word : rng_.state()) w.put<std::uint64_t>(word);
   w.put<std::uint32_t>(static_cast<std::uint32_t>(adam_.first_moments().size()));
-  for (const auto& m : adam_.first_moments()) w.put_floats(m);
-  for (const auto& v : adam_.second_moments()) w.put_floats(v);
+  for (const auto& m : adam_.first_moments()) w.put_array<float>(m);
+  for (const auto& v : adam_.second_moments()) w.put_array<float>(v);
   save_model(path, model_, ModelFileKind::kCheckpoint, w.bytes());
 }
 
@@ -90,7 +91,7 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
   const std::string extra = load_weights(path, model_);
   const std::string ctx = "checkpoint " + path.string();
   if (extra.empty()) throw Error(ctx + ": a model file without trainer state", ErrorKind::kCorrupt);
-  detail::ByteReader r(extra, ctx);
+  ByteReader r(extra, ctx);
   if (r.get<std::uint32_t>() != kTrainerStateVersion) {
     throw Error(ctx + ": unknown trainer state version", ErrorKind::kCorrupt);
   }

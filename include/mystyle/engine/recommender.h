@@ -56,6 +56,10 @@ struct RecommendResult {
   double decode_ms = 0, encode_ms = 0, search_ms = 0, outfits_ms = 0;
 };
 
+/// An item as every JSON document shows it: item_id, source, source_id, name, category, family,
+/// type, colour, slot, shop_url, image_url (`/images/items/{id}`, null when it has no photo).
+nlohmann::json item_json(const catalog::Item& item);
+
 class Recommender {
  public:
   /// Loads the catalog, model, embeddings and index of `workspace`. Throws mystyle::Error with the

@@ -24,12 +24,12 @@ namespace faiss {
 struct IndexHNSWFlat;
 }
 
-namespace mystyle::index {
-
-namespace detail {
+namespace mystyle {
 class ByteWriter;
 class ByteReader;
-}  // namespace detail
+}  // namespace mystyle
+
+namespace mystyle::index {
 
 /// HNSW settings. Defaults give recall@10 >= 0.99 against ExactIndex on embedding-like 128-d
 /// vectors (20k in tests/index/faiss_index_test.cpp; 100k and 1M in bench/index_bench.cpp).
@@ -75,8 +75,8 @@ class FaissIndex final : public VectorIndex {
 
   /// Serialisation for index_io.cpp (the FAISS graph is written with faiss::write_index, not
   /// rebuilt on load).
-  void write_state(detail::ByteWriter& out) const;
-  static FaissIndex read_state(detail::ByteReader& in, std::size_t dim, Metric metric);
+  void write_state(ByteWriter& out) const;
+  static FaissIndex read_state(ByteReader& in, std::size_t dim, Metric metric);
 
  private:
   std::vector<float> prepare(std::span<const float> vectors) const;

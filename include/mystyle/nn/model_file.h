@@ -46,7 +46,5 @@ Model load_model(const std::filesystem::path& path);
 /// "spec mismatch"). Returns the file's extra blob.
 std::string load_weights(const std::filesystem::path& path, Model& model);
 
-/// FNV-1a 64 of `bytes` (the checksum of the payload).
-std::uint64_t fnv1a64(std::string_view bytes);
 
 }  // namespace mystyle::nn

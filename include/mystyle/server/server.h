@@ -1,0 +1,54 @@
+#pragma once
+/// The HTTP face of My Style Manager: the web app (embedded in the binary at build time) and the JSON
+/// API documented in docs/api.md, over one engine::Recommender opened once by the caller.
+///
+/// Every error a request can cause becomes a JSON body {"error": "..."} with a 4xx/5xx status
+/// (see http_error.h); the server never dies on a request. Files are served by catalog id only,
+/// never by a path taken from the request. One log line per request (method, path, status, ms).
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "mystyle/engine/recommender.h"
+#include "mystyle/engine/workspace.h"
+
+namespace mystyle::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";  ///< loopback unless asked otherwise
+  int port = 8080;                 ///< 0 = any free port (bind() returns the one chosen)
+  int threads = 16;                ///< worker threads, i.e. connections served at once
+  std::size_t max_upload_bytes = std::size_t{16} << 20;       ///< larger uploads get 413
+  std::size_t thumbnail_cache_bytes = std::size_t{64} << 20;  ///< in-memory JPEG thumbnails, LRU
+  int thumbnail_side_px = 360;                                ///< longer side of an item thumbnail
+  int outfit_photo_side_px = 720;                             ///< longer side of an outfit photo
+  bool warm_up = true;  ///< run one query on a blank image before serving, so the first user's is fast
+};
+
+class Server {
+ public:
+  /// `recommender` must stay open while the server runs; `workspace` is where its reports live.
+  Server(std::shared_ptr<engine::Recommender> recommender, engine::Workspace workspace,
+         ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// Binds options.host:options.port and returns the port bound (the free one chosen for port 0).
+  /// Throws mystyle::Error (kIo) when the address cannot be bound.
+  int bind();
+  /// Serves requests until stop() is called. Call bind() first. Blocks the calling thread.
+  void listen();
+  /// Makes listen() return after the requests in flight. Thread-safe; may be called before listen().
+  void stop();
+  /// True while listen() is accepting connections.
+  bool is_running() const;
+  /// http://host:port/ once bound.
+  std::string url() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mystyle::server

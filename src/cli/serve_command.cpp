@@ -1,0 +1,120 @@
+// `mystyle serve`: the web app and the JSON API, over a recommender loaded once.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "commands.h"
+#include "mystyle/core/error.h"
+#include "mystyle/engine/embeddings.h"
+#include "mystyle/engine/recommender.h"
+#include "mystyle/server/server.h"
+
+namespace mystyle::cli {
+namespace {
+
+struct Args {
+  std::filesystem::path workspace;
+  server::ServerOptions options;
+  std::string model = "seed64", pooling = "flat", index = "exact", hnsw_metric = "cosine";
+  std::size_t max_upload_mb = 16, thumbnail_cache_mb = 64;
+};
+
+// Set by the signal handler, read by the watcher thread (a lock-free atomic is async-signal-safe).
+std::atomic<int> g_stop_signal{0};
+
+extern "C" void on_stop_signal(int signo) {
+  g_stop_signal = signo;
+}
+
+/// SIGINT and SIGTERM only set a flag; the watcher thread stops the server outside the handler.
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+void serve(const Args& args) {
+  engine::RecommenderConfig config;
+  config.model = args.model;
+  config.pooling = engine::parse_pooling(args.pooling);
+  config.index = engine::parse_index_kind(args.index);
+  config.hnsw_metric = index::parse_metric(args.hnsw_metric);
+  server::ServerOptions options = args.options;
+  options.max_upload_bytes = args.max_upload_mb << 20;
+  options.thumbnail_cache_bytes = args.thumbnail_cache_mb << 20;
+  config.limits.max_bytes = options.max_upload_bytes;
+
+  install_stop_handlers();
+  const auto t0 = std::chrono::steady_clock::now();
+  std::shared_ptr<engine::Recommender> recommender =
+      engine::Recommender::open(engine::Workspace(args.workspace), config);
+  spdlog::info("loaded {}: {} items, {} outfits, model {}, {} index of {} vectors in {:.2f} s",
+               args.workspace.string(), recommender->graph().items().size(),
+               recommender->graph().outfits().size(), config.model, args.index, recommender->index().size(),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+
+  server::Server server(recommender, engine::Workspace(args.workspace), options);
+  server.bind();
+  print_line(fmt::format("mystyle serve: listening on {}", server.url()));
+  std::cout.flush();
+
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {
+    bool stopping = false;
+    while (!done) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (const int signo = g_stop_signal.load(); signo != 0 && !stopping) {
+        spdlog::info("{}: stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
+        stopping = true;
+      }
+      // Repeated until listen() returns: a signal may arrive before the server is accepting.
+      if (stopping) server.stop();
+    }
+  });
+  server.listen();
+  done = true;
+  watcher.join();
+  spdlog::info("stopped");
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app) {
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand("serve", "Serve the web app and the JSON API (docs/api.md)");
+  add_workspace_option(*cmd, args->workspace);
+  cmd->add_option("--host", args->options.host, "Address to listen on (loopback by default)")
+      ->capture_default_str();
+  cmd->add_option("--port,-p", args->options.port, "Port (0 = any free port, printed when ready)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  cmd->add_option("--threads", args->options.threads, "Worker threads (connections served at once)")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  cmd->add_option("--max-upload-mb", args->max_upload_mb, "Largest photo accepted, in MiB (larger: 413)")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  cmd->add_option("--thumbnail-cache-mb", args->thumbnail_cache_mb, "Memory for item thumbnails, in MiB")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str();
+  cmd->add_option("--model", args->model, "Trained model")->capture_default_str();
+  cmd->add_option("--pooling", args->pooling, "Embeddings: flat or mean")
+      ->check(CLI::IsMember({"flat", "mean"}))
+      ->capture_default_str();
+  cmd->add_option("--index", args->index, "exact or hnsw")
+      ->check(CLI::IsMember({"exact", "hnsw"}))
+      ->capture_default_str();
+  cmd->add_option("--hnsw-metric", args->hnsw_metric, "The metric an HNSW index is built for")
+      ->check(CLI::IsMember({"cosine", "euclidean", "pearson"}))
+      ->capture_default_str();
+  cmd->callback([args] { serve(*args); });
+}
+
+}  // namespace mystyle::cli

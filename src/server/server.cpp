@@ -1,0 +1,181 @@
+#include "mystyle/server/server.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <opencv2/imgcodecs.hpp>
+#include <vector>
+
+#include "mystyle/core/error.h"
+#include "mystyle/server/http_error.h"
+#include "routes.h"
+
+namespace mystyle::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A request is read, routed and answered on one worker thread, so the pre-routing handler can
+// leave its start time here for the logger, which runs after the response is written.
+thread_local Clock::time_point t_request_start{};
+
+// Extra bytes a multipart upload may carry beyond the photo itself (boundaries, form fields).
+constexpr std::size_t kMultipartOverheadBytes = std::size_t{1} << 20;
+
+/// The request path as it may appear in a log line: printable ASCII only, and not too long.
+std::string loggable(std::string_view path) {
+  std::string out;
+  for (char c : path.substr(0, 200)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  if (path.size() > 200) out += "...";
+  return out;
+}
+
+std::string status_message(const httplib::Request& req, int status, std::size_t max_upload_bytes) {
+  switch (status) {
+    case 404:
+      return fmt::format("no such route: {} {}", req.method, loggable(req.path));
+    case 413:
+      return fmt::format("request body over the limit ({} bytes of photo)", max_upload_bytes);
+    case 414:
+      return "request URI too long";
+    case 400:
+      return "malformed request";
+    default:
+      return fmt::format("HTTP status {}", status);
+  }
+}
+
+}  // namespace
+
+namespace {
+
+/// The encoder's first call sets up its kernels (a few hundred ms); pay that before serving.
+void warm_up(engine::Recommender& recommender) {
+  const cv::Mat blank(96, 64, CV_8UC3, cv::Scalar(235, 235, 235));
+  std::vector<std::uint8_t> png;
+  cv::imencode(".png", blank, png);
+  engine::RecommendRequest request;
+  request.k = 1;
+  request.max_outfits = 1;
+  try {
+    recommender.recommend(png, "warm-up", request);
+  } catch (const std::exception& e) {
+    spdlog::warn("warm-up query failed: {}", e.what());
+  }
+}
+
+}  // namespace
+
+struct Server::Impl {
+  ServerState state;
+  httplib::Server http;
+  int port = -1;
+  std::mutex stop_mutex;
+  std::atomic<bool> stop_requested{false};
+  bool stopped = false;
+
+  Impl(std::shared_ptr<engine::Recommender> r, engine::Workspace w, ServerOptions o)
+      : state(std::move(r), std::move(w), std::move(o)) {}
+};
+
+Server::Server(std::shared_ptr<engine::Recommender> recommender, engine::Workspace workspace,
+               ServerOptions options)
+    : impl_(std::make_unique<Impl>(std::move(recommender), std::move(workspace), std::move(options))) {
+  if (!impl_->state.recommender) throw Error("server: no recommender");
+  ServerState& state = impl_->state;
+  httplib::Server& http = impl_->http;
+  const std::size_t threads = static_cast<std::size_t>(std::max(1, state.options.threads));
+  // httplib takes ownership of the queue it is given.
+  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http.set_payload_max_length(state.options.max_upload_bytes + kMultipartOverheadBytes);
+  http.set_keep_alive_max_count(1000);
+  http.set_default_headers({{"X-Content-Type-Options", "nosniff"}, {"Referrer-Policy", "no-referrer"}});
+
+  http.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+    t_request_start = Clock::now();
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+
+  // Every exception a handler throws ends here: the one place errors become statuses.
+  http.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr error) {
+        const ErrorReply reply = error_reply(error);
+        if (reply.status >= 500) spdlog::error("{} {}: {}", req.method, loggable(req.path), reply.message);
+        res.status = reply.status;
+        res.headers.erase("Content-Type");
+        res.set_content(error_json(reply.message), "application/json");
+      });
+
+  // Statuses set by httplib itself (no route, body over the limit, malformed request) get a JSON body too.
+  http.set_error_handler(
+      httplib::Server::HandlerWithResponse([&state](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        res.set_content(error_json(status_message(req, res.status, state.options.max_upload_bytes)),
+                        "application/json");
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+
+  http.set_logger([&state](const httplib::Request& req, const httplib::Response& res) {
+    const Clock::time_point start = t_request_start;
+    t_request_start = {};
+    const double seconds =
+        start == Clock::time_point{} ? 0.0 : std::chrono::duration<double>(Clock::now() - start).count();
+    state.metrics.record(route_label(req.path), req.method, res.status, seconds);
+    spdlog::info("{} {} {} {:.1f} ms", req.method, loggable(req.path), res.status, seconds * 1000.0);
+  });
+
+  if (state.options.warm_up) warm_up(*state.recommender);
+  add_site_routes(http, state);
+  add_api_routes(http, state);
+  add_image_routes(http, state);
+}
+
+Server::~Server() {
+  stop();
+}
+
+int Server::bind() {
+  const auto& o = impl_->state.options;
+  if (o.port < 0 || o.port > 65535) throw Error(fmt::format("port must be 0..65535, not {}", o.port));
+  if (o.port == 0) {
+    impl_->port = impl_->http.bind_to_any_port(o.host);
+  } else {
+    impl_->port = impl_->http.bind_to_port(o.host, o.port) ? o.port : -1;
+  }
+  if (impl_->port < 0) {
+    throw Error(fmt::format("cannot listen on {}:{} (address in use, or not an address of this machine?)",
+                            o.host, o.port),
+                ErrorKind::kIo);
+  }
+  return impl_->port;
+}
+
+void Server::listen() {
+  if (impl_->port < 0) throw Error("server: bind() before listen()");
+  if (impl_->stop_requested) return;
+  impl_->http.listen_after_bind();
+}
+
+void Server::stop() {
+  impl_->stop_requested = true;
+  std::lock_guard lock(impl_->stop_mutex);
+  // httplib's stop() must run once, and only while it is listening.
+  if (!impl_->stopped && impl_->http.is_running()) {
+    impl_->http.stop();
+    impl_->stopped = true;
+  }
+}
+
+bool Server::is_running() const {
+  return impl_->http.is_running();
+}
+
+std::string Server::url() const {
+  const std::string& host = impl_->state.options.host;
+  const bool ipv6 = host.find(':') != std::string::npos;
+  return fmt::format("http://{}:{}/", ipv6 ? "[" + host + "]" : host, impl_->port);
+}
+
+}  // namespace mystyle::server

@@ -1,0 +1,90 @@
+// The web app's page and assets (embedded), the health check and the Prometheus metrics.
+#include <fmt/format.h>
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "mystyle/core/error.h"
+#include "mystyle/core/file_io.h"
+#include "mystyle/server/web_assets.h"
+#include "routes.h"
+
+namespace mystyle::server {
+namespace {
+
+void serve_asset(const httplib::Request& req, httplib::Response& res, const WebAsset& asset) {
+  // Revalidated on every load (a rebuilt server may carry new assets) but answered with 304 when unchanged.
+  const std::string etag = fmt::format("\"{:016x}\"", fnv1a64(asset.bytes));
+  res.set_header("ETag", etag);
+  res.set_header("Cache-Control", "no-cache");
+  if (req.get_header_value("If-None-Match") == etag) {
+    res.status = 304;
+    return;
+  }
+  res.set_content(asset.bytes.data(), asset.bytes.size(), std::string(asset.content_type).c_str());
+}
+
+std::string gauges(const ServerState& state) {
+  const double uptime =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - state.started).count();
+  std::string out;
+  auto gauge = [&out](const char* name, const char* help, const char* type, double value) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
+  };
+  gauge("mystyle_uptime_seconds", "Seconds since the server started.", "gauge", uptime);
+  gauge("mystyle_catalog_items", "Items in the loaded catalog.", "gauge",
+        double(state.recommender->graph().items().size()));
+  gauge("mystyle_catalog_outfits", "Outfits in the loaded catalog.", "gauge",
+        double(state.recommender->graph().outfits().size()));
+  gauge("mystyle_thumbnail_cache_bytes", "Bytes of thumbnails held in memory.", "gauge",
+        double(state.thumbnails.bytes()));
+  gauge("mystyle_thumbnail_cache_entries", "Thumbnails held in memory.", "gauge",
+        double(state.thumbnails.entries()));
+  gauge("mystyle_thumbnail_cache_hits_total", "Thumbnail requests served from memory.", "counter",
+        double(state.thumbnails.hits()));
+  gauge("mystyle_thumbnail_cache_misses_total", "Thumbnail requests that decoded a photo.", "counter",
+        double(state.thumbnails.misses()));
+  return out;
+}
+
+}  // namespace
+
+std::int64_t id_from_match(const httplib::Request& req) {
+  std::int64_t id = 0;
+  const std::string& text = req.matches[1];
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc() || end != text.data() + text.size())
+    throw Error(fmt::format("no such id '{}'", text), ErrorKind::kNotFound);
+  return id;
+}
+
+void add_site_routes(httplib::Server& http, ServerState& state) {
+  http.Get("/healthz", [&state](const httplib::Request&, httplib::Response& res) {
+    const auto& rec = *state.recommender;
+    reply_json(res, nlohmann::json{{"status", "ok"},
+                                   {"model", rec.config().model},
+                                   {"items", rec.graph().items().size()},
+                                   {"outfits", rec.graph().outfits().size()},
+                                   {"indexed_items", rec.index().size()}}
+                        .dump());
+  });
+  http.Get("/metrics", [&state](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(state.metrics.prometheus_text(gauges(state)), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  http.Get("/", [](const httplib::Request& req, httplib::Response& res) {
+    const WebAsset* page = find_web_asset("index.html");
+    if (page == nullptr) throw Error("this build has no web app", ErrorKind::kNotFound);
+    serve_asset(req, res, *page);
+  });
+  // The name is only a key into the embedded table: nothing is read from disk.
+  http.Get(R"(/([A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}))",
+           [](const httplib::Request& req, httplib::Response& res) {
+             const WebAsset* asset = find_web_asset(req.matches[1].str());
+             if (asset == nullptr)
+               throw Error(fmt::format("no such page: {}", req.path), ErrorKind::kNotFound);
+             serve_asset(req, res, *asset);
+           });
+}
+
+}  // namespace mystyle::server

@@ -1,0 +1,374 @@
+// My Style Manager web app: plain JavaScript over the JSON API (docs/api.md). No framework.
+'use strict';
+
+const $ = (selector, root = document) => root.querySelector(selector);
+
+/** fetch + JSON; throws an Error carrying the server's {"error": ...} message. */
+async function api(path, options = {}) {
+  let response;
+  try {
+    response = await fetch(path, options);
+  } catch (e) {
+    throw new Error('The server could not be reached. Is `mystyle serve` still running?');
+  }
+  let body = null;
+  try { body = await response.json(); } catch (e) { /* not JSON */ }
+  if (!response.ok) throw new Error((body && body.error) || `The server answered ${response.status}.`);
+  return body;
+}
+
+function show(el, visible) { el.hidden = !visible; }
+
+/** A catalog picture; when the item has none (or it fails to load), a neutral placeholder instead. */
+function picture(img, url, alt) {
+  img.alt = alt;
+  img.addEventListener('error', () => img.classList.add('no-photo'), { once: true });
+  if (url) img.src = url; else img.classList.add('no-photo');
+}
+function titleCase(text) { return (text || '').toLowerCase().replace(/(^|[\s,/-])\S/g, (m) => m.toUpperCase()); }
+function slotLabel(slot) { return (slot || '').replace('_', ' '); }
+
+/* ---------- navigation ---------- */
+
+const views = ['recommend', 'catalog', 'model'];
+const loaded = { catalog: false, model: false };
+
+function route() {
+  const name = location.hash.replace(/^#\/?/, '') || 'recommend';
+  const view = views.includes(name) ? name : 'recommend';
+  for (const v of views) show($(`#view-${v}`), v === view);
+  for (const a of document.querySelectorAll('.tabs a')) a.classList.toggle('active', a.dataset.view === view);
+  if (view === 'catalog' && !loaded.catalog) { loaded.catalog = true; loadCatalog(); }
+  if (view === 'model' && !loaded.model) { loaded.model = true; loadModel(); }
+}
+
+/* ---------- shared item card ---------- */
+
+function itemCard(item, { rank, relevance, score, distance } = {}) {
+  const node = $('#item-card').content.firstElementChild.cloneNode(true);
+  const thumb = $('.thumb', node);
+  const img = $('img', node);
+  picture(img, item.image_url, item.name || item.type || 'catalog item');
+  thumb.href = item.shop_url || item.image_url || '#';
+  $('.rank', node).textContent = rank ? `#${rank}` : item.source_id;
+  $('.slot-chip', node).textContent = slotLabel(item.slot);
+  $('.item-name', node).textContent = titleCase(item.type || item.name);
+  $('.item-meta', node).textContent = [titleCase(item.colour), item.category, rank ? item.source_id : ''].filter(Boolean).join(' · ');
+  if (relevance !== undefined) {
+    const s = $('.score', node);
+    show(s, true);
+    const pct = Math.max(0, Math.min(1, relevance)) * 100;
+    $('.bar span', s).style.width = `${pct.toFixed(1)}%`;
+    // Scores of a weak model crowd near 1: show the metric's own number, with enough digits to differ.
+    $('.score-text', s).textContent = distance !== undefined ? `d ${Number(distance).toFixed(3)}`
+      : score === null ? 'identical' : Number(score).toFixed(3);
+    s.title = `relevance ${pct.toFixed(1)}% (0-100 scale used to rank outfits)`;
+  }
+  const shop = $('.shop', node);
+  if (item.shop_url) shop.href = item.shop_url; else shop.remove();
+  const find = $('.find-similar', node);
+  if (item.image_url) find.addEventListener('click', () => findSimilarTo(item)); else find.remove();
+  return node;
+}
+
+/* ---------- recommend ---------- */
+
+let current = null;  // { blob, name }
+let sequence = 0;    // answers to older queries are dropped
+
+const controls = $('#controls');
+
+function setError(el, message) {
+  el.textContent = message || '';
+  show(el, Boolean(message));
+}
+
+function useFile(blob, name) {
+  if (!blob) return;
+  current = { blob, name: name || blob.name || 'photo' };
+  const preview = $('#upload-image');
+  if (preview.dataset.url) URL.revokeObjectURL(preview.dataset.url);
+  preview.dataset.url = URL.createObjectURL(blob);
+  preview.src = preview.dataset.url;
+  $('#seen-image').removeAttribute('src');
+  show($('#preview'), true);
+  runQuery();
+}
+
+async function runQuery() {
+  if (!current) return;
+  const mine = ++sequence;
+  const form = new FormData();
+  form.append('image', current.blob, current.name);
+  const data = new FormData(controls);
+  for (const key of ['metric', 'k', 'outfits', 'mode', 'category']) {
+    const value = data.get(key);
+    if (value) form.append(key, value);
+  }
+  form.append('same_slot', data.get('same_slot') ? 'true' : 'false');
+  setError($('#error'), '');
+  show($('#loading'), true);
+  try {
+    const doc = await api('/api/recommend', { method: 'POST', body: form });
+    if (mine !== sequence) return;
+    renderResult(doc);
+  } catch (e) {
+    if (mine !== sequence) return;
+    show($('#results'), false);
+    show($('#query-meta'), false);
+    show($('#preview'), false);
+    setError($('#error'), e.message);
+  } finally {
+    if (mine === sequence) show($('#loading'), false);
+  }
+}
+
+function renderResult(doc) {
+  const q = doc.query;
+  if (q.seen_image) $('#seen-image').src = q.seen_image;
+  const t = doc.timings_ms;
+  const meta = $('#query-meta');
+  meta.textContent = `Looks like: ${slotLabel(q.slot) || 'unknown'} · answered in ${t.total.toFixed(0)} ms ` +
+    `(decode ${t.decode_preprocess.toFixed(1)}, encode ${t.encode.toFixed(1)}, search ${t.search.toFixed(1)}, outfits ${t.outfits.toFixed(1)})`;
+  show(meta, true);
+
+  const similar = $('#similar');
+  similar.replaceChildren(...doc.similar.map((s) => itemCard(s, { rank: s.rank, relevance: s.relevance, score: s.score, distance: s.distance })));
+  $('#similar-count').textContent = `${doc.similar.length} by ${q.metric}`;
+  if (!doc.similar.length) similar.replaceChildren(emptyNote('No catalog item matches these settings.'));
+
+  const outfits = $('#outfits');
+  outfits.replaceChildren(...doc.outfits.map(outfitCard));
+  $('#outfit-count').textContent = doc.outfits.length ? `${doc.outfits.length} shown` : '';
+  if (!doc.outfits.length) outfits.replaceChildren(emptyNote('None of the similar pieces appears in an outfit. Try more similar items or another category.'));
+  show($('#results'), true);
+}
+
+function emptyNote(text) {
+  const p = document.createElement('p');
+  p.className = 'empty';
+  p.textContent = text;
+  return p;
+}
+
+function piece(item, label, matchedRank) {
+  const matched = matchedRank !== undefined;
+  const a = document.createElement('a');
+  a.className = matched ? 'piece matched' : 'piece';
+  if (item.shop_url) { a.href = item.shop_url; a.target = '_blank'; a.rel = 'noopener'; }
+  a.title = `${titleCase(item.type || item.name)}${item.colour ? ', ' + titleCase(item.colour) : ''} (${item.source_id})`;
+  const img = document.createElement('img');
+  img.loading = 'lazy';
+  picture(img, item.image_url, a.title);
+  a.append(img);
+  const tag = document.createElement('span');
+  tag.className = 'piece-label';
+  tag.textContent = label;
+  a.append(tag);
+  if (matched) {
+    const badge = document.createElement('span');
+    badge.className = 'piece-rank';
+    badge.textContent = `#${matchedRank}`;
+    badge.title = `similar item #${matchedRank}`;
+    a.append(badge);
+  }
+  return a;
+}
+
+function outfitCard(o) {
+  const card = document.createElement('article');
+  card.className = 'card outfit-card';
+  const head = document.createElement('div');
+  head.className = 'outfit-head';
+  const h = document.createElement('h3');
+  h.textContent = `Outfit ${o.rank}`;
+  const id = document.createElement('span');
+  id.className = 'muted small';
+  id.textContent = `#${o.source_id}${o.score ? ' · score ' + o.score.toFixed(2) : ''}`;
+  head.append(h, id);
+
+  const why = document.createElement('p');
+  why.className = 'why';
+  const first = o.matched[0];
+  if (first) {
+    why.append('Matched by ');
+    const b = document.createElement('b');
+    b.textContent = `#${first.similar_rank} ${titleCase(first.type || first.name)}`;
+    why.append(b, ` as ${slotLabel(first.outfit_slot)}`);
+    if (o.matched.length > 1) why.append(` and ${o.matched.length - 1} more`);
+  }
+
+  const collage = document.createElement('div');
+  const count = o.matched.length + o.other_pieces.reduce((n, g) => n + g.items.length, 0);
+  collage.className = count === 2 || count === 4 ? 'collage two' : 'collage';
+  if (o.has_photo) {
+    const photo = document.createElement('div');
+    photo.className = 'outfit-photo';
+    const img = document.createElement('img');
+    img.src = `/images/outfits/${o.outfit_id}`;
+    img.alt = 'The outfit being worn';
+    img.loading = 'lazy';
+    photo.append(img);
+    collage.append(photo);
+  }
+  for (const m of o.matched) collage.append(piece(m, slotLabel(m.outfit_slot), m.similar_rank));
+  for (const group of o.other_pieces) {
+    for (const item of group.items) collage.append(piece(item, slotLabel(group.slot)));
+  }
+  card.append(head, why, collage);
+  return card;
+}
+
+async function findSimilarTo(item) {
+  location.hash = '#/';
+  try {
+    const response = await fetch(item.image_url);
+    if (!response.ok) throw new Error(`The photo of ${item.source_id} could not be loaded.`);
+    useFile(await response.blob(), `${item.source_id}.jpg`);
+    window.scrollTo({ top: 0, behavior: 'smooth' });
+  } catch (e) {
+    setError($('#error'), e.message);
+  }
+}
+
+function setUpUpload() {
+  const input = $('#file-input');
+  const camera = $('#camera-input');
+  $('#choose-button').addEventListener('click', () => input.click());
+  for (const el of [input, camera]) {
+    el.addEventListener('change', () => {
+      if (el.files && el.files[0]) useFile(el.files[0], el.files[0].name);
+      el.value = '';
+    });
+  }
+  const zone = $('#dropzone');
+  const view = $('#view-recommend');
+  view.addEventListener('dragover', (e) => { e.preventDefault(); zone.classList.add('dragging'); });
+  view.addEventListener('dragleave', (e) => { if (e.target === zone) zone.classList.remove('dragging'); });
+  view.addEventListener('drop', (e) => {
+    e.preventDefault();
+    zone.classList.remove('dragging');
+    const file = e.dataTransfer && e.dataTransfer.files[0];
+    if (file) useFile(file, file.name);
+  });
+  document.addEventListener('paste', (e) => {
+    const file = [...(e.clipboardData ? e.clipboardData.files : [])][0];
+    if (file) useFile(file, file.name || 'pasted image');
+  });
+  const k = controls.elements.k;
+  k.addEventListener('input', () => { $('#k-out').textContent = k.value; });
+  controls.addEventListener('change', runQuery);
+  controls.addEventListener('submit', (e) => { e.preventDefault(); runQuery(); });
+}
+
+/* ---------- catalog ---------- */
+
+const catalog = { page: 1, pages: 1, perPage: 24 };
+let catalogSequence = 0;
+
+async function loadCatalog() {
+  const filters = new FormData($('#catalog-filters'));
+  const params = new URLSearchParams({ page: catalog.page, per_page: catalog.perPage });
+  for (const key of ['q', 'category', 'slot']) if (filters.get(key)) params.set(key, filters.get(key));
+  const mine = ++catalogSequence;
+  try {
+    const doc = await api(`/api/items?${params}`);
+    if (mine !== catalogSequence) return;
+    setError($('#catalog-error'), '');
+    catalog.pages = Math.max(1, doc.pages);
+    const grid = $('#catalog-grid');
+    grid.replaceChildren(...doc.items.map((item) => itemCard(item)));
+    if (!doc.items.length) grid.replaceChildren(emptyNote('Nothing matches these filters.'));
+    $('#page-info').textContent = `Page ${doc.page} of ${catalog.pages} · ${doc.total.toLocaleString()} items`;
+    $('#prev-page').disabled = catalog.page <= 1;
+    $('#next-page').disabled = catalog.page >= catalog.pages;
+  } catch (e) {
+    setError($('#catalog-error'), e.message);
+  }
+}
+
+function setUpCatalog() {
+  const form = $('#catalog-filters');
+  let timer = 0;
+  form.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => { catalog.page = 1; loadCatalog(); }, 200);
+  });
+  form.addEventListener('submit', (e) => e.preventDefault());
+  $('#prev-page').addEventListener('click', () => { if (catalog.page > 1) { catalog.page--; loadCatalog(); } });
+  $('#next-page').addEventListener('click', () => { if (catalog.page < catalog.pages) { catalog.page++; loadCatalog(); } });
+}
+
+async function loadFilters() {
+  try {
+    const doc = await api('/api/categories');
+    for (const select of [$('#category-select'), $('#catalog-category')]) {
+      for (const c of doc.categories) select.append(new Option(`${c.name} (${c.items})`, c.name));
+    }
+    for (const s of doc.slots) $('#catalog-slot').append(new Option(slotLabel(s), s));
+    const total = doc.categories.reduce((n, c) => n + c.items, 0);
+    $('#catalog-lead').textContent = `${total.toLocaleString()} pieces in ${doc.categories.length} categories.`;
+  } catch (e) {
+    setError($('#error'), e.message);
+  }
+}
+
+/* ---------- model ---------- */
+
+function stat(value, label) {
+  const div = document.createElement('div');
+  div.className = 'card stat';
+  const v = document.createElement('div');
+  v.className = 'value';
+  v.textContent = value;
+  const l = document.createElement('div');
+  l.className = 'label';
+  l.textContent = label;
+  div.append(v, l);
+  return div;
+}
+
+async function loadModel() {
+  try {
+    const m = await api('/api/model');
+    const t = m.train || {};
+    const fmt = (x, digits = 4) => (typeof x === 'number' ? x.toFixed(digits) : '–');
+    const stats = [
+      stat(m.model, `${m.pooling} codes, ${m.embedding_dim} numbers each`),
+      stat(m.indexed_items.toLocaleString(), `items indexed (${m.index})`),
+      stat(t.epochs ?? '–', t.best_epoch ? `epochs (best: ${t.best_epoch})` : 'epochs'),
+      stat(fmt(t.best_val_loss), 'best validation loss'),
+      stat(fmt(t.test_loss), 'test loss'),
+      stat(t.split ? (t.split.train + t.split.validation + t.split.test).toLocaleString() : '–', 'training photos (all splits)'),
+    ];
+    $('#model-stats').replaceChildren(...stats);
+    for (const [key, url] of Object.entries(m.images)) {
+      const fig = $(`#fig-${key}`);
+      if (!fig) continue;
+      const img = $('img', fig);
+      if (url) {
+        img.src = url;
+        img.addEventListener('error', () => img.replaceWith(missing('This picture could not be drawn.')), { once: true });
+      } else {
+        img.replaceWith(missing('Not made yet: run `mystyle train`.'));
+      }
+    }
+  } catch (e) {
+    setError($('#model-error'), e.message);
+  }
+}
+
+function missing(text) {
+  const p = document.createElement('p');
+  p.className = 'missing';
+  p.textContent = text;
+  return p;
+}
+
+/* ---------- start ---------- */
+
+setUpUpload();
+setUpCatalog();
+loadFilters();
+window.addEventListener('hashchange', route);
+route();
