@@ -1,0 +1,107 @@
+#include "mystyle/engine/recommender.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "engine_fixture.h"
+#include "mystyle/core/error.h"
+#include "mystyle/core/file_io.h"
+#include "mystyle/engine/embeddings.h"
+#include "mystyle/engine/train_job.h"
+
+namespace mystyle::engine {
+namespace {
+
+/// 40 real MANGO products (with their MANGO outfits imported too), a seed64 trained one epoch, embedded.
+class RecommenderTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ws_ = new testing::TempDir();
+    const auto mango = testing::dataset_path("mango/product_data.csv");
+    if (mango.empty()) return;
+    catalog::Catalog cat(ws_->path());
+    catalog::import_mango(cat, mango.parent_path());
+    TrainOptions o;
+    o.epochs = 1;
+    o.batch_size = 32;
+    o.threads = 2;
+    o.max_items = 300;
+    train_on_catalog(Workspace(ws_->path()), o);
+    // Embed only a sample to keep the test fast: a catalog of the first 300 items with a photo.
+    cat.db().exec("DELETE FROM outfit_items WHERE item_id > 300");
+    cat.db().exec("DELETE FROM outfits WHERE id NOT IN (SELECT outfit_id FROM outfit_items)");
+    cat.db().exec("DELETE FROM items WHERE id > 300");
+    embed_catalog(Workspace(ws_->path()), "seed64", nn::LatentPooling::kFlat, 2);
+    ready_ = true;
+  }
+  static void TearDownTestSuite() { delete ws_; }
+  void SetUp() override {
+    if (!ready_) GTEST_SKIP() << "MANGO data set absent";
+  }
+  static inline testing::TempDir* ws_ = nullptr;
+  static inline bool ready_ = false;
+};
+
+// A catalog photo finds its own product first (or an identical photo of another product), and the
+// outfits shown hold it.
+TEST_F(RecommenderTest, CatalogPhotoFindsItsOwnProductAndItsOutfits) {
+  auto rec = Recommender::open(Workspace(ws_->path()), {});
+  int checked = 0;
+  for (const auto& item : rec->graph().items()) {
+    if (!item.image_path || rec->graph().outfits_of(item.id).empty() || checked == 5) continue;
+    ++checked;
+    RecommendRequest request;
+    const auto result = rec->recommend_file(*item.image_path, request);
+    ASSERT_FALSE(result.similar.empty());
+    const auto* top = result.similar.front().item;
+    const bool identical_photo = read_file_bytes(*top->image_path) == read_file_bytes(*item.image_path);
+    EXPECT_TRUE(top->id == item.id || identical_photo) << item.source_id << " found " << top->source_id;
+    const auto doc = rec->to_json(result, request);
+    EXPECT_EQ(doc["similar"][0]["rank"], 1);
+    ASSERT_FALSE(doc["outfits"].empty());
+    bool holds_query = false;
+    for (const auto& m : doc["outfits"][0]["matched"]) holds_query |= m["item_id"] == top->id;
+    EXPECT_TRUE(holds_query) << "the best outfit should hold the best match";
+    EXPECT_GE(doc["timings_ms"]["total"].get<double>(), 0.0);
+  }
+  EXPECT_EQ(checked, 5);
+}
+
+TEST_F(RecommenderTest, FiltersByCategoryAndRefusesBadInput) {
+  auto rec = Recommender::open(Workspace(ws_->path()), {});
+  const catalog::Item* any = nullptr;
+  for (const auto& item : rec->graph().items()) {
+    if (item.image_path) any = &item;
+  }
+  ASSERT_NE(any, nullptr);
+  RecommendRequest request;
+  request.category = "Bottoms";
+  request.k = 20;
+  for (const auto& s : rec->recommend_file(*any->image_path, request).similar) EXPECT_EQ(s.item->category, "Bottoms");
+
+  request.category = "Spacesuits";
+  EXPECT_THROW(rec->recommend_file(*any->image_path, request), Error);
+  const std::string text = "this is not an image";
+  EXPECT_THROW(rec->recommend({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}, "note.jpg", {}), Error);
+}
+
+// A retrained model makes old embeddings stale: a clear error, not silently wrong results.
+TEST_F(RecommenderTest, StaleEmbeddingsAreRefused) {
+  testing::TempDir copy;
+  std::filesystem::copy(ws_->path(), copy.path(), std::filesystem::copy_options::recursive);
+  const Workspace w(copy.path());
+  std::string model = read_file_bytes(w.model_file("seed64"));
+  Embeddings e = load_embeddings(w.embeddings_file("seed64", "flat"));
+  e.model_hash ^= 1;
+  save_embeddings(w.embeddings_file("seed64", "flat"), e);
+  try {
+    Recommender::open(w, {});
+    FAIL();
+  } catch (const Error& err) {
+    EXPECT_NE(std::string(err.what()).find("mystyle embed"), std::string::npos) << err.what();
+  }
+}
+
+}  // namespace
+}  // namespace mystyle::engine
