@@ -18,5 +18,6 @@ void add_info_command(CLI::App& app);
 void add_model_commands(CLI::App& app);
 void add_recommend_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
 
 }  // namespace mystyle::cli

@@ -1,0 +1,99 @@
+#pragma once
+/// Outfit compatibility scorers for fill-in-the-blank and compatibility AUC: ours (co-occurrence of
+/// visually similar items, the coordination engine's idea) and the baselines (random, popularity,
+/// direct item co-occurrence, and ours on simple image features).
+///
+/// Leakage: a scorer learns from outfits only through a KnownOutfits, which drops the excluded
+/// (held-out) outfits before counting anything; each scorer lists the outfits it learned from and
+/// check_no_leak() refuses to evaluate when they overlap the excluded ones. Image embeddings come
+/// from an autoencoder trained on item photos alone (no outfits): they are outfit-free.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "mystyle/index/exact_index.h"
+#include "mystyle/recommend/outfit_graph.h"
+
+namespace mystyle::eval {
+
+/// The outfits a scorer may learn from: every outfit of `graph` except `exclude_outfits`, and the
+/// statistics counted over them. Immutable after construction; the graph must outlive it.
+class KnownOutfits {
+ public:
+  KnownOutfits(const recommend::OutfitGraph& graph, std::span<const std::int64_t> exclude_outfits);
+
+  const recommend::OutfitGraph& graph() const { return *graph_; }
+  /// Known outfit ids, ascending.
+  std::span<const std::int64_t> outfit_ids() const { return known_; }
+  /// Items held by at least one known outfit, ascending.
+  std::span<const std::int64_t> items() const { return items_; }
+  /// Known outfits holding `item`.
+  std::size_t popularity(std::int64_t item) const;
+  /// Known outfits holding both `a` and `b` (a != b; 0 when a == b).
+  std::size_t cooccurrence(std::int64_t a, std::int64_t b) const;
+
+ private:
+  const recommend::OutfitGraph* graph_;
+  std::vector<std::int64_t> known_, items_;
+  std::unordered_map<std::int64_t, std::size_t> popularity_;
+  struct PairHash {
+    std::size_t operator()(const std::pair<std::int64_t, std::int64_t>& p) const noexcept {
+      return std::hash<std::uint64_t>{}(static_cast<std::uint64_t>(p.first) * 0x9E3779B97F4A7C15ull ^
+                                        static_cast<std::uint64_t>(p.second));
+    }
+  };
+  std::unordered_map<std::pair<std::int64_t, std::int64_t>, std::size_t, PairHash>
+      pairs_;  ///< (smaller, larger) id
+};
+
+/// Scores how well items go together; higher = more compatible. Not thread-safe (caches).
+class CompatibilityScorer {
+ public:
+  virtual ~CompatibilityScorer() = default;
+  virtual std::string name() const = 0;
+  /// Outfits this scorer learned anything from (empty when it learned from none).
+  virtual std::span<const std::int64_t> learned_from_outfits() const = 0;
+  /// One line on what it learned from, for the report.
+  virtual std::string provenance() const = 0;
+  /// Compatibility of two items (symmetric).
+  virtual double pair_score(std::int64_t a, std::int64_t b) = 0;
+  /// How well `candidate` completes `items`: the mean pair_score with them.
+  virtual double candidate_score(std::int64_t candidate, std::span<const std::int64_t> items);
+  /// Compatibility of a whole outfit: the mean pair_score over its pairs (0 for < 2 items).
+  virtual double outfit_score(std::span<const std::int64_t> items);
+};
+
+/// Throws mystyle::Error when `scorer` learned from any of `exclude_outfits` (naming a few).
+void check_no_leak(const CompatibilityScorer& scorer, std::span<const std::int64_t> exclude_outfits);
+
+/// A seeded pseudo-random score per pair (and per candidate and outfit).
+std::unique_ptr<CompatibilityScorer> make_random_scorer(std::uint64_t seed);
+/// Known outfits holding the candidate; an outfit scores the mean of its items'.
+std::unique_ptr<CompatibilityScorer> make_popularity_scorer(const KnownOutfits& known);
+/// Known outfits holding both items.
+std::unique_ptr<CompatibilityScorer> make_cooccurrence_scorer(const KnownOutfits& known);
+
+/// Settings of the nearest-neighbour co-occurrence scorer.
+struct NeighbourOptions {
+  std::size_t neighbours = 10;  ///< K nearest known items per item (an item that is known is its own nearest)
+  /// Divide each co-occurrence count by sqrt(popularity(n) * popularity(m)) (the cosine of the two
+  /// items' outfit sets), so that neighbours worn in many outfits do not outvote the rest. Off by
+  /// default: raw counts scored better under both protocols on MANGO (docs/results.md).
+  bool normalise_by_popularity = false;
+};
+
+/// Ours: pair_score(a, b) = sum over a's K nearest known items n and b's K nearest known items m of
+/// sim(a, n) * sim(b, m) * cooccurrence(n, m) (see NeighbourOptions for its normalisation), similarities
+/// being cosine clamped at 0 between `vectors` (row i = `ids[i]`, `dim` numbers). Items without a
+/// vector score 0. `name` and `vectors_note` label it in reports.
+std::unique_ptr<CompatibilityScorer> make_neighbour_scorer(const KnownOutfits& known, std::string name,
+                                                           std::span<const std::int64_t> ids,
+                                                           std::span<const float> vectors, std::size_t dim,
+                                                           const NeighbourOptions& options,
+                                                           std::string vectors_note);
+
+}  // namespace mystyle::eval

@@ -1,0 +1,69 @@
+#include "mystyle/eval/perturb.h"
+
+#include <gtest/gtest.h>
+
+#include <opencv2/imgproc.hpp>
+
+#include "mystyle/eval/simple_features.h"
+
+namespace mystyle::eval {
+namespace {
+
+/// An off-white studio shot with a vertical light gradient and a dark red rectangle (the product).
+cv::Mat product_photo() {
+  cv::Mat img(120, 90, CV_8UC3);
+  for (int y = 0; y < img.rows; ++y) img.row(y).setTo(cv::Scalar(240 - y / 10, 238 - y / 10, 232 - y / 10));
+  cv::rectangle(img, cv::Rect(25, 30, 40, 60), cv::Scalar(150, 20, 30), cv::FILLED);
+  return img;
+}
+
+TEST(Perturb, BackgroundMaskFollowsTheGradientAndStopsAtTheObject) {
+  const cv::Mat img = product_photo();
+  const cv::Mat mask = background_mask(img);
+  EXPECT_EQ(mask.at<std::uint8_t>(0, 0), 255);
+  EXPECT_EQ(mask.at<std::uint8_t>(119, 89), 255);  // darker bottom corner is background too
+  EXPECT_EQ(mask.at<std::uint8_t>(60, 45), 0);     // inside the product
+  EXPECT_EQ(cv::countNonZero(mask), 120 * 90 - 40 * 60);
+}
+
+TEST(Perturb, EveryPerturbationKeepsSizeAndTypeAndChangesThePhoto) {
+  const cv::Mat img = product_photo();
+  for (Perturbation p : kAllPerturbations) {
+    const cv::Mat out = perturb(img, p);
+    ASSERT_EQ(out.size(), img.size()) << perturbation_name(p);
+    ASSERT_EQ(out.type(), CV_8UC3);
+    const double diff = cv::norm(out, img, cv::NORM_L1);
+    if (p == Perturbation::kNone) {
+      EXPECT_EQ(diff, 0);
+    } else {
+      EXPECT_GT(diff, 0) << perturbation_name(p);
+    }
+  }
+  EXPECT_EQ(perturb(img, Perturbation::kBackground).at<cv::Vec3b>(0, 0), cv::Vec3b(150, 170, 200));
+  EXPECT_EQ(perturb(img, Perturbation::kBackground).at<cv::Vec3b>(60, 45), cv::Vec3b(150, 20, 30));
+}
+
+// The HSV histogram counts the product's pixels only: the red rectangle falls into one bin.
+TEST(SimpleFeatures, HistogramOfTheObjectAndThumbnailsInRange) {
+  const cv::Mat img = product_photo();
+  std::vector<float> grey(kGreyDim), colour(kColourDim), hsv(kHsvDim);
+  compute_simple_features(img, grey, colour, hsv);
+  float sum = 0, top = 0;
+  for (float v : hsv) {
+    sum += v;
+    top = std::max(top, v);
+  }
+  EXPECT_NEAR(sum, 1.0f, 1e-5);
+  EXPECT_NEAR(top, 1.0f, 1e-5);
+  for (float v : colour) {
+    EXPECT_GE(v, 0.0f);
+    EXPECT_LE(v, 1.0f);
+  }
+  // The middle of the photo is the red product, its corners background.
+  const std::size_t centre = (kThumbSidePx / 2 * kThumbSidePx + kThumbSidePx / 2) * 3;
+  EXPECT_GT(colour[centre], colour[centre + 1] + 0.3f);
+  EXPECT_GT(grey[0], 0.8f);
+}
+
+}  // namespace
+}  // namespace mystyle::eval
