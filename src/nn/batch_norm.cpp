@@ -107,24 +107,14 @@ class BatchNormExec : public LayerExec {
   memory scale_, shift_, mean_, variance_, src_, dst_, diff_src_, diff_scale_, diff_shift_;
 };
 
-Param vector_param(const char* name, int n, float value, bool trainable) {
-  Param p;
-  p.name = name;
-  p.dims = {n};
-  p.value.assign(static_cast<std::size_t>(n), value);
-  if (trainable) p.grad.assign(static_cast<std::size_t>(n), 0.0f);
-  p.trainable = trainable;
-  return p;
-}
-
 }  // namespace
 
 BatchNorm::BatchNorm(TensorShape shape)
     : shape_(shape),
-      gamma_(vector_param("gamma", shape.channels, 1.0f, true)),
-      beta_(vector_param("beta", shape.channels, 0.0f, true)),
-      moving_mean_(vector_param("moving_mean", shape.channels, 0.0f, false)),
-      moving_variance_(vector_param("moving_variance", shape.channels, 1.0f, false)) {}
+      gamma_(make_param("gamma", {shape.channels}, 1.0f)),
+      beta_(make_param("beta", {shape.channels}, 0.0f)),
+      moving_mean_(make_param("moving_mean", {shape.channels}, 0.0f, false)),
+      moving_variance_(make_param("moving_variance", {shape.channels}, 1.0f, false)) {}
 
 void BatchNorm::initialize(Rng& /*rng*/) {
   std::fill(gamma_.value.begin(), gamma_.value.end(), 1.0f);

@@ -134,16 +134,11 @@ class Conv2dExec : public LayerExec {
 }  // namespace
 
 Conv2d::Conv2d(TensorShape input, int out_channels, Activation activation)
-    : input_(input), out_channels_(out_channels), activation_(activation) {
-  weight_.name = "weight";
-  weight_.dims = {out_channels, input.channels, kKernel, kKernel};
-  weight_.value.assign(static_cast<std::size_t>(out_channels) * input.channels * kKernel * kKernel, 0.0f);
-  weight_.grad.assign(weight_.value.size(), 0.0f);
-  bias_.name = "bias";
-  bias_.dims = {out_channels};
-  bias_.value.assign(static_cast<std::size_t>(out_channels), 0.0f);
-  bias_.grad.assign(bias_.value.size(), 0.0f);
-}
+    : input_(input),
+      out_channels_(out_channels),
+      activation_(activation),
+      weight_(make_param("weight", {out_channels, input.channels, kKernel, kKernel})),
+      bias_(make_param("bias", {out_channels})) {}
 
 std::string Conv2d::describe() const {
   std::string s = "conv " + std::to_string(out_channels_);

@@ -115,16 +115,11 @@ class LinearExec : public LayerExec {
 }  // namespace
 
 Linear::Linear(TensorShape input, int units, Activation activation)
-    : input_(input), units_(units), activation_(activation) {
-  weight_.name = "weight";
-  weight_.dims = {units, input.size()};
-  weight_.value.assign(static_cast<std::size_t>(units * input.size()), 0.0f);
-  weight_.grad.assign(weight_.value.size(), 0.0f);
-  bias_.name = "bias";
-  bias_.dims = {units};
-  bias_.value.assign(static_cast<std::size_t>(units), 0.0f);
-  bias_.grad.assign(bias_.value.size(), 0.0f);
-}
+    : input_(input),
+      units_(units),
+      activation_(activation),
+      weight_(make_param("weight", {units, input.size()})),
+      bias_(make_param("bias", {units})) {}
 
 std::string Linear::describe() const {
   std::string s = "linear " + std::to_string(units_);

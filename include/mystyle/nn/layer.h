@@ -32,6 +32,19 @@ struct Param {
   bool trainable = true;
 };
 
+/// A parameter of shape `dims` filled with `fill` (and a zero gradient when trainable).
+inline Param make_param(std::string name, std::vector<std::int64_t> dims, float fill = 0.0f, bool trainable = true) {
+  Param p;
+  p.name = std::move(name);
+  std::size_t count = 1;
+  for (const auto d : dims) count *= static_cast<std::size_t>(d);
+  p.dims = std::move(dims);
+  p.value.assign(count, fill);
+  if (trainable) p.grad.assign(count, 0.0f);
+  p.trainable = trainable;
+  return p;
+}
+
 /// What a LayerExec is compiled for.
 struct ExecConfig {
   int batch = 1;              ///< images per call
