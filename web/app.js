@@ -342,6 +342,7 @@ async function loadModel() {
       stat(t.split ? (t.split.train + t.split.validation + t.split.test).toLocaleString() : '–', 'training photos (all splits)'),
     ];
     $('#model-stats').replaceChildren(...stats);
+    renderQuality(m.evaluation || {});
     for (const [key, url] of Object.entries(m.images)) {
       const fig = $(`#fig-${key}`);
       if (!fig) continue;
@@ -356,6 +357,63 @@ async function loadModel() {
   } catch (e) {
     setError($('#model-error'), e.message);
   }
+}
+
+// Small tables of the eval reports: retrieval P@10, outfit FITB/AUC, robustness recall.
+function qualityTable(caption, head, rows) {
+  const table = document.createElement('table');
+  table.className = 'quality';
+  const cap = document.createElement('caption');
+  cap.textContent = caption;
+  const tr = document.createElement('tr');
+  for (const h of head) {
+    const th = document.createElement('th');
+    th.textContent = h;
+    tr.append(th);
+  }
+  table.append(cap, tr);
+  for (const row of rows) {
+    const r = document.createElement('tr');
+    if (row.ours) r.className = 'ours';
+    for (const cell of row.cells) {
+      const td = document.createElement('td');
+      td.textContent = cell;
+      r.append(td);
+    }
+    table.append(r);
+  }
+  return table;
+}
+
+function renderQuality(ev) {
+  const f = (x) => (typeof x === 'number' ? x.toFixed(3) : '–');
+  const tables = [];
+  if (ev.retrieval && ev.retrieval.rows) {
+    const rows = ev.retrieval.rows.filter((r) => r.metric === 'cosine' || r.metric === '-').map((r) => ({
+      ours: r.method.includes('ours'),
+      cells: [r.method, f(r.precision_at_k.type), f(r.precision_at_k.family), f(r.precision_at_k.category),
+              f(r.precision_at_k.colour), f(r.map_type)],
+    }));
+    tables.push(qualityTable(`Retrieval, leave-one-out over ${ev.retrieval.items} items (cosine): precision@10 of the same…`,
+      ['method', 'type', 'family', 'category', 'colour', 'mAP type'], rows));
+  }
+  if (ev.outfits && ev.outfits.rows) {
+    const rows = ev.outfits.rows.map((r) => ({
+      ours: r.scorer.startsWith('ours'),
+      cells: [r.protocol, r.scorer, f(r.fitb_accuracy), f(r.auc)],
+    }));
+    tables.push(qualityTable('Outfits: fill in the blank (1 of 4) and compatibility AUC',
+      ['protocol', 'scorer', 'FITB', 'AUC'], rows));
+  }
+  if (ev.robustness && ev.robustness.rows) {
+    const methods = Object.keys(ev.robustness.rows[0].methods);
+    const rows = ev.robustness.rows.map((r) => ({
+      cells: [r.perturbation, ...methods.map((m) => `${f(r.methods[m].recall_at_1)} / ${f(r.methods[m].recall_at_k)}`)],
+    }));
+    tables.push(qualityTable(`Robustness: a user-like photo of ${ev.robustness.queries} products finds the product (recall@1 / @10)`,
+      ['perturbation', ...methods], rows));
+  }
+  if (tables.length) $('#quality-tables').replaceChildren(...tables);
 }
 
 function missing(text) {

@@ -231,7 +231,17 @@ void describe_model(httplib::Response& res, ServerState& state) {
     const bool present = name == "latent_space.png" || std::filesystem::exists(report / std::string(name));
     images[key] = present ? nlohmann::json("/images/model/" + std::string(name)) : nlohmann::json(nullptr);
   }
+  // The latest `mystyle eval` reports, as they were saved (null where that evaluation never ran).
+  nlohmann::json evaluation = nlohmann::json::object();
+  for (const char* kind : {"retrieval", "outfits", "robustness"}) {
+    const auto path = state.workspace.root() / "reports" / "eval" / (std::string(kind) + ".json");
+    evaluation[kind] = std::filesystem::exists(path)
+                           ? nlohmann::json::parse(read_file_bytes(path), nullptr, /*allow_exceptions=*/false)
+                           : nlohmann::json(nullptr);
+    if (evaluation[kind].is_discarded()) evaluation[kind] = nullptr;
+  }
   reply_json(res, nlohmann::json{{"model", model},
+                                 {"evaluation", std::move(evaluation)},
                                  {"pooling", engine::pooling_name(rec.config().pooling)},
                                  {"index", engine::index_kind_name(rec.config().index)},
                                  {"embedding_dim", rec.index().dim()},

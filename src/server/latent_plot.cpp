@@ -121,7 +121,7 @@ cv::Mat plot_latent_projection(const engine::Embeddings& embeddings, const recom
   for (std::size_t c = 0; c < ranked.size() && c < kMaxCategories; ++c, y += 24) {
     cv::circle(img, {kRight + 28, y}, 6, kPalette[c], cv::FILLED, cv::LINE_AA);
     std::string name = ranked[c].first;
-    if (name.size() > 24) name = name.substr(0, 22) + "..";
+    if (name.size() > 18) name = name.substr(0, 16) + "..";
     put_text(img, fmt::format("{} ({})", name, ranked[c].second), {kRight + 42, y + 5}, 0.45, kInk);
   }
   if (ranked.size() > kMaxCategories) {

@@ -326,6 +326,9 @@ TEST_F(ServerTest, DescribesCategoriesAndTheModel) {
   ASSERT_TRUE(model["train"].is_object());
   EXPECT_EQ(model["train"],
             json::parse(read_file_bytes(engine::Workspace(workspace_).report_dir("seed64") / "train.json")));
+  // No `mystyle eval` has run on the test workspace: every evaluation is reported as absent.
+  ASSERT_TRUE(model["evaluation"].is_object());
+  for (const char* kind : {"retrieval", "outfits", "robustness"}) EXPECT_TRUE(model["evaluation"][kind].is_null()) << kind;
   for (const char* key : {"loss_curve", "reconstructions", "latent_space"}) {
     SCOPED_TRACE(key);
     ASSERT_TRUE(model["images"][key].is_string());
