@@ -31,8 +31,10 @@ struct Header {
 
 std::string options_text(const image::PreprocessOptions& o) {
   // Every field that changes a cached pixel; bump the "pipeline" number when the code's output changes.
-  return fmt::format("pipeline=1 side={} gamma={:.6f} crop={} edge={} line={} margin={:.6f} window={},{},{},{}",
-                     o.image_side_px, o.gamma, static_cast<int>(o.crop.mode), o.crop.edge_threshold,
+  return fmt::format("pipeline=1 side={} gamma={:.6f} normalise={} reference={} crop={} edge={} line={} margin={:.6f} "
+                     "window={},{},{},{}",
+                     o.image_side_px, o.gamma, o.normalise_background, o.background_reference,
+                     static_cast<int>(o.crop.mode), o.crop.edge_threshold,
                      o.crop.min_line_pixels, o.crop.margin_frac, o.crop.fixed_window.x, o.crop.fixed_window.y,
                      o.crop.fixed_window.width, o.crop.fixed_window.height);
 }

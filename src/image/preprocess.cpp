@@ -1,5 +1,6 @@
 #include "mystyle/image/preprocess.h"
 
+#include <algorithm>
 #include <cmath>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
@@ -22,7 +23,23 @@ void check_options(const PreprocessOptions& options) {
                     std::to_string(options.image_side_px),
                 ErrorKind::kInvalidInput);
   }
+  if (options.background_reference < 0 || options.background_reference > 255) {
+    throw Error("preprocess: background_reference must be in 0..255, got " +
+                    std::to_string(options.background_reference),
+                ErrorKind::kInvalidInput);
+  }
 }
+
+/// Per channel: input byte -> output byte (normalisation then gamma), and the same as a float / 255.
+struct ChannelTables {
+  std::array<std::array<std::uint8_t, 256>, 3> bytes;
+  std::array<std::array<float, 256>, 3> scaled;
+};
+
+constexpr int kDarkBackground = 48;
+constexpr double kMinScale = 0.5, kMaxScale = 3.0;
+
+ChannelTables channel_tables(const cv::Mat& rgb, const PreprocessOptions& options);
 
 }  // namespace
 
@@ -40,6 +57,32 @@ std::array<std::uint8_t, 256> gamma_table(double gamma) {
   return table;
 }
 
+namespace {
+
+ChannelTables channel_tables(const cv::Mat& rgb, const PreprocessOptions& options) {
+  const std::array<std::uint8_t, 256> gamma = gamma_table(options.gamma);
+  std::array<double, 3> scale = {1.0, 1.0, 1.0};
+  if (options.normalise_background) {
+    const cv::Vec3b background = estimate_background(rgb);
+    if (std::max({background[0], background[1], background[2]}) >= kDarkBackground) {
+      for (int c = 0; c < 3; ++c) {
+        scale[c] = std::clamp(options.background_reference / std::max(1.0, double{background[c]}), kMinScale, kMaxScale);
+      }
+    }
+  }
+  ChannelTables t{};
+  for (int c = 0; c < 3; ++c) {
+    for (int v = 0; v < 256; ++v) {
+      const auto normalised = static_cast<int>(std::clamp(std::lround(v * scale[c]), 0L, 255L));
+      t.bytes[c][v] = gamma[static_cast<std::size_t>(normalised)];
+      t.scaled[c][v] = static_cast<float>(t.bytes[c][v]) / 255.0f;
+    }
+  }
+  return t;
+}
+
+}  // namespace
+
 CropResult preprocess_into(const cv::Mat& rgb, const PreprocessOptions& options, std::span<float> chw_out,
                            cv::Mat* seen_rgb8) {
   check_options(options);
@@ -50,11 +93,8 @@ CropResult preprocess_into(const cv::Mat& rgb, const PreprocessOptions& options,
                     std::to_string(side) + " x " + std::to_string(side),
                 ErrorKind::kInvalidInput);
   }
-  const std::array<std::uint8_t, 256> table = gamma_table(options.gamma);
-  std::array<float, 256> scaled{};
-  for (std::size_t i = 0; i < table.size(); ++i) scaled[i] = static_cast<float>(table[i]) / 255.0f;
-
   CropResult crop = crop_image(rgb, options.crop);
+  const ChannelTables tables = channel_tables(rgb, options);
   cv::Mat small;
   cv::resize(crop.region, small, cv::Size(side, side), 0.0, 0.0, cv::INTER_AREA);
   if (seen_rgb8 != nullptr) seen_rgb8->create(side, side, CV_8UC3);
@@ -68,13 +108,13 @@ CropResult preprocess_into(const cv::Mat& rgb, const PreprocessOptions& options,
     const std::size_t row = static_cast<std::size_t>(y) * static_cast<std::size_t>(side);
     for (int x = 0; x < side; ++x, in += 3) {
       const std::size_t at = row + static_cast<std::size_t>(x);
-      red[at] = scaled[in[0]];
-      green[at] = scaled[in[1]];
-      blue[at] = scaled[in[2]];
+      red[at] = tables.scaled[0][in[0]];
+      green[at] = tables.scaled[1][in[1]];
+      blue[at] = tables.scaled[2][in[2]];
       if (seen != nullptr) {
-        seen[0] = table[in[0]];
-        seen[1] = table[in[1]];
-        seen[2] = table[in[2]];
+        seen[0] = tables.bytes[0][in[0]];
+        seen[1] = tables.bytes[1][in[1]];
+        seen[2] = tables.bytes[2][in[2]];
         seen += 3;
       }
     }

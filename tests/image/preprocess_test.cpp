@@ -104,6 +104,7 @@ TEST(Preprocess, ChwValuesMatchHandComputation) {
           cv::Vec3b(static_cast<std::uint8_t>(x + y), static_cast<std::uint8_t>(2 * y), 100);
   }
   PreprocessOptions options;
+  options.normalise_background = false;  // the expected values are gamma only
   options.crop.mode = CropMode::kNone;
   const Preprocessed out = preprocess(rgb, options);
   ASSERT_EQ(out.chw.size(), 3u * 64 * 64);
@@ -127,6 +128,7 @@ TEST(Preprocess, IntoSpanMatchesAndChecksSize) {
   cv::Mat rgb = plain(120, 90);
   fill(rgb, {30, 20, 50, 40}, cv::Scalar(10, 150, 90));
   PreprocessOptions options;
+  options.normalise_background = false;  // the expected values are gamma only
   options.image_side_px = 128;
   const Preprocessed whole = preprocess(rgb, options);
   std::vector<float> batch(2 * 3 * 128 * 128, -1.0f);
@@ -198,6 +200,7 @@ TEST(Preprocess, MangoPhotoMatchesStepByStepReference) {
   MYSTYLE_REQUIRE_DATASET(dir, "mango/images");
   const auto& expected = kMango[0];
   PreprocessOptions options;
+  options.normalise_background = false;  // the expected values are gamma only
   const Preprocessed out = load_and_preprocess(dir / expected.file, options);
   // Object 110x260: margin round(0.05 * 260) = 13, side 286, x 53 - 88 = -35, y 48 - 13 = 35.
   EXPECT_EQ(out.object_box, expected.box);
@@ -240,6 +243,48 @@ TEST(Preprocess, ThreadsGiveTheSameResults) {
   for (auto& thread : threads) thread.join();
   for (std::size_t i = 0; i < parallel.size(); ++i)
     EXPECT_EQ(parallel[i], sequential[i % std::size(kMango)].chw) << i;
+}
+
+}  // namespace
+}  // namespace mystyle::image
+
+namespace mystyle::image {
+namespace {
+
+// A darker or tinted copy of a photo looks like the original after normalisation: the background
+// goes to the reference grey and the object scales with it.
+TEST(Preprocess, BackgroundNormalisationUndoesExposureAndTint) {
+  cv::Mat photo(120, 100, CV_8UC3, cv::Scalar(236, 232, 226));  // a warm off-white studio background
+  cv::rectangle(photo, cv::Rect(30, 20, 40, 80), cv::Scalar(60, 90, 150), cv::FILLED);
+  cv::Mat darker, tinted;
+  photo.convertTo(darker, -1, 0.6);
+  cv::multiply(photo, cv::Scalar(0.8, 0.9, 1.05), tinted);
+
+  PreprocessOptions options;
+  options.gamma = 1.0;  // compare the normalisation alone
+  const Preprocessed a = preprocess(photo, options), b = preprocess(darker, options), c = preprocess(tinted, options);
+  // Corner: background at the reference. Centre: the object, restored to within rounding.
+  for (int ch = 0; ch < 3; ++ch) EXPECT_EQ(a.seen_rgb8.at<cv::Vec3b>(0, 0)[ch], 240);
+  for (const Preprocessed* other : {&b, &c}) {
+    double worst = 0;
+    for (std::size_t k = 0; k < a.chw.size(); ++k) worst = std::max(worst, double{std::abs(a.chw[k] - other->chw[k])});
+    EXPECT_LT(worst, 4.0 / 255.0);
+  }
+  // Without normalisation the darker copy is far off.
+  options.normalise_background = false;
+  const Preprocessed raw_a = preprocess(photo, options), raw_b = preprocess(darker, options);
+  EXPECT_GT(std::abs(raw_a.chw[0] - raw_b.chw[0]), 0.3f);
+}
+
+TEST(Preprocess, DarkBackgroundIsLeftAlone) {
+  cv::Mat photo(60, 60, CV_8UC3, cv::Scalar(20, 20, 20));
+  cv::rectangle(photo, cv::Rect(20, 20, 20, 20), cv::Scalar(200, 200, 200), cv::FILLED);
+  PreprocessOptions on, off;
+  on.crop.mode = off.crop.mode = CropMode::kNone;
+  off.normalise_background = false;
+  EXPECT_EQ(preprocess(photo, on).chw, preprocess(photo, off).chw);
+  on.background_reference = 300;
+  EXPECT_THROW(preprocess(photo, on), Error);
 }
 
 }  // namespace

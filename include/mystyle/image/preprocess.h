@@ -1,7 +1,8 @@
 #pragma once
 /// The one preprocessing path shared by training, indexing and serving (the 2022 prototype's
 /// train/serve mismatch must not come back): crop (crop.h) -> resize with cv::INTER_AREA to
-/// side_px x side_px -> gamma correction through an 8-bit table -> floats in [0, 1], planar CHW.
+/// side_px x side_px -> background normalisation (optional, on by default) -> gamma correction
+/// through an 8-bit table -> floats in [0, 1], planar CHW.
 ///
 /// Gamma is the prototype's (pyimagesearch adjust_gamma): table[i] = uint8(255 * (i / 255)^(1 / gamma)),
 /// the product truncated to an integer as numpy's astype("uint8") does; gamma 0.8 darkens slightly.
@@ -22,6 +23,12 @@ struct PreprocessOptions {
   int image_side_px = 64;  ///< model input side: 64 or 128 for the autoencoders (1..4096 accepted)
   double gamma = 0.8;      ///< gamma of the correction table; 1.0 leaves values unchanged
   CropOptions crop;        ///< which region of the photo the model sees
+  /// Photometric normalisation: scale each channel so the photo's background colour (the border
+  /// median, estimate_background) becomes `background_reference`, before gamma. A user's darker,
+  /// brighter or tinted photo then looks like a catalog shot. Skipped for dark backgrounds (all
+  /// channels below 48), where the scale would be unreliable; factors are clamped to [0.5, 3].
+  bool normalise_background = true;
+  int background_reference = 240;  ///< 0..255, the same for the three channels
 };
 
 /// One preprocessed image.
