@@ -7,61 +7,14 @@
 #include <limits>
 
 #include "dot_kernel.h"
+#include "exact_scan.h"
 #include "mystyle/core/error.h"
 #include "vector_checks.h"
 
 namespace mystyle::index {
 namespace {
 
-constexpr double kUnitRoundoff = 0x1p-24;  // float32
-constexpr std::size_t kBlockRows = 256;    // 128 KB of 128-d rows: the dot outputs stay in L1
-
-// The query, prepared once for both the float scan and the double rescoring.
-struct PreparedQuery {
-  Metric metric;
-  std::vector<float> scan;    // float query for the scan: raw, or centred for Pearson
-  std::vector<double> exact;  // double query for rescoring: raw, or centred for Pearson
-  double norm = 0;            // |q| (cosine, Euclidean) or |q_c| (Pearson)
-  double inv_norm = 0;        // 1/norm, 0 for a zero (or constant, Pearson) query
-  // Worst-case float error of a row's scan key: eps_fixed + eps_scaled * (row's factor).
-  float eps_fixed = 0, eps_scaled = 0;
-};
-
-PreparedQuery prepare_query(std::span<const float> q, Metric metric) {
-  const std::size_t n = q.size();
-  PreparedQuery p{metric, {}, std::vector<double>(q.begin(), q.end())};
-  double sum_of_centred = 0;
-  if (metric == Metric::kPearson) {
-    double mean = 0;
-    for (double v : p.exact) mean += v;
-    mean /= static_cast<double>(n);
-    for (double& v : p.exact) v -= mean;
-    for (double v : p.exact) sum_of_centred += v;
-  }
-  double sq = 0;
-  for (double v : p.exact) sq += v * v;
-  p.norm = std::sqrt(sq);
-  p.inv_norm = p.norm > 0 ? 1.0 / p.norm : 0.0;
-  p.scan.assign(p.exact.begin(), p.exact.end());
-  // Rounding bound of an n-term float dot product (any order, FMA or not), with a safety factor 2.
-  const double gamma = 2.0 * static_cast<double>(n + 8) * kUnitRoundoff;
-  switch (metric) {
-    case Metric::kCosine:
-      p.eps_fixed = static_cast<float>(gamma + 8 * kUnitRoundoff);
-      break;
-    case Metric::kEuclidean:
-      p.eps_scaled = static_cast<float>(2 * gamma + 8 * kUnitRoundoff);  // times (|x| + |q|)^2
-      break;
-    case Metric::kPearson:
-      // x.q_c equals x_c.q_c only up to mean(x) * sum(q_c) and the float rounding of q_c.
-      p.eps_fixed = static_cast<float>(8 * kUnitRoundoff);
-      p.eps_scaled = static_cast<float>(
-          gamma + 2 * kUnitRoundoff +
-          (p.norm > 0 ? std::abs(sum_of_centred) / (std::sqrt(static_cast<double>(n)) * p.norm) : 0.0));
-      break;
-  }
-  return p;
-}
+using detail::PreparedQuery;
 
 // The metric's key in double (higher is better; Euclidean: -d^2) for one stored row.
 double exact_key(const float* x, const PreparedQuery& q) {
@@ -105,15 +58,6 @@ double key_to_score(double key, Metric metric) {
   return d > 0 ? 1.0 / d : std::numeric_limits<double>::infinity();
 }
 
-struct Candidate {
-  float bound;  // float key plus its worst-case error: an upper bound of the exact key
-  std::size_t row;
-};
-// Heap order: the worst candidate (lowest bound, then latest row) on top.
-bool better(const Candidate& a, const Candidate& b) {
-  return a.bound > b.bound || (a.bound == b.bound && a.row < b.row);
-}
-
 struct Scored {
   double key;
   std::size_t row;
@@ -132,8 +76,9 @@ ExactIndex::ExactIndex(std::size_t dim, Metric metric) : dim_(dim), metric_(metr
 }
 
 std::size_t ExactIndex::memory_bytes() const {
-  return data_.capacity() * sizeof(float) + stats_.capacity() * sizeof(RowStats) +
-         ids_.capacity() * sizeof(std::int64_t) +
+  return data_.capacity() * sizeof(float) + stats_.capacity() * sizeof(RowStats) + codes_.capacity() +
+         cosine_.capacity() * sizeof(CosineScan) + pearson_.capacity() * sizeof(PearsonScan) +
+         euclidean_.capacity() * sizeof(EuclideanScan) + ids_.capacity() * sizeof(std::int64_t) +
          row_of_.size() * (sizeof(std::int64_t) + sizeof(std::size_t) + 2 * sizeof(void*)) +
          row_of_.bucket_count() * sizeof(void*);
 }
@@ -158,12 +103,28 @@ void ExactIndex::add(std::span<const std::int64_t> ids, std::span<const float> v
     s.inv_centred_norm = csq > 0 ? static_cast<float>(1.0 / std::sqrt(csq)) : 0.0f;
     s.centred_ratio = csq > 0 ? static_cast<float>(std::sqrt(sq / csq)) : 0.0f;
   }
+  std::vector<std::int8_t> codes(vectors.size());
+  std::vector<CosineScan> cosine(ids.size());
+  std::vector<PearsonScan> pearson(ids.size());
+  std::vector<EuclideanScan> euclidean(ids.size());
+  for (std::size_t r = 0; r < ids.size(); ++r) {
+    detail::quantise_row(vectors.data() + r * dim_, dim_, stats[r], &codes[r * dim_], cosine[r], pearson[r],
+                         euclidean[r]);
+  }
   data_.reserve(data_.size() + vectors.size());
   ids_.reserve(ids_.size() + ids.size());
   stats_.reserve(stats_.size() + stats.size());
   row_of_.reserve(row_of_.size() + ids.size());
+  codes_.reserve(codes_.size() + codes.size());
+  cosine_.reserve(cosine_.size() + cosine.size());
+  pearson_.reserve(pearson_.size() + pearson.size());
+  euclidean_.reserve(euclidean_.size() + euclidean.size());
   data_.insert(data_.end(), vectors.begin(), vectors.end());
   stats_.insert(stats_.end(), stats.begin(), stats.end());
+  codes_.insert(codes_.end(), codes.begin(), codes.end());
+  cosine_.insert(cosine_.end(), cosine.begin(), cosine.end());
+  pearson_.insert(pearson_.end(), pearson.begin(), pearson.end());
+  euclidean_.insert(euclidean_.end(), euclidean.begin(), euclidean.end());
   for (std::int64_t id : ids) {
     row_of_.emplace(id, ids_.size());
     ids_.push_back(id);
@@ -188,14 +149,23 @@ std::size_t ExactIndex::remove(std::span<const std::int64_t> ids) {
     if (drop[r]) continue;
     std::copy_n(data_.begin() + static_cast<std::ptrdiff_t>(r * dim_), dim_,
                 data_.begin() + static_cast<std::ptrdiff_t>(w * dim_));
+    std::copy_n(codes_.begin() + static_cast<std::ptrdiff_t>(r * dim_), dim_,
+                codes_.begin() + static_cast<std::ptrdiff_t>(w * dim_));
     ids_[w] = ids_[r];
     stats_[w] = stats_[r];
+    cosine_[w] = cosine_[r];
+    pearson_[w] = pearson_[r];
+    euclidean_[w] = euclidean_[r];
     row_of_[ids_[w]] = w;
     ++w;
   }
   ids_.resize(w);
   stats_.resize(w);
+  cosine_.resize(w);
+  pearson_.resize(w);
+  euclidean_.resize(w);
   data_.resize(w * dim_);
+  codes_.resize(w * dim_);
   return removed;
 }
 
@@ -206,7 +176,7 @@ std::vector<Neighbor> ExactIndex::search(std::span<const float> query, std::size
   const IdFilter* filter = params.filter;
   const std::size_t n = ids_.size();
   if (k == 0 || n == 0) return {};
-  const PreparedQuery q = prepare_query(query, metric);
+  const PreparedQuery q = detail::prepare_query(query, metric);
 
   // A short allow-list: rescore just its rows in double, no scan.
   if (filter && filter->is_allow_list() && filter->allowed_ids().size() * 16 <= n) {
@@ -224,80 +194,54 @@ std::vector<Neighbor> ExactIndex::search(std::span<const float> query, std::size
     return out;
   }
 
-  const std::size_t keep = std::min(n, 2 * k + 16);
-  std::vector<Candidate> heap;
-  heap.reserve(keep + 1);
-  bool overflowed = false;  // some row was rejected: the bound check below is needed
-  alignas(64) float dots[kBlockRows];
-  const float qsq = static_cast<float>(q.norm * q.norm), qn = static_cast<float>(q.norm);
+  // Stage 1: the int8 scan keeps every row whose key interval reaches the k-th best lower end.
+  const auto candidates =
+      detail::scan_int8({dim_, codes_, cosine_, pearson_, euclidean_, ids_}, q, k, filter);
+
+  // Stage 2: float keys of the candidates, with the float rounding bound, narrow them the same way.
+  const float qn = static_cast<float>(q.norm), qsq = static_cast<float>(q.norm * q.norm);
   const float inv_q = static_cast<float>(q.inv_norm);
-  for (std::size_t r0 = 0; r0 < n; r0 += kBlockRows) {
-    const std::size_t rows = std::min(kBlockRows, n - r0);
-    detail::dot_rows(&data_[r0 * dim_], rows, dim_, q.scan.data(), dots);
-    for (std::size_t j = 0; j < rows; ++j) {
-      const std::size_t r = r0 + j;
-      const RowStats& s = stats_[r];
-      float bound;
-      switch (metric) {
-        case Metric::kCosine:
-          bound = dots[j] * s.inv_norm * inv_q + q.eps_fixed;
-          break;
-        case Metric::kEuclidean: {
-          const float t = s.norm + qn;
-          bound = 2.0f * dots[j] - s.sq_norm - qsq + q.eps_scaled * t * t;
-          break;
-        }
-        default:  // Pearson
-          bound = dots[j] * s.inv_centred_norm * inv_q + q.eps_scaled * s.centred_ratio + q.eps_fixed;
-          break;
+  struct Narrowed {
+    float lower, upper;
+    std::size_t row;
+  };
+  std::vector<Narrowed> narrowed;
+  narrowed.reserve(candidates.size());
+  for (const detail::ScanCandidate& c : candidates) {
+    const RowStats& st = stats_[c.row];
+    float dot;
+    detail::dot_rows(&data_[c.row * dim_], 1, dim_, q.scan.data(), &dot);
+    float key, eps;
+    switch (metric) {
+      case Metric::kCosine:
+        key = dot * st.inv_norm * inv_q, eps = q.eps_fixed;
+        break;
+      case Metric::kEuclidean: {
+        const float t = st.norm + qn;
+        key = 2.0f * dot - st.sq_norm - qsq, eps = q.eps_scaled * t * t;
+        break;
       }
-      if (heap.size() == keep && bound < heap.front().bound) {
-        overflowed = true;
-        continue;
-      }
-      if (filter && !filter->allows(ids_[r])) continue;
-      const Candidate c{bound, r};
-      if (heap.size() < keep) {
-        heap.push_back(c);
-        std::push_heap(heap.begin(), heap.end(), better);
-      } else if (better(c, heap.front())) {
-        std::pop_heap(heap.begin(), heap.end(), better);
-        heap.back() = c;
-        std::push_heap(heap.begin(), heap.end(), better);
-        overflowed = true;
-      } else {
-        overflowed = true;
-      }
+      default:  // Pearson
+        key = dot * st.inv_centred_norm * inv_q, eps = q.eps_scaled * st.centred_ratio + q.eps_fixed;
+        break;
     }
+    narrowed.push_back({key - eps, key + eps, c.row});
+  }
+  float floor = -std::numeric_limits<float>::infinity();
+  if (narrowed.size() > k) {
+    std::vector<float> lo(narrowed.size());
+    for (std::size_t i = 0; i < narrowed.size(); ++i) lo[i] = narrowed[i].lower;
+    std::nth_element(lo.begin(), lo.begin() + static_cast<std::ptrdiff_t>(k - 1), lo.end(), std::greater<>());
+    floor = lo[k - 1];
   }
 
+  // Stage 3: the survivors in double; every dropped row is below the k-th of these.
   std::vector<Scored> scored;
-  scored.reserve(heap.size());
-  for (const Candidate& c : heap) scored.push_back({exact_key(&data_[c.row * dim_], q), c.row});
+  for (const Narrowed& c : narrowed) {
+    if (c.upper >= floor) scored.push_back({exact_key(&data_[c.row * dim_], q), c.row});
+  }
   sort_scored(scored);
   const std::size_t found = std::min(k, scored.size());
-  // Every rejected row's exact key is <= the smallest kept bound; if that is below the k-th exact
-  // key, no rejected row can belong to the top k. Otherwise (near-ties beyond the margin) rescore all.
-  if (overflowed && found > 0 && !(static_cast<double>(heap.front().bound) < scored[found - 1].key)) {
-    return search_rows_double(query, k, metric, filter);
-  }
-  std::vector<Neighbor> out(found);
-  for (std::size_t i = 0; i < found; ++i) out[i] = {ids_[scored[i].row], key_to_score(scored[i].key, metric)};
-  return out;
-}
-
-std::vector<Neighbor> ExactIndex::search_rows_double(std::span<const float> query, std::size_t k,
-                                                     Metric metric, const IdFilter* filter) const {
-  const PreparedQuery q = prepare_query(query, metric);
-  std::vector<Scored> scored;
-  for (std::size_t r = 0; r < ids_.size(); ++r) {
-    if (filter && !filter->allows(ids_[r])) continue;
-    scored.push_back({exact_key(&data_[r * dim_], q), r});
-  }
-  const std::size_t found = std::min(k, scored.size());
-  std::partial_sort(
-      scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(found), scored.end(),
-      [](const Scored& a, const Scored& b) { return a.key > b.key || (a.key == b.key && a.row < b.row); });
   std::vector<Neighbor> out(found);
   for (std::size_t i = 0; i < found; ++i) out[i] = {ids_[scored[i].row], key_to_score(scored[i].key, metric)};
   return out;

@@ -1,10 +1,12 @@
 #include "mystyle/index/exact_index.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <random>
 
 #include "index/test_vectors.h"
 #include "mystyle/core/error.h"
@@ -144,7 +146,8 @@ std::vector<std::int64_t> reference_top(const std::vector<float>& v, std::size_t
   auto centred = [&](const float* x) {
     std::vector<double> c(x, x + dim);
     double mean = 0;
-    for (double e : c) mean += e / static_cast<double>(dim);
+    for (double e : c) mean += e;
+    mean /= static_cast<double>(dim);
     if (m == Metric::kPearson)
       for (double& e : c) e -= mean;
     return c;
@@ -158,7 +161,9 @@ std::vector<std::int64_t> reference_top(const std::vector<float>& v, std::size_t
       dot += x[i] * qc[i], xx += x[i] * x[i], qq += qc[i] * qc[i];
       d2 += (x[i] - qc[i]) * (x[i] - qc[i]);
     }
-    const double key = m == Metric::kEuclidean ? -d2 : dot / std::sqrt(xx * qq);
+    // A zero (Pearson: constant) vector has no direction: its similarity is defined as 0.
+    const double den = std::sqrt(xx) * std::sqrt(qq);
+    const double key = m == Metric::kEuclidean ? -d2 : (den > 0 ? dot / den : 0.0);
     keyed.emplace_back(-key, static_cast<std::int64_t>(r));
   }
   std::sort(keyed.begin(), keyed.end());
@@ -184,6 +189,68 @@ TEST(ExactIndex, MatchesDoubleReferenceWithTies) {
       EXPECT_EQ(ids_of(index.search(q, 20, {.metric = m})), reference_top(v, dim, q, m, 20));
     }
   }
+}
+
+// The int8 scan's intervals must hold on data built to stress them: a large common offset (all
+// rows nearly parallel: cosine keys differ in the 5th decimal, far inside the int8 error), norms
+// spread over 12 orders of magnitude, clusters of near-duplicates, constant and zero rows, and
+// dimensions with SIMD tails or past the int16 query limit. Any row dropped by a wrong bound
+// changes the top k against the independent double reference.
+TEST(ExactIndex, ScanBoundsHoldOnAdversarialData) {
+  std::mt19937_64 rng(99);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+  for (std::size_t dim : {1u, 7u, 37u, 128u, 130u, 600u}) {
+    const std::size_t n = dim >= 600 ? 600 : 1500;
+    std::vector<float> base(dim);
+    for (float& b : base) b = normal(rng);
+    for (int kind = 0; kind < 4; ++kind) {
+      std::vector<float> v(n * dim);
+      for (std::size_t r = 0; r < n; ++r) {
+        float* x = &v[r * dim];
+        const float scale = kind == 1 ? std::pow(10.0f, 12.0f * unit(rng) - 6.0f) : 1.0f;
+        for (std::size_t i = 0; i < dim; ++i) {
+          switch (kind) {
+            case 0:
+              x[i] = 100.0f + 0.01f * normal(rng);
+              break;  // large offset
+            case 1:
+              x[i] = scale * normal(rng);
+              break;  // spread norms
+            case 2:
+              x[i] = base[i] + 1e-4f * normal(rng) * (r % 7);
+              break;  // near-duplicates
+            default:
+              x[i] = r % 11 == 0 ? 0.0f : (r % 13 == 0 ? 3.0f : std::abs(normal(rng)));
+              break;
+          }
+        }
+      }
+      const ExactIndex index = make_index(dim, v);
+      std::vector<std::vector<float>> queries;
+      queries.emplace_back(v.begin() + 5 * dim, v.begin() + 6 * dim);  // a stored row
+      queries.emplace_back(dim);
+      for (float& e : queries.back()) e = normal(rng);
+      queries.emplace_back(base);
+      for (const auto& q : queries) {
+        for (Metric m : {Metric::kCosine, Metric::kEuclidean, Metric::kPearson}) {
+          if (m == Metric::kPearson && dim == 1) continue;  // every correlation is undefined (0)
+          SCOPED_TRACE(fmt::format("dim {} kind {} metric {}", dim, kind, static_cast<int>(m)));
+          EXPECT_EQ(ids_of(index.search(q, 10, {.metric = m})), reference_top(v, dim, q, m, 10));
+        }
+      }
+    }
+  }
+}
+
+// A zero query scores every row 0 under cosine: the top k is the first k rows, in order.
+TEST(ExactIndex, ZeroQueryRanksByInsertionOrder) {
+  const auto v = testing::clustered_vectors(700, 32, 7, 5);
+  const ExactIndex index = make_index(32, v, 100);
+  const std::vector<float> zero(32, 0.0f);
+  const auto r = index.search(zero, 5);
+  EXPECT_EQ(ids_of(r), (std::vector<std::int64_t>{100, 101, 102, 103, 104}));
+  for (const auto& n : r) EXPECT_EQ(n.score, 0.0);
 }
 
 }  // namespace
