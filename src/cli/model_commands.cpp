@@ -22,15 +22,26 @@ void add_train(CLI::App& app) {
   CLI::App* train = app.add_subcommand("train", "Train the image autoencoder on the catalog's item photos");
   add_workspace_option(*train, args->workspace);
   auto& o = args->options;
-  train->add_option("--model", o.model, "Model spec")->check(CLI::IsMember(nn::builtin_model_names()))->capture_default_str();
+  train->add_option("--model", o.model, "Model spec")
+      ->check(CLI::IsMember(nn::builtin_model_names()))
+      ->capture_default_str();
   train->add_option("--epochs", o.epochs, "Most epochs to run (early stopping may end sooner)")
-      ->check(CLI::Range(1, 100000))->capture_default_str();
-  train->add_option("--batch", o.batch_size, "Images per batch")->check(CLI::Range(1, 4096))->capture_default_str();
-  train->add_option("--lr", o.learning_rate, "Adam learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  train->add_option("--batch", o.batch_size, "Images per batch")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  train->add_option("--lr", o.learning_rate, "Adam learning rate")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   train->add_option("--seed", o.seed, "Seed for weights, split and shuffling")->capture_default_str();
   train->add_flag("--resume", o.resume, "Continue from the last checkpoint");
+  train->add_flag("--augment", o.augment,
+                  "Denoising training: edit each input as a user's photo might be (tilt, shift, exposure, "
+                  "colour cast, blur); the clean image stays the target");
   train->add_option("--patience", o.patience, "Epochs without validation improvement before stopping")
-      ->check(CLI::Range(1, 100000))->capture_default_str();
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
   train->add_option("--threads", o.threads, "Worker threads (0 = all cores)")->capture_default_str();
   train->add_option("--max-items", o.max_items, "Use only the first N items with a photo (quick runs)");
   train->add_flag("--json", args->json, "Print the report as JSON");
@@ -51,13 +62,14 @@ void add_train(CLI::App& app) {
                      .dump(2));
       return;
     }
-    print_line(fmt::format("{}: {} epochs (best {}{}), train loss {:.5f}, best val loss {:.5f}, test loss {:.5f}",
-                           r.model, r.epochs_run, r.best_epoch, r.stopped_early ? ", stopped early" : "",
-                           r.last_train_loss, r.best_val_loss, r.test_loss));
+    print_line(
+        fmt::format("{}: {} epochs (best {}{}), train loss {:.5f}, best val loss {:.5f}, test loss {:.5f}",
+                    r.model, r.epochs_run, r.best_epoch, r.stopped_early ? ", stopped early" : "",
+                    r.last_train_loss, r.best_val_loss, r.test_loss));
     print_line(fmt::format("reconstruction error per image: mean {:.6f}, variance {:.3g}", r.recon_error_mean,
                            r.recon_error_variance));
-    print_line(fmt::format("this run: {:.1f} s at {:.0f} img/s; report in {}", r.train_seconds, r.images_per_second,
-                           ws.report_dir(r.model).string()));
+    print_line(fmt::format("this run: {:.1f} s at {:.0f} img/s; report in {}", r.train_seconds,
+                           r.images_per_second, ws.report_dir(r.model).string()));
   });
 }
 
@@ -69,19 +81,26 @@ void add_embed(CLI::App& app) {
     bool json = false;
   };
   auto args = std::make_shared<Args>();
-  CLI::App* embed = app.add_subcommand("embed", "Encode every catalog item into a latent vector for the index");
+  CLI::App* embed =
+      app.add_subcommand("embed", "Encode every catalog item into a latent vector for the index");
   add_workspace_option(*embed, args->workspace);
   embed->add_option("--model", args->model, "Trained model")->capture_default_str();
-  embed->add_option("--pooling", args->pooling, "flat: the whole 4x4x8 code; mean: the original's 8 channel means")
-      ->check(CLI::IsMember({"flat", "mean"}))->capture_default_str();
+  embed
+      ->add_option("--pooling", args->pooling,
+                   "flat: the whole 4x4x8 code; mean: the original's 8 channel means")
+      ->check(CLI::IsMember({"flat", "mean"}))
+      ->capture_default_str();
   embed->add_option("--threads", args->threads, "Worker threads (0 = all cores)");
   embed->add_flag("--json", args->json, "Print the summary as JSON");
   embed->callback([args] {
     const auto r = engine::embed_catalog(engine::Workspace(args->workspace), args->model,
                                          engine::parse_pooling(args->pooling), args->threads);
     if (args->json) {
-      print_line(nlohmann::json{{"items", r.items}, {"newly_encoded", r.newly_encoded}, {"dim", r.dim},
-                                {"seconds", r.seconds}, {"path", r.path.string()}}
+      print_line(nlohmann::json{{"items", r.items},
+                                {"newly_encoded", r.newly_encoded},
+                                {"dim", r.dim},
+                                {"seconds", r.seconds},
+                                {"path", r.path.string()}}
                      .dump(2));
       return;
     }
@@ -100,7 +119,9 @@ void add_export(CLI::App& app) {
   add_workspace_option(*exp, args->workspace);
   exp->add_option("--out", args->out, "CSV file to write")->required();
   exp->add_option("--model", args->model, "Trained model")->capture_default_str();
-  exp->add_option("--pooling", args->pooling, "flat or mean")->check(CLI::IsMember({"flat", "mean"}))->capture_default_str();
+  exp->add_option("--pooling", args->pooling, "flat or mean")
+      ->check(CLI::IsMember({"flat", "mean"}))
+      ->capture_default_str();
   exp->callback([args] {
     const engine::Workspace ws(args->workspace);
     const auto e = engine::load_embeddings(ws.embeddings_file(args->model, args->pooling));

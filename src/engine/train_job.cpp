@@ -55,8 +55,10 @@ std::vector<EpochRecord> read_history(const std::filesystem::path& path, int up_
   std::vector<std::string> row;
   reader.read_row(row);  // header
   while (reader.read_row(row)) {
-    if (row.size() != 5) throw Error(fmt::format("{}: expected 5 fields", reader.where()), ErrorKind::kCorrupt);
-    EpochRecord r{std::stoi(row[0]), std::stod(row[1]), std::stod(row[2]), std::stod(row[3]), std::stod(row[4])};
+    if (row.size() != 5)
+      throw Error(fmt::format("{}: expected 5 fields", reader.where()), ErrorKind::kCorrupt);
+    EpochRecord r{std::stoi(row[0]), std::stod(row[1]), std::stod(row[2]), std::stod(row[3]),
+                  std::stod(row[4])};
     if (r.epoch <= up_to_epoch) history.push_back(r);
   }
   return history;
@@ -124,7 +126,9 @@ Split split_of(std::int64_t item_id, std::uint64_t seed) {
 }
 
 TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& options) {
-  const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = options.threads > 0
+                          ? options.threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   nn::set_num_threads(threads);
   const nn::ModelSpec spec = nn::builtin_model_spec(options.model);
 
@@ -136,7 +140,8 @@ TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& opt
     items.push_back(std::move(item));
   }
   if (items.empty()) {
-    throw Error(fmt::format("{}: the catalog has no items with a photo; import a catalog first", workspace.root().string()));
+    throw Error(fmt::format("{}: the catalog has no items with a photo; import a catalog first",
+                            workspace.root().string()));
   }
   image::PreprocessOptions preprocess;
   preprocess.image_side_px = spec.image_side_px;
@@ -147,13 +152,20 @@ TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& opt
   std::vector<std::uint32_t> train, val, test;
   for (std::uint32_t i = 0; i < cache.size(); ++i) {
     switch (split_of(cache.item_ids()[i], options.seed)) {
-      case Split::kTrain: train.push_back(i); break;
-      case Split::kValidation: val.push_back(i); break;
-      case Split::kTest: test.push_back(i); break;
+      case Split::kTrain:
+        train.push_back(i);
+        break;
+      case Split::kValidation:
+        val.push_back(i);
+        break;
+      case Split::kTest:
+        test.push_back(i);
+        break;
     }
   }
   if (train.empty() || val.empty() || test.empty()) {
-    throw Error(fmt::format("only {} items with a photo: too few for a train/validation/test split", cache.size()));
+    throw Error(
+        fmt::format("only {} items with a photo: too few for a train/validation/test split", cache.size()));
   }
 
   nn::Model model(spec, options.seed);
@@ -161,6 +173,17 @@ TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& opt
   settings.batch_size = options.batch_size;
   settings.adam.learning_rate = static_cast<float>(options.learning_rate);
   settings.shuffle_seed = options.seed;
+  if (options.augment) {
+    const int side = spec.image_side_px;
+    settings.corrupt_inputs = [side, aug = options.augmentation](std::span<float> inputs, int n,
+                                                                 std::uint64_t seed) {
+      const std::size_t floats = static_cast<std::size_t>(3 * side * side);
+      for (int i = 0; i < n; ++i) {
+        image::augment_image(inputs.subspan(static_cast<std::size_t>(i) * floats, floats), 3, side, aug,
+                             seed + 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(i + 1));
+      }
+    };
+  }
   nn::Trainer trainer(model, settings);
 
   const auto report_dir = workspace.report_dir(options.model);
@@ -170,7 +193,8 @@ TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& opt
   std::vector<EpochRecord> history;
   if (options.resume) {
     if (!std::filesystem::exists(checkpoint_path)) {
-      throw Error(fmt::format("{}: no checkpoint to resume from; train without --resume first", checkpoint_path.string()),
+      throw Error(fmt::format("{}: no checkpoint to resume from; train without --resume first",
+                              checkpoint_path.string()),
                   ErrorKind::kNotFound);
     }
     trainer.load_checkpoint(checkpoint_path);
@@ -196,8 +220,9 @@ TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& opt
       ++since_best;
     }
   }
-  spdlog::info("training {} on {} images ({} validation, {} test), batch {}, lr {}, {} threads", options.model,
-               train.size(), val.size(), test.size(), options.batch_size, options.learning_rate, threads);
+  spdlog::info("training {} on {} images ({} validation, {} test), batch {}, lr {}, {} threads{}",
+               options.model, train.size(), val.size(), test.size(), options.batch_size,
+               options.learning_rate, threads, options.augment ? ", inputs augmented (denoising)" : "");
 
   int run_epochs = 0;
   double run_seconds = 0;
@@ -226,9 +251,9 @@ TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& opt
     trainer.save_checkpoint(checkpoint_path);
     write_history(history_path, history);
     const double eta = run_seconds / ++run_epochs * (options.epochs - epoch);
-    fmt::print(stderr, "epoch {:>3}/{}  loss {:.5f}  val {:.5f}{}  {:.0f} img/s  {}  ETA {}\n", epoch, options.epochs,
-               stats.train_loss, val_loss, improved ? " *" : "  ", rate, format_duration(stats.seconds),
-               format_duration(eta));
+    fmt::print(stderr, "epoch {:>3}/{}  loss {:.5f}  val {:.5f}{}  {:.0f} img/s  {}  ETA {}\n", epoch,
+               options.epochs, stats.train_loss, val_loss, improved ? " *" : "  ", rate,
+               format_duration(stats.seconds), format_duration(eta));
     if (options.stop_after_epochs != 0 && run_epochs == options.stop_after_epochs) break;
   }
   report.epochs_run = static_cast<int>(history.size());
@@ -250,30 +275,34 @@ TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& opt
   report.recon_error_mean = mean;
   report.recon_error_variance = var / static_cast<double>(check.errors.size());
 
-  const std::vector<Series> curves = {{"train loss", column(history, &EpochRecord::train_loss), {200, 110, 30}},
-                                      {"validation loss", column(history, &EpochRecord::val_loss), {40, 120, 230}}};
+  const std::vector<Series> curves = {
+      {"train loss", column(history, &EpochRecord::train_loss), {200, 110, 30}},
+      {"validation loss", column(history, &EpochRecord::val_loss), {40, 120, 230}}};
   cv::imwrite((report_dir / "loss_curve.png").string(),
               plot_series(curves, fmt::format("{}: binary cross-entropy per epoch", options.model), "loss"));
   const int zoom = spec.image_side_px >= 128 ? 1 : 2;
   cv::imwrite((report_dir / "reconstructions.png").string(),
               image_grid({check.originals, check.reconstructions}, {"test image", "reconstruction"}, zoom));
 
-  nlohmann::json doc = {{"model", report.model},
-                        {"epochs", report.epochs_run},
-                        {"best_epoch", report.best_epoch},
-                        {"stopped_early", report.stopped_early},
-                        {"train_loss", report.last_train_loss},
-                        {"best_val_loss", report.best_val_loss},
-                        {"test_loss", report.test_loss},
-                        {"recon_error_mean", report.recon_error_mean},
-                        {"recon_error_variance", report.recon_error_variance},
-                        {"train_seconds_this_run", report.train_seconds},
-                        {"images_per_second", report.images_per_second},
-                        {"split", {{"train", report.train_images}, {"validation", report.val_images}, {"test", report.test_images}}},
-                        {"seed", options.seed},
-                        {"batch_size", options.batch_size},
-                        {"learning_rate", options.learning_rate},
-                        {"threads", threads}};
+  nlohmann::json doc = {
+      {"model", report.model},
+      {"epochs", report.epochs_run},
+      {"best_epoch", report.best_epoch},
+      {"stopped_early", report.stopped_early},
+      {"train_loss", report.last_train_loss},
+      {"best_val_loss", report.best_val_loss},
+      {"test_loss", report.test_loss},
+      {"recon_error_mean", report.recon_error_mean},
+      {"recon_error_variance", report.recon_error_variance},
+      {"train_seconds_this_run", report.train_seconds},
+      {"images_per_second", report.images_per_second},
+      {"split",
+       {{"train", report.train_images}, {"validation", report.val_images}, {"test", report.test_images}}},
+      {"seed", options.seed},
+      {"batch_size", options.batch_size},
+      {"learning_rate", options.learning_rate},
+      {"threads", threads},
+      {"augment", options.augment}};
   write_file_atomic(report_dir / "train.json", doc.dump(2));
   return report;
 }

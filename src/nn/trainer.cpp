@@ -4,8 +4,8 @@
 #include <chrono>
 
 #include "mystyle/core/byte_io.h"
-#include "mystyle/core/file_io.h"
 #include "mystyle/core/error.h"
+#include "mystyle/core/file_io.h"
 #include "mystyle/nn/model_file.h"
 
 namespace mystyle::nn {
@@ -34,7 +34,12 @@ double Trainer::train_batch(const ImageSet& images, std::span<const std::uint32_
   const int n = static_cast<int>(indices.size());
   batch_.resize(static_cast<std::size_t>(n * images.image_floats()));
   images.gather(indices, batch_);
-  const double loss = model_.compute_gradients(batch_, batch_, n, settings_.loss);
+  if (settings_.corrupt_inputs) {
+    inputs_ = batch_;
+    settings_.corrupt_inputs(inputs_, n, rng_.next_u64());
+  }
+  const double loss =
+      model_.compute_gradients(settings_.corrupt_inputs ? inputs_ : batch_, batch_, n, settings_.loss);
   adam_.step();
   return loss;
 }

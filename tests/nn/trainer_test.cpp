@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <numeric>
@@ -61,8 +62,9 @@ TEST(Trainer, LossGoesDownOnSmallImageSet) {
   EXPECT_EQ(trainer.step(), 6 * 3);
 }
 
-// An interrupted run resumed from its checkpoint ends bit-identical to an uninterrupted one.
-TEST(Trainer, ResumeIsBitIdentical) {
+// An interrupted run resumed from its checkpoint ends bit-identical to an uninterrupted one, with
+// or without edited (denoising) inputs, whose seeds come from the checkpointed RNG.
+void expect_resume_bit_identical(const TrainerSettings& settings) {
   mystyle::testing::TempDir dir;
   const ModelSpec spec = parse_model_spec(
       "model tiny\ninput 3 16\nconv 8 relu\nbatchnorm\nmaxpool\nlatent\n"
@@ -70,9 +72,6 @@ TEST(Trainer, ResumeIsBitIdentical) {
   const auto pixels = synthetic_images(40, 16, 2);
   const ImageSet images = ImageSet::from_floats(pixels, 40, 3, 16);
   const auto train = iota(40);
-  TrainerSettings settings;
-  settings.batch_size = 12;  // a partial last batch too
-  settings.shuffle_seed = 77;
 
   Model straight(spec, 5);
   Trainer a(straight, settings);
@@ -99,6 +98,57 @@ TEST(Trainer, ResumeIsBitIdentical) {
     EXPECT_EQ(std::memcmp(pa[i]->value.data(), pc[i]->value.data(), pa[i]->value.size() * sizeof(float)), 0)
         << "tensor " << i << " (" << pa[i]->name << ") differs";
   }
+}
+
+TrainerSettings resume_settings() {
+  TrainerSettings settings;
+  settings.batch_size = 12;  // a partial last batch too
+  settings.shuffle_seed = 77;
+  return settings;
+}
+
+TEST(Trainer, ResumeIsBitIdentical) {
+  expect_resume_bit_identical(resume_settings());
+}
+
+TEST(Trainer, ResumeIsBitIdenticalWithEditedInputs) {
+  TrainerSettings settings = resume_settings();
+  settings.corrupt_inputs = [](std::span<float> inputs, int, std::uint64_t seed) {
+    Rng noise(seed);
+    for (float& v : inputs) v = std::clamp(v + noise.uniform(-0.1f, 0.1f), 0.0f, 1.0f);
+  };
+  expect_resume_bit_identical(settings);
+}
+
+// With corrupt_inputs the network sees the edited batch and is scored against the clean one.
+TEST(Trainer, EditedInputsAreScoredAgainstCleanTargets) {
+  const ModelSpec spec = parse_model_spec(
+      "model plain\ninput 3 16\nconv 8 relu\nmaxpool\nlatent\nconv 8 relu\nupsample\nconv 3 sigmoid\n");
+  const int n = 6;
+  const auto pixels = synthetic_images(n, 16, 3);
+  const ImageSet images = ImageSet::from_floats(pixels, n, 3, 16);
+  std::vector<std::uint64_t> seeds;
+  TrainerSettings settings;
+  settings.batch_size = n;
+  settings.corrupt_inputs = [&](std::span<float> inputs, int count, std::uint64_t seed) {
+    EXPECT_EQ(count, n);
+    EXPECT_EQ(inputs.size(), pixels.size());
+    std::fill(inputs.begin(), inputs.end(), 0.0f);  // the network sees black images
+    seeds.push_back(seed);
+  };
+  Model trained(spec, 4), reference(spec, 4);
+  Trainer trainer(trained, settings);
+  const double loss = trainer.train_batch(images, iota(n));
+  const std::vector<float> black(pixels.size(), 0.0f);
+  const double expected = reference.evaluate_loss(black, pixels, n, LossKind::kBinaryCrossEntropy);
+  EXPECT_NEAR(loss, expected, 1e-6 * expected);
+  // The clean input scores differently (an untrained net barely depends on its input, hence the
+  // small margin, still 100x the tolerance above), so the check above can tell them apart.
+  EXPECT_GT(std::abs(reference.evaluate_loss(pixels, pixels, n, LossKind::kBinaryCrossEntropy) - expected),
+            100e-6 * expected);
+  trainer.train_batch(images, iota(n));
+  ASSERT_EQ(seeds.size(), 2u);
+  EXPECT_NE(seeds[0], seeds[1]);
 }
 
 TEST(Trainer, ModelFileIsNotACheckpoint) {

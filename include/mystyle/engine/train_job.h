@@ -6,6 +6,7 @@
 #include <string>
 
 #include "mystyle/engine/workspace.h"
+#include "mystyle/image/augment.h"
 
 namespace mystyle::engine {
 
@@ -14,18 +15,22 @@ struct TrainOptions {
   int epochs = 20;               ///< upper bound; early stopping may end sooner
   int batch_size = 64;
   double learning_rate = 1e-3;
-  std::uint64_t seed = 1;        ///< weights, split and shuffling
-  bool resume = false;           ///< continue from models/<model>.checkpoint
-  int patience = 5;              ///< epochs without a better validation loss before stopping
-  int threads = 0;               ///< 0 = every core
-  std::size_t max_items = 0;     ///< 0 = every catalog item with a photo (a smaller number is for quick runs)
+  std::uint64_t seed = 1;     ///< weights, split and shuffling
+  bool resume = false;        ///< continue from models/<model>.checkpoint
+  int patience = 5;           ///< epochs without a better validation loss before stopping
+  int threads = 0;            ///< 0 = every core
+  std::size_t max_items = 0;  ///< 0 = every catalog item with a photo (a smaller number is for quick runs)
   /// Stop (as if killed) after this many epochs of this run; 0 = never. For tests of --resume.
   int stop_after_epochs = 0;
+  /// Train as a denoising autoencoder: each training image is edited as a user's photo might be
+  /// (image::augment_image with `augmentation`) on input, the clean image is the target.
+  bool augment = false;
+  image::AugmentSettings augmentation;
 };
 
 struct TrainReport {
   std::string model;
-  int epochs_run = 0;               ///< epochs in the history, over all resumed runs
+  int epochs_run = 0;  ///< epochs in the history, over all resumed runs
   bool stopped_early = false;
   int best_epoch = 0;
   double best_val_loss = 0, last_train_loss = 0, test_loss = 0;

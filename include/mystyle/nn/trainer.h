@@ -5,6 +5,7 @@
 /// RNG and the epoch, so a resumed run is bit-identical to an uninterrupted one (same thread count).
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -19,6 +20,10 @@ struct TrainerSettings {
   AdamSettings adam;
   LossKind loss = LossKind::kBinaryCrossEntropy;
   std::uint64_t shuffle_seed = 1;
+  /// Optional: edits a copy of each training batch ([n, C, S, S] floats) before the forward pass,
+  /// while the target stays the unedited batch (a denoising autoencoder). `seed` is drawn from the
+  /// trainer's checkpointed RNG, so a resumed run stays bit-identical. Evaluation never edits.
+  std::function<void(std::span<float> inputs, int n, std::uint64_t seed)> corrupt_inputs;
 };
 
 /// What one epoch did.
@@ -60,6 +65,7 @@ class Trainer {
   Rng rng_;
   int epoch_ = 0;
   std::vector<float> batch_;
+  std::vector<float> inputs_;  // the edited copy of batch_ when corrupt_inputs is set
   std::vector<std::uint32_t> order_;
 };
 
