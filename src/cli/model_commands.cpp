@@ -39,6 +39,10 @@ void add_train(CLI::App& app) {
   train->add_flag("--augment", o.augment,
                   "Denoising training: edit each input as a user's photo might be (tilt, shift, exposure, "
                   "colour cast, blur); the clean image stays the target");
+  train->add_option("--contrastive", o.contrastive_weight,
+                    "Weight of a contrastive loss (NT-Xent on two edited views' latent codes) added to the "
+                    "reconstruction loss; implies --augment")
+      ->check(CLI::NonNegativeNumber);
   train->add_option("--patience", o.patience, "Epochs without validation improvement before stopping")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();

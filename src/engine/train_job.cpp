@@ -173,7 +173,7 @@ TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& opt
   settings.batch_size = options.batch_size;
   settings.adam.learning_rate = static_cast<float>(options.learning_rate);
   settings.shuffle_seed = options.seed;
-  if (options.augment) {
+  if (options.augment || options.contrastive_weight > 0) {
     const int side = spec.image_side_px;
     settings.corrupt_inputs = [side, aug = options.augmentation](std::span<float> inputs, int n,
                                                                  std::uint64_t seed) {
@@ -184,6 +184,7 @@ TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& opt
       }
     };
   }
+  settings.contrastive_weight = options.contrastive_weight;
   nn::Trainer trainer(model, settings);
 
   const auto report_dir = workspace.report_dir(options.model);
@@ -222,7 +223,9 @@ TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& opt
   }
   spdlog::info("training {} on {} images ({} validation, {} test), batch {}, lr {}, {} threads{}",
                options.model, train.size(), val.size(), test.size(), options.batch_size,
-               options.learning_rate, threads, options.augment ? ", inputs augmented (denoising)" : "");
+               options.learning_rate, threads, options.contrastive_weight > 0 ? fmt::format(", inputs augmented, contrastive weight {}", options.contrastive_weight)
+               : options.augment             ? std::string(", inputs augmented (denoising)")
+                                             : std::string());
 
   int run_epochs = 0;
   double run_seconds = 0;
@@ -251,8 +254,10 @@ TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& opt
     trainer.save_checkpoint(checkpoint_path);
     write_history(history_path, history);
     const double eta = run_seconds / ++run_epochs * (options.epochs - epoch);
-    fmt::print(stderr, "epoch {:>3}/{}  loss {:.5f}  val {:.5f}{}  {:.0f} img/s  {}  ETA {}\n", epoch,
-               options.epochs, stats.train_loss, val_loss, improved ? " *" : "  ", rate,
+    const std::string contrast =
+        options.contrastive_weight > 0 ? fmt::format("  contrast {:.4f}", stats.contrastive_loss) : std::string();
+    fmt::print(stderr, "epoch {:>3}/{}  loss {:.5f}  val {:.5f}{}{}  {:.0f} img/s  {}  ETA {}\n", epoch,
+               options.epochs, stats.train_loss, val_loss, improved ? " *" : "  ", contrast, rate,
                format_duration(stats.seconds), format_duration(eta));
     if (options.stop_after_epochs != 0 && run_epochs == options.stop_after_epochs) break;
   }

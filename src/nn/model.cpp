@@ -83,9 +83,11 @@ std::int64_t Model::parameter_count(ParamCounting counting, std::size_t first, s
 detail::Plan& Model::plan(int batch, bool training, std::size_t depth, bool input_grad) {
   const auto key = std::make_tuple(batch, training, depth, input_grad);
   if (training && !plans_.contains(key)) {
-    // Training plans hold every activation and gradient (GBs for seed128): keep one at a time, so
-    // an epoch's smaller last batch does not double the memory.
-    std::erase_if(plans_, [](const auto& entry) { return std::get<1>(entry.first); });
+    // Training plans hold every activation and gradient (GBs for seed128): keep one per depth (the
+    // whole model, the encoder), so an epoch's smaller last batch does not double the memory.
+    std::erase_if(plans_, [depth](const auto& entry) {
+      return std::get<1>(entry.first) && std::get<2>(entry.first) == depth;
+    });
   }
   auto& slot = plans_[key];
   if (!slot) {
@@ -160,6 +162,21 @@ double Model::compute_gradients(std::span<const float> images, std::span<const f
   p.backward(ctx_.stream());
   last.set_skip_final_activation_backward(false);
   if (!input_grad.empty()) std::copy_n(p.diff_input(), input_grad.size(), input_grad.data());
+  return value;
+}
+
+double Model::compute_latent_gradients(std::span<const float> images, int batch, const LatentLoss& latent_loss) {
+  check_batch(images, batch);
+  const std::size_t encoder = static_cast<std::size_t>(spec_.encoder_layers);
+  detail::Plan& p = plan(batch, true, encoder, false);
+  const std::size_t n = static_cast<std::size_t>(batch) * static_cast<std::size_t>(feature_size(LatentPooling::kFlat));
+  const float* z = p.forward(ctx_.stream(), images.data());
+  const std::span<float> diff(p.diff_output(), n);
+  const double value = latent_loss(std::span<const float>(z, n), diff);
+  p.backward(ctx_.stream());
+  for (std::size_t i = encoder; i < layers_.size(); ++i) {
+    for (Param* param : layers_[i]->params()) std::fill(param->grad.begin(), param->grad.end(), 0.0f);
+  }
   return value;
 }
 

@@ -26,6 +26,9 @@ struct TrainOptions {
   /// (image::augment_image with `augmentation`) on input, the clean image is the target.
   bool augment = false;
   image::AugmentSettings augmentation;
+  /// > 0: add a contrastive loss (NT-Xent on the flat latent of two edited views of each image)
+  /// with this weight to the reconstruction loss; implies `augment`.
+  double contrastive_weight = 0.0;
 };
 
 struct TrainReport {

@@ -3,6 +3,7 @@
 /// lazily into oneDNN plans (primitives and buffers for one batch size and mode, reused by every
 /// call with that batch size; only the most recent training plan is kept). Not thread-safe; movable.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <span>
@@ -68,6 +69,13 @@ class Model {
   /// `images` must stay unchanged during the call.
   double compute_gradients(std::span<const float> images, std::span<const float> targets, int batch,
                            LossKind loss, std::span<float> input_grad = {});
+  /// A loss on the latent features: given [batch, feature_size(kFlat)] features (flat order), writes
+  /// dL/d(features) into `grad` (same size) and returns the loss.
+  using LatentLoss = std::function<double(std::span<const float> features, std::span<float> grad)>;
+  /// Encoder-only training forward and backward for a loss on the latent features (e.g. a
+  /// contrastive loss): the encoder's trainable grads are overwritten with dL/dp, the decoder's are
+  /// set to zero. Returns the loss. `images` must stay unchanged during the call.
+  double compute_latent_gradients(std::span<const float> images, int batch, const LatentLoss& latent_loss);
   /// Loss in inference mode (no gradients, moving statistics untouched).
   double evaluate_loss(std::span<const float> images, std::span<const float> targets, int batch,
                        LossKind loss);

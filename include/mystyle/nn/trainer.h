@@ -24,12 +24,18 @@ struct TrainerSettings {
   /// while the target stays the unedited batch (a denoising autoencoder). `seed` is drawn from the
   /// trainer's checkpointed RNG, so a resumed run stays bit-identical. Evaluation never edits.
   std::function<void(std::span<float> inputs, int n, std::uint64_t seed)> corrupt_inputs;
+  /// > 0: also train the encoder contrastively: two independently edited views of each batch image
+  /// (corrupt_inputs, required) go through the encoder together, and nt_xent_loss on their flat
+  /// latent features, times this weight, is added to the reconstruction loss's gradients.
+  double contrastive_weight = 0.0;
+  double temperature = 0.2;  ///< NT-Xent temperature
 };
 
 /// What one epoch did.
 struct EpochStats {
   int epoch = 0;            ///< 1-based number of the epoch just finished
   double train_loss = 0.0;  ///< mean over the epoch's images (batch losses weighted by batch size)
+  double contrastive_loss = 0.0;  ///< the same mean of the contrastive loss (0 when not used)
   std::int64_t images = 0;
   double seconds = 0.0;
 };
@@ -42,11 +48,13 @@ class Trainer {
   /// One epoch: shuffles a copy of `indices`, trains on batches of batch_size (the last one may
   /// be smaller). Targets are the images (autoencoder).
   EpochStats train_epoch(const ImageSet& images, std::span<const std::uint32_t> indices);
-  /// One Adam step on the images at `indices` (one batch, any size >= 1). Returns its loss.
+  /// One Adam step on the images at `indices` (one batch, any size >= 1). Returns its
+  /// reconstruction loss (the contrastive loss, if any, is last_contrastive_loss()).
   double train_batch(const ImageSet& images, std::span<const std::uint32_t> indices);
   /// Mean loss in inference mode over `indices`, in batches of batch_size, in the given order.
   double evaluate(const ImageSet& images, std::span<const std::uint32_t> indices);
 
+  double last_contrastive_loss() const { return last_contrastive_; }
   int epoch() const { return epoch_; }
   std::int64_t step() const { return adam_.step_count(); }
 
@@ -58,6 +66,7 @@ class Trainer {
 
  private:
   void check_images(const ImageSet& images) const;
+  void add_contrastive_gradients(int n);
 
   Model& model_;
   TrainerSettings settings_;
@@ -66,6 +75,9 @@ class Trainer {
   int epoch_ = 0;
   std::vector<float> batch_;
   std::vector<float> inputs_;  // the edited copy of batch_ when corrupt_inputs is set
+  std::vector<float> views_;   // contrastive training: two edited copies of the batch
+  std::vector<std::vector<float>> saved_grads_;
+  double last_contrastive_ = 0.0;
   std::vector<std::uint32_t> order_;
 };
 
