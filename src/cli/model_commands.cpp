@@ -3,9 +3,11 @@
 
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "commands.h"
 #include "mystyle/engine/embeddings.h"
+#include "mystyle/engine/photo_views.h"
 #include "mystyle/engine/train_job.h"
 #include "mystyle/nn/model_spec.h"
 
@@ -39,9 +41,10 @@ void add_train(CLI::App& app) {
   train->add_flag("--augment", o.augment,
                   "Denoising training: edit each input as a user's photo might be (tilt, shift, exposure, "
                   "colour cast, blur); the clean image stays the target");
-  train->add_option("--contrastive", o.contrastive_weight,
-                    "Weight of a contrastive loss (NT-Xent on two edited views' latent codes) added to the "
-                    "reconstruction loss; implies --augment")
+  train
+      ->add_option("--contrastive", o.contrastive_weight,
+                   "Weight of a contrastive loss (NT-Xent on two edited views' latent codes) added to the "
+                   "reconstruction loss; implies --augment")
       ->check(CLI::NonNegativeNumber);
   train->add_option("--patience", o.patience, "Epochs without validation improvement before stopping")
       ->check(CLI::Range(1, 100000))
@@ -82,7 +85,7 @@ void add_embed(CLI::App& app) {
     std::filesystem::path workspace;
     std::string model = "seed64", pooling = "flat";
     int threads = 0;
-    bool json = false;
+    bool json = false, no_views = false;
   };
   auto args = std::make_shared<Args>();
   CLI::App* embed =
@@ -95,21 +98,41 @@ void add_embed(CLI::App& app) {
       ->check(CLI::IsMember({"flat", "mean"}))
       ->capture_default_str();
   embed->add_option("--threads", args->threads, "Worker threads (0 = all cores)");
+  embed->add_flag("--no-views", args->no_views,
+                  "Skip the edited views (tilted, brighter) that flat embeddings add to the index");
   embed->add_flag("--json", args->json, "Print the summary as JSON");
   embed->callback([args] {
-    const auto r = engine::embed_catalog(engine::Workspace(args->workspace), args->model,
-                                         engine::parse_pooling(args->pooling), args->threads);
+    const engine::Workspace workspace(args->workspace);
+    const auto pooling = engine::parse_pooling(args->pooling);
+    const auto r = engine::embed_catalog(workspace, args->model, pooling, args->threads);
+    std::optional<engine::EmbedReport> views;
+    if (pooling == nn::LatentPooling::kFlat && !args->no_views) {
+      views = engine::embed_catalog_views(workspace, args->model, pooling, args->threads);
+    }
     if (args->json) {
-      print_line(nlohmann::json{{"items", r.items},
-                                {"newly_encoded", r.newly_encoded},
-                                {"dim", r.dim},
-                                {"seconds", r.seconds},
-                                {"path", r.path.string()}}
-                     .dump(2));
+      nlohmann::json doc{{"items", r.items},
+                         {"newly_encoded", r.newly_encoded},
+                         {"dim", r.dim},
+                         {"seconds", r.seconds},
+                         {"path", r.path.string()}};
+      if (views) {
+        doc["views"] = {{"items", views->items},
+                        {"views_per_item", engine::kEditedViews},
+                        {"newly_encoded_items", views->newly_encoded},
+                        {"seconds", views->seconds},
+                        {"path", views->path.string()}};
+      }
+      print_line(doc.dump(2));
       return;
     }
     print_line(fmt::format("{} items embedded ({} newly encoded), {} numbers each, in {:.2f} s: {}", r.items,
                            r.newly_encoded, r.dim, r.seconds, r.path.string()));
+    if (views) {
+      print_line(fmt::format(
+          "{} items' edited views embedded ({} per item: tilted either way, brighter; {} items "
+          "newly encoded) in {:.2f} s: {}",
+          views->items, engine::kEditedViews, views->newly_encoded, views->seconds, views->path.string()));
+    }
   });
 }
 

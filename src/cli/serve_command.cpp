@@ -57,7 +57,7 @@ void serve(const Args& args) {
       engine::Recommender::open(engine::Workspace(args.workspace), config);
   spdlog::info("loaded {}: {} items, {} outfits, model {}, {} index of {} vectors in {:.2f} s",
                args.workspace.string(), recommender->graph().items().size(),
-               recommender->graph().outfits().size(), config.model, args.index, recommender->index().size(),
+               recommender->graph().outfits().size(), config.model, args.index, recommender->indexed_items(),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 
   server::Server server(recommender, engine::Workspace(args.workspace), options);

@@ -29,7 +29,9 @@ std::vector<std::int64_t> index_ids(const index::VectorIndex& idx) {
 
 }  // namespace
 
-std::string index_kind_name(IndexKind kind) { return kind == IndexKind::kExact ? "exact" : "hnsw"; }
+std::string index_kind_name(IndexKind kind) {
+  return kind == IndexKind::kExact ? "exact" : "hnsw";
+}
 
 IndexKind parse_index_kind(const std::string& name) {
   if (name == "exact") return IndexKind::kExact;
@@ -37,16 +39,17 @@ IndexKind parse_index_kind(const std::string& name) {
   throw Error(fmt::format("unknown index kind '{}': expected exact or hnsw", name));
 }
 
-IndexSync sync_index(const Workspace& workspace, const std::string& model, const Embeddings& embeddings, IndexKind kind,
-                     index::Metric metric) {
+IndexSync sync_index(const Workspace& workspace, const std::string& model, const Embeddings& embeddings,
+                     IndexKind kind, index::Metric metric) {
   IndexSync sync;
   std::string name = fmt::format("{}-{}-{}", model, pooling_name(embeddings.pooling), index_kind_name(kind));
-  if (kind == IndexKind::kHnsw) name += "-" + std::string(index::metric_name(metric));
+  if (kind == IndexKind::kHnsw) name += fmt::format("-{}", index::metric_name(metric));
   sync.path = workspace.root() / "index" / (name + ".idx");
   const auto meta_path = workspace.root() / "index" / (name + ".json");
-  const std::string expected_meta =
-      nlohmann::json{{"model", model}, {"model_hash", fmt::format("{:016x}", embeddings.model_hash)}, {"dim", embeddings.dim}}
-          .dump();
+  const std::string expected_meta = nlohmann::json{
+      {"model", model},
+      {"model_hash", fmt::format("{:016x}", embeddings.model_hash)},
+      {"dim", embeddings.dim}}.dump();
 
   if (std::filesystem::exists(sync.path) && std::filesystem::exists(meta_path) &&
       read_file_bytes(meta_path) == expected_meta) {

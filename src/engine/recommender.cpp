@@ -1,18 +1,22 @@
 #include "mystyle/engine/recommender.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <optional>
 #include <set>
 
 #include "mystyle/core/base64.h"
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
 #include "mystyle/engine/embeddings.h"
+#include "mystyle/engine/photo_views.h"
 #include "mystyle/index/id_filter.h"
 #include "mystyle/nn/model_file.h"
 
@@ -21,12 +25,18 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
 
-nlohmann::json box_json(const image::CropBox& b) { return {{"x", b.x}, {"y", b.y}, {"width", b.width}, {"height", b.height}}; }
+nlohmann::json box_json(const image::CropBox& b) {
+  return {{"x", b.x}, {"y", b.y}, {"width", b.width}, {"height", b.height}};
+}
 
 /// JSON has no infinity: Euclidean's 1/d at d = 0 is reported as null beside distance 0.
-nlohmann::json score_json(double score) { return std::isfinite(score) ? nlohmann::json(score) : nlohmann::json(nullptr); }
+nlohmann::json score_json(double score) {
+  return std::isfinite(score) ? nlohmann::json(score) : nlohmann::json(nullptr);
+}
 
 }  // namespace
 
@@ -45,9 +55,14 @@ nlohmann::json item_json(const catalog::Item& item) {
                                         : nlohmann::json(nullptr)}};
 }
 
-Recommender::Recommender(recommend::OutfitGraph graph, nn::Model model, std::unique_ptr<index::VectorIndex> index,
-                         RecommenderConfig config)
-    : graph_(std::move(graph)), model_(std::move(model)), index_(std::move(index)), config_(std::move(config)) {
+Recommender::Recommender(recommend::OutfitGraph graph, nn::Model model,
+                         std::unique_ptr<index::VectorIndex> index, RecommenderConfig config,
+                         int views_per_item)
+    : graph_(std::move(graph)),
+      model_(std::move(model)),
+      index_(std::move(index)),
+      config_(std::move(config)),
+      views_per_item_(views_per_item) {
   preprocess_.image_side_px = model_.spec().image_side_px;
   std::set<std::string> categories;
   for (const auto& item : graph_.items()) categories.insert(item.category);
@@ -57,7 +72,8 @@ Recommender::Recommender(recommend::OutfitGraph graph, nn::Model model, std::uni
 std::unique_ptr<Recommender> Recommender::open(const Workspace& workspace, const RecommenderConfig& config) {
   const auto model_path = workspace.model_file(config.model);
   if (!std::filesystem::exists(model_path)) {
-    throw Error(fmt::format("{}: no trained model; run `mystyle train --model {}` first", model_path.string(), config.model),
+    throw Error(fmt::format("{}: no trained model; run `mystyle train --model {}` first", model_path.string(),
+                            config.model),
                 ErrorKind::kNotFound);
   }
   const auto embeddings_path = workspace.embeddings_file(config.model, pooling_name(config.pooling));
@@ -74,27 +90,44 @@ std::unique_ptr<Recommender> Recommender::open(const Workspace& workspace, const
                 ErrorKind::kCorrupt);
   }
   nn::Model model = nn::load_model(model_path);
-  IndexSync sync = sync_index(workspace, config.model, embeddings, config.index, config.hnsw_metric);
+  // The items' edited views, when embedded for this very model file (else the items alone).
+  const auto views_path = views_file(workspace, config.model, config.pooling);
+  std::optional<Embeddings> views;
+  if (config.use_views && std::filesystem::exists(views_path)) {
+    views = load_embeddings(views_path);
+    if (views->model_hash != embeddings.model_hash) {
+      spdlog::warn("{}: made by an older model, not used; run `mystyle embed` again", views_path.string());
+      views.reset();
+    }
+  }
+  IndexSync sync = views ? sync_index(workspace, config.model + "-views", merge_views(embeddings, *views),
+                                      config.index, config.hnsw_metric)
+                         : sync_index(workspace, config.model, embeddings, config.index, config.hnsw_metric);
   catalog::Catalog cat(workspace.root());
-  return std::unique_ptr<Recommender>(
-      new Recommender(recommend::OutfitGraph::load(cat), std::move(model), std::move(sync.index), config));
+  return std::unique_ptr<Recommender>(new Recommender(recommend::OutfitGraph::load(cat), std::move(model),
+                                                      std::move(sync.index), config,
+                                                      views ? static_cast<int>(kViewStride) : 1));
 }
 
-RecommendResult Recommender::recommend_file(const std::filesystem::path& photo, const RecommendRequest& request) {
+RecommendResult Recommender::recommend_file(const std::filesystem::path& photo,
+                                            const RecommendRequest& request) {
   const std::string bytes = read_file_bytes(photo, config_.limits.max_bytes);
-  return recommend({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, photo.string(), request);
+  return recommend({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, photo.string(),
+                   request);
 }
 
 RecommendResult Recommender::recommend(std::span<const std::uint8_t> image_bytes, const std::string& name,
                                        const RecommendRequest& request) {
-  if (request.k == 0 || request.k > 1000) throw Error(fmt::format("k must be between 1 and 1000, not {}", request.k));
+  if (request.k == 0 || request.k > 1000)
+    throw Error(fmt::format("k must be between 1 and 1000, not {}", request.k));
   if (request.category && !std::ranges::binary_search(categories_, *request.category)) {
     throw Error(fmt::format("unknown category '{}'", *request.category), ErrorKind::kNotFound);
   }
   RecommendResult result;
   result.query_name = name;
   auto t = Clock::now();
-  const cv::Mat rgb = image::decode_image(image_bytes, name, config_.limits, image::decode_min_side_px(preprocess_));
+  const cv::Mat rgb =
+      image::decode_image(image_bytes, name, config_.limits, image::decode_min_side_px(preprocess_));
   result.query = image::preprocess(rgb, preprocess_);
   result.decode_ms = ms_since(t);
 
@@ -110,15 +143,33 @@ RecommendResult Recommender::recommend(std::span<const std::uint8_t> image_bytes
   index::SearchParams params;
   params.metric = request.metric;
   std::optional<index::IdFilter> filter;
+  const bool views = views_per_item_ > 1;
   if (request.category) {
     std::vector<std::int64_t> ids;
     for (const auto& item : graph_.items()) {
-      if (item.category == *request.category) ids.push_back(item.id);
+      if (item.category != *request.category) continue;
+      if (!views) {
+        ids.push_back(item.id);
+        continue;
+      }
+      for (int v = 0; v < views_per_item_; ++v) ids.push_back(view_id(item.id, v));
     }
     filter = index::IdFilter::allow_only(std::move(ids));
     params.filter = &*filter;
   }
-  const auto neighbors = index_->search(feature, request.k, params);
+  // With views, each item can fill up to views_per_item_ places: fetch enough, keep each item's best.
+  std::vector<index::Neighbor> neighbors =
+      index_->search(feature, request.k * static_cast<std::size_t>(views_per_item_), params);
+  if (views) {
+    std::vector<index::Neighbor> items;
+    for (const auto& n : neighbors) {
+      const std::int64_t id = item_of_view(n.id);
+      if (std::ranges::none_of(items, [id](const index::Neighbor& m) { return m.id == id; }))
+        items.push_back({id, n.score});
+      if (items.size() == request.k) break;
+    }
+    neighbors = std::move(items);
+  }
   result.search_ms = ms_since(t);
 
   t = Clock::now();
@@ -184,27 +235,28 @@ nlohmann::json Recommender::to_json(const RecommendResult& r, const RecommendReq
                        {"matched", std::move(matched)},
                        {"other_pieces", std::move(pieces)}});
   }
-  nlohmann::json doc = {{"query",
-           {{"name", r.query_name},
-            {"model", config_.model},
-            {"pooling", pooling_name(config_.pooling)},
-            {"metric", index::metric_name(request.metric)},
-            {"k", request.k},
-            {"max_outfits", request.max_outfits},
-            {"mode", request.mode == recommend::CoordinationMode::kRanked ? "ranked" : "seed"},
-            {"category", request.category ? nlohmann::json(*request.category) : nlohmann::json(nullptr)},
-            {"same_slot", request.same_slot},
-            {"slot", r.query_slot ? nlohmann::json(catalog::slot_name(*r.query_slot)) : nlohmann::json(nullptr)},
-            {"object_box", box_json(r.query.object_box)},
-            {"crop_box", box_json(r.query.crop_box)}}},
-          {"similar", std::move(similar)},
-          {"outfits", std::move(outfits)},
-          {"timings_ms",
-           {{"decode_preprocess", r.decode_ms},
-            {"encode", r.encode_ms},
-            {"search", r.search_ms},
-            {"outfits", r.outfits_ms},
-            {"total", r.decode_ms + r.encode_ms + r.search_ms + r.outfits_ms}}}};
+  nlohmann::json doc = {
+      {"query",
+       {{"name", r.query_name},
+        {"model", config_.model},
+        {"pooling", pooling_name(config_.pooling)},
+        {"metric", index::metric_name(request.metric)},
+        {"k", request.k},
+        {"max_outfits", request.max_outfits},
+        {"mode", request.mode == recommend::CoordinationMode::kRanked ? "ranked" : "seed"},
+        {"category", request.category ? nlohmann::json(*request.category) : nlohmann::json(nullptr)},
+        {"same_slot", request.same_slot},
+        {"slot", r.query_slot ? nlohmann::json(catalog::slot_name(*r.query_slot)) : nlohmann::json(nullptr)},
+        {"object_box", box_json(r.query.object_box)},
+        {"crop_box", box_json(r.query.crop_box)}}},
+      {"similar", std::move(similar)},
+      {"outfits", std::move(outfits)},
+      {"timings_ms",
+       {{"decode_preprocess", r.decode_ms},
+        {"encode", r.encode_ms},
+        {"search", r.search_ms},
+        {"outfits", r.outfits_ms},
+        {"total", r.decode_ms + r.encode_ms + r.search_ms + r.outfits_ms}}}};
   if (include_seen_image) {
     cv::Mat bgr;
     cv::cvtColor(r.query.seen_rgb8, bgr, cv::COLOR_RGB2BGR);

@@ -6,12 +6,14 @@
 #include <atomic>
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <thread>
 
 #include "mystyle/catalog/catalog.h"
 #include "mystyle/core/error.h"
 #include "mystyle/core/progress.h"
+#include "mystyle/engine/photo_views.h"
 #include "mystyle/eval/eval_data.h"
 #include "mystyle/eval/perturb.h"
 #include "mystyle/eval/simple_features.h"
@@ -43,9 +45,24 @@ index::ExactIndex make_index(std::span<const std::int64_t> ids, std::span<const 
   return idx;
 }
 
+// `views_per_item` > 1: the index holds view ids (engine/photo_views.h), folded back to items, an
+// item ranking as its closest view, as the recommender does.
 RobustnessCell recall(const index::VectorIndex& idx, std::span<const float> queries,
-                      std::span<const std::int64_t> truth, std::size_t k, std::size_t threads) {
-  const auto results = idx.search_batch(queries, k, {}, threads);
+                      std::span<const std::int64_t> truth, std::size_t k, std::size_t threads,
+                      std::size_t views_per_item = 1) {
+  auto results = idx.search_batch(queries, k * views_per_item, {}, threads);
+  if (views_per_item > 1) {
+    for (auto& r : results) {
+      std::vector<index::Neighbor> items;
+      for (const auto& n : r) {
+        const std::int64_t id = engine::item_of_view(n.id);
+        if (std::ranges::none_of(items, [id](const index::Neighbor& m) { return m.id == id; }))
+          items.push_back({id, n.score});
+        if (items.size() == k) break;
+      }
+      r = std::move(items);
+    }
+  }
   RobustnessCell cell;
   for (std::size_t i = 0; i < truth.size(); ++i) {
     const auto& r = results[i];
@@ -85,6 +102,17 @@ RobustnessReport run_robustness(const engine::Workspace& workspace, const Robust
   report.catalog_items = ours.size();
   report.methods = {fmt::format("ours ({} flat)", options.model), "grey 16x16", "colour 16x16",
                     "HSV histogram"};
+  // The product's index: the items with their edited views (`mystyle embed` writes them).
+  std::optional<index::ExactIndex> with_views;
+  const auto views_path = engine::views_file(workspace, options.model, nn::LatentPooling::kFlat);
+  if (std::filesystem::exists(views_path)) {
+    const engine::Embeddings views = engine::load_embeddings(views_path);
+    if (views.model_hash == flat.model_hash) {
+      const engine::Embeddings merged = engine::merge_views(flat, views);
+      with_views.emplace(make_index(merged.ids, merged.vectors, dim));
+      report.methods.insert(report.methods.begin() + 1, "ours + views");
+    }
+  }
 
   // A seeded sample of products that every index holds.
   std::vector<const catalog::Item*> pool;
@@ -138,9 +166,16 @@ RobustnessReport run_robustness(const engine::Workspace& workspace, const Robust
                    nn::LatentPooling::kFlat, {codes.data() + first * feature_size, b * feature_size});
     }
     report.perturbations.push_back(perturbation_name(p));
-    report.cells.push_back(
-        {recall(ours, codes, truth, options.k, threads), recall(grey, g, truth, options.k, threads),
-         recall(colour, c, truth, options.k, threads), recall(hsv, h, truth, options.k, threads)});
+    std::vector<RobustnessCell> cells{recall(ours, codes, truth, options.k, threads)};
+    if (with_views) {
+      cells.push_back(recall(*with_views, codes, truth, options.k, threads, engine::kViewStride));
+    }
+    for (const RobustnessCell& cell :
+         {recall(grey, g, truth, options.k, threads), recall(colour, c, truth, options.k, threads),
+          recall(hsv, h, truth, options.k, threads)}) {
+      cells.push_back(cell);
+    }
+    report.cells.push_back(std::move(cells));
   }
   progress.finish();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

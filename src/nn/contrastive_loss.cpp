@@ -15,8 +15,8 @@ double nt_xent_loss(std::span<const float> rows, int row_count, int dim, double 
   if (row_count < 2 || row_count % 2 != 0 || dim < 1 ||
       rows.size() != static_cast<std::size_t>(row_count) * static_cast<std::size_t>(dim) ||
       grad.size() != rows.size() || !(temperature > 0)) {
-    throw Error(fmt::format("nt_xent_loss: {} values for {} rows of {} (grad {}), temperature {}", rows.size(),
-                            row_count, dim, grad.size(), temperature));
+    throw Error(fmt::format("nt_xent_loss: {} values for {} rows of {} (grad {}), temperature {}",
+                            rows.size(), row_count, dim, grad.size(), temperature));
   }
   const std::size_t m = static_cast<std::size_t>(row_count), d = static_cast<std::size_t>(dim), half = m / 2;
   std::vector<double> z(m * d), norm(m);
@@ -46,7 +46,8 @@ double nt_xent_loss(std::span<const float> rows, int row_count, int dim, double 
     loss += -(g[i * m + partner] - top) + std::log(total);
     for (std::size_t k = 0; k < m; ++k) {
       if (k == i) continue;
-      g[i * m + k] = (std::exp(g[i * m + k] - top) / total - (k == partner ? 1.0 : 0.0)) / static_cast<double>(m);
+      g[i * m + k] =
+          (std::exp(g[i * m + k] - top) / total - (k == partner ? 1.0 : 0.0)) / static_cast<double>(m);
     }
   }
   // dL/dz_i = (1/t) sum_k (G_ik + G_ki) z_k; then through z = x / |x|: (dz - z (z . dz)) / |x|.

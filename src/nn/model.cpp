@@ -165,11 +165,13 @@ double Model::compute_gradients(std::span<const float> images, std::span<const f
   return value;
 }
 
-double Model::compute_latent_gradients(std::span<const float> images, int batch, const LatentLoss& latent_loss) {
+double Model::compute_latent_gradients(std::span<const float> images, int batch,
+                                       const LatentLoss& latent_loss) {
   check_batch(images, batch);
   const std::size_t encoder = static_cast<std::size_t>(spec_.encoder_layers);
   detail::Plan& p = plan(batch, true, encoder, false);
-  const std::size_t n = static_cast<std::size_t>(batch) * static_cast<std::size_t>(feature_size(LatentPooling::kFlat));
+  const std::size_t n =
+      static_cast<std::size_t>(batch) * static_cast<std::size_t>(feature_size(LatentPooling::kFlat));
   const float* z = p.forward(ctx_.stream(), images.data());
   const std::span<float> diff(p.diff_output(), n);
   const double value = latent_loss(std::span<const float>(z, n), diff);

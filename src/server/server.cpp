@@ -18,8 +18,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // A request is read, routed and answered on one worker thread, so the pre-routing handler can
-// leave its start time here for the logger, which runs after the response is written.
+// leave its start time here for the post-routing handler and the logger.
 thread_local Clock::time_point t_request_start{};
+thread_local double t_request_seconds = 0.0;  // set before the response is written, logged after
 
 // Extra bytes a multipart upload may carry beyond the photo itself (boundaries, form fields).
 constexpr std::size_t kMultipartOverheadBytes = std::size_t{1} << 20;
@@ -117,13 +118,18 @@ Server::Server(std::shared_ptr<engine::Recommender> recommender, engine::Workspa
         return httplib::Server::HandlerResponse::Handled;
       }));
 
-  http.set_logger([&state](const httplib::Request& req, const httplib::Response& res) {
+  // Metrics are recorded before the response is written (post-routing), so a client that has its
+  // answer always finds it counted in /metrics; the log line follows once the bytes are sent.
+  http.set_post_routing_handler([&state](const httplib::Request& req, httplib::Response& res) {
     const Clock::time_point start = t_request_start;
-    t_request_start = {};
-    const double seconds =
+    t_request_seconds =
         start == Clock::time_point{} ? 0.0 : std::chrono::duration<double>(Clock::now() - start).count();
-    state.metrics.record(route_label(req.path), req.method, res.status, seconds);
-    spdlog::info("{} {} {} {:.1f} ms", req.method, loggable(req.path), res.status, seconds * 1000.0);
+    state.metrics.record(route_label(req.path), req.method, res.status, t_request_seconds);
+  });
+  http.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+    t_request_start = {};
+    spdlog::info("{} {} {} {:.1f} ms", req.method, loggable(req.path), res.status,
+                 t_request_seconds * 1000.0);
   });
 
   if (state.options.warm_up) warm_up(*state.recommender);

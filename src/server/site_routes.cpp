@@ -65,7 +65,7 @@ void add_site_routes(httplib::Server& http, ServerState& state) {
                                    {"model", rec.config().model},
                                    {"items", rec.graph().items().size()},
                                    {"outfits", rec.graph().outfits().size()},
-                                   {"indexed_items", rec.index().size()}}
+                                   {"indexed_items", rec.indexed_items()}}
                         .dump());
   });
   http.Get("/metrics", [&state](const httplib::Request&, httplib::Response& res) {

@@ -3,12 +3,18 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <set>
 
 #include "engine_fixture.h"
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
 #include "mystyle/engine/embeddings.h"
+#include "mystyle/engine/photo_views.h"
 #include "mystyle/engine/train_job.h"
+#include "mystyle/image/decode.h"
+#include "mystyle/image/preprocess.h"
 
 namespace mystyle::engine {
 namespace {
@@ -78,12 +84,15 @@ TEST_F(RecommenderTest, FiltersByCategoryAndRefusesBadInput) {
   RecommendRequest request;
   request.category = "Bottoms";
   request.k = 20;
-  for (const auto& s : rec->recommend_file(*any->image_path, request).similar) EXPECT_EQ(s.item->category, "Bottoms");
+  for (const auto& s : rec->recommend_file(*any->image_path, request).similar)
+    EXPECT_EQ(s.item->category, "Bottoms");
 
   request.category = "Spacesuits";
   EXPECT_THROW(rec->recommend_file(*any->image_path, request), Error);
   const std::string text = "this is not an image";
-  EXPECT_THROW(rec->recommend({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}, "note.jpg", {}), Error);
+  EXPECT_THROW(
+      rec->recommend({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}, "note.jpg", {}),
+      Error);
 }
 
 // A retrained model makes old embeddings stale: a clear error, not silently wrong results.
@@ -101,6 +110,58 @@ TEST_F(RecommenderTest, StaleEmbeddingsAreRefused) {
   } catch (const Error& err) {
     EXPECT_NE(std::string(err.what()).find("mystyle embed"), std::string::npos) << err.what();
   }
+}
+
+// With the items' edited views embedded, the index holds four entries per item, results are folded
+// back to distinct items, filters still hold, and a photo tilted exactly as view 1 finds its product
+// first with similarity ~1. Re-embedding encodes nothing new; views of another model are ignored.
+TEST_F(RecommenderTest, EditedViewsAreIndexedAndFoldedBackToItems) {
+  testing::TempDir copy;
+  std::filesystem::copy(ws_->path(), copy.path(), std::filesystem::copy_options::recursive);
+  const Workspace w(copy.path());
+  const EmbedReport first = embed_catalog_views(w, "seed64", nn::LatentPooling::kFlat, 2);
+  RecommenderConfig without_views;
+  without_views.use_views = false;
+  auto plain = Recommender::open(w, without_views);
+  EXPECT_EQ(first.items, plain->indexed_items());
+  EXPECT_EQ(first.newly_encoded, first.items);
+  EXPECT_EQ(embed_catalog_views(w, "seed64", nn::LatentPooling::kFlat, 2).newly_encoded, 0u);
+
+  auto rec = Recommender::open(w, {});
+  EXPECT_EQ(rec->views_per_item(), kViewStride);
+  EXPECT_EQ(rec->indexed_items(), plain->indexed_items());
+  EXPECT_EQ(rec->index().size(), plain->indexed_items() * kViewStride);
+  int checked = 0;
+  for (const auto& item : rec->graph().items()) {
+    if (!item.image_path || checked == 3) continue;
+    ++checked;
+    // Decoded as embedding decodes it (a reduced JPEG decode for the model's input size).
+    const cv::Mat photo =
+        image::read_image(*item.image_path, {}, image::decode_min_side_px(image::PreprocessOptions{}));
+    cv::Mat bgr;
+    cv::cvtColor(edited_view(photo, 1), bgr, cv::COLOR_RGB2BGR);
+    const auto tilted = copy.path() / "tilted.png";
+    ASSERT_TRUE(cv::imwrite(tilted.string(), bgr));
+    RecommendRequest request;
+    request.k = 12;
+    const auto result = rec->recommend_file(tilted, request);
+    ASSERT_EQ(result.similar.size(), 12u);
+    std::set<std::int64_t> distinct;
+    for (const auto& s : result.similar) distinct.insert(s.item->id);
+    EXPECT_EQ(distinct.size(), 12u) << "an item appears once, however many of its views match";
+    const auto* top = result.similar.front().item;
+    const bool identical_photo = read_file_bytes(*top->image_path) == read_file_bytes(*item.image_path);
+    EXPECT_TRUE(top->id == item.id || identical_photo) << item.source_id << " found " << top->source_id;
+    EXPECT_NEAR(result.similar.front().score, 1.0, 1e-4);
+    request.category = "Bottoms";
+    for (const auto& s : rec->recommend_file(tilted, request).similar) EXPECT_EQ(s.item->category, "Bottoms");
+  }
+  EXPECT_EQ(checked, 3);
+
+  Embeddings views = load_embeddings(views_file(w, "seed64", nn::LatentPooling::kFlat));
+  views.model_hash ^= 1;
+  save_embeddings(views_file(w, "seed64", nn::LatentPooling::kFlat), views);
+  EXPECT_EQ(Recommender::open(w, {})->views_per_item(), 1);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // fixtures built at run time, and the refusals (truncated, not an image, bombs, too many bytes).
 #include "mystyle/image/decode.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <opencv2/imgcodecs.hpp>
@@ -166,7 +167,7 @@ TEST(DecodeImage, AllEightOrientationsMatchOpenCvReader) {
   testing::TempDir tmp;
   const ByteVector plain = testing::encode(marker_image(80, 40), ".jpg");
   for (int orientation = 1; orientation <= 8; ++orientation) {
-    const auto path = testing::write_bytes(tmp / ("o" + std::to_string(orientation) + ".jpg"),
+    const auto path = testing::write_bytes(tmp / fmt::format("o{}.jpg", orientation),
                                            testing::with_exif_orientation(plain, orientation));
     const cv::Mat ours = read_image(path);
     const cv::Mat reference = bgr_to_rgb(cv::imread(path.string(), cv::IMREAD_COLOR));

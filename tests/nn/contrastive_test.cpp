@@ -1,11 +1,10 @@
-#include "mystyle/nn/contrastive_loss.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <vector>
 
 #include "mystyle/core/error.h"
+#include "mystyle/nn/contrastive_loss.h"
 #include "mystyle/nn/model.h"
 #include "mystyle/nn/rng.h"
 
@@ -24,8 +23,8 @@ TEST(NtXent, MatchesClosedFormOnOrthogonalPairs) {
   const int n = 3, dim = 4, m = 2 * n;
   std::vector<float> rows(static_cast<std::size_t>(m) * dim, 0.0f);
   for (int i = 0; i < n; ++i) {
-    rows[static_cast<std::size_t>(i) * dim + i] = 2.0f;           // view 1 of image i: axis i
-    rows[static_cast<std::size_t>(i + n) * dim + i] = 0.5f;       // view 2: same axis, other length
+    rows[static_cast<std::size_t>(i) * dim + i] = 2.0f;      // view 1 of image i: axis i
+    rows[static_cast<std::size_t>(i + n) * dim + i] = 0.5f;  // view 2: same axis, other length
   }
   std::vector<float> grad(rows.size());
   const double t = 0.5;
@@ -71,7 +70,9 @@ TEST(LatentGradients, EncoderGradientsMatchFiniteDifferences) {
   std::vector<float> pixels(images.size());
   for (std::size_t i = 0; i < images.size(); ++i) pixels[i] = 0.5f + 0.5f * images[i];
   const int dim = model.feature_size(LatentPooling::kFlat);
-  auto loss_of = [&](std::span<const float> f, std::span<float> g) { return nt_xent_loss(f, batch, dim, 0.5, g); };
+  auto loss_of = [&](std::span<const float> f, std::span<float> g) {
+    return nt_xent_loss(f, batch, dim, 0.5, g);
+  };
   for (Param* p : model.params()) std::fill(p->grad.begin(), p->grad.end(), 1.0f);  // stale values
   model.compute_latent_gradients(pixels, batch, loss_of);
   const auto params = model.params();

@@ -29,16 +29,18 @@ struct RecommenderConfig {
   IndexKind index = IndexKind::kExact;
   index::Metric hnsw_metric = index::Metric::kCosine;  ///< the one metric an HNSW index serves
   image::DecodeLimits limits;
+  /// Index the items' edited views (photo_views.h) when their file is there and current.
+  bool use_views = true;
 };
 
 struct RecommendRequest {
   index::Metric metric = index::Metric::kCosine;
-  std::size_t k = 10;                      ///< similar items
-  std::size_t max_outfits = 9;             ///< 0 = no limit
+  std::size_t k = 10;           ///< similar items
+  std::size_t max_outfits = 9;  ///< 0 = no limit
   recommend::CoordinationMode mode = recommend::CoordinationMode::kRanked;
-  std::optional<std::string> category;     ///< only similar items of this catalog category
-  bool same_slot = false;                  ///< ranked: outfits where a similar piece fills the query's slot
-  std::optional<catalog::Slot> slot;       ///< the query garment's slot; default: the best match's slot
+  std::optional<std::string> category;  ///< only similar items of this catalog category
+  bool same_slot = false;               ///< ranked: outfits where a similar piece fills the query's slot
+  std::optional<catalog::Slot> slot;    ///< the query garment's slot; default: the best match's slot
 };
 
 struct SimilarResult {
@@ -79,12 +81,16 @@ class Recommender {
   const recommend::OutfitGraph& graph() const { return graph_; }
   const RecommenderConfig& config() const { return config_; }
   const index::VectorIndex& index() const { return *index_; }
+  /// Index entries per item: 1, or 1 + kEditedViews when the items' edited views are indexed.
+  int views_per_item() const { return views_per_item_; }
+  /// Catalog items in the index.
+  std::size_t indexed_items() const { return index_->size() / static_cast<std::size_t>(views_per_item_); }
   /// Distinct catalog categories, sorted (for filters in the UI).
   const std::vector<std::string>& categories() const { return categories_; }
 
  private:
   Recommender(recommend::OutfitGraph graph, nn::Model model, std::unique_ptr<index::VectorIndex> index,
-              RecommenderConfig config);
+              RecommenderConfig config, int views_per_item);
 
   recommend::OutfitGraph graph_;
   nn::Model model_;
@@ -93,6 +99,7 @@ class Recommender {
   RecommenderConfig config_;
   image::PreprocessOptions preprocess_;
   std::vector<std::string> categories_;
+  int views_per_item_ = 1;
 };
 
 }  // namespace mystyle::engine

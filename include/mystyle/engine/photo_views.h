@@ -1,0 +1,46 @@
+#pragma once
+/// Catalog views: each item's photo is indexed together with edited copies of it (tilted 5 degrees
+/// either way, brighter), encoded by the same model. A user's tilted or brighter photo of a product
+/// then lands next to one of the product's views, which a pixel-reconstruction code alone does not
+/// manage (docs/results.md, section 4). Index ids of views: item_id * kViewStride + view, view 0
+/// being the photo itself; results are folded back to items (an item scores as its closest view).
+///
+/// File: embeddings/<model>-<pooling>-views.bin, the Embeddings format, rows for views 1..3.
+#include <cstdint>
+#include <opencv2/core/mat.hpp>
+#include <string>
+
+#include "mystyle/engine/embeddings.h"
+#include "mystyle/engine/workspace.h"
+
+namespace mystyle::engine {
+
+inline constexpr std::int64_t kViewStride = 4;  ///< index ids per item
+inline constexpr int kEditedViews = 3;          ///< views 1..3; view 0 is the photo
+
+inline std::int64_t view_id(std::int64_t item_id, int view) {
+  return item_id * kViewStride + view;
+}
+inline std::int64_t item_of_view(std::int64_t id) {
+  return id / kViewStride;
+}
+
+/// The edited copy `view` (1: tilted +5 degrees, 2: tilted -5 degrees, 3: brighter x1.15 + 10) of a
+/// CV_8UC3 RGB photo; borders are replicated (the studio background). Throws kInvalidInput for
+/// another view number or image type.
+cv::Mat edited_view(const cv::Mat& rgb, int view);
+
+/// The views file of (model, pooling).
+std::filesystem::path views_file(const Workspace& workspace, const std::string& model,
+                                 nn::LatentPooling pooling);
+
+/// Encodes the edited views of every catalog item with a photo (progress on stderr) into
+/// views_file(); rows already there for the same model file are kept.
+EmbedReport embed_catalog_views(const Workspace& workspace, const std::string& model,
+                                nn::LatentPooling pooling, int threads);
+
+/// The items' own vectors (as view 0) and their edited views, as one Embeddings keyed by view ids
+/// (ascending). Views of items absent from `items` are left out.
+Embeddings merge_views(const Embeddings& items, const Embeddings& views);
+
+}  // namespace mystyle::engine
