@@ -66,7 +66,7 @@ ChannelTables channel_tables(const cv::Mat& rgb, const PreprocessOptions& option
     const cv::Vec3b background = estimate_background(rgb);
     if (std::max({background[0], background[1], background[2]}) >= kDarkBackground) {
       for (int c = 0; c < 3; ++c) {
-        scale[c] = std::clamp(options.background_reference / std::max(1.0, double{background[c]}), kMinScale, kMaxScale);
+        scale[c] = std::clamp(options.background_reference / std::max(1.0, static_cast<double>(background[c])), kMinScale, kMaxScale);
       }
     }
   }

@@ -61,9 +61,11 @@ ByteVector with_exif_orientation(const ByteVector& jpeg, int orientation) {
   put_be16(app1, static_cast<std::uint32_t>(2 + 6 + tiff.size()));
   for (char c : std::string("Exif\0\0", 6)) app1.push_back(static_cast<std::uint8_t>(c));
   app1.insert(app1.end(), tiff.begin(), tiff.end());
-  ByteVector out(jpeg.begin(), jpeg.begin() + 2);  // SOI
-  out.insert(out.end(), app1.begin(), app1.end());
-  out.insert(out.end(), jpeg.begin() + 2, jpeg.end());
+  // SOI, then APP1, then the rest, appended to the APP1 buffer (GCC 12 misreads other forms).
+  ByteVector out = {jpeg.at(0), jpeg.at(1)};
+  out.reserve(jpeg.size() + app1.size());
+  for (std::uint8_t b : app1) out.push_back(b);
+  for (std::size_t i = 2; i < jpeg.size(); ++i) out.push_back(jpeg[i]);
   return out;
 }
 

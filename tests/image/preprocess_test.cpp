@@ -178,6 +178,7 @@ CropBox reference_box(const cv::Mat& bgr) {
     if (rows[static_cast<std::size_t>(y)] >= 3) ys.push_back(y);
   for (int x = 0; x < bgr.cols; ++x)
     if (cols[static_cast<std::size_t>(x)] >= 3) xs.push_back(x);
+  if (xs.empty() || ys.empty()) return {};
   return {xs.front() + 1, ys.front() + 1, xs.back() - xs.front() - 1, ys.back() - ys.front() - 1};
 }
 
