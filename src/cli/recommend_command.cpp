@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "mystyle/core/error.h"
+#include "mystyle/engine/photo_views.h"
 #include "mystyle/engine/recommender.h"
 
 namespace mystyle::cli {
@@ -30,12 +31,13 @@ void print_table(const engine::Recommender& rec, const engine::RecommendResult& 
                          r.query_slot ? catalog::slot_name(*r.query_slot) : "?", r.decode_ms + r.encode_ms + r.search_ms + r.outfits_ms,
                          r.decode_ms, r.encode_ms, r.search_ms, r.outfits_ms));
   print_line(fmt::format("\nsimilar items ({}):", index::metric_name(req.metric)));
-  print_line(fmt::format("  {:>3}  {:>8}  {:<14} {:<22} {:<8} {:<10} {}", "#", "score", "product", "type", "colour", "slot", "shop"));
+  print_line(fmt::format("  {:>3}  {:>8}  {:<14} {:<22} {:<8} {:<10} {:<10} {}", "#", "score", "product", "type",
+                         "colour", "slot", "matched", "shop"));
   for (std::size_t i = 0; i < r.similar.size(); ++i) {
     const auto& it = *r.similar[i].item;
-    print_line(fmt::format("  {:>3}  {:>8}  {:<14} {:<22} {:<8} {:<10} {}", i + 1, score_text(r.similar[i].score),
-                           it.source_id, it.type.empty() ? it.name : it.type, it.colour, catalog::slot_name(it.slot),
-                           it.shop_url));
+    print_line(fmt::format("  {:>3}  {:>8}  {:<14} {:<22} {:<8} {:<10} {:<10} {}", i + 1,
+                           score_text(r.similar[i].score), it.source_id, it.type.empty() ? it.name : it.type, it.colour,
+                           catalog::slot_name(it.slot), engine::view_name(r.similar[i].view), it.shop_url));
   }
   print_line(fmt::format("\noutfits ({}):", req.mode == recommend::CoordinationMode::kRanked ? "ranked" : "seed"));
   if (r.outfits.empty()) print_line("  none: no similar item appears in an outfit");

@@ -44,6 +44,21 @@ cv::Mat edited_view(const cv::Mat& rgb, int view) {
   }
 }
 
+const char* view_name(int view) {
+  switch (view) {
+    case 0:
+      return "photo";
+    case 1:
+      return "tilted +5";
+    case 2:
+      return "tilted -5";
+    case 3:
+      return "brighter";
+    default:
+      return "?";
+  }
+}
+
 std::filesystem::path views_file(const Workspace& workspace, const std::string& model,
                                  nn::LatentPooling pooling) {
   return workspace.embeddings_file(model, pooling_name(pooling) + "-views");

@@ -160,12 +160,15 @@ RecommendResult Recommender::recommend(std::span<const std::uint8_t> image_bytes
   // With views, each item can fill up to views_per_item_ places: fetch enough, keep each item's best.
   std::vector<index::Neighbor> neighbors =
       index_->search(feature, request.k * static_cast<std::size_t>(views_per_item_), params);
+  std::vector<int> matched_views(neighbors.size(), 0);
   if (views) {
     std::vector<index::Neighbor> items;
+    matched_views.clear();
     for (const auto& n : neighbors) {
       const std::int64_t id = item_of_view(n.id);
-      if (std::ranges::none_of(items, [id](const index::Neighbor& m) { return m.id == id; }))
-        items.push_back({id, n.score});
+      if (std::ranges::any_of(items, [id](const index::Neighbor& m) { return m.id == id; })) continue;
+      items.push_back({id, n.score});
+      matched_views.push_back(static_cast<int>(n.id - view_id(id, 0)));
       if (items.size() == request.k) break;
     }
     neighbors = std::move(items);
@@ -175,11 +178,12 @@ RecommendResult Recommender::recommend(std::span<const std::uint8_t> image_bytes
   t = Clock::now();
   const bool inverse_distance = request.metric == index::Metric::kEuclidean;
   std::vector<recommend::SimilarItem> similar;
-  for (const auto& n : neighbors) {
+  for (std::size_t i = 0; i < neighbors.size(); ++i) {
+    const index::Neighbor& n = neighbors[i];
     const catalog::Item* item = graph_.item(n.id);
     if (item == nullptr) continue;  // embedded, then removed from the catalog
     const double relevance = recommend::relevance_from(n.score, inverse_distance);
-    result.similar.push_back({item, n.score, relevance});
+    result.similar.push_back({item, n.score, relevance, matched_views[i]});
     similar.push_back({n.id, n.score, relevance});
   }
   recommend::CoordinationOptions options;
@@ -201,6 +205,7 @@ nlohmann::json Recommender::to_json(const RecommendResult& r, const RecommendReq
     s["rank"] = i + 1;
     s["score"] = score_json(r.similar[i].score);
     s["relevance"] = r.similar[i].relevance;
+    s["matched_view"] = view_name(r.similar[i].view);
     if (request.metric == index::Metric::kEuclidean) s["distance"] = 1.0 / r.similar[i].score;
     similar.push_back(std::move(s));
   }

@@ -153,6 +153,11 @@ TEST_F(RecommenderTest, EditedViewsAreIndexedAndFoldedBackToItems) {
     const bool identical_photo = read_file_bytes(*top->image_path) == read_file_bytes(*item.image_path);
     EXPECT_TRUE(top->id == item.id || identical_photo) << item.source_id << " found " << top->source_id;
     EXPECT_NEAR(result.similar.front().score, 1.0, 1e-4);
+    if (top->id == item.id) {
+      EXPECT_EQ(result.similar.front().view, 1);
+      EXPECT_EQ(rec->to_json(result, request)["similar"][0]["matched_view"], "tilted +5");
+    }
+    EXPECT_EQ(plain->recommend_file(tilted, request).similar.front().view, 0) << "without views, the photo";
     request.category = "Bottoms";
     for (const auto& s : rec->recommend_file(tilted, request).similar) EXPECT_EQ(s.item->category, "Bottoms");
   }

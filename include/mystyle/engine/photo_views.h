@@ -30,6 +30,9 @@ inline std::int64_t item_of_view(std::int64_t id) {
 /// another view number or image type.
 cv::Mat edited_view(const cv::Mat& rgb, int view);
 
+/// "photo", "tilted +5", "tilted -5", "brighter" for views 0..3.
+const char* view_name(int view);
+
 /// The views file of (model, pooling).
 std::filesystem::path views_file(const Workspace& workspace, const std::string& model,
                                  nn::LatentPooling pooling);

@@ -47,6 +47,7 @@ struct SimilarResult {
   const catalog::Item* item = nullptr;  ///< points into the recommender's graph
   double score = 0;                     ///< the metric's own score (Euclidean: 1/d, may be inf)
   double relevance = 0;                 ///< [0, 1], see recommend::relevance_from
+  int view = 0;  ///< which of the item's index entries matched best: 0 its photo, 1..3 an edited view
 };
 
 struct RecommendResult {
