@@ -44,7 +44,7 @@ function route() {
 
 /* ---------- shared item card ---------- */
 
-function itemCard(item, { rank, relevance, score, distance } = {}) {
+function itemCard(item, { rank, relevance, score, distance, matchedView } = {}) {
   const node = $('#item-card').content.firstElementChild.cloneNode(true);
   const thumb = $('.thumb', node);
   const img = $('img', node);
@@ -62,7 +62,9 @@ function itemCard(item, { rank, relevance, score, distance } = {}) {
     // Scores of a weak model crowd near 1: show the metric's own number, with enough digits to differ.
     $('.score-text', s).textContent = distance !== undefined ? `d ${Number(distance).toFixed(3)}`
       : score === null ? 'identical' : Number(score).toFixed(3);
-    s.title = `relevance ${pct.toFixed(1)}% (0-100 scale used to rank outfits)`;
+    s.title = `relevance ${pct.toFixed(1)}% (0-100 scale used to rank outfits)` +
+      (matchedView && matchedView !== 'photo' ? `; matched a ${matchedView} view of the catalog photo` : '');
+    if (matchedView && matchedView !== 'photo') $('.score-text', s).textContent += ` · ${matchedView}`;
   }
   const shop = $('.shop', node);
   if (item.shop_url) shop.href = item.shop_url; else shop.remove();
@@ -133,7 +135,7 @@ function renderResult(doc) {
   show(meta, true);
 
   const similar = $('#similar');
-  similar.replaceChildren(...doc.similar.map((s) => itemCard(s, { rank: s.rank, relevance: s.relevance, score: s.score, distance: s.distance })));
+  similar.replaceChildren(...doc.similar.map((s) => itemCard(s, { rank: s.rank, relevance: s.relevance, score: s.score, distance: s.distance, matchedView: s.matched_view })));
   $('#similar-count').textContent = `${doc.similar.length} by ${q.metric}`;
   if (!doc.similar.length) similar.replaceChildren(emptyNote('No catalog item matches these settings.'));
 
