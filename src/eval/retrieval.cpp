@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -17,6 +18,7 @@
 
 #include "mystyle/core/error.h"
 #include "mystyle/core/progress.h"
+#include "mystyle/engine/photo_views.h"
 #include "mystyle/eval/eval_data.h"
 #include "mystyle/eval/metrics.h"
 #include "mystyle/eval/simple_features.h"
@@ -172,26 +174,49 @@ ItemLabels label_codes(std::span<const catalog::Item* const> items) {
 
 RetrievalRow evaluate_vectors(const std::string& method, std::span<const std::int64_t> ids,
                               std::span<const float> vectors, std::size_t dim, index::Metric metric,
-                              const ItemLabels& labels, std::size_t k, std::size_t threads) {
+                              const ItemLabels& labels, std::size_t k, std::size_t threads,
+                              std::span<const float> views, std::size_t views_per_item) {
   if (k == 0) throw Error("retrieval: k must be at least 1");
   if (labels.codes.size() != ids.size() || vectors.size() != ids.size() * dim) {
     throw Error(fmt::format("retrieval: {} ids, {} label sets and {} vectors of {} disagree", ids.size(),
                             labels.codes.size(), vectors.size(), dim));
   }
+  if (views.size() != ids.size() * views_per_item * dim) {
+    throw Error(fmt::format("retrieval: {} view values for {} items x {} views of {}", views.size(), ids.size(),
+                            views_per_item, dim));
+  }
   const auto start = Clock::now();
   const std::size_t n = ids.size();
   const PreparedRows rows = prepare_rows(vectors, dim, metric);
+  // The database: each item's own row, then its views (when given).
+  const std::size_t per_item = 1 + views_per_item;
+  PreparedRows database = rows;
+  if (views_per_item > 0) {
+    const PreparedRows v = prepare_rows(views, dim, metric);
+    database.values.assign(n * per_item * dim, 0.0f);
+    database.offset.assign(n * per_item, 0.0f);
+    for (std::size_t i = 0; i < n; ++i) {
+      std::copy_n(rows.values.begin() + static_cast<std::ptrdiff_t>(i * dim), dim,
+                  database.values.begin() + static_cast<std::ptrdiff_t>(i * per_item * dim));
+      std::copy_n(v.values.begin() + static_cast<std::ptrdiff_t>(i * views_per_item * dim), views_per_item * dim,
+                  database.values.begin() + static_cast<std::ptrdiff_t>((i * per_item + 1) * dim));
+      database.offset[i * per_item] = rows.offset[i];
+      std::copy_n(v.offset.begin() + static_cast<std::ptrdiff_t>(i * views_per_item), views_per_item,
+                  database.offset.begin() + static_cast<std::ptrdiff_t>(i * per_item + 1));
+    }
+  }
+  const std::size_t m = n * per_item;
   const float alpha = metric == index::Metric::kEuclidean ? 2.0f : 1.0f;  // 2 q.x - |x|^2
   std::vector<Totals> totals(std::max<std::size_t>(1, threads), make_totals(labels));
-  std::vector<float> scores(kQueryBlock * n);
+  std::vector<float> scores(kQueryBlock * m);
   Progress progress(fmt::format("ranking {} ({})", method, index::metric_name(metric)),
                     static_cast<std::int64_t>(n), "queries");
   for (std::size_t first = 0; first < n; first += kQueryBlock) {
     const std::size_t b = std::min(kQueryBlock, n - first);
     // scores[q][j] = alpha * rows[first + q] . rows[j]: one matrix product per block of queries.
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(b), static_cast<int>(n),
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(b), static_cast<int>(m),
                 static_cast<int>(dim), alpha, rows.values.data() + first * dim, static_cast<int>(dim),
-                rows.values.data(), static_cast<int>(dim), 0.0f, scores.data(), static_cast<int>(n));
+                database.values.data(), static_cast<int>(dim), 0.0f, scores.data(), static_cast<int>(m));
     std::atomic<std::size_t> next{0};
     {
       std::vector<std::jthread> workers;
@@ -200,8 +225,14 @@ RetrievalRow evaluate_vectors(const std::string& method, std::span<const std::in
           std::vector<std::uint64_t> keys(n);
           std::vector<std::size_t> ranked;
           for (std::size_t q; (q = next++) < b;) {
-            const float* row = scores.data() + q * n;
-            for (std::size_t j = 0; j < n; ++j) keys[j] = rank_key(row[j] + rows.offset[j], j);
+            const float* row = scores.data() + q * m;
+            for (std::size_t j = 0; j < n; ++j) {
+              float best = row[j * per_item] + database.offset[j * per_item];
+              for (std::size_t v = 1; v < per_item; ++v) {
+                best = std::max(best, row[j * per_item + v] + database.offset[j * per_item + v]);
+              }
+              keys[j] = rank_key(best, j);
+            }
             std::sort(keys.begin(), keys.end());
             ranked.clear();
             for (std::uint64_t key : keys) {
@@ -295,10 +326,38 @@ RetrievalReport run_retrieval(const engine::Workspace& workspace, const Retrieva
   const auto flat_dim = static_cast<std::size_t>(flat.dim);
   methods.push_back({fmt::format("{} flat code ({}) = ours", options.model, flat_dim),
                      select_rows(flat.ids, flat.vectors, flat_dim, ids), flat_dim});
+  // The product's index also holds edited views of each photo (`mystyle embed`): measured for cosine.
+  std::vector<float> view_rows;
+  const auto views_path = engine::views_file(workspace, options.model, nn::LatentPooling::kFlat);
+  if (std::filesystem::exists(views_path)) {
+    const engine::Embeddings views = engine::load_embeddings(views_path);
+    if (views.model_hash == flat.model_hash && views.dim == flat.dim) {
+      const std::vector<float>& own = methods.back().vectors;
+      view_rows.assign(ids.size() * engine::kEditedViews * flat_dim, 0.0f);
+      for (std::size_t i = 0; i < ids.size(); ++i) {
+        for (int v = 1; v <= engine::kEditedViews; ++v) {
+          float* out = view_rows.data() + (i * engine::kEditedViews + static_cast<std::size_t>(v - 1)) * flat_dim;
+          const auto it = std::ranges::lower_bound(views.ids, engine::view_id(ids[i], v));
+          if (it != views.ids.end() && *it == engine::view_id(ids[i], v)) {
+            std::ranges::copy(views.row(static_cast<std::size_t>(it - views.ids.begin())), out);
+          } else {
+            std::copy_n(own.begin() + static_cast<std::ptrdiff_t>(i * flat_dim), flat_dim, out);  // no view
+          }
+        }
+      }
+    } else {
+      report.notes.push_back(fmt::format("{}: made by another model, left out", views_path.string()));
+    }
+  }
   for (const index::Metric metric : options.metrics) {
     for (const Method& m : methods) {
       report.rows.push_back(
           evaluate_vectors(m.name, ids, m.vectors, m.dim, metric, labels, options.k, threads));
+    }
+    if (metric == index::Metric::kCosine && !view_rows.empty()) {
+      report.rows.push_back(evaluate_vectors(fmt::format("{} flat + edited views", options.model), ids,
+                                             methods.back().vectors, flat_dim, metric, labels, options.k, threads,
+                                             view_rows, engine::kEditedViews));
     }
   }
   return report;

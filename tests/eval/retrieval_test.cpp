@@ -5,6 +5,7 @@
 #include <random>
 
 #include "engine/engine_fixture.h"
+#include "mystyle/core/error.h"
 #include "mystyle/eval/simple_features.h"
 #include "mystyle/index/exact_index.h"
 
@@ -40,6 +41,25 @@ TEST(Retrieval, MistakesLowerPrecisionAndAveragePrecision) {
   EXPECT_DOUBLE_EQ(r.precision_at_1[0], 1.0 / 3.0);
   EXPECT_EQ(r.map_queries, 2u);
   EXPECT_DOUBLE_EQ(r.map_type, (0.5 + 1.0) / 2.0);
+}
+
+// With views, an item scores as the best of its own vector and its views: a view of item 3 equal to
+// item 1 makes 3 item 1's nearest neighbour (a hit, same type), where without views 2 was (a miss).
+TEST(Retrieval, AnItemScoresAsItsBestView) {
+  const std::vector<std::int64_t> ids = {1, 2, 3};
+  const std::vector<float> v = {1, 0, 0.8f, 0.6f, 0, 1};
+  const auto labels = labels_of({{0, 0, 0, 0}, {1, 0, 0, 0}, {0, 0, 0, 0}});
+  const RetrievalRow plain = evaluate_vectors("t", ids, v, 2, index::Metric::kCosine, labels, 1, 1);
+  const std::vector<float> views = {1, 0, 0.8f, 0.6f, 1, 0};  // one view per item; item 3's equals item 1
+  const RetrievalRow with = evaluate_vectors("t", ids, v, 2, index::Metric::kCosine, labels, 1, 1, views, 1);
+  // Queries: 1 -> 2 (miss) / 3 (hit); 2 -> 1 either way (miss); 3 -> 2 (miss) either way.
+  EXPECT_DOUBLE_EQ(plain.precision_at_1[0], 0.0);
+  EXPECT_DOUBLE_EQ(with.precision_at_1[0], 1.0 / 3.0);
+  // Views equal to the items' own vectors change nothing.
+  const RetrievalRow same = evaluate_vectors("t", ids, v, 2, index::Metric::kCosine, labels, 1, 1, v, 1);
+  EXPECT_DOUBLE_EQ(same.precision_at_1[0], plain.precision_at_1[0]);
+  EXPECT_DOUBLE_EQ(same.map_type, plain.map_type);
+  EXPECT_THROW(evaluate_vectors("t", ids, v, 2, index::Metric::kCosine, labels, 1, 1, views, 2), Error);
 }
 
 // The trusted reference: precision@1 and @5 from ExactIndex searches, for every metric.

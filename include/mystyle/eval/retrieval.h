@@ -44,9 +44,13 @@ struct RetrievalRow {
 /// query's full ranking is needed for average precision, so scores come from one float32 BLAS
 /// matrix product per block of queries rather than from per-query index searches (the top k agree
 /// with ExactIndex up to float rounding of near-ties). `k` >= 1; `threads` >= 1 sort the rankings.
+/// `views` ([ids.size() * views_per_item, dim], row i * views_per_item + v = view v of item i):
+/// an item then scores as the best of its own vector and its views, as the product's index with
+/// edited views ranks it (engine/photo_views.h); queries are still the items' own vectors.
 RetrievalRow evaluate_vectors(const std::string& method, std::span<const std::int64_t> ids,
                               std::span<const float> vectors, std::size_t dim, index::Metric metric,
-                              const ItemLabels& labels, std::size_t k, std::size_t threads);
+                              const ItemLabels& labels, std::size_t k, std::size_t threads,
+                              std::span<const float> views = {}, std::size_t views_per_item = 0);
 
 /// The same measures for a random ranking per query (seeded).
 RetrievalRow evaluate_random(std::span<const std::int64_t> ids, const ItemLabels& labels, std::size_t k,
