@@ -55,9 +55,10 @@ void serve(const Args& args) {
   const auto t0 = std::chrono::steady_clock::now();
   std::shared_ptr<engine::Recommender> recommender =
       engine::Recommender::open(engine::Workspace(args.workspace), config);
-  spdlog::info("loaded {}: {} items, {} outfits, model {}, {} index of {} vectors in {:.2f} s",
+  spdlog::info("loaded {}: {} items, {} outfits, model {}, {} index of {} items ({} vectors{}) in {:.2f} s",
                args.workspace.string(), recommender->graph().items().size(),
                recommender->graph().outfits().size(), config.model, args.index, recommender->indexed_items(),
+               recommender->index().size(), recommender->views_per_item() > 1 ? ", with edited views" : "",
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 
   server::Server server(recommender, engine::Workspace(args.workspace), options);
