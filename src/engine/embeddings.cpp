@@ -37,12 +37,23 @@ struct Header {
 
 }  // namespace
 
-std::string pooling_name(nn::LatentPooling pooling) { return pooling == nn::LatentPooling::kFlat ? "flat" : "mean"; }
+std::string pooling_name(nn::LatentPooling pooling) {
+  return pooling == nn::LatentPooling::kFlat ? "flat" : "mean";
+}
 
 nn::LatentPooling parse_pooling(const std::string& name) {
   if (name == "flat") return nn::LatentPooling::kFlat;
   if (name == "mean") return nn::LatentPooling::kMean;
   throw Error(fmt::format("unknown pooling '{}': expected flat or mean", name));
+}
+
+std::uint64_t embedding_source_hash(std::string_view model_bytes, int image_side_px) {
+  image::PreprocessOptions pipeline;
+  pipeline.image_side_px = image_side_px;
+  std::string text(model_bytes);
+  text += '\n';
+  text += pipeline_fingerprint(pipeline);
+  return fnv1a64(text);
 }
 
 void save_embeddings(const std::filesystem::path& path, const Embeddings& e) {
@@ -63,8 +74,9 @@ void save_embeddings(const std::filesystem::path& path, const Embeddings& e) {
 Embeddings load_embeddings(const std::filesystem::path& path) {
   const std::string bytes = read_file_bytes(path);
   auto corrupt = [&](const std::string& why) {
-    return Error(fmt::format("{}: not a valid embeddings file ({}); run `mystyle embed` again", path.string(), why),
-                 ErrorKind::kCorrupt);
+    return Error(
+        fmt::format("{}: not a valid embeddings file ({}); run `mystyle embed` again", path.string(), why),
+        ErrorKind::kCorrupt);
   };
   if (bytes.size() < sizeof(Header)) throw corrupt("too short");
   Header h;
@@ -73,7 +85,8 @@ Embeddings load_embeddings(const std::filesystem::path& path) {
   if (h.version != kVersion) throw corrupt(fmt::format("version {}, expected {}", h.version, kVersion));
   const std::size_t payload = h.count * (sizeof(std::int64_t) + std::size_t{h.dim} * sizeof(float));
   if (bytes.size() != sizeof(Header) + payload) throw corrupt("size does not match the header");
-  if (fnv1a64(std::string_view(bytes).substr(sizeof(Header))) != h.checksum) throw corrupt("checksum mismatch");
+  if (fnv1a64(std::string_view(bytes).substr(sizeof(Header))) != h.checksum)
+    throw corrupt("checksum mismatch");
   Embeddings e;
   e.dim = static_cast<int>(h.dim);
   e.model_hash = h.model_hash;
@@ -86,18 +99,20 @@ Embeddings load_embeddings(const std::filesystem::path& path) {
   return e;
 }
 
-EmbedReport embed_catalog(const Workspace& workspace, const std::string& model_name, nn::LatentPooling pooling,
-                          int threads) {
+EmbedReport embed_catalog(const Workspace& workspace, const std::string& model_name,
+                          nn::LatentPooling pooling, int threads) {
   const auto start = std::chrono::steady_clock::now();
   threads = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   nn::set_num_threads(threads);
   const auto model_path = workspace.model_file(model_name);
   if (!std::filesystem::exists(model_path)) {
-    throw Error(fmt::format("{}: no trained model; run `mystyle train --model {}` first", model_path.string(), model_name),
+    throw Error(fmt::format("{}: no trained model; run `mystyle train --model {}` first", model_path.string(),
+                            model_name),
                 ErrorKind::kNotFound);
   }
-  const std::uint64_t model_hash = fnv1a64(read_file_bytes(model_path));
+  const std::string model_bytes = read_file_bytes(model_path);
   nn::Model model = nn::load_model(model_path);
+  const std::uint64_t model_hash = embedding_source_hash(model_bytes, model.spec().image_side_px);
 
   catalog::Catalog cat(workspace.root());
   const auto items = cat.all_items();
@@ -127,7 +142,8 @@ EmbedReport embed_catalog(const Workspace& workspace, const std::string& model_n
   std::vector<std::uint32_t> todo;
   for (std::uint32_t i = 0; i < out.ids.size(); ++i) {
     if (auto it = previous_row.find(out.ids[i]); it != previous_row.end()) {
-      std::ranges::copy(previous.row(it->second), out.vectors.begin() + static_cast<std::ptrdiff_t>(i) * out.dim);
+      std::ranges::copy(previous.row(it->second),
+                        out.vectors.begin() + static_cast<std::ptrdiff_t>(i) * out.dim);
     } else {
       todo.push_back(i);
     }
@@ -155,7 +171,8 @@ EmbedReport embed_catalog(const Workspace& workspace, const std::string& model_n
   return report;
 }
 
-void export_embeddings_csv(const Workspace& workspace, const Embeddings& e, const std::filesystem::path& out) {
+void export_embeddings_csv(const Workspace& workspace, const Embeddings& e,
+                           const std::filesystem::path& out) {
   catalog::Catalog cat(workspace.root());
   std::string csv = "item_source_id";
   for (int d = 1; d <= e.dim; ++d) csv += fmt::format(",v{}", d);

@@ -29,29 +29,36 @@ struct Header {
 };
 #pragma pack(pop)
 
-std::string options_text(const image::PreprocessOptions& o) {
+}  // namespace
+
+std::string pipeline_fingerprint(const image::PreprocessOptions& o) {
   // Every field that changes a cached pixel; bump the "pipeline" number when the code's output changes.
-  return fmt::format("pipeline=1 side={} gamma={:.6f} normalise={} reference={} crop={} edge={} line={} margin={:.6f} "
-                     "window={},{},{},{}",
-                     o.image_side_px, o.gamma, o.normalise_background, o.background_reference,
-                     static_cast<int>(o.crop.mode), o.crop.edge_threshold,
-                     o.crop.min_line_pixels, o.crop.margin_frac, o.crop.fixed_window.x, o.crop.fixed_window.y,
-                     o.crop.fixed_window.width, o.crop.fixed_window.height);
+  return fmt::format(
+      "pipeline=1 side={} gamma={:.6f} normalise={} reference={} crop={} edge={} line={} margin={:.6f} "
+      "window={},{},{},{}",
+      o.image_side_px, o.gamma, o.normalise_background, o.background_reference, static_cast<int>(o.crop.mode),
+      o.crop.edge_threshold, o.crop.min_line_pixels, o.crop.margin_frac, o.crop.fixed_window.x,
+      o.crop.fixed_window.y, o.crop.fixed_window.width, o.crop.fixed_window.height);
 }
 
-std::size_t image_bytes(int side) { return static_cast<std::size_t>(side) * side * 3; }
+namespace {
+
+std::size_t image_bytes(int side) {
+  return static_cast<std::size_t>(side) * side * 3;
+}
 
 /// Existing cache rows by item id, when the file is valid and made with the same options.
-std::unordered_map<std::int64_t, const std::uint8_t*> reusable_rows(const MappedFile& old, std::uint64_t options_hash,
-                                                                    int side) {
+std::unordered_map<std::int64_t, const std::uint8_t*> reusable_rows(const MappedFile& old,
+                                                                    std::uint64_t options_hash, int side) {
   std::unordered_map<std::int64_t, const std::uint8_t*> rows;
   auto bytes = old.bytes();
   if (bytes.size() < sizeof(Header)) return rows;
   Header h;
   std::memcpy(&h, bytes.data(), sizeof h);
   const std::size_t body = h.count * (sizeof(std::int64_t) + image_bytes(side));
-  if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0 || h.version != kVersion || h.options_hash != options_hash ||
-      h.side_px != static_cast<std::uint32_t>(side) || bytes.size() != sizeof(Header) + body) {
+  if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0 || h.version != kVersion ||
+      h.options_hash != options_hash || h.side_px != static_cast<std::uint32_t>(side) ||
+      bytes.size() != sizeof(Header) + body) {
     return rows;
   }
   const auto* payload = reinterpret_cast<const char*>(bytes.data() + sizeof(Header));
@@ -65,7 +72,8 @@ std::unordered_map<std::int64_t, const std::uint8_t*> reusable_rows(const Mapped
 }  // namespace
 
 std::string ImageCache::file_name(const image::PreprocessOptions& options) {
-  return fmt::format("images-{}px-{:016x}.bin", options.image_side_px, fnv1a64(options_text(options)));
+  return fmt::format("images-{}px-{:016x}.bin", options.image_side_px,
+                     fnv1a64(pipeline_fingerprint(options)));
 }
 
 ImageCache ImageCache::build(const std::filesystem::path& workspace, std::span<const catalog::Item> items,
@@ -73,7 +81,7 @@ ImageCache ImageCache::build(const std::filesystem::path& workspace, std::span<c
   ImageCache cache;
   cache.side_ = options.image_side_px;
   cache.path_ = workspace / "cache" / file_name(options);
-  const std::uint64_t options_hash = fnv1a64(options_text(options));
+  const std::uint64_t options_hash = fnv1a64(pipeline_fingerprint(options));
   const std::size_t row_bytes = image_bytes(cache.side_);
 
   std::vector<const catalog::Item*> wanted;
@@ -85,8 +93,9 @@ ImageCache ImageCache::build(const std::filesystem::path& workspace, std::span<c
   MappedFile old;
   if (std::filesystem::exists(cache.path_)) old = MappedFile(cache.path_);
   const auto reuse = reusable_rows(old, options_hash, cache.side_);
-  const bool complete = reuse.size() == wanted.size() &&
-                        std::ranges::all_of(wanted, [&](const catalog::Item* i) { return reuse.contains(i->id); });
+  const bool complete =
+      reuse.size() == wanted.size() &&
+      std::ranges::all_of(wanted, [&](const catalog::Item* i) { return reuse.contains(i->id); });
   if (!complete) {
     // Preprocess what the old file lacks, in parallel; row i belongs to wanted[i].
     std::vector<std::uint8_t> pixels(wanted.size() * row_bytes);
@@ -110,7 +119,8 @@ ImageCache ImageCache::build(const std::filesystem::path& workspace, std::span<c
       for (std::size_t t; (t = next++) < todo.size();) {
         const std::size_t i = todo[t];
         try {
-          const cv::Mat rgb = image::read_image(*wanted[i]->image_path, {}, image::decode_min_side_px(options));
+          const cv::Mat rgb =
+              image::read_image(*wanted[i]->image_path, {}, image::decode_min_side_px(options));
           image::preprocess_into(rgb, options, chw, &seen);
           std::memcpy(pixels.data() + i * row_bytes, seen.ptr<std::uint8_t>(), row_bytes);
           ok[i] = 1;

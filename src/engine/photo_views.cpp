@@ -75,8 +75,9 @@ EmbedReport embed_catalog_views(const Workspace& workspace, const std::string& m
                             model_name),
                 ErrorKind::kNotFound);
   }
-  const std::uint64_t model_hash = fnv1a64(read_file_bytes(model_path));
+  const std::string model_bytes = read_file_bytes(model_path);
   nn::Model model = nn::load_model(model_path);
+  const std::uint64_t model_hash = embedding_source_hash(model_bytes, model.spec().image_side_px);
   image::PreprocessOptions preprocess;
   preprocess.image_side_px = model.spec().image_side_px;
   const std::size_t image_floats =

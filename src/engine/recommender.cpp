@@ -83,20 +83,22 @@ std::unique_ptr<Recommender> Recommender::open(const Workspace& workspace, const
                 ErrorKind::kNotFound);
   }
   const std::string model_bytes = read_file_bytes(model_path);
-  const Embeddings embeddings = load_embeddings(embeddings_path);
-  if (embeddings.model_hash != fnv1a64(model_bytes)) {
-    throw Error(fmt::format("{}: made by an older {} model; run `mystyle embed --model {}` again",
-                            embeddings_path.string(), config.model, config.model),
-                ErrorKind::kCorrupt);
-  }
   nn::Model model = nn::load_model(model_path);
+  const Embeddings embeddings = load_embeddings(embeddings_path);
+  if (embeddings.model_hash != embedding_source_hash(model_bytes, model.spec().image_side_px)) {
+    throw Error(
+        fmt::format("{}: made by another {} model or image pipeline; run `mystyle embed --model {}` again",
+                    embeddings_path.string(), config.model, config.model),
+        ErrorKind::kCorrupt);
+  }
   // The items' edited views, when embedded for this very model file (else the items alone).
   const auto views_path = views_file(workspace, config.model, config.pooling);
   std::optional<Embeddings> views;
   if (config.use_views && std::filesystem::exists(views_path)) {
     views = load_embeddings(views_path);
     if (views->model_hash != embeddings.model_hash) {
-      spdlog::warn("{}: made by an older model, not used; run `mystyle embed` again", views_path.string());
+      spdlog::warn("{}: made by another model or image pipeline, not used; run `mystyle embed` again",
+                   views_path.string());
       views.reset();
     }
   }

@@ -6,6 +6,7 @@
 
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
+#include "mystyle/nn/model_file.h"
 
 namespace mystyle::eval {
 
@@ -24,11 +25,13 @@ engine::Embeddings load_checked_embeddings(const engine::Workspace& workspace, c
                 ErrorKind::kNotFound);
   }
   engine::Embeddings e = engine::load_embeddings(path);
-  if (e.model_hash != fnv1a64(read_file_bytes(model_path))) {
-    throw Error(
-        fmt::format("{}: made by an older {} model; run `mystyle embed --model {} --pooling {}` again",
-                    path.string(), model, model, pooling),
-        ErrorKind::kCorrupt);
+  const std::string model_bytes = read_file_bytes(model_path);
+  if (e.model_hash !=
+      engine::embedding_source_hash(model_bytes, nn::load_model(model_path).spec().image_side_px)) {
+    throw Error(fmt::format("{}: made by another {} model or image pipeline; run `mystyle embed --model {} "
+                            "--pooling {}` again",
+                            path.string(), model, model, pooling),
+                ErrorKind::kCorrupt);
   }
   return e;
 }

@@ -182,8 +182,8 @@ RetrievalRow evaluate_vectors(const std::string& method, std::span<const std::in
                             labels.codes.size(), vectors.size(), dim));
   }
   if (views.size() != ids.size() * views_per_item * dim) {
-    throw Error(fmt::format("retrieval: {} view values for {} items x {} views of {}", views.size(), ids.size(),
-                            views_per_item, dim));
+    throw Error(fmt::format("retrieval: {} view values for {} items x {} views of {}", views.size(),
+                            ids.size(), views_per_item, dim));
   }
   const auto start = Clock::now();
   const std::size_t n = ids.size();
@@ -198,7 +198,8 @@ RetrievalRow evaluate_vectors(const std::string& method, std::span<const std::in
     for (std::size_t i = 0; i < n; ++i) {
       std::copy_n(rows.values.begin() + static_cast<std::ptrdiff_t>(i * dim), dim,
                   database.values.begin() + static_cast<std::ptrdiff_t>(i * per_item * dim));
-      std::copy_n(v.values.begin() + static_cast<std::ptrdiff_t>(i * views_per_item * dim), views_per_item * dim,
+      std::copy_n(v.values.begin() + static_cast<std::ptrdiff_t>(i * views_per_item * dim),
+                  views_per_item * dim,
                   database.values.begin() + static_cast<std::ptrdiff_t>((i * per_item + 1) * dim));
       database.offset[i * per_item] = rows.offset[i];
       std::copy_n(v.offset.begin() + static_cast<std::ptrdiff_t>(i * views_per_item), views_per_item,
@@ -336,7 +337,8 @@ RetrievalReport run_retrieval(const engine::Workspace& workspace, const Retrieva
       view_rows.assign(ids.size() * engine::kEditedViews * flat_dim, 0.0f);
       for (std::size_t i = 0; i < ids.size(); ++i) {
         for (int v = 1; v <= engine::kEditedViews; ++v) {
-          float* out = view_rows.data() + (i * engine::kEditedViews + static_cast<std::size_t>(v - 1)) * flat_dim;
+          float* out =
+              view_rows.data() + (i * engine::kEditedViews + static_cast<std::size_t>(v - 1)) * flat_dim;
           const auto it = std::ranges::lower_bound(views.ids, engine::view_id(ids[i], v));
           if (it != views.ids.end() && *it == engine::view_id(ids[i], v)) {
             std::ranges::copy(views.row(static_cast<std::size_t>(it - views.ids.begin())), out);
@@ -356,8 +358,8 @@ RetrievalReport run_retrieval(const engine::Workspace& workspace, const Retrieva
     }
     if (metric == index::Metric::kCosine && !view_rows.empty()) {
       report.rows.push_back(evaluate_vectors(fmt::format("{} flat + edited views", options.model), ids,
-                                             methods.back().vectors, flat_dim, metric, labels, options.k, threads,
-                                             view_rows, engine::kEditedViews));
+                                             methods.back().vectors, flat_dim, metric, labels, options.k,
+                                             threads, view_rows, engine::kEditedViews));
     }
   }
   return report;

@@ -6,6 +6,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include "mystyle/core/error.h"
+#include "mystyle/core/file_io.h"
+#include "mystyle/engine/image_cache.h"
 
 namespace mystyle::engine {
 namespace {
@@ -57,6 +59,19 @@ TEST(PhotoViews, MergeKeepsEveryItemAndOnlyItsViews) {
   EXPECT_EQ(merged.vectors, (std::vector<float>{1, 0, 1, 1, 2, 2, 3, 3, 0, 1}));
   views.dim = 3;
   EXPECT_THROW(merge_views(items, views), Error);
+}
+
+// Embeddings are tied to the model file and to the image pipeline that fed it: a change in either
+// (here the input size, which is part of the pipeline's fingerprint) makes them stale.
+TEST(EmbeddingSource, HashCoversModelAndPipeline) {
+  const std::string model = "model bytes", other = "model bytez";
+  EXPECT_EQ(embedding_source_hash(model, 64), embedding_source_hash(model, 64));
+  EXPECT_NE(embedding_source_hash(model, 64), embedding_source_hash(other, 64));
+  EXPECT_NE(embedding_source_hash(model, 64), embedding_source_hash(model, 128));
+  EXPECT_NE(embedding_source_hash(model, 64), fnv1a64(model));  // the model file alone is not enough
+  image::PreprocessOptions a, b;
+  b.gamma = 1.0;
+  EXPECT_NE(pipeline_fingerprint(a), pipeline_fingerprint(b));
 }
 
 }  // namespace

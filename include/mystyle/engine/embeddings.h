@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mystyle/engine/workspace.h"
@@ -15,14 +16,21 @@ namespace mystyle::engine {
 
 struct Embeddings {
   int dim = 0;
-  std::uint64_t model_hash = 0;  ///< FNV-1a of the model file that made them
+  std::uint64_t model_hash = 0;  ///< embedding_source_hash of the model file and pipeline that made them
   nn::LatentPooling pooling = nn::LatentPooling::kFlat;
   std::vector<std::int64_t> ids;  ///< catalog item ids, ascending
   std::vector<float> vectors;     ///< ids.size() * dim, row i belongs to ids[i]
 
   std::size_t size() const { return ids.size(); }
-  std::span<const float> row(std::size_t i) const { return {vectors.data() + i * dim, static_cast<std::size_t>(dim)}; }
+  std::span<const float> row(std::size_t i) const {
+    return {vectors.data() + i * dim, static_cast<std::size_t>(dim)};
+  }
 };
+
+/// FNV-1a of a model file's bytes followed by the image pipeline's fingerprint for its input size
+/// (the default pipeline, as training, embedding and serving use): what embeddings are checked
+/// against, so neither a retrained model nor a changed pipeline serves stale vectors.
+std::uint64_t embedding_source_hash(std::string_view model_bytes, int image_side_px);
 
 void save_embeddings(const std::filesystem::path& path, const Embeddings& embeddings);
 /// Throws mystyle::Error: kNotFound when absent, kCorrupt for a bad magic, version, size or checksum.
@@ -43,9 +51,11 @@ struct EmbedReport {
 
 /// Encodes every catalog item with a photo through models/<model>.model. Vectors already stored
 /// for the same model file are kept; only new items are encoded.
-EmbedReport embed_catalog(const Workspace& workspace, const std::string& model, nn::LatentPooling pooling, int threads);
+EmbedReport embed_catalog(const Workspace& workspace, const std::string& model, nn::LatentPooling pooling,
+                          int threads);
 
 /// Writes `item_source_id,v1,...,vn` rows (with a header) for outside analysis.
-void export_embeddings_csv(const Workspace& workspace, const Embeddings& embeddings, const std::filesystem::path& out);
+void export_embeddings_csv(const Workspace& workspace, const Embeddings& embeddings,
+                           const std::filesystem::path& out);
 
 }  // namespace mystyle::engine

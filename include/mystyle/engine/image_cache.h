@@ -15,6 +15,11 @@
 
 namespace mystyle::engine {
 
+/// Every preprocessing setting that changes a pixel the model sees, as text (with a pipeline
+/// version bumped when the code's output changes): the image cache's key, and part of what
+/// embeddings are checked against (embeddings.h).
+std::string pipeline_fingerprint(const image::PreprocessOptions& options);
+
 class ImageCache {
  public:
   /// Opens (and first builds or extends, with progress on stderr) the cache of `items`' photos
