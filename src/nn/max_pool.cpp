@@ -18,7 +18,7 @@ class MaxPoolExec : public LayerExec {
     const TensorShape in = layer.input_shape();
     const TensorShape out = layer.output_shape();
     // Pool in whatever layout arrives when it is the blocked one; otherwise ask for it.
-    const tag t = in.channels % 8 == 0 ? kBlockedTag : tag::nchw;
+    const tag t = blocked_tag(in.channels);
     src_md_ = activation_desc(config.batch, in, t);
     (void)input_desc;
     const auto dst_md = activation_desc(config.batch, out, t);

@@ -14,7 +14,7 @@ class UpsampleExec : public LayerExec {
     const auto& eng = ctx.engine();
     const TensorShape in = layer.input_shape();
     const TensorShape out = layer.output_shape();
-    const tag t = in.channels % 8 == 0 ? kBlockedTag : tag::nchw;
+    const tag t = blocked_tag(in.channels);
     src_md_ = activation_desc(config.batch, in, t);
     const auto dst_md = activation_desc(config.batch, out, t);
     const auto prop =
