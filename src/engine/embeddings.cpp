@@ -56,6 +56,38 @@ std::uint64_t embedding_source_hash(std::string_view model_bytes, int image_side
   return fnv1a64(text);
 }
 
+EmbeddingModel load_embedding_model(const Workspace& workspace, const std::string& model) {
+  const auto path = workspace.model_file(model);
+  if (!std::filesystem::exists(path)) {
+    throw Error(
+        fmt::format("{}: no trained model; run `mystyle train --model {}` first", path.string(), model),
+        ErrorKind::kNotFound);
+  }
+  const std::string bytes = read_file_bytes(path);
+  nn::Model loaded = nn::load_model(path);
+  const std::uint64_t hash = embedding_source_hash(bytes, loaded.spec().image_side_px);
+  return {std::move(loaded), hash};
+}
+
+Embeddings load_current_embeddings(const Workspace& workspace, const std::string& model,
+                                   nn::LatentPooling pooling, std::uint64_t source_hash) {
+  const std::string pooling_text = pooling_name(pooling);
+  const auto path = workspace.embeddings_file(model, pooling_text);
+  if (!std::filesystem::exists(path)) {
+    throw Error(fmt::format("{}: no embeddings; run `mystyle embed --model {} --pooling {}` first",
+                            path.string(), model, pooling_text),
+                ErrorKind::kNotFound);
+  }
+  Embeddings e = load_embeddings(path);
+  if (e.model_hash != source_hash) {
+    throw Error(fmt::format("{}: made by another {} model or image pipeline; run `mystyle embed --model {} "
+                            "--pooling {}` again",
+                            path.string(), model, model, pooling_text),
+                ErrorKind::kCorrupt);
+  }
+  return e;
+}
+
 void save_embeddings(const std::filesystem::path& path, const Embeddings& e) {
   std::string payload(reinterpret_cast<const char*>(e.ids.data()), e.ids.size() * sizeof(std::int64_t));
   payload.append(reinterpret_cast<const char*>(e.vectors.data()), e.vectors.size() * sizeof(float));
@@ -104,15 +136,7 @@ EmbedReport embed_catalog(const Workspace& workspace, const std::string& model_n
   const auto start = std::chrono::steady_clock::now();
   threads = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   nn::set_num_threads(threads);
-  const auto model_path = workspace.model_file(model_name);
-  if (!std::filesystem::exists(model_path)) {
-    throw Error(fmt::format("{}: no trained model; run `mystyle train --model {}` first", model_path.string(),
-                            model_name),
-                ErrorKind::kNotFound);
-  }
-  const std::string model_bytes = read_file_bytes(model_path);
-  nn::Model model = nn::load_model(model_path);
-  const std::uint64_t model_hash = embedding_source_hash(model_bytes, model.spec().image_side_px);
+  auto [model, model_hash] = load_embedding_model(workspace, model_name);
 
   catalog::Catalog cat(workspace.root());
   const auto items = cat.all_items();

@@ -11,12 +11,10 @@
 
 #include "mystyle/catalog/catalog.h"
 #include "mystyle/core/error.h"
-#include "mystyle/core/file_io.h"
 #include "mystyle/core/progress.h"
 #include "mystyle/image/decode.h"
 #include "mystyle/image/preprocess.h"
 #include "mystyle/nn/context.h"
-#include "mystyle/nn/model_file.h"
 
 namespace mystyle::engine {
 namespace {
@@ -69,15 +67,7 @@ EmbedReport embed_catalog_views(const Workspace& workspace, const std::string& m
   const auto start = std::chrono::steady_clock::now();
   threads = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   nn::set_num_threads(threads);
-  const auto model_path = workspace.model_file(model_name);
-  if (!std::filesystem::exists(model_path)) {
-    throw Error(fmt::format("{}: no trained model; run `mystyle train --model {}` first", model_path.string(),
-                            model_name),
-                ErrorKind::kNotFound);
-  }
-  const std::string model_bytes = read_file_bytes(model_path);
-  nn::Model model = nn::load_model(model_path);
-  const std::uint64_t model_hash = embedding_source_hash(model_bytes, model.spec().image_side_px);
+  auto [model, model_hash] = load_embedding_model(workspace, model_name);
   image::PreprocessOptions preprocess;
   preprocess.image_side_px = model.spec().image_side_px;
   const std::size_t image_floats =
@@ -177,6 +167,34 @@ EmbedReport embed_catalog_views(const Workspace& workspace, const std::string& m
   report.items = sorted.size() / kEditedViews;
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
+}
+
+std::optional<Embeddings> load_current_views(const Workspace& workspace, const std::string& model,
+                                             const Embeddings& items, std::string* stale) {
+  const auto path = views_file(workspace, model, items.pooling);
+  if (!std::filesystem::exists(path)) return std::nullopt;
+  Embeddings views = load_embeddings(path);
+  if (views.model_hash != items.model_hash || views.dim != items.dim) {
+    if (stale)
+      *stale = fmt::format("{}: made by another model or image pipeline; run `mystyle embed` again",
+                           path.string());
+    return std::nullopt;
+  }
+  return views;
+}
+
+std::vector<index::Neighbor> fold_views(std::span<const index::Neighbor> neighbors, std::size_t k,
+                                        std::vector<int>* views) {
+  std::vector<index::Neighbor> items;
+  if (views) views->clear();
+  for (const index::Neighbor& n : neighbors) {
+    if (items.size() == k) break;
+    const std::int64_t id = item_of_view(n.id);
+    if (std::ranges::any_of(items, [id](const index::Neighbor& m) { return m.id == id; })) continue;
+    items.push_back({id, n.score});
+    if (views) views->push_back(static_cast<int>(n.id - view_id(id, 0)));
+  }
+  return items;
 }
 
 Embeddings merge_views(const Embeddings& items, const Embeddings& views) {

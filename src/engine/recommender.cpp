@@ -18,7 +18,6 @@
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/photo_views.h"
 #include "mystyle/index/id_filter.h"
-#include "mystyle/nn/model_file.h"
 
 namespace mystyle::engine {
 namespace {
@@ -70,37 +69,14 @@ Recommender::Recommender(recommend::OutfitGraph graph, nn::Model model,
 }
 
 std::unique_ptr<Recommender> Recommender::open(const Workspace& workspace, const RecommenderConfig& config) {
-  const auto model_path = workspace.model_file(config.model);
-  if (!std::filesystem::exists(model_path)) {
-    throw Error(fmt::format("{}: no trained model; run `mystyle train --model {}` first", model_path.string(),
-                            config.model),
-                ErrorKind::kNotFound);
-  }
-  const auto embeddings_path = workspace.embeddings_file(config.model, pooling_name(config.pooling));
-  if (!std::filesystem::exists(embeddings_path)) {
-    throw Error(fmt::format("{}: no embeddings; run `mystyle embed --model {} --pooling {}` first",
-                            embeddings_path.string(), config.model, pooling_name(config.pooling)),
-                ErrorKind::kNotFound);
-  }
-  const std::string model_bytes = read_file_bytes(model_path);
-  nn::Model model = nn::load_model(model_path);
-  const Embeddings embeddings = load_embeddings(embeddings_path);
-  if (embeddings.model_hash != embedding_source_hash(model_bytes, model.spec().image_side_px)) {
-    throw Error(
-        fmt::format("{}: made by another {} model or image pipeline; run `mystyle embed --model {}` again",
-                    embeddings_path.string(), config.model, config.model),
-        ErrorKind::kCorrupt);
-  }
+  auto [model, source_hash] = load_embedding_model(workspace, config.model);
+  const Embeddings embeddings = load_current_embeddings(workspace, config.model, config.pooling, source_hash);
   // The items' edited views, when embedded for this very model file (else the items alone).
-  const auto views_path = views_file(workspace, config.model, config.pooling);
   std::optional<Embeddings> views;
-  if (config.use_views && std::filesystem::exists(views_path)) {
-    views = load_embeddings(views_path);
-    if (views->model_hash != embeddings.model_hash) {
-      spdlog::warn("{}: made by another model or image pipeline, not used; run `mystyle embed` again",
-                   views_path.string());
-      views.reset();
-    }
+  if (config.use_views) {
+    std::string stale;
+    views = load_current_views(workspace, config.model, embeddings, &stale);
+    if (!stale.empty()) spdlog::warn("{}; not used", stale);
   }
   IndexSync sync = views ? sync_index(workspace, config.model + "-views", merge_views(embeddings, *views),
                                       config.index, config.hnsw_metric)
@@ -163,18 +139,7 @@ RecommendResult Recommender::recommend(std::span<const std::uint8_t> image_bytes
   std::vector<index::Neighbor> neighbors =
       index_->search(feature, request.k * static_cast<std::size_t>(views_per_item_), params);
   std::vector<int> matched_views(neighbors.size(), 0);
-  if (views) {
-    std::vector<index::Neighbor> items;
-    matched_views.clear();
-    for (const auto& n : neighbors) {
-      const std::int64_t id = item_of_view(n.id);
-      if (std::ranges::any_of(items, [id](const index::Neighbor& m) { return m.id == id; })) continue;
-      items.push_back({id, n.score});
-      matched_views.push_back(static_cast<int>(n.id - view_id(id, 0)));
-      if (items.size() == request.k) break;
-    }
-    neighbors = std::move(items);
-  }
+  if (views) neighbors = fold_views(neighbors, request.k, &matched_views);
   result.search_ms = ms_since(t);
 
   t = Clock::now();

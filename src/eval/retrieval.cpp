@@ -329,27 +329,24 @@ RetrievalReport run_retrieval(const engine::Workspace& workspace, const Retrieva
                      select_rows(flat.ids, flat.vectors, flat_dim, ids), flat_dim});
   // The product's index also holds edited views of each photo (`mystyle embed`): measured for cosine.
   std::vector<float> view_rows;
-  const auto views_path = engine::views_file(workspace, options.model, nn::LatentPooling::kFlat);
-  if (std::filesystem::exists(views_path)) {
-    const engine::Embeddings views = engine::load_embeddings(views_path);
-    if (views.model_hash == flat.model_hash && views.dim == flat.dim) {
-      const std::vector<float>& own = methods.back().vectors;
-      view_rows.assign(ids.size() * engine::kEditedViews * flat_dim, 0.0f);
-      for (std::size_t i = 0; i < ids.size(); ++i) {
-        for (int v = 1; v <= engine::kEditedViews; ++v) {
-          float* out =
-              view_rows.data() + (i * engine::kEditedViews + static_cast<std::size_t>(v - 1)) * flat_dim;
-          const auto it = std::ranges::lower_bound(views.ids, engine::view_id(ids[i], v));
-          if (it != views.ids.end() && *it == engine::view_id(ids[i], v)) {
-            std::ranges::copy(views.row(static_cast<std::size_t>(it - views.ids.begin())), out);
-          } else {
-            std::copy_n(own.begin() + static_cast<std::ptrdiff_t>(i * flat_dim), flat_dim, out);  // no view
-          }
+  std::string stale;
+  if (const auto views = engine::load_current_views(workspace, options.model, flat, &stale)) {
+    const std::vector<float>& own = methods.back().vectors;
+    view_rows.assign(ids.size() * engine::kEditedViews * flat_dim, 0.0f);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      for (int v = 1; v <= engine::kEditedViews; ++v) {
+        float* out =
+            view_rows.data() + (i * engine::kEditedViews + static_cast<std::size_t>(v - 1)) * flat_dim;
+        const auto it = std::ranges::lower_bound(views->ids, engine::view_id(ids[i], v));
+        if (it != views->ids.end() && *it == engine::view_id(ids[i], v)) {
+          std::ranges::copy(views->row(static_cast<std::size_t>(it - views->ids.begin())), out);
+        } else {
+          std::copy_n(own.begin() + static_cast<std::ptrdiff_t>(i * flat_dim), flat_dim, out);  // no view
         }
       }
-    } else {
-      report.notes.push_back(fmt::format("{}: made by another model, left out", views_path.string()));
     }
+  } else if (!stale.empty()) {
+    report.notes.push_back(stale + "; left out");
   }
   for (const index::Metric metric : options.metrics) {
     for (const Method& m : methods) {

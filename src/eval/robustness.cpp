@@ -52,16 +52,7 @@ RobustnessCell recall(const index::VectorIndex& idx, std::span<const float> quer
                       std::size_t views_per_item = 1) {
   auto results = idx.search_batch(queries, k * views_per_item, {}, threads);
   if (views_per_item > 1) {
-    for (auto& r : results) {
-      std::vector<index::Neighbor> items;
-      for (const auto& n : r) {
-        const std::int64_t id = engine::item_of_view(n.id);
-        if (std::ranges::none_of(items, [id](const index::Neighbor& m) { return m.id == id; }))
-          items.push_back({id, n.score});
-        if (items.size() == k) break;
-      }
-      r = std::move(items);
-    }
+    for (auto& r : results) r = engine::fold_views(r, k);
   }
   RobustnessCell cell;
   for (std::size_t i = 0; i < truth.size(); ++i) {
@@ -104,14 +95,10 @@ RobustnessReport run_robustness(const engine::Workspace& workspace, const Robust
                     "HSV histogram"};
   // The product's index: the items with their edited views (`mystyle embed` writes them).
   std::optional<index::ExactIndex> with_views;
-  const auto views_path = engine::views_file(workspace, options.model, nn::LatentPooling::kFlat);
-  if (std::filesystem::exists(views_path)) {
-    const engine::Embeddings views = engine::load_embeddings(views_path);
-    if (views.model_hash == flat.model_hash) {
-      const engine::Embeddings merged = engine::merge_views(flat, views);
-      with_views.emplace(make_index(merged.ids, merged.vectors, dim));
-      report.methods.insert(report.methods.begin() + 1, "ours + views");
-    }
+  if (const auto views = engine::load_current_views(workspace, options.model, flat)) {
+    const engine::Embeddings merged = engine::merge_views(flat, *views);
+    with_views.emplace(make_index(merged.ids, merged.vectors, dim));
+    report.methods.insert(report.methods.begin() + 1, "ours + views");
   }
 
   // A seeded sample of products that every index holds.

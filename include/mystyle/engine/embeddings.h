@@ -32,6 +32,19 @@ struct Embeddings {
 /// against, so neither a retrained model nor a changed pipeline serves stale vectors.
 std::uint64_t embedding_source_hash(std::string_view model_bytes, int image_side_px);
 
+/// A trained model as embedding and serving use it, with the source hash its embeddings must carry.
+struct EmbeddingModel {
+  nn::Model model;
+  std::uint64_t source_hash = 0;  ///< embedding_source_hash of the file and its input size
+};
+/// Loads models/<model>.model. Throws mystyle::Error kNotFound naming `mystyle train` when absent.
+EmbeddingModel load_embedding_model(const Workspace& workspace, const std::string& model);
+
+/// The embeddings of (model, pooling), checked against `source_hash`. Throws mystyle::Error:
+/// kNotFound naming `mystyle embed` when absent, kCorrupt when made by another model or pipeline.
+Embeddings load_current_embeddings(const Workspace& workspace, const std::string& model,
+                                   nn::LatentPooling pooling, std::uint64_t source_hash);
+
 void save_embeddings(const std::filesystem::path& path, const Embeddings& embeddings);
 /// Throws mystyle::Error: kNotFound when absent, kCorrupt for a bad magic, version, size or checksum.
 Embeddings load_embeddings(const std::filesystem::path& path);

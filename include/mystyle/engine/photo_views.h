@@ -8,10 +8,14 @@
 /// File: embeddings/<model>-<pooling>-views.bin, the Embeddings format, rows for views 1..3.
 #include <cstdint>
 #include <opencv2/core/mat.hpp>
+#include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/workspace.h"
+#include "mystyle/index/vector_index.h"
 
 namespace mystyle::engine {
 
@@ -41,6 +45,18 @@ std::filesystem::path views_file(const Workspace& workspace, const std::string& 
 /// views_file(); rows already there for the same model file are kept.
 EmbedReport embed_catalog_views(const Workspace& workspace, const std::string& model,
                                 nn::LatentPooling pooling, int threads);
+
+/// The edited views of `items`' model and pooling when their file exists and was made by the same
+/// model and pipeline (and dim) as `items`; otherwise nothing, with the reason in `stale` (left
+/// empty when there is simply no file).
+std::optional<Embeddings> load_current_views(const Workspace& workspace, const std::string& model,
+                                             const Embeddings& items, std::string* stale = nullptr);
+
+/// Search results over view ids folded back to items, best first: an item appears once, at its
+/// closest view, and at most `k` items are kept. When `views` is not null it receives, per kept
+/// item, which view matched (0 = the photo).
+std::vector<index::Neighbor> fold_views(std::span<const index::Neighbor> neighbors, std::size_t k,
+                                        std::vector<int>* views = nullptr);
 
 /// The items' own vectors (as view 0) and their edited views, as one Embeddings keyed by view ids
 /// (ascending). Views of items absent from `items` are left out.
