@@ -135,11 +135,30 @@ Split make_split(const recommend::OutfitGraph& graph, Protocol protocol, std::ui
   return split;
 }
 
+namespace {
+
+// What FITB and compatibility questions are drawn from: the split, its new items and the pools of
+// replacement candidates (split by new / known in the cold protocol).
+struct QuestionSource {
+  Split split;
+  std::set<std::int64_t> new_items;
+  bool cold = false;
+  Pools pools;
+};
+
+QuestionSource question_source(const recommend::OutfitGraph& graph, Protocol protocol, std::uint64_t seed) {
+  QuestionSource q;
+  q.split = make_split(graph, protocol, seed);
+  q.new_items.insert(q.split.new_items.begin(), q.split.new_items.end());
+  q.cold = protocol == Protocol::kCold;
+  q.pools = make_pools(graph, q.new_items, q.cold);
+  return q;
+}
+
+}  // namespace
+
 FitbSet make_fitb(const recommend::OutfitGraph& graph, Protocol protocol, std::uint64_t seed) {
-  const Split split = make_split(graph, protocol, seed);
-  const std::set<std::int64_t> new_items(split.new_items.begin(), split.new_items.end());
-  const bool cold = protocol == Protocol::kCold;
-  const Pools pools = make_pools(graph, new_items, cold);
+  const auto [split, new_items, cold, pools] = question_source(graph, protocol, seed);
   std::mt19937_64 rng(seed);
   FitbSet set;
   set.exclude_outfits = split.exclude_outfits;
@@ -176,10 +195,7 @@ FitbSet make_fitb(const recommend::OutfitGraph& graph, Protocol protocol, std::u
 }
 
 CompatSet make_compat(const recommend::OutfitGraph& graph, Protocol protocol, std::uint64_t seed) {
-  const Split split = make_split(graph, protocol, seed);
-  const std::set<std::int64_t> new_items(split.new_items.begin(), split.new_items.end());
-  const bool cold = protocol == Protocol::kCold;
-  const Pools pools = make_pools(graph, new_items, cold);
+  const auto [split, new_items, cold, pools] = question_source(graph, protocol, seed);
   std::mt19937_64 rng(seed ^ 0x636f6d706174ull);  // "compat": a stream apart from FITB's
   std::vector<std::pair<std::vector<std::int64_t>, bool>> outfits;
   for (std::int64_t outfit_id : split.question_outfits) {
