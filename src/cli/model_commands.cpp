@@ -21,7 +21,8 @@ void add_train(CLI::App& app) {
     bool json = false;
   };
   auto args = std::make_shared<Args>();
-  CLI::App* train = app.add_subcommand("train", "Train the image autoencoder on the catalog's item photos");
+  CLI::App* train = app.add_subcommand(
+      "train", "Train an image model on the catalog's item photos (style: on labels; seed64/seed128: autoencoders)");
   add_workspace_option(*train, args->workspace);
   auto& o = args->options;
   train->add_option("--model", o.model, "Model spec")
@@ -37,6 +38,9 @@ void add_train(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   train->add_option("--seed", o.seed, "Seed for weights, split and shuffling")->capture_default_str();
+  train->add_option("--split-seed", o.split_seed,
+                    "style: seed of the held-out-designs split (their items never reach training)")
+      ->capture_default_str();
   train->add_flag("--resume", o.resume, "Continue from the last checkpoint");
   train->add_flag("--augment", o.augment,
                   "Denoising training: edit each input as a user's photo might be (tilt, shift, exposure, "
@@ -67,6 +71,15 @@ void add_train(CLI::App& app) {
                                 {"train_seconds", r.train_seconds},
                                 {"images_per_second", r.images_per_second}}
                      .dump(2));
+      return;
+    }
+    if (r.label_trained) {
+      print_line(fmt::format("{}: {} epochs (best {}{}), train loss {:.4f}, best val loss {:.4f}; {} train, {} "
+                             "validation images, {} items of held-out designs never used",
+                             r.model, r.epochs_run, r.best_epoch, r.stopped_early ? ", stopped early" : "",
+                             r.last_train_loss, r.best_val_loss, r.train_images, r.val_images, r.test_images));
+      print_line(fmt::format("this run: {:.1f} s at {:.0f} img/s; report in {}", r.train_seconds,
+                             r.images_per_second, ws.report_dir(r.model).string()));
       return;
     }
     print_line(

@@ -17,6 +17,7 @@
 #include "mystyle/core/progress.h"
 #include "mystyle/engine/image_cache.h"
 #include "mystyle/engine/report_plots.h"
+#include "mystyle/engine/style_train_job.h"
 #include "mystyle/nn/context.h"
 #include "mystyle/nn/model_file.h"
 #include "mystyle/nn/trainer.h"
@@ -129,8 +130,9 @@ TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& opt
   const int threads = options.threads > 0
                           ? options.threads
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  nn::set_num_threads(threads);
   const nn::ModelSpec spec = nn::builtin_model_spec(options.model);
+  if (nn::is_encoder_only(spec)) return train_style_on_catalog(workspace, options);
+  nn::set_num_threads(threads);
 
   catalog::Catalog cat(workspace.root());
   std::vector<catalog::Item> items;

@@ -9,6 +9,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "mystyle/catalog/design_split.h"
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
 
@@ -17,8 +18,7 @@ namespace {
 
 /// A seeded coin with probability kHeldOutFraction, stable for a key (adding data moves nothing).
 bool held_out(std::uint64_t seed, const std::string& key) {
-  return fnv1a64(fmt::format("{}:{}", seed, key)) % 1'000'000 <
-         static_cast<std::uint64_t>(kHeldOutFraction * 1e6);
+  return catalog::held_out_key(seed, key);
 }
 
 /// Uniform index below n (modulo bias is below 1e-15 for catalog sizes; portable across libraries).
@@ -104,7 +104,7 @@ Protocol parse_protocol(const std::string& name) {
 }
 
 std::string design_of(const std::string& source_id) {
-  return source_id.substr(0, source_id.find('-'));
+  return catalog::design_of(source_id);
 }
 
 Split make_split(const recommend::OutfitGraph& graph, Protocol protocol, std::uint64_t seed) {
@@ -119,7 +119,7 @@ Split make_split(const recommend::OutfitGraph& graph, Protocol protocol, std::ui
   } else {
     std::set<std::int64_t> new_items;
     for (const auto& item : graph.items()) {
-      if (held_out(seed, item.source + "/" + design_of(item.source_id))) new_items.insert(item.id);
+      if (catalog::is_held_out_design(item, seed)) new_items.insert(item.id);
     }
     for (const auto& outfit : graph.outfits()) {
       const auto members = unique_members(outfit);

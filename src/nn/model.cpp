@@ -8,6 +8,7 @@
 #include "mystyle/nn/conv2d.h"
 #include "mystyle/nn/linear.h"
 #include "mystyle/nn/max_pool.h"
+#include "mystyle/nn/proxy_loss.h"
 #include "mystyle/nn/upsample.h"
 #include "plan.h"
 
@@ -125,6 +126,7 @@ void Model::encode(std::span<const float> images, int batch, LatentPooling pooli
   const TensorShape s = latent_shape();
   if (pooling == LatentPooling::kFlat) {
     std::copy_n(z, out.size(), out.data());
+    if (spec_.l2_normalize) l2_normalize_rows(out, features);
     return;
   }
   const int hw = s.height * s.width;

@@ -68,6 +68,27 @@ upsample
 conv 3 sigmoid
 )";
 
+// The learned style embedding: conv-ReLU-batchnorm blocks, 64 -> 4 px, then 128 numbers scaled to
+// unit length. Trained with proxy losses on type, family, category and colour (nn/proxy_loss.h).
+constexpr std::string_view kStyle = R"(model style
+input 3 64
+conv 32 relu
+batchnorm
+maxpool
+conv 64 relu
+batchnorm
+maxpool
+conv 128 relu
+batchnorm
+maxpool
+conv 128 relu
+batchnorm
+maxpool
+linear 128
+latent
+l2norm
+)";
+
 int parse_positive(const std::string& word, int line_no) {
   try {
     std::size_t used = 0;
@@ -136,6 +157,9 @@ ModelSpec parse_model_spec(std::string_view text) {
                              : op == "upsample" ? LayerKind::kUpsample
                                                 : LayerKind::kBatchNorm;
       spec.layers.push_back({kind, 0, Activation::kNone});
+    } else if (op == "l2norm") {
+      expect_words(1, 1);
+      spec.l2_normalize = true;
     } else if (op == "relu" || op == "sigmoid") {
       expect_words(1, 1);
       spec.layers.push_back({LayerKind::kActivation, 0, parse_activation(words, 0, line_no)});
@@ -178,17 +202,19 @@ std::string format_model_spec(const ModelSpec& spec) {
     }
     out << "\n";
   }
+  if (spec.l2_normalize) out << "l2norm\n";
   return out.str();
 }
 
 ModelSpec builtin_model_spec(std::string_view name) {
   if (name == "seed64") return parse_model_spec(kSeed64);
   if (name == "seed128") return parse_model_spec(kSeed128);
-  throw Error("unknown model '" + std::string(name) + "' (known: seed64, seed128)", ErrorKind::kNotFound);
+  if (name == "style") return parse_model_spec(kStyle);
+  throw Error("unknown model '" + std::string(name) + "' (known: seed64, seed128, style)", ErrorKind::kNotFound);
 }
 
 std::vector<std::string> builtin_model_names() {
-  return {"seed64", "seed128"};
+  return {"seed64", "seed128", "style"};
 }
 
 }  // namespace mystyle::nn

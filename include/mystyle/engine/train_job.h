@@ -29,10 +29,14 @@ struct TrainOptions {
   /// > 0: add a contrastive loss (NT-Xent on the flat latent of two edited views of each image)
   /// with this weight to the reconstruction loss; implies `augment`.
   double contrastive_weight = 0.0;
+  /// Encoder-only models (style): the seed of the held-out-designs split (catalog/design_split.h);
+  /// their items never reach training. Evaluations use the same seed by default.
+  std::uint64_t split_seed = 1;
 };
 
 struct TrainReport {
   std::string model;
+  bool label_trained = false;  ///< an encoder-only model trained on labels (no reconstruction, no test loss)
   int epochs_run = 0;  ///< epochs in the history, over all resumed runs
   bool stopped_early = false;
   int best_epoch = 0;

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "mystyle/catalog/design_split.h"
 #include "mystyle/recommend/outfit_graph.h"
 
 namespace mystyle::eval {
@@ -34,7 +35,7 @@ std::string protocol_name(Protocol protocol);
 /// "cold" / "warm"; throws mystyle::Error naming the accepted values.
 Protocol parse_protocol(const std::string& name);
 
-inline constexpr double kHeldOutFraction = 0.2;
+inline constexpr double kHeldOutFraction = catalog::kHeldOutDesignFraction;
 inline constexpr std::size_t kCandidates = 4;
 
 /// The product design of a source id: the text before the first '-' (all of it when none).

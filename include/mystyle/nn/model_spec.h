@@ -13,6 +13,7 @@
 ///     batchnorm
 ///     linear 10 sigmoid   # fully connected
 ///     relu | sigmoid      # standalone activation
+///     l2norm              # encode() returns each image's flat code scaled to unit length
 ///
 /// '#' starts a comment; blank lines are ignored.
 #include <string>
@@ -46,6 +47,7 @@ struct ModelSpec {
   int image_side_px = 64;
   std::vector<LayerSpec> layers;
   int encoder_layers = 0;  ///< the first `encoder_layers` layers form the encoder
+  bool l2_normalize = false;  ///< encode() with flat pooling returns unit-length codes
   bool operator==(const ModelSpec&) const = default;
 };
 
@@ -55,10 +57,15 @@ ModelSpec parse_model_spec(std::string_view text);
 /// The text form; parse_model_spec(format_model_spec(s)) == s.
 std::string format_model_spec(const ModelSpec& spec);
 
-/// The built-in specs: "seed64" and "seed128" (the original's 64x64 and 128x128 autoencoders).
+/// The built-in specs: "seed64" and "seed128" (the original's 64x64 and 128x128 autoencoders) and
+/// "style" (an encoder-only CNN whose 128-D unit-length embedding is trained on catalog labels).
 /// Throws mystyle::Error (kNotFound) for another name.
 ModelSpec builtin_model_spec(std::string_view name);
 
+/// True for a model without a decoder (it is trained on labels, not on reconstruction).
+inline bool is_encoder_only(const ModelSpec& spec) {
+  return spec.encoder_layers == static_cast<int>(spec.layers.size());
+}
 /// Names accepted by builtin_model_spec.
 std::vector<std::string> builtin_model_names();
 

@@ -1,0 +1,365 @@
+#include "mystyle/engine/style_train_job.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <set>
+#include <thread>
+
+#include "mystyle/catalog/design_split.h"
+#include "mystyle/core/error.h"
+#include "mystyle/core/file_io.h"
+#include "mystyle/core/progress.h"
+#include "mystyle/engine/image_cache.h"
+#include "mystyle/engine/report_plots.h"
+#include "mystyle/image/augment.h"
+#include "mystyle/nn/context.h"
+#include "mystyle/nn/model_file.h"
+#include "mystyle/nn/style_trainer.h"
+
+namespace mystyle::engine {
+namespace {
+
+constexpr double kValidationFraction = 0.1;
+constexpr double kMinImprovement = 1e-4;
+// Head weights: type and colour are what a shopper sees first; family and category add the
+// coarser structure (a skirt is closer to trousers than to a bag).
+constexpr std::array<double, kStyleHeads.size()> kHeadWeights = {1.0, 0.5, 0.25, 1.0};
+constexpr double kProxyScale = 16.0;
+
+struct StyleEpoch {
+  int epoch = 0;
+  double train_loss = 0, val_loss = 0, seconds = 0, images_per_second = 0;
+  std::vector<double> val_accuracy;  // per head
+};
+
+bool validation_design(const catalog::Item& item, std::uint64_t split_seed) {
+  return fnv1a64(fmt::format("validation:{}:{}/{}", split_seed, item.source, catalog::design_of(item.source_id))) %
+             1000 <
+         static_cast<std::uint64_t>(kValidationFraction * 1000);
+}
+
+/// Flips each image left-right with probability 1/2 (drawn from `seed`), then the user-photo edits.
+void augment_batch(std::span<float> inputs, int n, int side, const image::AugmentSettings& edits,
+                   std::uint64_t seed) {
+  const std::size_t floats = static_cast<std::size_t>(3 * side * side);
+  for (int i = 0; i < n; ++i) {
+    const std::uint64_t s = seed + 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(i + 1);
+    const std::span<float> img = inputs.subspan(static_cast<std::size_t>(i) * floats, floats);
+    if ((s >> 61) & 1) {
+      for (int row = 0; row < 3 * side; ++row) {
+        std::reverse(img.begin() + row * side, img.begin() + (row + 1) * side);
+      }
+    }
+    image::augment_image(img, 3, side, edits, s);
+  }
+}
+
+void write_history(const std::filesystem::path& path, const std::vector<StyleEpoch>& history) {
+  std::string csv = "epoch,train_loss,val_loss,seconds,images_per_second";
+  for (const char* h : kStyleHeads) csv += fmt::format(",val_{}_accuracy", h);
+  csv += "\n";
+  for (const auto& r : history) {
+    csv += fmt::format("{},{:.6f},{:.6f},{:.3f},{:.1f}", r.epoch, r.train_loss, r.val_loss, r.seconds,
+                       r.images_per_second);
+    for (double a : r.val_accuracy) csv += fmt::format(",{:.4f}", a);
+    csv += "\n";
+  }
+  write_file_atomic(path, csv);
+}
+
+std::vector<StyleEpoch> read_history(const std::filesystem::path& path, int up_to_epoch) {
+  std::vector<StyleEpoch> history;
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::vector<double> v;
+    std::size_t at = 0;
+    while (at <= line.size()) {
+      const std::size_t comma = std::min(line.find(',', at), line.size());
+      try {
+        v.push_back(std::stod(line.substr(at, comma - at)));
+      } catch (const std::exception&) {
+        throw Error(fmt::format("{}: a malformed row '{}'", path.string(), line), ErrorKind::kCorrupt);
+      }
+      at = comma + 1;
+    }
+    if (v.size() != 5 + kStyleHeads.size()) {
+      throw Error(fmt::format("{}: expected {} fields in '{}'", path.string(), 5 + kStyleHeads.size(), line),
+                  ErrorKind::kCorrupt);
+    }
+    StyleEpoch r{static_cast<int>(v[0]), v[1], v[2], v[3], v[4], {v.begin() + 5, v.end()}};
+    if (r.epoch <= up_to_epoch) history.push_back(r);
+  }
+  return history;
+}
+
+std::vector<double> series_of(const std::vector<StyleEpoch>& h, auto get) {
+  std::vector<double> v;
+  for (const auto& r : h) v.push_back(get(r));
+  return v;
+}
+
+}  // namespace
+
+const std::string& style_label(const catalog::Item& item, std::size_t head) {
+  switch (head) {
+    case 0:
+      return item.type;
+    case 1:
+      return item.family;
+    case 2:
+      return item.category;
+    default:
+      return item.colour;
+  }
+}
+
+StyleSplit make_style_split(const std::vector<catalog::Item>& items, std::uint64_t split_seed) {
+  StyleSplit split;
+  std::set<std::string> held, train_designs, val_designs;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const catalog::Item& item = items[i];
+    const std::string design = item.source + "/" + catalog::design_of(item.source_id);
+    if (catalog::is_held_out_design(item, split_seed)) {
+      ++split.held_out;
+      held.insert(design);
+    } else if (validation_design(item, split_seed)) {
+      split.validation.push_back(i);
+      val_designs.insert(design);
+    } else {
+      split.train.push_back(i);
+      train_designs.insert(design);
+    }
+  }
+  split.held_out_designs = held.size();
+  split.train_designs = train_designs.size();
+  split.validation_designs = val_designs.size();
+  return split;
+}
+
+std::vector<std::vector<std::string>> style_vocabulary(const std::vector<catalog::Item>& items,
+                                                       const std::vector<std::size_t>& indices) {
+  std::vector<std::vector<std::string>> vocab(kStyleHeads.size());
+  for (std::size_t h = 0; h < kStyleHeads.size(); ++h) {
+    std::set<std::string> names;
+    for (std::size_t i : indices) {
+      if (const auto& label = style_label(items[i], h); !label.empty()) names.insert(label);
+    }
+    vocab[h].assign(names.begin(), names.end());
+  }
+  return vocab;
+}
+
+TrainReport train_style_on_catalog(const Workspace& workspace, const TrainOptions& options) {
+  const int threads = options.threads > 0
+                          ? options.threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  nn::set_num_threads(threads);
+  const nn::ModelSpec spec = nn::builtin_model_spec(options.model);
+  if (options.augment || options.contrastive_weight > 0) {
+    throw Error(fmt::format("model '{}' is trained on labels: --augment is always on for it and "
+                            "--contrastive applies to the autoencoders only",
+                            options.model));
+  }
+
+  catalog::Catalog cat(workspace.root());
+  std::vector<catalog::Item> items;
+  for (auto& item : cat.all_items()) {
+    if (!item.image_path) continue;
+    if (options.max_items != 0 && items.size() == options.max_items) break;
+    items.push_back(std::move(item));
+  }
+  const StyleSplit split = make_style_split(items, options.split_seed);
+  if (split.train.empty() || split.validation.empty()) {
+    throw Error(fmt::format("{}: {} items with a photo outside the held-out designs: too few to train '{}'",
+                            workspace.root().string(), split.train.size() + split.validation.size(),
+                            options.model));
+  }
+  const auto vocab = style_vocabulary(items, split.train);
+
+  // The cache holds every photo (embedding needs them all); only the indices of training and
+  // validation designs, and labels from training designs' vocabulary, reach the trainer.
+  image::PreprocessOptions preprocess;
+  preprocess.image_side_px = spec.image_side_px;
+  const ImageCache cache = ImageCache::build(workspace.root(), items, preprocess, threads);
+  for (const auto& w : cache.warnings()) spdlog::warn("{}", w);
+  const nn::ImageSet images = cache.images();
+  std::map<std::int64_t, std::uint32_t> image_of;
+  for (std::uint32_t i = 0; i < cache.size(); ++i) image_of[cache.item_ids()[i]] = i;
+  nn::ImageLabels labels(kStyleHeads.size(), std::vector<int>(cache.size(), -1));
+  std::vector<std::uint32_t> train, val;
+  for (const auto* part : {&split.train, &split.validation}) {
+    for (std::size_t row : *part) {
+      const auto found = image_of.find(items[row].id);
+      if (found == image_of.end()) continue;  // the photo did not decode (warned above)
+      for (std::size_t h = 0; h < kStyleHeads.size(); ++h) {
+        const auto& names = vocab[h];
+        const std::string& label = style_label(items[row], h);
+        const auto it = std::ranges::lower_bound(names, label);
+        if (it != names.end() && *it == label) labels[h][found->second] = static_cast<int>(it - names.begin());
+      }
+      (part == &split.train ? train : val).push_back(found->second);
+    }
+  }
+  std::ranges::sort(train);
+  std::ranges::sort(val);
+
+  nn::StyleTrainerSettings settings;
+  settings.batch_size = options.batch_size;
+  settings.adam.learning_rate = static_cast<float>(options.learning_rate);
+  settings.proxy_learning_rate = static_cast<float>(options.learning_rate * 10);
+  settings.shuffle_seed = options.seed;
+  settings.scale = kProxyScale;
+  for (std::size_t h = 0; h < kStyleHeads.size(); ++h) {
+    settings.heads.push_back({kStyleHeads[h], static_cast<int>(std::max<std::size_t>(vocab[h].size(), 1)),
+                              kHeadWeights[h]});
+  }
+  const int side = spec.image_side_px;
+  settings.augment = [side, edits = options.augmentation](std::span<float> in, int n, std::uint64_t seed) {
+    augment_batch(in, n, side, edits, seed);
+  };
+  nn::Model model(spec, options.seed);
+  nn::StyleTrainer trainer(model, settings);
+
+  const auto report_dir = workspace.report_dir(options.model);
+  const auto history_path = report_dir / "history.csv";
+  const auto model_path = workspace.model_file(options.model);
+  const auto checkpoint_path = workspace.checkpoint_file(options.model);
+  std::vector<StyleEpoch> history;
+  if (options.resume) {
+    if (!std::filesystem::exists(checkpoint_path)) {
+      throw Error(fmt::format("{}: no checkpoint to resume from; train without --resume first",
+                              checkpoint_path.string()),
+                  ErrorKind::kNotFound);
+    }
+    trainer.load_checkpoint(checkpoint_path);
+    history = read_history(history_path, trainer.epoch());
+    spdlog::info("resuming {} after epoch {}", options.model, trainer.epoch());
+  }
+  std::filesystem::create_directories(report_dir);
+  std::filesystem::create_directories(model_path.parent_path());
+
+  TrainReport report;
+  report.model = options.model;
+  report.label_trained = true;
+  report.train_images = train.size();
+  report.val_images = val.size();
+  report.test_images = split.held_out;
+  double best = std::numeric_limits<double>::infinity();
+  int since_best = 0;
+  for (const auto& r : history) {
+    if (r.val_loss < best - kMinImprovement) {
+      best = r.val_loss;
+      report.best_epoch = r.epoch;
+      since_best = 0;
+    } else {
+      ++since_best;
+    }
+  }
+  spdlog::info(
+      "training {} on {} images of {} designs ({} validation images of {} designs; {} items of {} held-out "
+      "designs never used), {} types, {} colours, batch {}, lr {}, {} threads",
+      options.model, train.size(), split.train_designs, val.size(), split.validation_designs, split.held_out,
+      split.held_out_designs, vocab[0].size(), vocab[3].size(), options.batch_size, options.learning_rate,
+      threads);
+
+  int run_epochs = 0;
+  double run_seconds = 0;
+  std::int64_t run_images = 0;
+  for (int epoch = trainer.epoch() + 1; epoch <= options.epochs; ++epoch) {
+    if (since_best >= options.patience) {
+      report.stopped_early = true;
+      spdlog::info("stopping early: validation loss has not improved for {} epochs", since_best);
+      break;
+    }
+    const nn::StyleStats stats = trainer.train_epoch(images, train, labels);
+    const nn::StyleStats check = trainer.evaluate(images, val, labels);
+    const double rate = static_cast<double>(stats.images) / std::max(stats.seconds, 1e-9);
+    history.push_back({epoch, stats.loss, check.loss, stats.seconds, rate, check.head_accuracy});
+    run_seconds += stats.seconds;
+    run_images += stats.images;
+    const bool improved = check.loss < best - kMinImprovement;
+    if (improved) {
+      best = check.loss;
+      report.best_epoch = epoch;
+      since_best = 0;
+      nn::save_model(model_path, model);
+    } else {
+      ++since_best;
+    }
+    trainer.save_checkpoint(checkpoint_path);
+    write_history(history_path, history);
+    const double eta = run_seconds / ++run_epochs * (options.epochs - epoch);
+    fmt::print(stderr,
+               "epoch {:>3}/{}  loss {:.4f}  val {:.4f}{}  val accuracy type {:.3f} family {:.3f} colour {:.3f}  "
+               "{:.0f} img/s  {}  ETA {}\n",
+               epoch, options.epochs, stats.loss, check.loss, improved ? " *" : "  ", check.head_accuracy[0],
+               check.head_accuracy[1], check.head_accuracy[3], rate, format_duration(stats.seconds),
+               format_duration(eta));
+    if (options.stop_after_epochs != 0 && run_epochs == options.stop_after_epochs) break;
+  }
+  report.epochs_run = static_cast<int>(history.size());
+  report.best_val_loss = best;
+  report.last_train_loss = history.empty() ? 0 : history.back().train_loss;
+  report.train_seconds = run_seconds;
+  report.images_per_second = run_seconds > 0 ? static_cast<double>(run_images) / run_seconds : 0;
+  if (history.empty()) return report;
+
+  const std::vector<Series> curves = {
+      {"train loss", series_of(history, [](const StyleEpoch& r) { return r.train_loss; }), {200, 110, 30}},
+      {"validation loss", series_of(history, [](const StyleEpoch& r) { return r.val_loss; }), {40, 120, 230}}};
+  cv::imwrite((report_dir / "loss_curve.png").string(),
+              plot_series(curves, fmt::format("{}: proxy loss per epoch (training designs only)", options.model),
+                          "loss"));
+  const std::vector<Series> accuracy = {
+      {"type", series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[0]; }), {40, 120, 230}},
+      {"family", series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[1]; }), {60, 170, 60}},
+      {"category", series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[2]; }), {150, 150, 150}},
+      {"colour", series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[3]; }), {30, 60, 200}}};
+  cv::imwrite((report_dir / "accuracy_curve.png").string(),
+              plot_series(accuracy, fmt::format("{}: validation accuracy (nearest proxy)", options.model),
+                          "accuracy"));
+  const StyleEpoch& kept = history[static_cast<std::size_t>(std::max(report.best_epoch, 1)) - 1];
+  nlohmann::json heads = nlohmann::json::object();
+  for (std::size_t h = 0; h < kStyleHeads.size(); ++h) {
+    heads[kStyleHeads[h]] = {{"classes", vocab[h].size()},
+                             {"weight", kHeadWeights[h]},
+                             {"val_accuracy", kept.val_accuracy.empty() ? 0.0 : kept.val_accuracy[h]}};
+  }
+  nlohmann::json doc = {
+      {"model", report.model},
+      {"objective", "normalised-softmax proxy losses on type, family, category and colour"},
+      {"epochs", report.epochs_run},
+      {"best_epoch", report.best_epoch},
+      {"stopped_early", report.stopped_early},
+      {"train_loss", report.last_train_loss},
+      {"best_val_loss", report.best_val_loss},
+      {"heads", heads},
+      {"proxy_scale", kProxyScale},
+      {"train_seconds_this_run", report.train_seconds},
+      {"images_per_second", report.images_per_second},
+      {"split",
+       {{"protocol", "held-out designs"},
+        {"split_seed", options.split_seed},
+        {"train", report.train_images},
+        {"validation", report.val_images},
+        {"held_out_items_never_used", split.held_out},
+        {"train_designs", split.train_designs},
+        {"validation_designs", split.validation_designs},
+        {"held_out_designs", split.held_out_designs}}},
+      {"seed", options.seed},
+      {"batch_size", options.batch_size},
+      {"learning_rate", options.learning_rate},
+      {"threads", threads}};
+  write_file_atomic(report_dir / "train.json", doc.dump(2));
+  return report;
+}
+
+}  // namespace mystyle::engine
