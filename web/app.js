@@ -44,7 +44,7 @@ function route() {
 
 /* ---------- shared item card ---------- */
 
-function itemCard(item, { rank, relevance, score, distance, matchedView } = {}) {
+function itemCard(item, { rank, relevance, score, distance, matchedView, match } = {}) {
   const node = $('#item-card').content.firstElementChild.cloneNode(true);
   const thumb = $('.thumb', node);
   const img = $('img', node);
@@ -65,6 +65,16 @@ function itemCard(item, { rank, relevance, score, distance, matchedView } = {}) 
     s.title = `relevance ${pct.toFixed(1)}% (0-100 scale used to rank outfits)` +
       (matchedView && matchedView !== 'photo' ? `; matched a ${matchedView} view of the catalog photo` : '');
     if (matchedView && matchedView !== 'photo') $('.score-text', s).textContent += ` · ${matchedView}`;
+    if (match) {
+      // A calibrated strength: where the score falls among the catalog's own same-type pairs.
+      const closer = Math.round(match.same_type_percentile * 100);
+      $('.bar span', s).style.width = `${closer}%`;
+      s.classList.add(`match-${match.label.replace(' ', '-')}`);
+      $('.score-text', s).textContent = `${match.label} · ${$('.score-text', s).textContent}`;
+      s.title = `closer than ${closer}% of same-type pairs in the catalog and ` +
+        `${(match.random_percentile * 100).toFixed(1)}% of random pairs (cosine ${Number(score).toFixed(3)})` +
+        (matchedView && matchedView !== 'photo' ? `; matched a ${matchedView} view of the catalog photo` : '');
+    }
   }
   const shop = $('.shop', node);
   if (item.shop_url) shop.href = item.shop_url; else shop.remove();
@@ -135,7 +145,7 @@ function renderResult(doc) {
   show(meta, true);
 
   const similar = $('#similar');
-  similar.replaceChildren(...doc.similar.map((s) => itemCard(s, { rank: s.rank, relevance: s.relevance, score: s.score, distance: s.distance, matchedView: s.matched_view })));
+  similar.replaceChildren(...doc.similar.map((s) => itemCard(s, { rank: s.rank, relevance: s.relevance, score: s.score, distance: s.distance, matchedView: s.matched_view, match: s.match })));
   $('#similar-count').textContent = `${doc.similar.length} by ${q.metric}`;
   if (!doc.similar.length) similar.replaceChildren(emptyNote('No catalog item matches these settings.'));
 

@@ -31,13 +31,19 @@ void print_table(const engine::Recommender& rec, const engine::RecommendResult& 
                          r.query_slot ? catalog::slot_name(*r.query_slot) : "?", r.decode_ms + r.encode_ms + r.search_ms + r.outfits_ms,
                          r.decode_ms, r.encode_ms, r.search_ms, r.outfits_ms));
   print_line(fmt::format("\nsimilar items ({}):", index::metric_name(req.metric)));
-  print_line(fmt::format("  {:>3}  {:>8}  {:<14} {:<22} {:<8} {:<10} {:<10} {}", "#", "score", "product", "type",
-                         "colour", "slot", "matched", "shop"));
+  print_line(fmt::format("  {:>3}  {:>8}  {:<16} {:<14} {:<22} {:<8} {:<10} {:<10} {}", "#", "score", "match",
+                         "product", "type", "colour", "slot", "matched", "shop"));
   for (std::size_t i = 0; i < r.similar.size(); ++i) {
     const auto& it = *r.similar[i].item;
-    print_line(fmt::format("  {:>3}  {:>8}  {:<14} {:<22} {:<8} {:<10} {:<10} {}", i + 1,
-                           score_text(r.similar[i].score), it.source_id, it.type.empty() ? it.name : it.type, it.colour,
+    const auto& m = r.similar[i].match;
+    const std::string match = m ? fmt::format("{} {:>3.0f}%", m->label, 100 * m->same_type_percentile) : "-";
+    print_line(fmt::format("  {:>3}  {:>8}  {:<16} {:<14} {:<22} {:<8} {:<10} {:<10} {}", i + 1,
+                           score_text(r.similar[i].score), match, it.source_id, it.type.empty() ? it.name : it.type, it.colour,
                            catalog::slot_name(it.slot), engine::view_name(r.similar[i].view), it.shop_url));
+  }
+  if (!r.similar.empty() && r.similar.front().match) {
+    print_line("  match: the share of the catalog's same-type pairs this score beats (very close: at least the "
+               "median look-alike's; close: top 80%; related: top 10% of random pairs; else weak)");
   }
   print_line(fmt::format("\noutfits ({}):", req.mode == recommend::CoordinationMode::kRanked ? "ranked" : "seed"));
   if (r.outfits.empty()) print_line("  none: no similar item appears in an outfit");

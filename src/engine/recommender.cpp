@@ -24,6 +24,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Pairs sampled per kind for match strengths (~3 ms at 128-D when the recommender opens).
+constexpr std::size_t kCalibrationPairs = 20000;
+constexpr std::uint64_t kCalibrationSeed = 1;
+
 double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
@@ -56,12 +60,13 @@ nlohmann::json item_json(const catalog::Item& item) {
 
 Recommender::Recommender(recommend::OutfitGraph graph, nn::Model model,
                          std::unique_ptr<index::VectorIndex> index, RecommenderConfig config,
-                         int views_per_item)
+                         int views_per_item, MatchCalibration calibration)
     : graph_(std::move(graph)),
       model_(std::move(model)),
       index_(std::move(index)),
       config_(std::move(config)),
-      views_per_item_(views_per_item) {
+      views_per_item_(views_per_item),
+      calibration_(std::move(calibration)) {
   preprocess_.image_side_px = model_.spec().image_side_px;
   std::set<std::string> categories;
   for (const auto& item : graph_.items()) categories.insert(item.category);
@@ -82,9 +87,16 @@ std::unique_ptr<Recommender> Recommender::open(const Workspace& workspace, const
                                       config.index, config.hnsw_metric)
                          : sync_index(workspace, config.model, embeddings, config.index, config.hnsw_metric);
   catalog::Catalog cat(workspace.root());
-  return std::unique_ptr<Recommender>(new Recommender(recommend::OutfitGraph::load(cat), std::move(model),
-                                                      std::move(sync.index), config,
-                                                      views ? static_cast<int>(kViewStride) : 1));
+  recommend::OutfitGraph graph = recommend::OutfitGraph::load(cat);
+  std::vector<std::string> types(embeddings.size());
+  for (std::size_t i = 0; i < embeddings.size(); ++i) {
+    if (const catalog::Item* item = graph.item(embeddings.ids[i])) types[i] = item->type;
+  }
+  MatchCalibration calibration = MatchCalibration::build(embeddings.vectors, static_cast<std::size_t>(embeddings.dim),
+                                                         types, kCalibrationPairs, kCalibrationSeed);
+  return std::unique_ptr<Recommender>(new Recommender(std::move(graph), std::move(model), std::move(sync.index),
+                                                      config, views ? static_cast<int>(kViewStride) : 1,
+                                                      std::move(calibration)));
 }
 
 RecommendResult Recommender::recommend_file(const std::filesystem::path& photo,
@@ -150,7 +162,9 @@ RecommendResult Recommender::recommend(std::span<const std::uint8_t> image_bytes
     const catalog::Item* item = graph_.item(n.id);
     if (item == nullptr) continue;  // embedded, then removed from the catalog
     const double relevance = recommend::relevance_from(n.score, inverse_distance);
-    result.similar.push_back({item, n.score, relevance, matched_views[i]});
+    SimilarResult r{item, n.score, relevance, matched_views[i], std::nullopt};
+    if (request.metric == index::Metric::kCosine && calibration_.ready()) r.match = calibration_.strength(n.score);
+    result.similar.push_back(std::move(r));
     similar.push_back({n.id, n.score, relevance});
   }
   recommend::CoordinationOptions options;
@@ -173,6 +187,13 @@ nlohmann::json Recommender::to_json(const RecommendResult& r, const RecommendReq
     s["score"] = score_json(r.similar[i].score);
     s["relevance"] = r.similar[i].relevance;
     s["matched_view"] = view_name(r.similar[i].view);
+    if (const auto& m = r.similar[i].match) {
+      s["match"] = {{"label", m->label},
+                    {"same_type_percentile", m->same_type_percentile},
+                    {"random_percentile", m->random_percentile}};
+    } else {
+      s["match"] = nullptr;
+    }
     if (request.metric == index::Metric::kEuclidean) s["distance"] = 1.0 / r.similar[i].score;
     similar.push_back(std::move(s));
   }

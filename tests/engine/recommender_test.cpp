@@ -70,8 +70,19 @@ TEST_F(RecommenderTest, CatalogPhotoFindsItsOwnProductAndItsOutfits) {
     for (const auto& m : doc["outfits"][0]["matched"]) holds_query |= m["item_id"] == top->id;
     EXPECT_TRUE(holds_query) << "the best outfit should hold the best match";
     EXPECT_GE(doc["timings_ms"]["total"].get<double>(), 0.0);
+    // The product itself (cosine ~1) beats every same-type pair of the catalog: "very close".
+    EXPECT_EQ(doc["similar"][0]["match"]["label"], "very close");
+    EXPECT_GT(doc["similar"][0]["match"]["same_type_percentile"].get<double>(), 0.95);
+    const auto& last = doc["similar"].back()["match"];
+    EXPECT_LE(last["same_type_percentile"].get<double>(),
+              doc["similar"][0]["match"]["same_type_percentile"].get<double>());
   }
   EXPECT_EQ(checked, 5);
+  // Match strengths are cosine's: another metric has none.
+  RecommendRequest euclid;
+  euclid.metric = index::Metric::kEuclidean;
+  const auto any = rec->recommend_file(*rec->graph().items().front().image_path, euclid);
+  EXPECT_TRUE(rec->to_json(any, euclid)["similar"][0]["match"].is_null());
 }
 
 TEST_F(RecommenderTest, FiltersByCategoryAndRefusesBadInput) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "mystyle/engine/item_index.h"
+#include "mystyle/engine/match_strength.h"
 #include "mystyle/engine/workspace.h"
 #include "mystyle/image/preprocess.h"
 #include "mystyle/index/metric.h"
@@ -48,6 +49,7 @@ struct SimilarResult {
   double score = 0;                     ///< the metric's own score (Euclidean: 1/d, may be inf)
   double relevance = 0;                 ///< [0, 1], see recommend::relevance_from
   int view = 0;  ///< which of the item's index entries matched best: 0 its photo, 1..3 an edited view
+  std::optional<MatchStrength> match;  ///< cosine only: the score placed among the catalog's pairs
 };
 
 struct RecommendResult {
@@ -86,12 +88,14 @@ class Recommender {
   int views_per_item() const { return views_per_item_; }
   /// Catalog items in the index.
   std::size_t indexed_items() const { return index_->size() / static_cast<std::size_t>(views_per_item_); }
+  /// The catalog's same-type and random pair similarities (cosine) that match strengths come from.
+  const MatchCalibration& calibration() const { return calibration_; }
   /// Distinct catalog categories, sorted (for filters in the UI).
   const std::vector<std::string>& categories() const { return categories_; }
 
  private:
   Recommender(recommend::OutfitGraph graph, nn::Model model, std::unique_ptr<index::VectorIndex> index,
-              RecommenderConfig config, int views_per_item);
+              RecommenderConfig config, int views_per_item, MatchCalibration calibration);
 
   recommend::OutfitGraph graph_;
   nn::Model model_;
@@ -101,6 +105,7 @@ class Recommender {
   image::PreprocessOptions preprocess_;
   std::vector<std::string> categories_;
   int views_per_item_ = 1;
+  MatchCalibration calibration_;
 };
 
 }  // namespace mystyle::engine
