@@ -96,7 +96,7 @@ void add_train(CLI::App& app) {
 void add_embed(CLI::App& app) {
   struct Args {
     std::filesystem::path workspace;
-    std::string model = "seed64", pooling = "flat";
+    std::string model = engine::kDefaultModel, pooling = "flat";
     int threads = 0;
     bool json = false, no_views = false;
   };
@@ -152,7 +152,7 @@ void add_embed(CLI::App& app) {
 void add_export(CLI::App& app) {
   struct Args {
     std::filesystem::path workspace, out;
-    std::string model = "seed64", pooling = "flat";
+    std::string model = engine::kDefaultModel, pooling = "flat";
   };
   auto args = std::make_shared<Args>();
   CLI::App* exp = app.add_subcommand("export-embeddings", "Write the item embeddings as CSV");

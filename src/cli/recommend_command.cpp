@@ -15,7 +15,7 @@ namespace {
 
 struct Args {
   std::filesystem::path workspace, photo;
-  std::string model = "seed64", pooling = "flat", index = "exact", metric = "cosine", mode = "ranked";
+  std::string model = engine::kDefaultModel, pooling = "flat", index = "exact", metric = "cosine", mode = "ranked";
   std::size_t k = 10, outfits = 9;
   std::optional<std::string> category, slot;
   bool same_slot = false, json = false;

@@ -20,7 +20,7 @@ namespace {
 struct Args {
   std::filesystem::path workspace;
   server::ServerOptions options;
-  std::string model = "seed64", pooling = "flat", index = "exact", hnsw_metric = "cosine";
+  std::string model = engine::kDefaultModel, pooling = "flat", index = "exact", hnsw_metric = "cosine";
   std::size_t max_upload_mb = 16, thumbnail_cache_mb = 64;
 };
 

@@ -25,7 +25,7 @@
 namespace mystyle::engine {
 
 struct RecommenderConfig {
-  std::string model = "seed64";
+  std::string model = kDefaultModel;
   nn::LatentPooling pooling = nn::LatentPooling::kFlat;
   IndexKind index = IndexKind::kExact;
   index::Metric hnsw_metric = index::Metric::kCosine;  ///< the one metric an HNSW index serves

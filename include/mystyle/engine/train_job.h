@@ -11,7 +11,7 @@
 namespace mystyle::engine {
 
 struct TrainOptions {
-  std::string model = "seed64";  ///< a built-in model spec name (nn::builtin_model_names())
+  std::string model = kDefaultModel;  ///< a built-in model spec name (nn::builtin_model_names())
   int epochs = 20;               ///< upper bound; early stopping may end sooner
   int batch_size = 64;
   double learning_rate = 1e-3;

@@ -13,6 +13,9 @@
 
 namespace mystyle::engine {
 
+/// The model every command uses unless told otherwise (--model).
+inline constexpr const char* kDefaultModel = "seed64";
+
 class Workspace {
  public:
   explicit Workspace(std::filesystem::path root) : root_(std::move(root)) {}
