@@ -47,21 +47,31 @@ void add_retrieval(CLI::App& eval) {
   struct Args {
     std::filesystem::path workspace;
     eval::RetrievalOptions options;
-    std::string metric = "all";
+    std::string metric = "all", protocol = "heldout";
     bool json = false;
   };
   auto args = std::make_shared<Args>();
-  CLI::App* cmd =
-      eval.add_subcommand("retrieval", "Leave-one-out retrieval: precision@1/@k and mAP, ours vs baselines");
+  CLI::App* cmd = eval.add_subcommand(
+      "retrieval",
+      "Retrieval on held-out designs: precision@1/@k, mAP and score distribution, ours vs baselines");
   add_workspace_option(*cmd, args->workspace);
-  cmd->add_option("--model", args->options.model, "Trained model")->capture_default_str();
+  cmd->add_option("--model", args->options.model, "Trained model (with flat embeddings)")
+      ->capture_default_str();
+  cmd->add_option("--protocol", args->protocol,
+                  "heldout (items of held-out designs against each other) or all (leave-one-out)")
+      ->check(CLI::IsMember({"heldout", "all"}))
+      ->capture_default_str();
+  cmd->add_option("--split-seed", args->options.split_seed, "Seed of the held-out designs")
+      ->capture_default_str();
   cmd->add_option("--metric", args->metric, "cosine, euclidean, pearson or all")
       ->check(CLI::IsMember({"cosine", "euclidean", "pearson", "all"}))
       ->capture_default_str();
   cmd->add_option("-k", args->options.k, "Ranks for precision@k")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
-  cmd->add_option("--seed", args->options.seed, "Seed of the random baseline")->capture_default_str();
+  cmd->add_option("--seed", args->options.seed,
+                  "Seed of the random baseline and of the similarity pair sample")
+      ->capture_default_str();
   cmd->add_option("--threads", args->options.threads, "Worker threads (0 = all cores)");
   cmd->add_flag("--json", args->json, "Print the report as JSON");
   cmd->callback([args] {
@@ -70,8 +80,10 @@ void add_retrieval(CLI::App& eval) {
     for (const char* m : {"cosine", "euclidean", "pearson"}) {
       if (args->metric == "all" || args->metric == m) o.metrics.push_back(index::parse_metric(m));
     }
+    o.protocol = eval::parse_retrieval_protocol(args->protocol);
     const engine::Workspace ws(args->workspace);
     const auto r = eval::run_retrieval(ws, o);
+    for (const auto& path : eval::save_similarity_files(ws, r)) spdlog::info("wrote {}", path.string());
     report(ws, "retrieval", eval::to_json(r), eval::format_table(r), args->json);
   });
 }

@@ -8,20 +8,15 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <filesystem>
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <thread>
-#include <unordered_map>
 
 #include "mystyle/core/error.h"
 #include "mystyle/core/progress.h"
-#include "mystyle/engine/photo_views.h"
-#include "mystyle/eval/eval_data.h"
 #include "mystyle/eval/metrics.h"
-#include "mystyle/eval/simple_features.h"
 
 namespace mystyle::eval {
 namespace {
@@ -133,21 +128,6 @@ Totals make_totals(const ItemLabels& labels) {
     if (c[0] >= 0) ++t.type_counts[static_cast<std::size_t>(c[0])];
   }
   return t;
-}
-
-/// Rows of `wanted` ids within `ids` (every wanted id must be present).
-std::vector<float> select_rows(std::span<const std::int64_t> ids, std::span<const float> vectors,
-                               std::size_t dim, std::span<const std::int64_t> wanted) {
-  std::unordered_map<std::int64_t, std::size_t> row_of;
-  for (std::size_t i = 0; i < ids.size(); ++i) row_of[ids[i]] = i;
-  std::vector<float> out;
-  out.reserve(wanted.size() * dim);
-  for (std::int64_t id : wanted) {
-    const std::size_t r = row_of.at(id);
-    out.insert(out.end(), vectors.begin() + static_cast<std::ptrdiff_t>(r * dim),
-               vectors.begin() + static_cast<std::ptrdiff_t>((r + 1) * dim));
-  }
-  return out;
 }
 
 }  // namespace
@@ -273,144 +253,54 @@ RetrievalRow evaluate_random(std::span<const std::int64_t> ids, const ItemLabels
   return row;
 }
 
-RetrievalReport run_retrieval(const engine::Workspace& workspace, const RetrievalOptions& options) {
-  RetrievalReport report;
-  report.options = options;
-  const std::size_t threads = options.threads > 0 ? static_cast<std::size_t>(options.threads)
-                                                  : std::max(1u, std::thread::hardware_concurrency());
-  catalog::Catalog cat(workspace.root());
-  const std::vector<catalog::Item> items = cat.all_items();
-  const engine::Embeddings flat = load_checked_embeddings(workspace, options.model, "flat");
-  std::optional<engine::Embeddings> means;
-  try {
-    means = load_checked_embeddings(workspace, options.model, "mean");
-  } catch (const Error& e) {
-    report.notes.push_back(fmt::format("channel means left out: {}", e.what()));
-  }
-  const SimpleFeatures features = load_simple_features(workspace.root(), items, static_cast<int>(threads));
-  for (const auto& w : features.warnings) report.notes.push_back("photo left out: " + w);
+const char* protocol_name(RetrievalProtocol protocol) {
+  return protocol == RetrievalProtocol::kHeldOut ? "heldout" : "all";
+}
 
-  // The same items for every method: a photo, simple features and every embedding.
-  std::vector<std::int64_t> ids;
-  std::vector<const catalog::Item*> chosen;
-  for (const auto& item : items) {
-    const bool in_all = std::ranges::binary_search(features.ids, item.id) &&
-                        std::ranges::binary_search(flat.ids, item.id) &&
-                        (!means || std::ranges::binary_search(means->ids, item.id));
-    if (!in_all) continue;
-    ids.push_back(item.id);
-    chosen.push_back(&item);
-  }
-  if (ids.size() < 2)
-    throw Error(fmt::format("{}: fewer than 2 items to evaluate", workspace.root().string()));
-  report.items = ids.size();
-  const ItemLabels labels = label_codes(chosen);
+RetrievalProtocol parse_retrieval_protocol(const std::string& name) {
+  if (name == "heldout") return RetrievalProtocol::kHeldOut;
+  if (name == "all") return RetrievalProtocol::kAll;
+  throw Error(fmt::format("retrieval protocol '{}': expected heldout or all", name));
+}
 
-  report.rows.push_back(evaluate_random(ids, labels, options.k, options.seed));
-  struct Method {
-    std::string name;
-    std::vector<float> vectors;
-    std::size_t dim;
-  };
-  std::vector<Method> methods;
-  methods.push_back(
-      {"grey thumbnail 16x16", select_rows(features.ids, features.grey, kGreyDim, ids), kGreyDim});
-  methods.push_back(
-      {"colour thumbnail 16x16", select_rows(features.ids, features.colour, kColourDim, ids), kColourDim});
-  methods.push_back(
-      {"HSV histogram (object)", select_rows(features.ids, features.hsv, kHsvDim, ids), kHsvDim});
-  if (means) {
-    const auto dim = static_cast<std::size_t>(means->dim);
-    methods.push_back({fmt::format("{} channel means ({})", options.model, dim),
-                       select_rows(means->ids, means->vectors, dim, ids), dim});
+std::vector<const catalog::Item*> protocol_items(std::span<const catalog::Item> items,
+                                                 RetrievalProtocol protocol, std::uint64_t split_seed) {
+  std::vector<const catalog::Item*> out;
+  for (const catalog::Item& item : items) {
+    if (protocol == RetrievalProtocol::kAll || catalog::is_held_out_design(item, split_seed))
+      out.push_back(&item);
   }
-  const auto flat_dim = static_cast<std::size_t>(flat.dim);
-  methods.push_back({fmt::format("{} flat code ({}) = ours", options.model, flat_dim),
-                     select_rows(flat.ids, flat.vectors, flat_dim, ids), flat_dim});
-  // The product's index also holds edited views of each photo (`mystyle embed`): measured for cosine.
-  std::vector<float> view_rows;
-  std::string stale;
-  if (const auto views = engine::load_current_views(workspace, options.model, flat, &stale)) {
-    const std::vector<float>& own = methods.back().vectors;
-    view_rows.assign(ids.size() * engine::kEditedViews * flat_dim, 0.0f);
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-      for (int v = 1; v <= engine::kEditedViews; ++v) {
-        float* out =
-            view_rows.data() + (i * engine::kEditedViews + static_cast<std::size_t>(v - 1)) * flat_dim;
-        const auto it = std::ranges::lower_bound(views->ids, engine::view_id(ids[i], v));
-        if (it != views->ids.end() && *it == engine::view_id(ids[i], v)) {
-          std::ranges::copy(views->row(static_cast<std::size_t>(it - views->ids.begin())), out);
-        } else {
-          std::copy_n(own.begin() + static_cast<std::ptrdiff_t>(i * flat_dim), flat_dim, out);  // no view
-        }
+  return out;
+}
+
+std::size_t count_designs(std::span<const catalog::Item* const> items) {
+  std::set<std::pair<std::string, std::string>> designs;
+  for (const catalog::Item* item : items) designs.emplace(item->source, catalog::design_of(item->source_id));
+  return designs.size();
+}
+
+std::array<double, kColumnCount> row_columns(const RetrievalRow& row) {
+  std::array<double, kColumnCount> c{};
+  std::ranges::copy(row.precision_at_1, c.begin());
+  std::ranges::copy(row.precision_at_k, c.begin() + kLabelCount);
+  c[2 * kLabelCount] = row.map_type;
+  return c;
+}
+
+BestBaseline best_baseline(std::span<const RetrievalRow> rows, const std::string& metric) {
+  BestBaseline best;
+  best.metric = metric;
+  for (const RetrievalRow& r : rows) {
+    if (!r.baseline || (r.metric != metric && r.metric != "-")) continue;
+    const auto values = row_columns(r);
+    for (std::size_t c = 0; c < kColumnCount; ++c) {
+      if (best.methods[c].empty() || values[c] > best.values[c]) {
+        best.values[c] = values[c];
+        best.methods[c] = r.method;
       }
     }
-  } else if (!stale.empty()) {
-    report.notes.push_back(stale + "; left out");
   }
-  for (const index::Metric metric : options.metrics) {
-    for (const Method& m : methods) {
-      report.rows.push_back(
-          evaluate_vectors(m.name, ids, m.vectors, m.dim, metric, labels, options.k, threads));
-    }
-    if (metric == index::Metric::kCosine && !view_rows.empty()) {
-      report.rows.push_back(evaluate_vectors(fmt::format("{} flat + edited views", options.model), ids,
-                                             methods.back().vectors, flat_dim, metric, labels, options.k,
-                                             threads, view_rows, engine::kEditedViews));
-    }
-  }
-  return report;
-}
-
-nlohmann::json to_json(const RetrievalReport& report) {
-  nlohmann::json rows = nlohmann::json::array();
-  for (const auto& r : report.rows) {
-    nlohmann::json p1, pk;
-    for (std::size_t l = 0; l < kLabelCount; ++l) {
-      p1[kLabelNames[l]] = r.precision_at_1[l];
-      pk[kLabelNames[l]] = r.precision_at_k[l];
-    }
-    rows.push_back({{"method", r.method},
-                    {"metric", r.metric},
-                    {"queries", r.queries},
-                    {"precision_at_1", p1},
-                    {"precision_at_k", pk},
-                    {"map_type", r.map_type},
-                    {"map_queries", r.map_queries},
-                    {"seconds", r.seconds}});
-  }
-  std::vector<std::string> metrics;
-  for (auto m : report.options.metrics) metrics.emplace_back(index::metric_name(m));
-  return {{"kind", "retrieval"},
-          {"model", report.options.model},
-          {"metrics", metrics},
-          {"k", report.options.k},
-          {"seed", report.options.seed},
-          {"items", report.items},
-          {"protocol", "leave-one-out, every item a query"},
-          {"rows", rows},
-          {"notes", report.notes}};
-}
-
-std::string format_table(const RetrievalReport& report) {
-  const std::size_t k = report.options.k;
-  std::string out =
-      fmt::format("retrieval: {} items, each a query against the others (leave-one-out), model {}\n",
-                  report.items, report.options.model);
-  out +=
-      fmt::format("{:<32} {:<9} | {:>6} {:>6} {:>6} {:>6} | {:>6} {:>6} {:>6} {:>6} | {:>6}\n", "method",
-                  "metric", "type", "family", "categ", "colour", "type", "family", "categ", "colour", "mAP");
-  out += fmt::format("{:<32} {:<9} | {:^27} | {:^27} | {:>6}\n", "", "", "precision@1",
-                     fmt::format("precision@{}", k), "type");
-  for (const auto& r : report.rows) {
-    out += fmt::format(
-        "{:<32} {:<9} | {:6.3f} {:6.3f} {:6.3f} {:6.3f} | {:6.3f} {:6.3f} {:6.3f} {:6.3f} | {:6.3f}\n",
-        r.method, r.metric, r.precision_at_1[0], r.precision_at_1[1], r.precision_at_1[2],
-        r.precision_at_1[3], r.precision_at_k[0], r.precision_at_k[1], r.precision_at_k[2],
-        r.precision_at_k[3], r.map_type);
-  }
-  for (const auto& n : report.notes) out += "note: " + n + "\n";
-  return out;
+  return best;
 }
 
 }  // namespace mystyle::eval

@@ -2,10 +2,19 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 
 #include "engine/engine_fixture.h"
+#include "mystyle/catalog/import.h"
 #include "mystyle/core/error.h"
+#include "mystyle/engine/embeddings.h"
+#include "mystyle/engine/train_job.h"
+#include "mystyle/eval/eval_data.h"
 #include "mystyle/eval/simple_features.h"
 #include "mystyle/index/exact_index.h"
 
@@ -110,6 +119,214 @@ TEST(Retrieval, RandomBaselineIsNearChance) {
   EXPECT_NEAR(r.precision_at_k[1], 199.0 / 399.0, 0.02);
   EXPECT_DOUBLE_EQ(r.precision_at_k[2], 1.0);
   EXPECT_DOUBLE_EQ(r.precision_at_k[3], 0.0);  // no colour labels: no queries
+}
+
+// A real catalog of 150 designs "P<d>", each in one to three colours ("P<d>-0<c>"); a design's
+// colours share its type (one of 6) and category (one of 3), the colour group is the colour.
+class DesignCatalog {
+ public:
+  DesignCatalog() {
+    std::string csv = "id,name,category,url,type,colour\n";
+    for (int d = 0; d < 150; ++d) {
+      for (int c = 1; c <= 1 + d % 3; ++c)
+        csv += fmt::format("P{}-0{},Item,Cat{},u,T{},C{}\n", d, c, d % 3, d % 6, c);
+    }
+    catalog::import_csv(cat_, testing::write_file(dir_ / "items.csv", csv), std::nullopt, "t");
+    items_ = cat_.all_items();
+  }
+  const std::vector<catalog::Item>& items() const { return items_; }
+
+ private:
+  testing::TempDir dir_;
+  catalog::Catalog cat_{dir_ / "ws"};
+  std::vector<catalog::Item> items_;
+};
+
+std::vector<std::int64_t> ids_of(std::span<const catalog::Item* const> items) {
+  std::vector<std::int64_t> ids;
+  for (const auto* item : items) ids.push_back(item->id);
+  return ids;
+}
+
+// The held-out protocol takes every colour of the held-out designs and nothing else.
+TEST(RetrievalProtocol, HeldOutTakesWholeHeldOutDesignsOnly) {
+  const DesignCatalog c;
+  const auto held_out = protocol_items(c.items(), RetrievalProtocol::kHeldOut, catalog::kDefaultSplitSeed);
+  std::map<std::string, std::pair<int, int>> in_out;  // design -> (held-out colours, others)
+  const std::set<const catalog::Item*> chosen(held_out.begin(), held_out.end());
+  for (const auto& item : c.items()) {
+    const std::string design = item.source_id.substr(0, item.source_id.find('-'));
+    (chosen.contains(&item) ? in_out[design].first : in_out[design].second) += 1;
+    EXPECT_EQ(chosen.contains(&item), catalog::is_held_out_design(item, catalog::kDefaultSplitSeed));
+  }
+  std::size_t held_out_designs = 0;
+  for (const auto& [design, counts] : in_out) {
+    EXPECT_TRUE(counts.first == 0 || counts.second == 0) << design << " is split across the sides";
+    held_out_designs += counts.first > 0;
+  }
+  EXPECT_EQ(count_designs(held_out), held_out_designs);
+  EXPECT_GT(held_out_designs, 150u / 10);  // about 20% of 150
+  EXPECT_LT(held_out_designs, 150u * 3 / 10);
+  EXPECT_EQ(protocol_items(c.items(), RetrievalProtocol::kAll, 1).size(), c.items().size());
+  EXPECT_NE(protocol_items(c.items(), RetrievalProtocol::kHeldOut, 2), held_out);
+  EXPECT_EQ(parse_retrieval_protocol(protocol_name(RetrievalProtocol::kHeldOut)),
+            RetrievalProtocol::kHeldOut);
+  EXPECT_THROW(parse_retrieval_protocol("train"), Error);
+}
+
+// Every held-out item sits near its type's direction; every other item is a decoy: a copy of a
+// held-out item, of another type (each held-out item has some). Ranked among held-out items only,
+// each query's nearest neighbours are of its type; a decoy in the gallery would be the nearest and
+// a miss. The numbers must agree with a brute-force ranking over the held-out gallery.
+TEST(RetrievalProtocol, HeldOutNumbersAgreeWithBruteForceOverHeldOutGallery) {
+  const DesignCatalog c;
+  const auto held_out = protocol_items(c.items(), RetrievalProtocol::kHeldOut, catalog::kDefaultSplitSeed);
+  const auto all = protocol_items(c.items(), RetrievalProtocol::kAll, catalog::kDefaultSplitSeed);
+  const std::size_t dim = 8;
+  std::mt19937_64 rng(3);
+  std::normal_distribution<float> noise(0, 0.3f);
+  std::map<std::int64_t, std::vector<float>> vector_of;
+  for (const auto* item : held_out) {
+    std::vector<float> v(dim);
+    for (float& x : v) x = noise(rng);
+    v[static_cast<std::size_t>(item->type[1] - '0')] += 2.0f;
+    vector_of[item->id] = v;
+  }
+  std::size_t next = 0;  // decoys copy the held-out items in turn
+  for (const auto* item : all) {
+    if (vector_of.contains(item->id)) continue;
+    while (held_out[next % held_out.size()]->type == item->type) ++next;
+    vector_of[item->id] = vector_of[held_out[next++ % held_out.size()]->id];
+  }
+  auto rows_of = [&](std::span<const catalog::Item* const> items) {
+    std::vector<float> rows;
+    for (const auto* item : items)
+      rows.insert(rows.end(), vector_of[item->id].begin(), vector_of[item->id].end());
+    return rows;
+  };
+  const std::size_t k = 3;
+  const auto ids = ids_of(held_out);
+  const RetrievalRow held =
+      evaluate_vectors("t", ids, rows_of(held_out), dim, index::Metric::kCosine, label_codes(held_out), k, 2);
+  const RetrievalRow every =
+      evaluate_vectors("t", ids_of(all), rows_of(all), dim, index::Metric::kCosine, label_codes(all), k, 2);
+
+  // Brute force: cosine in double against every other held-out item, best first.
+  const ItemLabels codes = label_codes(held_out);
+  double p1 = 0, pk = 0, colour_p1 = 0;
+  for (std::size_t q = 0; q < held_out.size(); ++q) {
+    std::vector<std::pair<double, std::size_t>> ranked;  // -cosine, gallery row
+    const auto& a = vector_of[held_out[q]->id];
+    for (std::size_t g = 0; g < held_out.size(); ++g) {
+      if (g == q) continue;
+      const auto& b = vector_of[held_out[g]->id];
+      double dot = 0, na = 0, nb = 0;
+      for (std::size_t t = 0; t < dim; ++t)
+        dot += double(a[t]) * b[t], na += double(a[t]) * a[t], nb += double(b[t]) * b[t];
+      ranked.emplace_back(-dot / std::sqrt(na * nb), g);
+    }
+    std::ranges::sort(ranked);
+    const auto same = [&](std::size_t rank, std::size_t label) {
+      return codes.codes.at(ranked.at(rank).second)[label] == codes.codes[q][label];
+    };
+    p1 += same(0, 0);
+    colour_p1 += same(0, 3);
+    for (std::size_t r = 0; r < k; ++r) pk += same(r, 0);
+  }
+  const double n = static_cast<double>(held_out.size());
+  EXPECT_EQ(held.queries, held_out.size());
+  EXPECT_NEAR(held.precision_at_1[0], p1 / n, 1e-12);
+  EXPECT_NEAR(held.precision_at_k[0], pk / (n * k), 1e-12);
+  EXPECT_NEAR(held.precision_at_1[3], colour_p1 / n, 1e-12);
+  EXPECT_GT(held.precision_at_1[0], 0.9);   // the types separate among held-out items
+  EXPECT_LT(every.precision_at_1[0], 0.5);  // decoys in the gallery would take rank 1
+}
+
+// The best baseline takes, per column, the best baseline row of the metric (or the metric-free
+// random row); model rows never count.
+TEST(Retrieval, BestBaselineIsPerColumnOverBaselinesOfTheMetric) {
+  auto row = [](std::string method, std::string metric, bool baseline, double type_p1, double colour_pk) {
+    RetrievalRow r;
+    r.method = std::move(method);
+    r.metric = std::move(metric);
+    r.baseline = baseline;
+    r.precision_at_1[0] = type_p1;
+    r.precision_at_k[3] = colour_pk;
+    r.map_type = type_p1 / 2;
+    return r;
+  };
+  const std::vector<RetrievalRow> rows = {
+      row("random", "-", true, 0.05, 0.2), row("grey", "cosine", true, 0.6, 0.4),
+      row("hsv", "cosine", true, 0.1, 0.7), row("grey", "pearson", true, 0.9, 0.9),
+      row("ours", "cosine", false, 0.95, 0.99)};
+  const BestBaseline best = best_baseline(rows, "cosine");
+  EXPECT_DOUBLE_EQ(best.values[0], 0.6);
+  EXPECT_EQ(best.methods[0], "grey");
+  EXPECT_DOUBLE_EQ(best.values[kLabelCount + 3], 0.7);
+  EXPECT_EQ(best.methods[kLabelCount + 3], "hsv");
+  EXPECT_DOUBLE_EQ(best.values[1], 0.0);  // every row ties at 0: the first (random) is named
+  EXPECT_EQ(best.methods[1], "random");
+  EXPECT_DOUBLE_EQ(best.values[2 * kLabelCount], 0.3);
+
+  // The table marks the model's cells above the best baseline, the JSON says the same per column.
+  RetrievalReport report;
+  report.rows = rows;
+  const std::string table = format_table(report);
+  const std::size_t start = table.find("\nours") + 1;
+  const std::string ours_line = table.substr(start, table.find('\n', start) - start);
+  EXPECT_NE(ours_line.find("0.950*"), std::string::npos) << table;
+  EXPECT_NE(ours_line.find("0.990*"), std::string::npos) << table;
+  EXPECT_EQ(ours_line.find("0.000*"), std::string::npos) << table;  // ties with the baselines: no mark
+  EXPECT_EQ(table.find("0.600*"), std::string::npos) << table;      // baselines are never marked
+  const nlohmann::json doc = to_json(report);
+  EXPECT_EQ(doc["rows"][4]["beats_best_baseline"]["precision_at_1"]["type"], true);
+  EXPECT_EQ(doc["rows"][4]["beats_best_baseline"]["precision_at_1"]["family"], false);
+  EXPECT_EQ(doc["best_baseline"][0]["methods"]["precision_at_k"]["colour"], "hsv");
+}
+
+// End to end on real photos and a real model: the held-out run's queries are exactly the sample's
+// items of held-out designs, every row is over them, and the similarity files are written.
+TEST(RetrievalProtocol, RunOnRealPhotosUsesHeldOutItemsAndWritesSimilarityFiles) {
+  testing::TempDir dir;
+  if (!testing::import_mango_sample(dir.path(), 150)) GTEST_SKIP() << "MANGO data set absent";
+  const engine::Workspace ws(dir.path());
+  engine::TrainOptions train;
+  train.epochs = 1;
+  train.threads = 2;
+  engine::train_on_catalog(ws, train);
+  engine::embed_catalog(ws, "seed64", nn::LatentPooling::kFlat, 2);
+  engine::embed_catalog(ws, "seed64", nn::LatentPooling::kMean, 2);
+  const auto items = catalog::Catalog(dir.path()).all_items();
+  std::set<std::string> designs;
+  std::size_t held_out = 0;
+  for (const auto& item : items) {
+    if (!catalog::is_held_out_design(item, 1)) continue;
+    ++held_out;
+    designs.insert(item.source_id.substr(0, item.source_id.find('-')));
+  }
+  ASSERT_GE(held_out, 2u);
+  RetrievalOptions o;
+  o.threads = 2;
+  const RetrievalReport r = run_retrieval(ws, o);
+  EXPECT_EQ(r.items, held_out);
+  EXPECT_EQ(r.designs, designs.size());
+  ASSERT_EQ(r.rows.size(), 6u);  // random, 3 baselines, channel means, flat (no views file)
+  for (const auto& row : r.rows) EXPECT_EQ(row.queries, held_out) << row.method;
+  EXPECT_EQ(r.similarity.features.size(), 5u);
+  EXPECT_EQ(r.similarity.random_pairs, held_out * (held_out - 1) / 2);
+  const nlohmann::json doc = to_json(r);
+  EXPECT_EQ(doc["protocol"], "heldout");
+  EXPECT_EQ(doc["best_baseline"].size(), 1u);
+  EXPECT_NE(format_table(r).find("best baseline"), std::string::npos);
+
+  o.protocol = RetrievalProtocol::kAll;
+  EXPECT_EQ(run_retrieval(ws, o).items, items.size());
+
+  const auto files = save_similarity_files(ws, r);
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_TRUE(std::filesystem::exists(files[1]));
+  const SimilarityScale scale = load_similarity_scale(files[0]);
+  EXPECT_EQ(scale.model, "seed64");
 }
 
 // Real photos: features of every item, then the same values back from the workspace cache.
