@@ -97,7 +97,7 @@ struct BestBaseline {
 BestBaseline best_baseline(std::span<const RetrievalRow> rows, const std::string& metric);
 
 struct RetrievalOptions {
-  std::string model = "seed64";
+  std::string model = engine::kDefaultModel;
   RetrievalProtocol protocol = RetrievalProtocol::kHeldOut;
   std::uint64_t split_seed = catalog::kDefaultSplitSeed;          ///< of the held-out designs
   std::vector<index::Metric> metrics = {index::Metric::kCosine};  ///< applied to every method
