@@ -14,6 +14,7 @@
 #include "mystyle/eval/questions.h"
 #include "mystyle/eval/retrieval.h"
 #include "mystyle/eval/robustness.h"
+#include "mystyle/eval/transfer.h"
 
 namespace mystyle::cli {
 namespace {
@@ -239,12 +240,44 @@ void add_robustness(CLI::App& eval) {
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
   cmd->add_option("--seed", args->options.seed, "Seed of the sample")->capture_default_str();
+  cmd->add_option("--split-seed", args->options.split_seed, "Seed of the held-out designs queried")
+      ->capture_default_str();
+  cmd->add_flag("--all-items", args->options.all_items,
+                "Sample queries from every item, not only held-out designs (the old protocol)");
   cmd->add_option("--threads", args->options.threads, "Worker threads (0 = all cores)");
   cmd->add_flag("--json", args->json, "Print the report as JSON");
   cmd->callback([args] {
     const engine::Workspace ws(args->workspace);
     const auto r = eval::run_robustness(ws, args->options);
     report(ws, "robustness", eval::to_json(r), eval::format_table(r), args->json);
+  });
+}
+
+void add_transfer(CLI::App& eval) {
+  struct Args {
+    std::filesystem::path workspace;
+    eval::TransferOptions options;
+    bool json = false;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = eval.add_subcommand(
+      "transfer", "Slot, category and type voted for photos taken outside the studio (held-out designs)");
+  add_workspace_option(*cmd, args->workspace);
+  cmd->add_option("--model", args->options.model, "Trained model")->capture_default_str();
+  cmd->add_option("--limit", args->options.limit, "Products sampled (0 = all)")->capture_default_str();
+  cmd->add_option("-k", args->options.k, "Neighbours that vote")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  cmd->add_option("--seed", args->options.seed, "Seed of the sample and the edits")->capture_default_str();
+  cmd->add_option("--split-seed", args->options.split_seed, "Seed of the held-out designs queried")
+      ->capture_default_str();
+  cmd->add_option("--threads", args->options.threads, "Worker threads (0 = all cores)");
+  cmd->add_flag("--json", args->json, "Print the report as JSON");
+  cmd->callback([args] {
+    const engine::Workspace ws(args->workspace);
+    const auto r = eval::run_transfer(ws, args->options);
+    spdlog::info("wrote {}", eval::save_transfer_examples(ws, r).string());
+    report(ws, "transfer", eval::to_json(r), eval::format_table(r), args->json);
   });
 }
 
@@ -260,6 +293,7 @@ void add_eval_command(CLI::App& app) {
   add_answer(*eval, /*fitb=*/false);
   add_outfits(*eval);
   add_robustness(*eval);
+  add_transfer(*eval);
 }
 
 }  // namespace mystyle::cli

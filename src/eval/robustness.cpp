@@ -101,17 +101,21 @@ RobustnessReport run_robustness(const engine::Workspace& workspace, const Robust
     report.methods.insert(report.methods.begin() + 1, "ours + views");
   }
 
-  // A seeded sample of products that every index holds.
+  // A seeded sample of products that every index holds, of held-out designs unless told otherwise:
+  // a learned model has seen the training designs' photos, so only the others measure it fairly.
   std::vector<const catalog::Item*> pool;
   for (const auto& item : items) {
+    if (!options.all_items && !catalog::is_held_out_design(item, options.split_seed)) continue;
     if (item.image_path && ours.contains(item.id) && grey.contains(item.id)) pool.push_back(&item);
   }
+  report.eligible = pool.size();
   std::mt19937_64 rng(options.seed);
   for (std::size_t i = pool.size(); i > 1; --i)
     std::swap(pool[i - 1], pool[static_cast<std::size_t>(rng() % i)]);
   if (options.limit > 0 && pool.size() > options.limit) pool.resize(options.limit);
   if (pool.empty())
-    throw Error(fmt::format("{}: no embedded items with a photo to query", workspace.root().string()));
+    throw Error(fmt::format("{}: no embedded items with a photo to query among {}", workspace.root().string(),
+                            sample_name(options)));
 
   // The catalog photos, decoded as the query pipeline decodes an upload.
   std::vector<cv::Mat> photos(pool.size());
@@ -134,6 +138,11 @@ RobustnessReport run_robustness(const engine::Workspace& workspace, const Robust
 
   const std::size_t image_floats = static_cast<std::size_t>(3 * pre.image_side_px * pre.image_side_px);
   const auto feature_size = static_cast<std::size_t>(model.feature_size(nn::LatentPooling::kFlat));
+  if (feature_size != dim)
+    throw Error(
+        fmt::format("robustness: model {} encodes {} numbers per photo but its flat embeddings hold {}; "
+                    "run `mystyle embed --model {}`",
+                    options.model, feature_size, dim, options.model));
   std::vector<float> chw(n * image_floats), codes(n * feature_size), g(n * kGreyDim), c(n * kColourDim),
       h(n * kHsvDim);
   Progress progress("robustness queries", static_cast<std::int64_t>(n * std::size(kAllPerturbations)),
@@ -169,6 +178,11 @@ RobustnessReport run_robustness(const engine::Workspace& workspace, const Robust
   return report;
 }
 
+std::string sample_name(const RobustnessOptions& options) {
+  return options.all_items ? std::string("all items")
+                           : fmt::format("held-out designs (split seed {})", options.split_seed);
+}
+
 nlohmann::json to_json(const RobustnessReport& report) {
   nlohmann::json rows = nlohmann::json::array();
   for (std::size_t p = 0; p < report.perturbations.size(); ++p) {
@@ -180,18 +194,27 @@ nlohmann::json to_json(const RobustnessReport& report) {
     rows.push_back({{"perturbation", report.perturbations[p]}, {"methods", cells}});
   }
   return {
-      {"kind", "robustness"},        {"model", report.options.model}, {"k", report.options.k},
-      {"seed", report.options.seed}, {"queries", report.queries},     {"catalog_items", report.catalog_items},
-      {"metric", "cosine"},          {"methods", report.methods},     {"rows", rows},
+      {"kind", "robustness"},
+      {"model", report.options.model},
+      {"k", report.options.k},
+      {"seed", report.options.seed},
+      {"sample", report.options.all_items ? "all items" : "held-out designs"},
+      {"split_seed", report.options.all_items ? nlohmann::json() : nlohmann::json(report.options.split_seed)},
+      {"eligible_items", report.eligible},
+      {"queries", report.queries},
+      {"catalog_items", report.catalog_items},
+      {"metric", "cosine"},
+      {"methods", report.methods},
+      {"rows", rows},
       {"seconds", report.seconds}};
 }
 
 std::string format_table(const RobustnessReport& report) {
   std::string out = fmt::format(
-      "robustness: {} sampled products (seed {}), each perturbed and searched among {} catalog items "
-      "(cosine); "
-      "recall@1 / recall@{} of the product itself\n",
-      report.queries, report.options.seed, report.catalog_items, report.options.k);
+      "robustness: {} products sampled (seed {}) among {} eligible items: {}; each perturbed and "
+      "searched among all {} catalog items (cosine); recall@1 / recall@{} of the product itself\n",
+      report.queries, report.options.seed, report.eligible, sample_name(report.options), report.catalog_items,
+      report.options.k);
   out += fmt::format("{:<22}", "perturbation");
   for (const auto& m : report.methods) out += fmt::format(" | {:^15}", m.substr(0, 15));
   out += "\n";
