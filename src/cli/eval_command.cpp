@@ -148,8 +148,10 @@ void add_answer(CLI::App& eval, bool fitb) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--answers", args->answers, "Answer key (JSON): adds the accuracy / AUC")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--scorer", args->scorer, "ours, random, popularity, cooccurrence or simple")
-      ->check(CLI::IsMember({"ours", "random", "popularity", "cooccurrence", "simple"}))
+  std::vector<std::string> scorer_names;
+  for (const auto kind : eval::kAllScorers) scorer_names.push_back(eval::scorer_kind_name(kind));
+  cmd->add_option("--scorer", args->scorer, "Scorer (eval outfits shows them all)")
+      ->check(CLI::IsMember(scorer_names))
       ->capture_default_str();
   cmd->add_option("--model", args->model, "Trained model (scorer ours)")->capture_default_str();
   cmd->add_option("--neighbours", args->options.neighbours.neighbours, "K nearest known items per item")

@@ -1,6 +1,7 @@
 #include "mystyle/eval/outfit_eval.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <chrono>
@@ -42,18 +43,29 @@ std::string scorer_kind_name(ScorerKind kind) {
       return "popularity";
     case ScorerKind::kCooccurrence:
       return "cooccurrence";
+    case ScorerKind::kTypeCooccurrence:
+      return "type-cooccurrence";
     case ScorerKind::kSimple:
       return "simple";
+    case ScorerKind::kSimpleUncentred:
+      return "simple-uncentred";
+    case ScorerKind::kOldSimpleCentred:
+      return "old-simple-centred";
+    case ScorerKind::kOldSimple:
+      return "old-simple";
+    case ScorerKind::kOldOurs:
+      return "old-ours";
   }
   return "?";
 }
 
 ScorerKind parse_scorer_kind(const std::string& name) {
+  std::vector<std::string> names;
   for (ScorerKind k : kAllScorers) {
     if (scorer_kind_name(k) == name) return k;
+    names.push_back(scorer_kind_name(k));
   }
-  throw Error(
-      fmt::format("unknown scorer '{}' (expected ours, random, popularity, cooccurrence or simple)", name));
+  throw Error(fmt::format("unknown scorer '{}' (expected one of {})", name, fmt::join(names, ", ")));
 }
 
 ScorerInputs load_scorer_inputs(const engine::Workspace& workspace, const std::string& model,
@@ -62,23 +74,33 @@ ScorerInputs load_scorer_inputs(const engine::Workspace& workspace, const std::s
   in.model = model;
   catalog::Catalog cat(workspace.root());
   in.graph = recommend::OutfitGraph::load(cat);
-  if (uses(kinds, ScorerKind::kOurs)) {
+  if (uses(kinds, ScorerKind::kOurs) || uses(kinds, ScorerKind::kOldOurs)) {
     engine::Embeddings e = load_checked_embeddings(workspace, model, "flat");
     in.embedding_ids = std::move(e.ids);
     in.embeddings = std::move(e.vectors);
     in.embedding_dim = static_cast<std::size_t>(e.dim);
   }
-  if (uses(kinds, ScorerKind::kSimple)) {
+  if (uses(kinds, ScorerKind::kSimple) || uses(kinds, ScorerKind::kSimpleUncentred) ||
+      uses(kinds, ScorerKind::kOldSimpleCentred) || uses(kinds, ScorerKind::kOldSimple)) {
     const int t = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     const SimpleFeatures f = load_simple_features(workspace.root(), in.graph.items(), t);
     in.feature_ids = f.ids;
     in.features = f.colour_plus_hsv();
+    in.centred_features = f.centred_colour_plus_hsv();
   }
   return in;
 }
 
 std::unique_ptr<CompatibilityScorer> make_scorer(ScorerKind kind, const ScorerInputs& inputs,
                                                  const KnownOutfits& known, const ScorerOptions& options) {
+  constexpr std::size_t kSimpleDim = kColourDim + kHsvDim;
+  const bool simple = kind == ScorerKind::kSimple || kind == ScorerKind::kSimpleUncentred ||
+                      kind == ScorerKind::kOldSimpleCentred || kind == ScorerKind::kOldSimple;
+  const bool ours = kind == ScorerKind::kOurs || kind == ScorerKind::kOldOurs;
+  if (simple && inputs.feature_ids.empty()) throw Error("simple scorers: no image features loaded");
+  if (ours && inputs.embedding_ids.empty()) throw Error("ours: no embeddings loaded");
+  const std::string simple_note = "simple image features (outfit-free)";
+  const std::string model_note = fmt::format("{} trained without outfits (outfit-free)", inputs.model);
   switch (kind) {
     case ScorerKind::kRandom:
       return make_random_scorer(options.seed);
@@ -86,17 +108,29 @@ std::unique_ptr<CompatibilityScorer> make_scorer(ScorerKind kind, const ScorerIn
       return make_popularity_scorer(known);
     case ScorerKind::kCooccurrence:
       return make_cooccurrence_scorer(known);
+    case ScorerKind::kTypeCooccurrence:
+      return make_label_cooccurrence_scorer(known, options.typed.same_label);
     case ScorerKind::kSimple:
-      if (inputs.feature_ids.empty()) throw Error("simple scorer: no image features loaded");
-      return make_neighbour_scorer(known, "NN co-occurrence, colour 16x16 + HSV", inputs.feature_ids,
-                                   inputs.features, kColourDim + kHsvDim, options.neighbours,
-                                   "simple image features (outfit-free)");
+      return make_typed_neighbour_scorer(known, "NN co-occ. by type, centred colour + HSV/2",
+                                         inputs.feature_ids, inputs.centred_features, kSimpleDim,
+                                         options.typed, simple_note);
+    case ScorerKind::kSimpleUncentred:
+      return make_typed_neighbour_scorer(known, "NN co-occ. by type, colour + HSV", inputs.feature_ids,
+                                         inputs.features, kSimpleDim, options.typed, simple_note);
+    case ScorerKind::kOldSimpleCentred:
+      return make_neighbour_scorer(known, "old NN co-occ., centred colour + HSV/2", inputs.feature_ids,
+                                   inputs.centred_features, kSimpleDim, options.neighbours, simple_note);
+    case ScorerKind::kOldSimple:
+      return make_neighbour_scorer(known, "old NN co-occ., colour + HSV", inputs.feature_ids, inputs.features,
+                                   kSimpleDim, options.neighbours, simple_note);
     case ScorerKind::kOurs:
-      if (inputs.embedding_ids.empty()) throw Error("ours: no embeddings loaded");
-      return make_neighbour_scorer(
-          known, fmt::format("ours: NN co-occurrence, {} flat", inputs.model), inputs.embedding_ids,
-          inputs.embeddings, inputs.embedding_dim, options.neighbours,
-          fmt::format("{} autoencoder trained on item photos only (outfit-free)", inputs.model));
+      return make_typed_neighbour_scorer(
+          known, fmt::format("ours: NN co-occ. by type, {} flat", inputs.model), inputs.embedding_ids,
+          inputs.embeddings, inputs.embedding_dim, options.typed, model_note);
+    case ScorerKind::kOldOurs:
+      return make_neighbour_scorer(known, fmt::format("old NN co-occ., {} flat", inputs.model),
+                                   inputs.embedding_ids, inputs.embeddings, inputs.embedding_dim,
+                                   options.neighbours, model_note);
   }
   throw Error("unknown scorer kind");
 }
@@ -222,6 +256,11 @@ nlohmann::json to_json(const OutfitEvalReport& report) {
           {"model", report.model},
           {"seed", report.options.seed},
           {"neighbours", report.options.neighbours.neighbours},
+          {"typed_neighbours",
+           {{"same_label", same_label_name(report.options.typed.same_label)},
+            {"candidate_neighbours", report.options.typed.candidate_neighbours},
+            {"context_neighbours", report.options.typed.context_neighbours},
+            {"evidence_floor", report.options.typed.evidence_floor}}},
           {"candidates", kCandidates},
           {"held_out_fraction", kHeldOutFraction},
           {"rows", rows},
@@ -231,13 +270,15 @@ nlohmann::json to_json(const OutfitEvalReport& report) {
 std::string format_table(const OutfitEvalReport& report) {
   std::string out = fmt::format(
       "outfit compatibility: FITB (1 of {} candidates, same category) and compatibility AUC "
-      "(real vs random outfits); seed {}, K = {}\n",
-      kCandidates, report.options.seed, report.options.neighbours.neighbours);
-  out += fmt::format("{:<9} {:<40} | {:>8} {:>9} | {:>6} {:>8}\n", "protocol", "scorer", "FITB acc",
-                     "questions", "AUC", "outfits");
+      "(real vs random outfits); seed {}; old NN: K = {}; by {}: K = {} per candidate, {} per outfit item\n",
+      kCandidates, report.options.seed, report.options.neighbours.neighbours,
+      same_label_name(report.options.typed.same_label), report.options.typed.candidate_neighbours,
+      report.options.typed.context_neighbours);
+  out += fmt::format("{:<9} {:<46} | {:>8} {:>9} | {:>6} {:>8} | {:>6}\n", "protocol", "scorer", "FITB acc",
+                     "questions", "AUC", "outfits", "s");
   for (const auto& r : report.rows) {
-    out += fmt::format("{:<9} {:<40} | {:>8.3f} {:>9} | {:>6.3f} {:>8}\n", r.protocol, r.scorer,
-                       r.fitb_accuracy, r.fitb_questions, r.auc, r.compat_outfits);
+    out += fmt::format("{:<9} {:<46} | {:>8.3f} {:>9} | {:>6.3f} {:>8} | {:>6.1f}\n", r.protocol, r.scorer,
+                       r.fitb_accuracy, r.fitb_questions, r.auc, r.compat_outfits, r.seconds);
   }
   for (const auto& n : report.notes) out += "note: " + n + "\n";
   if (!report.rows.empty())

@@ -87,6 +87,17 @@ void normalise_into(std::span<const float> in, std::span<float> out) {
   for (std::size_t i = 0; i < in.size(); ++i) out[i] = in[i] * scale;
 }
 
+/// `in` minus its mean, scaled to length `length` (all zeros when constant).
+void centre_into(std::span<const float> in, std::span<float> out, double length) {
+  double mean = 0;
+  for (float v : in) mean += v;
+  mean /= static_cast<double>(in.size());
+  double sq = 0;
+  for (float v : in) sq += (v - mean) * (v - mean);
+  const double scale = sq > 0 ? length / std::sqrt(sq) : 0.0;
+  for (std::size_t i = 0; i < in.size(); ++i) out[i] = static_cast<float>((in[i] - mean) * scale);
+}
+
 }  // namespace
 
 void compute_simple_features(const cv::Mat& rgb, std::span<float> grey, std::span<float> colour,
@@ -149,6 +160,17 @@ std::vector<float> SimpleFeatures::colour_plus_hsv() const {
   for (std::size_t i = 0; i < size(); ++i) {
     normalise_into({colour.data() + i * kColourDim, kColourDim}, {out.data() + i * kDim, kColourDim});
     normalise_into({hsv.data() + i * kHsvDim, kHsvDim}, {out.data() + i * kDim + kColourDim, kHsvDim});
+  }
+  return out;
+}
+
+std::vector<float> SimpleFeatures::centred_colour_plus_hsv() const {
+  constexpr std::size_t kDim = kColourDim + kHsvDim;
+  std::vector<float> out(size() * kDim);
+  for (std::size_t i = 0; i < size(); ++i) {
+    centre_into({colour.data() + i * kColourDim, kColourDim}, {out.data() + i * kDim, kColourDim}, 1.0);
+    centre_into({hsv.data() + i * kHsvDim, kHsvDim}, {out.data() + i * kDim + kColourDim, kHsvDim},
+                kCentredHsvWeight);
   }
   return out;
 }

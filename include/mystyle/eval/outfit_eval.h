@@ -17,17 +17,26 @@
 namespace mystyle::eval {
 
 enum class ScorerKind {
-  kOurs,          ///< neighbour co-occurrence on the trained encoder's flat embeddings
-  kRandom,        ///< seeded random scores
-  kPopularity,    ///< the candidate's count in known outfits
-  kCooccurrence,  ///< direct co-occurrence counts with the outfit's items
-  kSimple,        ///< neighbour co-occurrence on a 16x16 colour thumbnail + HSV histogram
+  kOurs,              ///< the typed neighbour scorer on the trained model's flat embeddings
+  kRandom,            ///< seeded random scores
+  kPopularity,        ///< the candidate's count in known outfits
+  kCooccurrence,      ///< direct co-occurrence counts with the outfit's items
+  kTypeCooccurrence,  ///< co-occurrence of product types (catalog labels only, no image)
+  kSimple,            ///< the typed neighbour scorer on centred colour thumbnail + HSV histogram / 2
+  kSimpleUncentred,   ///< the typed neighbour scorer on the first simple features (colour + HSV)
+  kOldSimpleCentred,  ///< the first neighbour scorer on centred colour thumbnail + HSV histogram / 2
+  kOldSimple,         ///< the first neighbour scorer on the first simple features (colour + HSV)
+  kOldOurs,           ///< the first neighbour scorer on the trained model's flat embeddings
 };
-inline constexpr ScorerKind kAllScorers[] = {ScorerKind::kRandom, ScorerKind::kPopularity,
-                                             ScorerKind::kCooccurrence, ScorerKind::kSimple,
-                                             ScorerKind::kOurs};
+/// Every scorer, in report order (baselines first, then old and new neighbour scorers per vectors).
+inline constexpr ScorerKind kAllScorers[] = {ScorerKind::kRandom,          ScorerKind::kPopularity,
+                                             ScorerKind::kCooccurrence,    ScorerKind::kTypeCooccurrence,
+                                             ScorerKind::kOldSimple,       ScorerKind::kOldSimpleCentred,
+                                             ScorerKind::kSimpleUncentred, ScorerKind::kSimple,
+                                             ScorerKind::kOldOurs,         ScorerKind::kOurs};
 
-/// "ours", "random", "popularity", "cooccurrence", "simple".
+/// "ours", "random", "popularity", "cooccurrence", "type-cooccurrence", "simple", "simple-uncentred",
+/// "old-simple-centred", "old-simple", "old-ours".
 std::string scorer_kind_name(ScorerKind kind);
 ScorerKind parse_scorer_kind(const std::string& name);
 
@@ -38,8 +47,9 @@ struct ScorerInputs {
   std::vector<std::int64_t> embedding_ids;  ///< ours: flat embeddings (empty when not loaded)
   std::vector<float> embeddings;
   std::size_t embedding_dim = 0;
-  std::vector<std::int64_t> feature_ids;  ///< simple: colour thumbnail + HSV histogram
-  std::vector<float> features;
+  std::vector<std::int64_t> feature_ids;  ///< simple: rows of both feature matrices below
+  std::vector<float> features;            ///< colour thumbnail + HSV histogram, each of unit length
+  std::vector<float> centred_features;    ///< the same, each centred, the histogram weighted 1/2
 };
 
 /// Loads the catalog graph and, for the given kinds, the checked flat embeddings of `model` and
@@ -48,8 +58,9 @@ ScorerInputs load_scorer_inputs(const engine::Workspace& workspace, const std::s
                                 std::span<const ScorerKind> kinds, int threads);
 
 struct ScorerOptions {
-  std::uint64_t seed = 1;  ///< the random scorer's
-  NeighbourOptions neighbours;
+  std::uint64_t seed = 1;       ///< the random scorer's
+  NeighbourOptions neighbours;  ///< the first neighbour scorer's (old-simple, old-ours rows)
+  TypedNeighbourOptions typed;  ///< the typed neighbour scorer's (ours, simple rows)
 };
 
 /// A scorer that learns from `known` only. Throws when its inputs were not loaded.

@@ -1,13 +1,15 @@
 #pragma once
 /// Outfit compatibility scorers for fill-in-the-blank and compatibility AUC: ours (co-occurrence of
-/// visually similar items, the coordination engine's idea) and the baselines (random, popularity,
-/// direct item co-occurrence, and ours on simple image features).
+/// visually similar items of the same product type, the coordination engine's idea) and the
+/// baselines (random, popularity, direct item co-occurrence, product-type co-occurrence, the first
+/// neighbour scorer, and each on simple image features).
 ///
 /// Leakage: a scorer learns from outfits only through a KnownOutfits, which drops the excluded
 /// (held-out) outfits before counting anything; each scorer lists the outfits it learned from and
 /// check_no_leak() refuses to evaluate when they overlap the excluded ones. Image embeddings come
 /// from an autoencoder trained on item photos alone (no outfits): they are outfit-free.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -35,6 +37,9 @@ class KnownOutfits {
   std::size_t popularity(std::int64_t item) const;
   /// Known outfits holding both `a` and `b` (a != b; 0 when a == b).
   std::size_t cooccurrence(std::int64_t a, std::int64_t b) const;
+  /// Calls `visit(a, b, count)` once per unordered pair of items worn together in a known outfit
+  /// (a < b, count = cooccurrence(a, b) > 0), in no particular order.
+  void for_each_pair(const std::function<void(std::int64_t, std::int64_t, std::size_t)>& visit) const;
 
  private:
   const recommend::OutfitGraph* graph_;
@@ -86,14 +91,63 @@ struct NeighbourOptions {
   bool normalise_by_popularity = false;
 };
 
-/// Ours: pair_score(a, b) = sum over a's K nearest known items n and b's K nearest known items m of
-/// sim(a, n) * sim(b, m) * cooccurrence(n, m) (see NeighbourOptions for its normalisation), similarities
-/// being cosine clamped at 0 between `vectors` (row i = `ids[i]`, `dim` numbers). Items without a
-/// vector score 0. `name` and `vectors_note` label it in reports.
+/// The first neighbour scorer, kept as a baseline: pair_score(a, b) = sum over a's K nearest known
+/// items n and b's K nearest known items m of sim(a, n) * sim(b, m) * cooccurrence(n, m) (see
+/// NeighbourOptions for its normalisation), similarities being cosine clamped at 0 between `vectors`
+/// (row i = `ids[i]`, `dim` numbers); a candidate scores the mean over the outfit's items. Items
+/// without a vector score 0. `name` and `vectors_note` label it in reports.
 std::unique_ptr<CompatibilityScorer> make_neighbour_scorer(const KnownOutfits& known, std::string name,
                                                            std::span<const std::int64_t> ids,
                                                            std::span<const float> vectors, std::size_t dim,
                                                            const NeighbourOptions& options,
                                                            std::string vectors_note);
+
+/// Which catalog label an item's neighbours must share with it.
+enum class SameLabel {
+  kNone,      ///< any known item
+  kCategory,  ///< Item::category
+  kFamily,    ///< Item::family (the category when empty)
+  kType,      ///< Item::type (the family, then the category, when empty)
+};
+
+/// "none", "category", "family", "type".
+std::string same_label_name(SameLabel label);
+/// The label of `item` that SameLabel selects ("" for kNone).
+std::string label_of(const catalog::Item& item, SameLabel label);
+
+/// Settings of the label-restricted neighbour scorer. The defaults were chosen on MANGO's cold-start
+/// questions of split seed 2 and are reported on seed 1 (docs/results.md, section 2).
+struct TypedNeighbourOptions {
+  SameLabel same_label = SameLabel::kType;  ///< neighbours are known items of the item's own label
+  std::size_t candidate_neighbours = 15;    ///< K for the item being scored (a FITB candidate)
+  std::size_t context_neighbours = 10;      ///< K for each outfit item it is scored against
+  /// Added to each outfit item's evidence before the geometric mean, so that one outfit item
+  /// without evidence lowers a candidate's score without zeroing it (same units as the evidence).
+  double evidence_floor = 0.3;
+};
+
+/// Ours: neighbour co-occurrence restricted to items of the same label. N_K(x) are the K nearest
+/// known items of x's label by cosine between `vectors` (clamped at 0; row i = `ids[i]`, `dim`
+/// numbers; a known item is its own nearest). The evidence that candidate c goes with item i is
+///   e(c, i) = sum over n in N_Kc(c), m in N_Kx(i), n != m of
+///             sim(c, n) * sim(i, m) * log(1 + cooccurrence(n, m))
+/// (Kc = candidate_neighbours, Kx = context_neighbours). candidate_score(c, items) is the geometric
+/// mean over the items of (evidence_floor + e(c, i)), minus evidence_floor (0 when every e is 0);
+/// pair_score(a, b) = (e(a, b) + e(b, a)) / 2 and outfit_score the mean pair_score over its pairs.
+/// Works on any item vectors (simple image features, a model's embeddings). Items without a vector,
+/// or whose label has no known item, score 0. Labels come from `known.graph()`.
+std::unique_ptr<CompatibilityScorer> make_typed_neighbour_scorer(const KnownOutfits& known, std::string name,
+                                                                 std::span<const std::int64_t> ids,
+                                                                 std::span<const float> vectors,
+                                                                 std::size_t dim,
+                                                                 const TypedNeighbourOptions& options,
+                                                                 std::string vectors_note);
+
+/// Labels only (no image): the typed scorer with every known item of a label alike. The evidence that
+/// a goes with b is the mean of log(1 + cooccurrence(n, m)) over known items n of a's label and m of
+/// b's label (n != m); a candidate scores the geometric mean over the outfit's items of
+/// (1e-3 + evidence), minus 1e-3; pair_score is the evidence, outfit_score its mean over pairs.
+std::unique_ptr<CompatibilityScorer> make_label_cooccurrence_scorer(const KnownOutfits& known,
+                                                                    SameLabel label);
 
 }  // namespace mystyle::eval
