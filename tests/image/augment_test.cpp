@@ -103,6 +103,51 @@ TEST(Augment, GeometryMovesTheGarmentWithinRange) {
   for (float v : flat) EXPECT_NEAR(v, 0.9f, 1e-5);
 }
 
+// The texture repaints the background and never the garment: pixels of the disc's flat middle keep
+// their value exactly, most background pixels change, and the same seed gives the same picture.
+TEST(Augment, TextureBackgroundRepaintsOnlyTheBackground) {
+  const auto original = disc_image(24, 24, 12);
+  std::vector<int> kinds_seen;
+  for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+    auto img = original;
+    texture_background(img, 3, kSide, seed);
+    auto again = original;
+    texture_background(again, 3, kSide, seed);
+    EXPECT_EQ(img, again);
+    int background_changed = 0, background = 0;
+    for (int y = 0; y < kSide; ++y) {
+      for (int x = 0; x < kSide; ++x) {
+        const float d = std::hypot(x - 24.0f, y - 24.0f);
+        for (int c = 0; c < 3; ++c) {
+          const std::size_t i = (static_cast<std::size_t>(c) * kSide + y) * kSide + x;
+          if (d < 9) EXPECT_EQ(img[i], original[i]) << "garment pixel " << x << "," << y;
+          if (d > 16 && c == 0) {
+            ++background;
+            background_changed += std::abs(img[i] - original[i]) > 1e-3f;
+          }
+          EXPECT_GE(img[i], 0.0f);
+          EXPECT_LE(img[i], 1.0f);
+        }
+      }
+    }
+    EXPECT_GT(background_changed, background * 8 / 10) << "seed " << seed;
+  }
+}
+
+// texture_chance 0 draws nothing from the texture stream: the other edits are exactly as before.
+TEST(Augment, TextureChanceZeroLeavesOtherEditsUnchanged) {
+  AugmentSettings s;
+  auto a = disc_image(24, 24, 12), b = a;
+  augment_image(a, 3, kSide, s, 5);
+  s.texture_chance = 1.0;
+  augment_image(b, 3, kSide, s, 5);
+  EXPECT_NE(a, b);
+  s.texture_chance = 0.0;
+  auto c = disc_image(24, 24, 12);
+  augment_image(c, 3, kSide, s, 5);
+  EXPECT_EQ(a, c);
+}
+
 TEST(Augment, WrongSizeIsAnError) {
   std::vector<float> img(3 * kSide * kSide - 1);
   EXPECT_THROW(augment_image(img, 3, kSide, {}, 1), Error);

@@ -19,7 +19,16 @@ struct AugmentSettings {
   double tint = 0.08;        ///< a further gain per channel in [1 - t, 1 + t]
   double blur_chance = 0.3;  ///< probability of a Gaussian blur ...
   double blur_sigma = 1.2;   ///< ... with sigma in [0.3, blur_sigma] pixels
+  /// Probability of repainting the studio background with a texture (texture_background) before the
+  /// other edits: a photo taken elsewhere, on wood, concrete, fabric or a painted wall. Drawn from its
+  /// own stream, so 0 (the default) leaves every other edit exactly as before.
+  double texture_chance = 0.0;
 };
+
+/// Replaces the background of `chw` (pixels within a small distance of the border's median colour)
+/// with a procedural texture chosen by `seed`: wood grain, concrete, a woven check, or a painted wall
+/// lit from one side. The garment's pixels are kept. Same layout and errors as augment_image.
+void texture_background(std::span<float> chw, int channels, int side_px, std::uint64_t seed);
 
 /// Edits one image in place: `chw` holds channels * side * side floats (planar). Geometric edits
 /// fill uncovered pixels by replicating the border (the studio background). Throws
