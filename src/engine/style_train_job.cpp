@@ -29,8 +29,10 @@ constexpr double kValidationFraction = 0.1;
 constexpr double kMinImprovement = 1e-4;
 // Head weights: type and colour are what a shopper sees first; family and category add the
 // coarser structure (a skirt is closer to trousers than to a bag).
-constexpr std::array<double, kStyleHeads.size()> kHeadWeights = {1.0, 0.5, 0.25, 1.0};
+constexpr std::array<double, kStyleHeads.size()> kHeadWeights = {1.0, 0.5, 0.25, 3.0, 1.0, 0.5};
 constexpr double kProxyScale = 16.0;
+constexpr double kMaxTint = 0.03, kMaxGamma = 0.15;
+constexpr double kTextureChance = 0.3;  // photos taken off the studio background (image::texture_background)
 
 struct StyleEpoch {
   int epoch = 0;
@@ -108,7 +110,7 @@ std::vector<double> series_of(const std::vector<StyleEpoch>& h, auto get) {
 
 }  // namespace
 
-const std::string& style_label(const catalog::Item& item, std::size_t head) {
+std::string style_label(const catalog::Item& item, std::size_t head) {
   switch (head) {
     case 0:
       return item.type;
@@ -116,8 +118,12 @@ const std::string& style_label(const catalog::Item& item, std::size_t head) {
       return item.family;
     case 2:
       return item.category;
-    default:
+    case 3:
       return item.colour;
+    case 4:
+      return item.type.empty() || item.colour.empty() ? std::string() : item.type + " / " + item.colour;
+    default:
+      return item.source + "/" + item.source_id;
   }
 }
 
@@ -150,7 +156,7 @@ std::vector<std::vector<std::string>> style_vocabulary(const std::vector<catalog
   for (std::size_t h = 0; h < kStyleHeads.size(); ++h) {
     std::set<std::string> names;
     for (std::size_t i : indices) {
-      if (const auto& label = style_label(items[i], h); !label.empty()) names.insert(label);
+      if (auto label = style_label(items[i], h); !label.empty()) names.insert(std::move(label));
     }
     vocab[h].assign(names.begin(), names.end());
   }
@@ -201,7 +207,7 @@ TrainReport train_style_on_catalog(const Workspace& workspace, const TrainOption
       if (found == image_of.end()) continue;  // the photo did not decode (warned above)
       for (std::size_t h = 0; h < kStyleHeads.size(); ++h) {
         const auto& names = vocab[h];
-        const std::string& label = style_label(items[row], h);
+        const std::string label = style_label(items[row], h);
         const auto it = std::ranges::lower_bound(names, label);
         if (it != names.end() && *it == label) labels[h][found->second] = static_cast<int>(it - names.begin());
       }
@@ -217,12 +223,18 @@ TrainReport train_style_on_catalog(const Workspace& workspace, const TrainOption
   settings.proxy_learning_rate = static_cast<float>(options.learning_rate * 10);
   settings.shuffle_seed = options.seed;
   settings.scale = kProxyScale;
+  settings.schedule_epochs = options.epochs;
   for (std::size_t h = 0; h < kStyleHeads.size(); ++h) {
     settings.heads.push_back({kStyleHeads[h], static_cast<int>(std::max<std::size_t>(vocab[h].size(), 1)),
                               kHeadWeights[h]});
   }
   const int side = spec.image_side_px;
-  settings.augment = [side, edits = options.augmentation](std::span<float> in, int n, std::uint64_t seed) {
+  // The user-photo edits, with milder colour casts than the autoencoders' (colour is a label here).
+  image::AugmentSettings edits = options.augmentation;
+  edits.tint = std::min(edits.tint, kMaxTint);
+  edits.gamma = std::min(edits.gamma, kMaxGamma);
+  edits.texture_chance = kTextureChance;
+  settings.augment = [side, edits](std::span<float> in, int n, std::uint64_t seed) {
     augment_batch(in, n, side, edits, seed);
   };
   nn::Model model(spec, options.seed);
@@ -322,7 +334,9 @@ TrainReport train_style_on_catalog(const Workspace& workspace, const TrainOption
       {"type", series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[0]; }), {40, 120, 230}},
       {"family", series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[1]; }), {60, 170, 60}},
       {"category", series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[2]; }), {150, 150, 150}},
-      {"colour", series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[3]; }), {30, 60, 200}}};
+      {"colour", series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[3]; }), {30, 60, 200}},
+      {"look (type and colour)", series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[4]; }),
+       {160, 60, 160}}};
   cv::imwrite((report_dir / "accuracy_curve.png").string(),
               plot_series(accuracy, fmt::format("{}: validation accuracy (nearest proxy)", options.model),
                           "accuracy"));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "mystyle/core/byte_io.h"
 #include "mystyle/core/error.h"
@@ -107,6 +108,12 @@ StyleStats StyleTrainer::train_epoch(const ImageSet& images, std::span<const std
                                      const ImageLabels& labels) {
   if (indices.empty()) throw Error("style trainer: no training images");
   const auto start = std::chrono::steady_clock::now();
+  if (settings_.schedule_epochs > 0) {
+    const double t = std::min(1.0, static_cast<double>(epoch_) / settings_.schedule_epochs);
+    const double f = 0.5 * (1.0 + std::cos(3.14159265358979323846 * t));
+    adam_.set_learning_rate(static_cast<float>(settings_.adam.learning_rate * f));
+    proxy_adam_.set_learning_rate(static_cast<float>(settings_.proxy_learning_rate * f));
+  }
   order_.assign(indices.begin(), indices.end());
   rng_.shuffle(order_);
   StyleStats stats;

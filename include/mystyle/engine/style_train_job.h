@@ -14,8 +14,11 @@
 
 namespace mystyle::engine {
 
-/// The label heads the style model learns, in order.
-inline constexpr std::array<const char*, 4> kStyleHeads = {"type", "family", "category", "colour"};
+/// The label heads the style model learns, in order. "look" is the pair of type and colour (one class
+/// per combination seen in training): it asks for neighbours that share both at once. "product" makes
+/// each training product its own class (seen through the user-photo edits), so the embedding keeps
+/// what tells one product from its look-alikes and a user's photo of a product still finds it.
+inline constexpr std::array<const char*, 6> kStyleHeads = {"type", "family", "category", "colour", "look", "product"};
 
 /// Which catalog items the style model may learn from.
 struct StyleSplit {
@@ -32,8 +35,8 @@ StyleSplit make_style_split(const std::vector<catalog::Item>& items, std::uint64
 std::vector<std::vector<std::string>> style_vocabulary(const std::vector<catalog::Item>& items,
                                                        const std::vector<std::size_t>& indices);
 
-/// An item's label string for head `head` (index into kStyleHeads).
-const std::string& style_label(const catalog::Item& item, std::size_t head);
+/// An item's label string for head `head` (index into kStyleHeads); empty = no label.
+std::string style_label(const catalog::Item& item, std::size_t head);
 
 /// Trains the encoder-only model `options.model` (called by train_on_catalog for such models).
 TrainReport train_style_on_catalog(const Workspace& workspace, const TrainOptions& options);

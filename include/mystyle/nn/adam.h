@@ -25,6 +25,8 @@ class Adam {
 
   std::int64_t step_count() const { return step_; }
   const AdamSettings& settings() const { return settings_; }
+  /// Changes the learning rate of the following steps (a schedule).
+  void set_learning_rate(float rate) { settings_.learning_rate = rate; }
   /// First and second moments, one vector per trainable tensor, in order (for checkpoints).
   std::vector<std::vector<float>>& first_moments() { return m_; }
   std::vector<std::vector<float>>& second_moments() { return v_; }

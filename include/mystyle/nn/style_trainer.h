@@ -24,6 +24,9 @@ struct StyleTrainerSettings {
   std::uint64_t shuffle_seed = 1;
   std::vector<ProxyHeadSpec> heads;
   double scale = 16.0;  ///< ProxyLoss scale (inverse temperature)
+  /// > 0: both learning rates follow a cosine decay over this many epochs (epoch e of E, from 0:
+  /// rate * (1 + cos(pi e / E)) / 2); 0 keeps them constant.
+  int schedule_epochs = 0;
   /// Optional: edits each training batch ([n, C, S, S] floats) in place before the forward pass
   /// (a user's photo: tilt, exposure, ...). `seed` comes from the checkpointed RNG. Never in evaluate().
   std::function<void(std::span<float> inputs, int n, std::uint64_t seed)> augment;
