@@ -351,7 +351,9 @@ async function loadModel() {
       stat(t.epochs ?? '–', t.best_epoch ? `epochs (best: ${t.best_epoch})` : 'epochs'),
       stat(fmt(t.best_val_loss), 'best validation loss'),
       stat(fmt(t.test_loss), 'test loss'),
-      stat(t.split ? (t.split.train + t.split.validation + t.split.test).toLocaleString() : '–', 'training photos (all splits)'),
+      t.split && t.split.held_out_items_never_used !== undefined
+        ? stat(t.split.held_out_items_never_used.toLocaleString(), 'items of held-out designs, never trained on')
+        : stat(t.split ? (t.split.train + t.split.validation + t.split.test).toLocaleString() : '–', 'training photos (all splits)'),
     ];
     $('#model-stats').replaceChildren(...stats);
     renderQuality(m.evaluation || {});
@@ -362,6 +364,8 @@ async function loadModel() {
       if (url) {
         img.src = url;
         img.addEventListener('error', () => img.replaceWith(missing('This picture could not be drawn.')), { once: true });
+      } else if (key === 'reconstructions' || key === 'accuracy_curve') {
+        fig.hidden = true;  // each belongs to one kind of model (autoencoder / label-trained)
       } else {
         img.replaceWith(missing('Not made yet: run `mystyle train`.'));
       }
@@ -406,7 +410,7 @@ function renderQuality(ev) {
       cells: [r.method, f(r.precision_at_k.type), f(r.precision_at_k.family), f(r.precision_at_k.category),
               f(r.precision_at_k.colour), f(r.map_type)],
     }));
-    tables.push(qualityTable(`Retrieval, leave-one-out over ${ev.retrieval.items} items (cosine): precision@10 of the same…`,
+    tables.push(qualityTable(`Retrieval on ${ev.retrieval.protocol_description || `${ev.retrieval.items} items`} (cosine): precision@10 of the same…`,
       ['method', 'type', 'family', 'category', 'colour', 'mAP type'], rows));
   }
   if (ev.outfits && ev.outfits.rows) {

@@ -29,10 +29,9 @@ constexpr double kValidationFraction = 0.1;
 constexpr double kMinImprovement = 1e-4;
 // Head weights: type and colour are what a shopper sees first; family and category add the
 // coarser structure (a skirt is closer to trousers than to a bag).
-constexpr std::array<double, kStyleHeads.size()> kHeadWeights = {1.0, 0.5, 0.25, 3.0, 1.0, 0.5};
+constexpr std::array<double, kStyleHeads.size()> kHeadWeights = {1.0, 0.5, 0.25, 1.0, 1.0};
 constexpr double kProxyScale = 16.0;
 constexpr double kMaxTint = 0.03, kMaxGamma = 0.15;
-constexpr double kTextureChance = 0.3;  // photos taken off the studio background (image::texture_background)
 
 struct StyleEpoch {
   int epoch = 0;
@@ -120,10 +119,8 @@ std::string style_label(const catalog::Item& item, std::size_t head) {
       return item.category;
     case 3:
       return item.colour;
-    case 4:
-      return item.type.empty() || item.colour.empty() ? std::string() : item.type + " / " + item.colour;
     default:
-      return item.source + "/" + item.source_id;
+      return item.type.empty() || item.colour.empty() ? std::string() : item.type + " / " + item.colour;
   }
 }
 
@@ -233,7 +230,6 @@ TrainReport train_style_on_catalog(const Workspace& workspace, const TrainOption
   image::AugmentSettings edits = options.augmentation;
   edits.tint = std::min(edits.tint, kMaxTint);
   edits.gamma = std::min(edits.gamma, kMaxGamma);
-  edits.texture_chance = kTextureChance;
   settings.augment = [side, edits](std::span<float> in, int n, std::uint64_t seed) {
     augment_batch(in, n, side, edits, seed);
   };

@@ -19,10 +19,11 @@
 
 namespace mystyle::server {
 
-/// The pictures of the model page, served under /images/model/<name>: the training report's two
-/// (read from reports/<model>/) and the latent-space projection drawn by the server.
-inline constexpr std::array<std::string_view, 3> kModelImages = {"loss_curve.png", "reconstructions.png",
-                                                                 "latent_space.png"};
+/// The pictures of the model page, served under /images/model/<name>: the training report's (read
+/// from reports/<model>/: an autoencoder's reconstructions, a label-trained model's accuracy curve)
+/// and the latent-space projection drawn by the server.
+inline constexpr std::array<std::string_view, 4> kModelImages = {"loss_curve.png", "reconstructions.png",
+                                                                 "accuracy_curve.png", "latent_space.png"};
 inline bool is_model_image(std::string_view name) {
   return std::ranges::find(kModelImages, name) != kModelImages.end();
 }

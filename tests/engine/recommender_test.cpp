@@ -19,6 +19,12 @@
 namespace mystyle::engine {
 namespace {
 
+RecommenderConfig seed64() {
+  RecommenderConfig c;
+  c.model = "seed64";
+  return c;
+}
+
 /// 40 real MANGO products (with their MANGO outfits imported too), a seed64 trained one epoch, embedded.
 class RecommenderTest : public ::testing::Test {
  protected:
@@ -29,6 +35,7 @@ class RecommenderTest : public ::testing::Test {
     catalog::Catalog cat(ws_->path());
     catalog::import_mango(cat, mango.parent_path());
     TrainOptions o;
+    o.model = "seed64";
     o.epochs = 1;
     o.batch_size = 32;
     o.threads = 2;
@@ -52,7 +59,7 @@ class RecommenderTest : public ::testing::Test {
 // A catalog photo finds its own product first (or an identical photo of another product), and the
 // outfits shown hold it.
 TEST_F(RecommenderTest, CatalogPhotoFindsItsOwnProductAndItsOutfits) {
-  auto rec = Recommender::open(Workspace(ws_->path()), {});
+  auto rec = Recommender::open(Workspace(ws_->path()), seed64());
   int checked = 0;
   for (const auto& item : rec->graph().items()) {
     if (!item.image_path || rec->graph().outfits_of(item.id).empty() || checked == 5) continue;
@@ -86,7 +93,7 @@ TEST_F(RecommenderTest, CatalogPhotoFindsItsOwnProductAndItsOutfits) {
 }
 
 TEST_F(RecommenderTest, FiltersByCategoryAndRefusesBadInput) {
-  auto rec = Recommender::open(Workspace(ws_->path()), {});
+  auto rec = Recommender::open(Workspace(ws_->path()), seed64());
   const catalog::Item* any = nullptr;
   for (const auto& item : rec->graph().items()) {
     if (item.image_path) any = &item;
@@ -116,7 +123,7 @@ TEST_F(RecommenderTest, StaleEmbeddingsAreRefused) {
   e.model_hash ^= 1;
   save_embeddings(w.embeddings_file("seed64", "flat"), e);
   try {
-    Recommender::open(w, {});
+    Recommender::open(w, seed64());
     FAIL();
   } catch (const Error& err) {
     EXPECT_NE(std::string(err.what()).find("mystyle embed"), std::string::npos) << err.what();
@@ -131,14 +138,14 @@ TEST_F(RecommenderTest, EditedViewsAreIndexedAndFoldedBackToItems) {
   std::filesystem::copy(ws_->path(), copy.path(), std::filesystem::copy_options::recursive);
   const Workspace w(copy.path());
   const EmbedReport first = embed_catalog_views(w, "seed64", nn::LatentPooling::kFlat, 2);
-  RecommenderConfig without_views;
+  RecommenderConfig without_views = seed64();
   without_views.use_views = false;
   auto plain = Recommender::open(w, without_views);
   EXPECT_EQ(first.items, plain->indexed_items());
   EXPECT_EQ(first.newly_encoded, first.items);
   EXPECT_EQ(embed_catalog_views(w, "seed64", nn::LatentPooling::kFlat, 2).newly_encoded, 0u);
 
-  auto rec = Recommender::open(w, {});
+  auto rec = Recommender::open(w, seed64());
   EXPECT_EQ(rec->views_per_item(), kViewStride);
   EXPECT_EQ(rec->indexed_items(), plain->indexed_items());
   EXPECT_EQ(rec->index().size(), plain->indexed_items() * kViewStride);
@@ -177,7 +184,7 @@ TEST_F(RecommenderTest, EditedViewsAreIndexedAndFoldedBackToItems) {
   Embeddings views = load_embeddings(views_file(w, "seed64", nn::LatentPooling::kFlat));
   views.model_hash ^= 1;
   save_embeddings(views_file(w, "seed64", nn::LatentPooling::kFlat), views);
-  EXPECT_EQ(Recommender::open(w, {})->views_per_item(), 1);
+  EXPECT_EQ(Recommender::open(w, seed64())->views_per_item(), 1);
 }
 
 }  // namespace

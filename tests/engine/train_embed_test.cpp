@@ -11,6 +11,7 @@ namespace {
 
 TrainOptions quick(int epochs) {
   TrainOptions o;
+  o.model = "seed64";  // the autoencoder's reconstruction report and mean pooling are tested here
   o.epochs = epochs;
   o.batch_size = 16;
   o.threads = 2;

@@ -291,6 +291,7 @@ TEST(RetrievalProtocol, RunOnRealPhotosUsesHeldOutItemsAndWritesSimilarityFiles)
   if (!testing::import_mango_sample(dir.path(), 150)) GTEST_SKIP() << "MANGO data set absent";
   const engine::Workspace ws(dir.path());
   engine::TrainOptions train;
+  train.model = "seed64";
   train.epochs = 1;
   train.threads = 2;
   engine::train_on_catalog(ws, train);
@@ -306,6 +307,7 @@ TEST(RetrievalProtocol, RunOnRealPhotosUsesHeldOutItemsAndWritesSimilarityFiles)
   }
   ASSERT_GE(held_out, 2u);
   RetrievalOptions o;
+  o.model = "seed64";
   o.threads = 2;
   const RetrievalReport r = run_retrieval(ws, o);
   EXPECT_EQ(r.items, held_out);

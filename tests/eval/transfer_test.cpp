@@ -174,6 +174,7 @@ class TransferOnMango : public ::testing::Test {
     catalog::import_csv(cat, testing::write_file(*dir_ / "items.csv", items), std::nullopt, "mango");
     const engine::Workspace ws(dir_->path());
     engine::TrainOptions train;
+    train.model = "seed64";
     train.epochs = 1;
     train.batch_size = 16;
     train.threads = 2;
@@ -198,6 +199,7 @@ testing::TempDir* TransferOnMango::dir_ = nullptr;
 TEST_F(TransferOnMango, NeverAnswersWithTheQuerysOwnDesign) {
   const engine::Workspace ws(dir_->path());
   TransferOptions options;
+  options.model = "seed64";
   options.limit = 0;
   options.k = 5;
   options.threads = 2;
@@ -243,6 +245,7 @@ TEST_F(TransferOnMango, RobustnessSamplesHeldOutDesignsByDefault) {
     held_out += catalog::is_held_out_design(it, 1);
   }
   RobustnessOptions options;
+  options.model = "seed64";
   options.limit = 0;
   options.threads = 2;
   const RobustnessReport r = run_robustness(ws, options);

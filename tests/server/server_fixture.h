@@ -100,7 +100,7 @@ inline bool make_trained_workspace(const std::filesystem::path& workspace, std::
 /// one; every test process of the suite then reuses it instead of training again.
 inline std::unique_ptr<engine::Recommender> open_shared_workspace(const std::filesystem::path& dir,
                                                                   std::size_t outfit_count) {
-  if (std::filesystem::exists(engine::Workspace(dir).embeddings_file("seed64", "flat"))) {
+  if (std::filesystem::exists(engine::Workspace(dir).embeddings_file(engine::kDefaultModel, "flat"))) {
     try {
       return engine::Recommender::open(engine::Workspace(dir), engine::RecommenderConfig{});
     } catch (const mystyle::Error&) {

@@ -322,14 +322,16 @@ TEST_F(ServerTest, DescribesCategoriesAndTheModel) {
 
   auto [status2, model] = get_json("/api/model");
   EXPECT_EQ(status2, 200);
-  EXPECT_EQ(model["model"], "seed64");
+  EXPECT_EQ(model["model"], engine::kDefaultModel);
   ASSERT_TRUE(model["train"].is_object());
-  EXPECT_EQ(model["train"],
-            json::parse(read_file_bytes(engine::Workspace(workspace_).report_dir("seed64") / "train.json")));
+  EXPECT_EQ(model["train"], json::parse(read_file_bytes(engine::Workspace(workspace_).report_dir(engine::kDefaultModel) /
+                                                        "train.json")));
+  // The default model is trained on labels: its report has an accuracy curve and no reconstructions.
+  EXPECT_TRUE(model["images"]["reconstructions"].is_null());
   // No `mystyle eval` has run on the test workspace: every evaluation is reported as absent.
   ASSERT_TRUE(model["evaluation"].is_object());
   for (const char* kind : {"retrieval", "outfits", "robustness"}) EXPECT_TRUE(model["evaluation"][kind].is_null()) << kind;
-  for (const char* key : {"loss_curve", "reconstructions", "latent_space"}) {
+  for (const char* key : {"loss_curve", "accuracy_curve", "latent_space"}) {
     SCOPED_TRACE(key);
     ASSERT_TRUE(model["images"][key].is_string());
     auto res = client().Get(model["images"][key].get<std::string>().c_str());

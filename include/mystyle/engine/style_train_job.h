@@ -15,10 +15,8 @@
 namespace mystyle::engine {
 
 /// The label heads the style model learns, in order. "look" is the pair of type and colour (one class
-/// per combination seen in training): it asks for neighbours that share both at once. "product" makes
-/// each training product its own class (seen through the user-photo edits), so the embedding keeps
-/// what tells one product from its look-alikes and a user's photo of a product still finds it.
-inline constexpr std::array<const char*, 6> kStyleHeads = {"type", "family", "category", "colour", "look", "product"};
+/// per combination seen in training): it asks for neighbours that share both at once.
+inline constexpr std::array<const char*, 5> kStyleHeads = {"type", "family", "category", "colour", "look"};
 
 /// Which catalog items the style model may learn from.
 struct StyleSplit {

@@ -14,7 +14,7 @@
 namespace mystyle::engine {
 
 /// The model every command uses unless told otherwise (--model).
-inline constexpr const char* kDefaultModel = "seed64";
+inline constexpr const char* kDefaultModel = "style";
 
 class Workspace {
  public:
