@@ -345,7 +345,7 @@ TrainReport train_style_on_catalog(const Workspace& workspace, const TrainOption
   }
   nlohmann::json doc = {
       {"model", report.model},
-      {"objective", "normalised-softmax proxy losses on type, family, category and colour"},
+      {"objective", "normalised-softmax proxy losses on type, family, category, colour and look (type and colour)"},
       {"epochs", report.epochs_run},
       {"best_epoch", report.best_epoch},
       {"stopped_early", report.stopped_early},
