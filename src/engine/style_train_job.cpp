@@ -21,6 +21,7 @@
 #include "mystyle/nn/context.h"
 #include "mystyle/nn/model_file.h"
 #include "mystyle/nn/style_trainer.h"
+#include "train_common.h"
 
 namespace mystyle::engine {
 namespace {
@@ -161,9 +162,7 @@ std::vector<std::vector<std::string>> style_vocabulary(const std::vector<catalog
 }
 
 TrainReport train_style_on_catalog(const Workspace& workspace, const TrainOptions& options) {
-  const int threads = options.threads > 0
-                          ? options.threads
-                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = detail::train_threads(options);
   nn::set_num_threads(threads);
   const nn::ModelSpec spec = nn::builtin_model_spec(options.model);
   if (options.augment || options.contrastive_weight > 0) {
@@ -172,13 +171,7 @@ TrainReport train_style_on_catalog(const Workspace& workspace, const TrainOption
                             options.model));
   }
 
-  catalog::Catalog cat(workspace.root());
-  std::vector<catalog::Item> items;
-  for (auto& item : cat.all_items()) {
-    if (!item.image_path) continue;
-    if (options.max_items != 0 && items.size() == options.max_items) break;
-    items.push_back(std::move(item));
-  }
+  const std::vector<catalog::Item> items = detail::items_with_photos(workspace, options.max_items);
   const StyleSplit split = make_style_split(items, options.split_seed);
   if (split.train.empty() || split.validation.empty()) {
     throw Error(fmt::format("{}: {} items with a photo outside the held-out designs: too few to train '{}'",
@@ -236,23 +229,16 @@ TrainReport train_style_on_catalog(const Workspace& workspace, const TrainOption
   nn::Model model(spec, options.seed);
   nn::StyleTrainer trainer(model, settings);
 
-  const auto report_dir = workspace.report_dir(options.model);
-  const auto history_path = report_dir / "history.csv";
-  const auto model_path = workspace.model_file(options.model);
-  const auto checkpoint_path = workspace.checkpoint_file(options.model);
+  const detail::RunFiles files = detail::run_files(workspace, options.model);
+  const auto& [report_dir, history_path, model_path, checkpoint_path] = files;
   std::vector<StyleEpoch> history;
   if (options.resume) {
-    if (!std::filesystem::exists(checkpoint_path)) {
-      throw Error(fmt::format("{}: no checkpoint to resume from; train without --resume first",
-                              checkpoint_path.string()),
-                  ErrorKind::kNotFound);
-    }
+    detail::require_checkpoint(files);
     trainer.load_checkpoint(checkpoint_path);
     history = read_history(history_path, trainer.epoch());
     spdlog::info("resuming {} after epoch {}", options.model, trainer.epoch());
   }
-  std::filesystem::create_directories(report_dir);
-  std::filesystem::create_directories(model_path.parent_path());
+  detail::make_run_dirs(files);
 
   TrainReport report;
   report.model = options.model;
@@ -260,17 +246,8 @@ TrainReport train_style_on_catalog(const Workspace& workspace, const TrainOption
   report.train_images = train.size();
   report.val_images = val.size();
   report.test_images = split.held_out;
-  double best = std::numeric_limits<double>::infinity();
-  int since_best = 0;
-  for (const auto& r : history) {
-    if (r.val_loss < best - kMinImprovement) {
-      best = r.val_loss;
-      report.best_epoch = r.epoch;
-      since_best = 0;
-    } else {
-      ++since_best;
-    }
-  }
+  detail::EarlyStopping stopping(kMinImprovement);
+  for (const auto& r : history) stopping.update(r.epoch, r.val_loss);
   spdlog::info(
       "training {} on {} images of {} designs ({} validation images of {} designs; {} items of {} held-out "
       "designs never used), {} types, {} colours, batch {}, lr {}, {} threads",
@@ -282,9 +259,9 @@ TrainReport train_style_on_catalog(const Workspace& workspace, const TrainOption
   double run_seconds = 0;
   std::int64_t run_images = 0;
   for (int epoch = trainer.epoch() + 1; epoch <= options.epochs; ++epoch) {
-    if (since_best >= options.patience) {
+    if (stopping.should_stop(options.patience)) {
       report.stopped_early = true;
-      spdlog::info("stopping early: validation loss has not improved for {} epochs", since_best);
+      spdlog::info("stopping early: validation loss has not improved for {} epochs", stopping.since_best());
       break;
     }
     const nn::StyleStats stats = trainer.train_epoch(images, train, labels);
@@ -293,15 +270,8 @@ TrainReport train_style_on_catalog(const Workspace& workspace, const TrainOption
     history.push_back({epoch, stats.loss, check.loss, stats.seconds, rate, check.head_accuracy});
     run_seconds += stats.seconds;
     run_images += stats.images;
-    const bool improved = check.loss < best - kMinImprovement;
-    if (improved) {
-      best = check.loss;
-      report.best_epoch = epoch;
-      since_best = 0;
-      nn::save_model(model_path, model);
-    } else {
-      ++since_best;
-    }
+    const bool improved = stopping.update(epoch, check.loss);
+    if (improved) nn::save_model(model_path, model);
     trainer.save_checkpoint(checkpoint_path);
     write_history(history_path, history);
     const double eta = run_seconds / ++run_epochs * (options.epochs - epoch);
@@ -314,7 +284,8 @@ TrainReport train_style_on_catalog(const Workspace& workspace, const TrainOption
     if (options.stop_after_epochs != 0 && run_epochs == options.stop_after_epochs) break;
   }
   report.epochs_run = static_cast<int>(history.size());
-  report.best_val_loss = best;
+  report.best_epoch = stopping.best_epoch();
+  report.best_val_loss = stopping.best();
   report.last_train_loss = history.empty() ? 0 : history.back().train_loss;
   report.train_seconds = run_seconds;
   report.images_per_second = run_seconds > 0 ? static_cast<double>(run_images) / run_seconds : 0;

@@ -18,6 +18,7 @@
 #include "mystyle/engine/image_cache.h"
 #include "mystyle/engine/report_plots.h"
 #include "mystyle/engine/style_train_job.h"
+#include "train_common.h"
 #include "mystyle/nn/context.h"
 #include "mystyle/nn/model_file.h"
 #include "mystyle/nn/trainer.h"
@@ -127,24 +128,11 @@ Split split_of(std::int64_t item_id, std::uint64_t seed) {
 }
 
 TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& options) {
-  const int threads = options.threads > 0
-                          ? options.threads
-                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const nn::ModelSpec spec = nn::builtin_model_spec(options.model);
   if (nn::is_encoder_only(spec)) return train_style_on_catalog(workspace, options);
+  const int threads = detail::train_threads(options);
   nn::set_num_threads(threads);
-
-  catalog::Catalog cat(workspace.root());
-  std::vector<catalog::Item> items;
-  for (auto& item : cat.all_items()) {
-    if (!item.image_path) continue;
-    if (options.max_items != 0 && items.size() == options.max_items) break;
-    items.push_back(std::move(item));
-  }
-  if (items.empty()) {
-    throw Error(fmt::format("{}: the catalog has no items with a photo; import a catalog first",
-                            workspace.root().string()));
-  }
+  const std::vector<catalog::Item> items = detail::items_with_photos(workspace, options.max_items);
   image::PreprocessOptions preprocess;
   preprocess.image_side_px = spec.image_side_px;
   const ImageCache cache = ImageCache::build(workspace.root(), items, preprocess, threads);
@@ -189,40 +177,24 @@ TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& opt
   settings.contrastive_weight = options.contrastive_weight;
   nn::Trainer trainer(model, settings);
 
-  const auto report_dir = workspace.report_dir(options.model);
-  const auto history_path = report_dir / "history.csv";
-  const auto model_path = workspace.model_file(options.model);
-  const auto checkpoint_path = workspace.checkpoint_file(options.model);
+  const detail::RunFiles files = detail::run_files(workspace, options.model);
+  const auto& [report_dir, history_path, model_path, checkpoint_path] = files;
   std::vector<EpochRecord> history;
   if (options.resume) {
-    if (!std::filesystem::exists(checkpoint_path)) {
-      throw Error(fmt::format("{}: no checkpoint to resume from; train without --resume first",
-                              checkpoint_path.string()),
-                  ErrorKind::kNotFound);
-    }
+    detail::require_checkpoint(files);
     trainer.load_checkpoint(checkpoint_path);
     history = read_history(history_path, trainer.epoch());
     spdlog::info("resuming {} after epoch {}", options.model, trainer.epoch());
   }
-  std::filesystem::create_directories(report_dir);
-  std::filesystem::create_directories(model_path.parent_path());
+  detail::make_run_dirs(files);
 
   TrainReport report;
   report.model = options.model;
   report.train_images = train.size();
   report.val_images = val.size();
   report.test_images = test.size();
-  double best = std::numeric_limits<double>::infinity();
-  int since_best = 0;
-  for (const auto& r : history) {
-    if (r.val_loss < best - kMinImprovement) {
-      best = r.val_loss;
-      report.best_epoch = r.epoch;
-      since_best = 0;
-    } else {
-      ++since_best;
-    }
-  }
+  detail::EarlyStopping stopping(kMinImprovement);
+  for (const auto& r : history) stopping.update(r.epoch, r.val_loss);
   spdlog::info("training {} on {} images ({} validation, {} test), batch {}, lr {}, {} threads{}",
                options.model, train.size(), val.size(), test.size(), options.batch_size,
                options.learning_rate, threads, options.contrastive_weight > 0 ? fmt::format(", inputs augmented, contrastive weight {}", options.contrastive_weight)
@@ -233,9 +205,9 @@ TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& opt
   double run_seconds = 0;
   std::int64_t run_images = 0;
   for (int epoch = trainer.epoch() + 1; epoch <= options.epochs; ++epoch) {
-    if (since_best >= options.patience) {
+    if (stopping.should_stop(options.patience)) {
       report.stopped_early = true;
-      spdlog::info("stopping early: validation loss has not improved for {} epochs", since_best);
+      spdlog::info("stopping early: validation loss has not improved for {} epochs", stopping.since_best());
       break;
     }
     const nn::EpochStats stats = trainer.train_epoch(images, train);
@@ -244,15 +216,8 @@ TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& opt
     history.push_back({epoch, stats.train_loss, val_loss, stats.seconds, rate});
     run_seconds += stats.seconds;
     run_images += stats.images;
-    const bool improved = val_loss < best - kMinImprovement;
-    if (improved) {
-      best = val_loss;
-      report.best_epoch = epoch;
-      since_best = 0;
-      nn::save_model(model_path, model);
-    } else {
-      ++since_best;
-    }
+    const bool improved = stopping.update(epoch, val_loss);
+    if (improved) nn::save_model(model_path, model);
     trainer.save_checkpoint(checkpoint_path);
     write_history(history_path, history);
     const double eta = run_seconds / ++run_epochs * (options.epochs - epoch);
@@ -264,7 +229,8 @@ TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& opt
     if (options.stop_after_epochs != 0 && run_epochs == options.stop_after_epochs) break;
   }
   report.epochs_run = static_cast<int>(history.size());
-  report.best_val_loss = best;
+  report.best_epoch = stopping.best_epoch();
+  report.best_val_loss = stopping.best();
   report.last_train_loss = history.empty() ? 0 : history.back().train_loss;
   report.train_seconds = run_seconds;
   report.images_per_second = run_seconds > 0 ? static_cast<double>(run_images) / run_seconds : 0;

@@ -7,6 +7,7 @@
 #include "mystyle/core/byte_io.h"
 #include "mystyle/core/error.h"
 #include "mystyle/nn/model_file.h"
+#include "adam_state.h"
 
 namespace mystyle::nn {
 namespace {
@@ -24,18 +25,12 @@ int code_size(Model& model) {
 
 void put_adam(ByteWriter& w, Adam& adam) {
   w.put<std::int64_t>(adam.step_count());
-  w.put<std::uint32_t>(static_cast<std::uint32_t>(adam.first_moments().size()));
-  for (const auto& m : adam.first_moments()) w.put_array<float>(m);
-  for (const auto& v : adam.second_moments()) w.put_array<float>(v);
+  detail::put_moments(w, adam);
 }
 
 void get_adam(ByteReader& r, Adam& adam, const std::string& ctx) {
   const auto step = r.get<std::int64_t>();
-  if (r.get<std::uint32_t>() != adam.first_moments().size()) {
-    throw Error(ctx + ": optimizer state does not match the model", ErrorKind::kCorrupt);
-  }
-  for (auto& m : adam.first_moments()) r.get_floats_into(m, "Adam first moment");
-  for (auto& v : adam.second_moments()) r.get_floats_into(v, "Adam second moment");
+  detail::get_moments(r, adam, ctx);
   adam.set_step_count(step);
 }
 

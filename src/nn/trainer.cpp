@@ -8,6 +8,7 @@
 #include "mystyle/nn/contrastive_loss.h"
 #include "mystyle/core/file_io.h"
 #include "mystyle/nn/model_file.h"
+#include "adam_state.h"
 
 namespace mystyle::nn {
 namespace {
@@ -116,9 +117,7 @@ void Trainer::save_checkpoint(const std::filesystem::path& path) {
   w.put<std::int64_t>(adam_.step_count());
   w.put<std::int32_t>(settings_.batch_size);
   for (const auto word : rng_.state()) w.put<std::uint64_t>(word);
-  w.put<std::uint32_t>(static_cast<std::uint32_t>(adam_.first_moments().size()));
-  for (const auto& m : adam_.first_moments()) w.put_array<float>(m);
-  for (const auto& v : adam_.second_moments()) w.put_array<float>(v);
+  detail::put_moments(w, adam_);
   save_model(path, model_, ModelFileKind::kCheckpoint, w.bytes());
 }
 
@@ -137,11 +136,7 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
   }
   Rng::State state;
   for (auto& word : state) word = r.get<std::uint64_t>();
-  if (r.get<std::uint32_t>() != adam_.first_moments().size()) {
-    throw Error(ctx + ": optimizer state does not match the model", ErrorKind::kCorrupt);
-  }
-  for (auto& m : adam_.first_moments()) r.get_floats_into(m, "Adam first moment");
-  for (auto& v : adam_.second_moments()) r.get_floats_into(v, "Adam second moment");
+  detail::get_moments(r, adam_, ctx);
   if (!r.at_end()) throw Error(ctx + ": trailing bytes in trainer state", ErrorKind::kCorrupt);
   epoch_ = epoch;
   adam_.set_step_count(step);

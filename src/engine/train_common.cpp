@@ -1,0 +1,61 @@
+#include "train_common.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "mystyle/core/error.h"
+
+namespace mystyle::engine::detail {
+
+int train_threads(const TrainOptions& options) {
+  return options.threads > 0 ? options.threads
+                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+std::vector<catalog::Item> items_with_photos(const Workspace& workspace, std::size_t max_items) {
+  catalog::Catalog cat(workspace.root());
+  std::vector<catalog::Item> items;
+  for (auto& item : cat.all_items()) {
+    if (!item.image_path) continue;
+    if (max_items != 0 && items.size() == max_items) break;
+    items.push_back(std::move(item));
+  }
+  if (items.empty()) {
+    throw Error(fmt::format("{}: the catalog has no items with a photo; import a catalog first",
+                            workspace.root().string()));
+  }
+  return items;
+}
+
+RunFiles run_files(const Workspace& workspace, const std::string& model) {
+  const auto report_dir = workspace.report_dir(model);
+  return {report_dir, report_dir / "history.csv", workspace.model_file(model), workspace.checkpoint_file(model)};
+}
+
+void require_checkpoint(const RunFiles& files) {
+  if (!std::filesystem::exists(files.checkpoint)) {
+    throw Error(fmt::format("{}: no checkpoint to resume from; train without --resume first",
+                            files.checkpoint.string()),
+                ErrorKind::kNotFound);
+  }
+}
+
+void make_run_dirs(const RunFiles& files) {
+  std::filesystem::create_directories(files.report_dir);
+  std::filesystem::create_directories(files.model.parent_path());
+}
+
+bool EarlyStopping::update(int epoch, double val_loss) {
+  if (val_loss < best_ - min_improvement_) {
+    best_ = val_loss;
+    best_epoch_ = epoch;
+    since_best_ = 0;
+    return true;
+  }
+  ++since_best_;
+  return false;
+}
+
+}  // namespace mystyle::engine::detail

@@ -1,0 +1,51 @@
+#pragma once
+/// What both training jobs share (the autoencoders' train_job.cpp and the label-trained
+/// style_train_job.cpp): threads, the catalog's items with a photo, a run's files, resuming and
+/// early stopping on validation loss. Internal to src/engine.
+#include <filesystem>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "mystyle/catalog/catalog.h"
+#include "mystyle/engine/train_job.h"
+
+namespace mystyle::engine::detail {
+
+/// options.threads, or every core when 0.
+int train_threads(const TrainOptions& options);
+
+/// The catalog's items with a photo, in id order, at most `max_items` (0 = all). Throws
+/// mystyle::Error naming the workspace when there are none.
+std::vector<catalog::Item> items_with_photos(const Workspace& workspace, std::size_t max_items);
+
+/// Where one model's run writes.
+struct RunFiles {
+  std::filesystem::path report_dir, history, model, checkpoint;
+};
+RunFiles run_files(const Workspace& workspace, const std::string& model);
+
+/// Throws mystyle::Error (kNotFound) naming the checkpoint when --resume has nothing to resume.
+void require_checkpoint(const RunFiles& files);
+/// Makes the report and model folders.
+void make_run_dirs(const RunFiles& files);
+
+/// The best validation loss so far and how many epochs ago it was.
+class EarlyStopping {
+ public:
+  explicit EarlyStopping(double min_improvement) : min_improvement_(min_improvement) {}
+  /// Records an epoch's validation loss; true when it improved on the best by min_improvement.
+  bool update(int epoch, double val_loss);
+  bool should_stop(int patience) const { return since_best_ >= patience; }
+  double best() const { return best_; }
+  int best_epoch() const { return best_epoch_; }
+  int since_best() const { return since_best_; }
+
+ private:
+  double min_improvement_;
+  double best_ = std::numeric_limits<double>::infinity();
+  int best_epoch_ = 0;
+  int since_best_ = 0;
+};
+
+}  // namespace mystyle::engine::detail
