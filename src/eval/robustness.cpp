@@ -3,55 +3,25 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <nlohmann/json.hpp>
-#include <optional>
-#include <random>
-#include <thread>
 
-#include "mystyle/catalog/catalog.h"
 #include "mystyle/core/error.h"
 #include "mystyle/core/progress.h"
 #include "mystyle/engine/photo_views.h"
-#include "mystyle/eval/eval_data.h"
 #include "mystyle/eval/perturb.h"
-#include "mystyle/eval/simple_features.h"
-#include "mystyle/image/preprocess.h"
-#include "mystyle/index/exact_index.h"
-#include "mystyle/nn/context.h"
-#include "mystyle/nn/model_file.h"
+#include "query_pipeline.h"
 
 namespace mystyle::eval {
 namespace {
 
-/// Runs fn(i) for i in [0, n) on `threads` workers.
-template <typename Fn>
-void parallel_for(std::size_t n, std::size_t threads, Fn fn) {
-  std::atomic<std::size_t> next{0};
-  std::vector<std::jthread> workers;
-  for (std::size_t w = 0; w < std::max<std::size_t>(1, threads); ++w) {
-    workers.emplace_back([&] {
-      for (std::size_t i; (i = next++) < n;) fn(i);
-    });
-  }
-}
-
-/// An exact cosine index over rows of `vectors` restricted to `keep` ids.
-index::ExactIndex make_index(std::span<const std::int64_t> ids, std::span<const float> vectors,
-                             std::size_t dim) {
-  index::ExactIndex idx(dim, index::Metric::kCosine);
-  idx.add(ids, vectors);
-  return idx;
-}
-
-// `views_per_item` > 1: the index holds view ids (engine/photo_views.h), folded back to items, an
+// `m.views_per_item` > 1: the index holds view ids (engine/photo_views.h), folded back to items, an
 // item ranking as its closest view, as the recommender does.
-RobustnessCell recall(const index::VectorIndex& idx, std::span<const float> queries,
-                      std::span<const std::int64_t> truth, std::size_t k, std::size_t threads,
-                      std::size_t views_per_item = 1) {
-  auto results = idx.search_batch(queries, k * views_per_item, {}, threads);
-  if (views_per_item > 1) {
+RobustnessCell recall(const QueryMethod& m, std::span<const std::int64_t> truth, std::size_t k,
+                      std::size_t threads) {
+  const std::span<const float> queries(m.queries->data(), truth.size() * m.index->dim());
+  auto results = m.index->search_batch(queries, k * m.views_per_item, {}, threads);
+  if (m.views_per_item > 1) {
     for (auto& r : results) r = engine::fold_views(r, k);
   }
   RobustnessCell cell;
@@ -72,105 +42,41 @@ RobustnessCell recall(const index::VectorIndex& idx, std::span<const float> quer
 RobustnessReport run_robustness(const engine::Workspace& workspace, const RobustnessOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   if (options.k == 0) throw Error("robustness: k must be at least 1");
-  const std::size_t threads = options.threads > 0 ? static_cast<std::size_t>(options.threads)
-                                                  : std::max(1u, std::thread::hardware_concurrency());
+  const std::size_t threads = resolve_threads(options.threads);
   RobustnessReport report;
   report.options = options;
-  catalog::Catalog cat(workspace.root());
-  const std::vector<catalog::Item> items = cat.all_items();
-  const engine::Embeddings flat = load_checked_embeddings(workspace, options.model, "flat");
-  nn::Model model = nn::load_model(workspace.model_file(options.model));
-  nn::set_num_threads(static_cast<int>(threads));
-  image::PreprocessOptions pre;
-  pre.image_side_px = model.spec().image_side_px;
-  const SimpleFeatures features = load_simple_features(workspace.root(), items, static_cast<int>(threads));
-
-  const auto dim = static_cast<std::size_t>(flat.dim);
-  const index::ExactIndex ours = make_index(flat.ids, flat.vectors, dim);
-  const index::ExactIndex grey = make_index(features.ids, features.grey, kGreyDim);
-  const index::ExactIndex colour = make_index(features.ids, features.colour, kColourDim);
-  const index::ExactIndex hsv = make_index(features.ids, features.hsv, kHsvDim);
-  report.catalog_items = ours.size();
-  report.methods = {fmt::format("ours ({} flat)", options.model), "grey 16x16", "colour 16x16",
-                    "HSV histogram"};
-  // The product's index: the items with their edited views (`mystyle embed` writes them).
-  std::optional<index::ExactIndex> with_views;
-  if (const auto views = engine::load_current_views(workspace, options.model, flat)) {
-    const engine::Embeddings merged = engine::merge_views(flat, *views);
-    with_views.emplace(make_index(merged.ids, merged.vectors, dim));
-    report.methods.insert(report.methods.begin() + 1, "ours + views");
-  }
+  QuerySetup setup = load_query_setup(workspace, options.model, threads);
+  report.catalog_items = setup.ours.size();
 
   // A seeded sample of products that every index holds, of held-out designs unless told otherwise:
   // a learned model has seen the training designs' photos, so only the others measure it fairly.
-  std::vector<const catalog::Item*> pool;
-  for (const auto& item : items) {
-    if (!options.all_items && !catalog::is_held_out_design(item, options.split_seed)) continue;
-    if (item.image_path && ours.contains(item.id) && grey.contains(item.id)) pool.push_back(&item);
-  }
+  std::vector<const catalog::Item*> pool = eligible_queries(setup, options.all_items, options.split_seed);
   report.eligible = pool.size();
-  std::mt19937_64 rng(options.seed);
-  for (std::size_t i = pool.size(); i > 1; --i)
-    std::swap(pool[i - 1], pool[static_cast<std::size_t>(rng() % i)]);
-  if (options.limit > 0 && pool.size() > options.limit) pool.resize(options.limit);
+  sample_queries(pool, options.seed, options.limit);
   if (pool.empty())
     throw Error(fmt::format("{}: no embedded items with a photo to query among {}", workspace.root().string(),
                             sample_name(options)));
 
-  // The catalog photos, decoded as the query pipeline decodes an upload.
-  std::vector<cv::Mat> photos(pool.size());
-  parallel_for(pool.size(), threads, [&](std::size_t i) {
-    try {
-      photos[i] = image::read_image(*pool[i]->image_path, {}, image::decode_min_side_px(pre));
-    } catch (const Error&) {
-      // left out below
-    }
-  });
-  std::vector<cv::Mat> kept;
+  const QueryPhotos kept = decode_query_photos(pool, setup.pre, threads);
   std::vector<std::int64_t> truth;
-  for (std::size_t i = 0; i < pool.size(); ++i) {
-    if (photos[i].empty()) continue;
-    kept.push_back(std::move(photos[i]));
-    truth.push_back(pool[i]->id);
-  }
-  const std::size_t n = kept.size();
+  for (const catalog::Item* item : kept.items) truth.push_back(item->id);
+  const std::size_t n = kept.photos.size();
   report.queries = n;
 
-  const std::size_t image_floats = static_cast<std::size_t>(3 * pre.image_side_px * pre.image_side_px);
-  const auto feature_size = static_cast<std::size_t>(model.feature_size(nn::LatentPooling::kFlat));
-  if (feature_size != dim)
-    throw Error(
-        fmt::format("robustness: model {} encodes {} numbers per photo but its flat embeddings hold {}; "
-                    "run `mystyle embed --model {}`",
-                    options.model, feature_size, dim, options.model));
-  std::vector<float> chw(n * image_floats), codes(n * feature_size), g(n * kGreyDim), c(n * kColourDim),
-      h(n * kHsvDim);
+  QueryBuffers buffers(n, setup.pre, checked_code_size(setup, "robustness", options.model));
+  const std::vector<QueryMethod> methods = query_methods(setup, buffers, options.model);
+  for (const QueryMethod& m : methods) report.methods.push_back(m.name);
   Progress progress("robustness queries", static_cast<std::int64_t>(n * std::size(kAllPerturbations)),
                     "photos");
   for (const Perturbation p : kAllPerturbations) {
     parallel_for(n, threads, [&](std::size_t i) {
-      const cv::Mat query = perturb(kept[i], p);
-      image::preprocess_into(query, pre, {chw.data() + i * image_floats, image_floats});
-      compute_simple_features(query, {g.data() + i * kGreyDim, kGreyDim},
-                              {c.data() + i * kColourDim, kColourDim}, {h.data() + i * kHsvDim, kHsvDim});
+      buffers.fill(i, perturb(kept.photos[i], p));
       progress.advance();
     });
-    constexpr std::size_t kBatch = 64;
-    for (std::size_t first = 0; first < n; first += kBatch) {
-      const std::size_t b = std::min(kBatch, n - first);
-      model.encode({chw.data() + first * image_floats, b * image_floats}, static_cast<int>(b),
-                   nn::LatentPooling::kFlat, {codes.data() + first * feature_size, b * feature_size});
-    }
+    buffers.encode(setup.model, n);
     report.perturbations.push_back(perturbation_name(p));
-    std::vector<RobustnessCell> cells{recall(ours, codes, truth, options.k, threads)};
-    if (with_views) {
-      cells.push_back(recall(*with_views, codes, truth, options.k, threads, engine::kViewStride));
-    }
-    for (const RobustnessCell& cell :
-         {recall(grey, g, truth, options.k, threads), recall(colour, c, truth, options.k, threads),
-          recall(hsv, h, truth, options.k, threads)}) {
-      cells.push_back(cell);
-    }
+    std::vector<RobustnessCell> cells;
+    for (const QueryMethod& m : methods) cells.push_back(recall(m, truth, options.k, threads));
     report.cells.push_back(std::move(cells));
   }
   progress.finish();

@@ -3,15 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <optional>
-#include <random>
-#include <thread>
 #include <unordered_map>
 
 #include "mystyle/catalog/catalog.h"
@@ -19,34 +15,11 @@
 #include "mystyle/core/file_io.h"
 #include "mystyle/core/progress.h"
 #include "mystyle/engine/photo_views.h"
-#include "mystyle/eval/eval_data.h"
-#include "mystyle/eval/simple_features.h"
 #include "mystyle/image/preprocess.h"
-#include "mystyle/index/exact_index.h"
-#include "mystyle/nn/context.h"
-#include "mystyle/nn/model_file.h"
+#include "query_pipeline.h"
 
 namespace mystyle::eval {
 namespace {
-
-/// Runs fn(i) for i in [0, n) on `threads` workers.
-template <typename Fn>
-void parallel_for(std::size_t n, std::size_t threads, Fn fn) {
-  std::atomic<std::size_t> next{0};
-  std::vector<std::jthread> workers;
-  for (std::size_t w = 0; w < std::max<std::size_t>(1, threads); ++w) {
-    workers.emplace_back([&] {
-      for (std::size_t i; (i = next++) < n;) fn(i);
-    });
-  }
-}
-
-index::ExactIndex make_index(std::span<const std::int64_t> ids, std::span<const float> vectors,
-                             std::size_t dim) {
-  index::ExactIndex idx(dim, index::Metric::kCosine);
-  idx.add(ids, vectors);
-  return idx;
-}
 
 /// The catalog as the vote sees it: each item's labels and design.
 struct Labels {
@@ -70,18 +43,9 @@ Labels label_items(const std::vector<catalog::Item>& items) {
   return labels;
 }
 
-/// A method's search: its index, whether it holds views (engine/photo_views.h), and the buffer its
-/// query vectors are written to.
-struct Method {
-  std::string name;
-  const index::ExactIndex* index = nullptr;
-  std::size_t views_per_item = 1;
-  const std::vector<float>* queries = nullptr;
-};
-
 /// The k best items of other designs than the query's, for the first query_ids.size() rows of the
 /// method's buffer: enough are fetched that leaving out every item of the query's design still leaves k.
-std::vector<TransferAnswer> answer(const Method& m, const Labels& labels,
+std::vector<TransferAnswer> answer(const QueryMethod& m, const Labels& labels,
                                    std::span<const std::int64_t> query_ids, std::size_t k,
                                    std::size_t threads) {
   const std::size_t items = k + labels.largest_design;
@@ -153,46 +117,17 @@ std::uint64_t transfer_seed(std::uint64_t seed, std::int64_t item_id) {
 TransferReport run_transfer(const engine::Workspace& workspace, const TransferOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   if (options.k == 0) throw Error("transfer: k must be at least 1");
-  const std::size_t threads = options.threads > 0 ? static_cast<std::size_t>(options.threads)
-                                                  : std::max(1u, std::thread::hardware_concurrency());
+  const std::size_t threads = resolve_threads(options.threads);
   TransferReport report;
   report.options = options;
-  catalog::Catalog cat(workspace.root());
-  const std::vector<catalog::Item> items = cat.all_items();
-  const Labels labels = label_items(items);
-  const engine::Embeddings flat = load_checked_embeddings(workspace, options.model, "flat");
-  nn::Model model = nn::load_model(workspace.model_file(options.model));
-  nn::set_num_threads(static_cast<int>(threads));
-  image::PreprocessOptions pre;
-  pre.image_side_px = model.spec().image_side_px;
-  report.image_side_px = pre.image_side_px;
-  const SimpleFeatures features = load_simple_features(workspace.root(), items, static_cast<int>(threads));
-
-  const auto dim = static_cast<std::size_t>(flat.dim);
-  const auto feature_size = static_cast<std::size_t>(model.feature_size(nn::LatentPooling::kFlat));
-  if (feature_size != dim)
-    throw Error(
-        fmt::format("transfer: model {} encodes {} numbers per photo but its flat embeddings hold {}; "
-                    "run `mystyle embed --model {}`",
-                    options.model, feature_size, dim, options.model));
-  const index::ExactIndex ours = make_index(flat.ids, flat.vectors, dim);
-  const index::ExactIndex grey = make_index(features.ids, features.grey, kGreyDim);
-  const index::ExactIndex colour = make_index(features.ids, features.colour, kColourDim);
-  const index::ExactIndex hsv = make_index(features.ids, features.hsv, kHsvDim);
-  std::optional<index::ExactIndex> with_views;
-  if (const auto views = engine::load_current_views(workspace, options.model, flat)) {
-    const engine::Embeddings merged = engine::merge_views(flat, *views);
-    with_views.emplace(make_index(merged.ids, merged.vectors, dim));
-  }
-  report.catalog_items = ours.size();
+  QuerySetup setup = load_query_setup(workspace, options.model, threads);
+  const Labels labels = label_items(setup.items);
+  report.image_side_px = setup.pre.image_side_px;
+  const std::size_t code_size = checked_code_size(setup, "transfer", options.model);
+  report.catalog_items = setup.ours.size();
 
   // The queries: a seeded sample of held-out designs' items that every index holds.
-  std::vector<const catalog::Item*> pool;
-  for (const auto& item : items) {
-    if (item.image_path && catalog::is_held_out_design(item, options.split_seed) && ours.contains(item.id) &&
-        grey.contains(item.id))
-      pool.push_back(&item);
-  }
+  std::vector<const catalog::Item*> pool = eligible_queries(setup, /*all_items=*/false, options.split_seed);
   report.eligible = pool.size();
   {
     std::vector<std::size_t> designs;
@@ -201,43 +136,24 @@ TransferReport run_transfer(const engine::Workspace& workspace, const TransferOp
     report.held_out_designs = static_cast<std::size_t>(
         std::ranges::distance(designs.begin(), std::ranges::unique(designs).begin()));
   }
-  std::mt19937_64 rng(options.seed);
-  for (std::size_t i = pool.size(); i > 1; --i)
-    std::swap(pool[i - 1], pool[static_cast<std::size_t>(rng() % i)]);
-  if (options.limit > 0 && pool.size() > options.limit) pool.resize(options.limit);
+  sample_queries(pool, options.seed, options.limit);
   if (pool.empty())
     throw Error(fmt::format("{}: no embedded item of a held-out design (split seed {}) has a photo to query",
                             workspace.root().string(), options.split_seed));
 
-  std::vector<cv::Mat> photos(pool.size());
-  parallel_for(pool.size(), threads, [&](std::size_t i) {
-    try {
-      photos[i] = image::read_image(*pool[i]->image_path, {}, image::decode_min_side_px(pre));
-    } catch (const Error&) {
-      // left out below
-    }
-  });
-  std::vector<cv::Mat> kept;
-  for (std::size_t i = 0; i < pool.size(); ++i) {
-    if (photos[i].empty()) continue;
-    kept.push_back(std::move(photos[i]));
-    report.query_ids.push_back(pool[i]->id);
-    report.query_source_ids.push_back(pool[i]->source_id);
-    report.query_categories.push_back(pool[i]->category);
+  const QueryPhotos kept = decode_query_photos(pool, setup.pre, threads);
+  for (const catalog::Item* item : kept.items) {
+    report.query_ids.push_back(item->id);
+    report.query_source_ids.push_back(item->source_id);
+    report.query_categories.push_back(item->category);
   }
-  const std::size_t n = kept.size();
+  const std::size_t n = kept.photos.size();
 
   // Queries in chunks: each photo's garment is found once (the slow part) for all its edits.
   constexpr std::size_t kChunk = 128;
-  const std::size_t image_floats = static_cast<std::size_t>(3 * pre.image_side_px * pre.image_side_px);
-  std::vector<float> chw(kChunk * image_floats), codes(kChunk * feature_size), g(kChunk * kGreyDim),
-      c(kChunk * kColourDim), h(kChunk * kHsvDim);
-  std::vector<Method> methods{{fmt::format("ours ({} flat)", options.model), &ours, 1, &codes}};
-  if (with_views) methods.push_back({"ours + views", &*with_views, engine::kViewStride, &codes});
-  methods.push_back({"grey 16x16", &grey, 1, &g});
-  methods.push_back({"colour 16x16", &colour, 1, &c});
-  methods.push_back({"HSV histogram", &hsv, 1, &h});
-  for (const Method& m : methods) report.methods.push_back(m.name);
+  QueryBuffers buffers(kChunk, setup.pre, code_size);
+  const std::vector<QueryMethod> methods = query_methods(setup, buffers, options.model);
+  for (const QueryMethod& m : methods) report.methods.push_back(m.name);
   report.edits.assign(std::begin(kAllTransferEdits), std::end(kAllTransferEdits));
   report.answers.assign(report.edits.size(), std::vector<std::vector<TransferAnswer>>(methods.size()));
 
@@ -246,22 +162,14 @@ TransferReport run_transfer(const engine::Workspace& workspace, const TransferOp
     const std::size_t b = std::min(kChunk, n - first);
     const std::span<const std::int64_t> ids(report.query_ids.data() + first, b);
     std::vector<GarmentCutout> garments(b);
-    parallel_for(b, threads, [&](std::size_t i) { garments[i] = find_garment(kept[first + i]); });
+    parallel_for(b, threads, [&](std::size_t i) { garments[i] = find_garment(kept.photos[first + i]); });
     for (std::size_t e = 0; e < report.edits.size(); ++e) {
       parallel_for(b, threads, [&](std::size_t i) {
-        const cv::Mat query =
-            transfer_edit(kept[first + i], garments[i], report.edits[e], transfer_seed(options.seed, ids[i]));
-        image::preprocess_into(query, pre, {chw.data() + i * image_floats, image_floats});
-        compute_simple_features(query, {g.data() + i * kGreyDim, kGreyDim},
-                                {c.data() + i * kColourDim, kColourDim}, {h.data() + i * kHsvDim, kHsvDim});
+        buffers.fill(i, transfer_edit(kept.photos[first + i], garments[i], report.edits[e],
+                                      transfer_seed(options.seed, ids[i])));
         progress.advance();
       });
-      constexpr std::size_t kBatch = 64;
-      for (std::size_t at = 0; at < b; at += kBatch) {
-        const std::size_t batch = std::min(kBatch, b - at);
-        model.encode({chw.data() + at * image_floats, batch * image_floats}, static_cast<int>(batch),
-                     nn::LatentPooling::kFlat, {codes.data() + at * feature_size, batch * feature_size});
-      }
+      buffers.encode(setup.model, b);
       for (std::size_t m = 0; m < methods.size(); ++m) {
         auto part = answer(methods[m], labels, ids, options.k, threads);
         auto& all = report.answers[e][m];
