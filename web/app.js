@@ -350,12 +350,17 @@ async function loadModel() {
       stat(m.indexed_items.toLocaleString(), `items indexed (${m.index})`),
       stat(t.epochs ?? '–', t.best_epoch ? `epochs (best: ${t.best_epoch})` : 'epochs'),
       stat(fmt(t.best_val_loss), 'best validation loss'),
-      stat(fmt(t.test_loss), 'test loss'),
+      t.heads
+        ? stat(fmt(t.heads.type.val_accuracy, 3), 'product type accuracy on validation designs')
+        : stat(fmt(t.test_loss), 'test loss'),
       t.split && t.split.held_out_items_never_used !== undefined
         ? stat(t.split.held_out_items_never_used.toLocaleString(), 'items of held-out designs, never trained on')
         : stat(t.split ? (t.split.train + t.split.validation + t.split.test).toLocaleString() : '–', 'training photos (all splits)'),
     ];
     $('#model-stats').replaceChildren(...stats);
+    $('#model-lead').textContent = t.heads
+      ? 'A convolutional network learned from the catalog\'s labels (type, colour, ...) to put each product photo at a point of 128 numbers; nearby points are pieces of the same kind and colour. It never saw the held-out designs its quality is measured on.'
+      : 'A convolutional autoencoder learns to redraw each product photo from a small code; similar codes mean similar-looking pieces.';
     renderQuality(m.evaluation || {});
     for (const [key, url] of Object.entries(m.images)) {
       const fig = $(`#fig-${key}`);
@@ -428,6 +433,14 @@ function renderQuality(ev) {
     }));
     tables.push(qualityTable(`Robustness: a user-like photo of ${ev.robustness.queries} products finds the product (recall@1 / @10)`,
       ['perturbation', ...methods], rows));
+  }
+  if (ev.transfer && ev.transfer.rows) {
+    const methods = ev.transfer.methods;
+    const rows = ev.transfer.rows.map((r) => ({
+      cells: [r.edit, ...methods.map((m) => `${f(r.methods[m].slot_accuracy)} / ${f(r.methods[m].type_accuracy)}`)],
+    }));
+    tables.push(qualityTable(`Beyond the studio: ${ev.transfer.queries} photos edited as if taken elsewhere get the right slot / type (top-10 vote)`,
+      ['edit', ...methods], rows));
   }
   if (tables.length) $('#quality-tables').replaceChildren(...tables);
 }

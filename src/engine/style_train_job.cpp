@@ -302,7 +302,7 @@ TrainReport train_style_on_catalog(const Workspace& workspace, const TrainOption
       {"family", series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[1]; }), {60, 170, 60}},
       {"category", series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[2]; }), {150, 150, 150}},
       {"colour", series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[3]; }), {30, 60, 200}},
-      {"look (type and colour)", series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[4]; }),
+      {"look", series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[4]; }),
        {160, 60, 160}}};
   cv::imwrite((report_dir / "accuracy_curve.png").string(),
               plot_series(accuracy, fmt::format("{}: validation accuracy (nearest proxy)", options.model),

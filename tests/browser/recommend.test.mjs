@@ -167,6 +167,8 @@ async function uploadAndCheck(page, photo) {
     'the image the model saw is shown');
   check(await page.locator('#outfits .outfit-card').first().locator('.piece.matched').count() >= 1,
     'an outfit marks the similar piece that made it match');
+  const strength = await page.locator('#similar .item-card .score-text').first().textContent();
+  check(/^(very close|close|related|weak) · /.test(strength), `the best match shows a readable strength ("${strength}")`);
   await loadAllImages(page);
   const broken = await page.evaluate(() => [...document.images].filter((i) => i.src && i.naturalWidth === 0).map((i) => i.src));
   check(broken.length === 0, `every image loads (${broken.join(', ') || 'none broken'})`);
@@ -215,9 +217,11 @@ try {
     await page.goto(`${url}#/model`);
     await page.waitForSelector('#model-stats .stat');
     await loadAllImages(page);
-    await page.waitForFunction(() => [...document.querySelectorAll('.figure img')].every((i) => i.naturalWidth > 0),
+    await page.waitForFunction(() => [...document.querySelectorAll('.figure:not([hidden]) img')].every((i) => i.naturalWidth > 0),
       null, { timeout: 30000 });
-    check(true, 'the model page shows the loss curve, reconstructions and latent space');
+    check(await page.locator('#fig-accuracy_curve:not([hidden]) img').count() === 1 &&
+      await page.locator('#fig-reconstructions[hidden]').count() === 1,
+      'the model page shows the style model\'s loss and accuracy curves and latent space (no reconstructions)');
     await page.screenshot({ path: path.join(out, 'desktop-model.png'), fullPage: true });
   });
 

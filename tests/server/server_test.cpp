@@ -330,7 +330,9 @@ TEST_F(ServerTest, DescribesCategoriesAndTheModel) {
   EXPECT_TRUE(model["images"]["reconstructions"].is_null());
   // No `mystyle eval` has run on the test workspace: every evaluation is reported as absent.
   ASSERT_TRUE(model["evaluation"].is_object());
-  for (const char* kind : {"retrieval", "outfits", "robustness"}) EXPECT_TRUE(model["evaluation"][kind].is_null()) << kind;
+  for (const char* kind : {"retrieval", "outfits", "robustness", "transfer"}) {
+    EXPECT_TRUE(model["evaluation"][kind].is_null()) << kind;
+  }
   for (const char* key : {"loss_curve", "accuracy_curve", "latent_space"}) {
     SCOPED_TRACE(key);
     ASSERT_TRUE(model["images"][key].is_string());
