@@ -134,7 +134,7 @@ void add_make_questions(CLI::App& eval, bool fitb) {
 void add_answer(CLI::App& eval, bool fitb) {
   struct Args {
     std::filesystem::path workspace, questions, answers;
-    std::string scorer = "ours", model = "seed64";
+    std::string scorer = "ours", model = engine::kDefaultModel;
     eval::ScorerOptions options;
   };
   auto args = std::make_shared<Args>();
@@ -194,7 +194,7 @@ void add_answer(CLI::App& eval, bool fitb) {
 void add_outfits(CLI::App& eval) {
   struct Args {
     std::filesystem::path workspace;
-    std::string protocol = "both", model = "seed64";
+    std::string protocol = "both", model = engine::kDefaultModel;
     eval::ScorerOptions options;
     bool normalise = false, json = false;
   };
