@@ -120,7 +120,9 @@ TEST(Augment, TextureBackgroundRepaintsOnlyTheBackground) {
         const float d = std::hypot(x - 24.0f, y - 24.0f);
         for (int c = 0; c < 3; ++c) {
           const std::size_t i = (static_cast<std::size_t>(c) * kSide + y) * kSide + x;
-          if (d < 9) EXPECT_EQ(img[i], original[i]) << "garment pixel " << x << "," << y;
+          if (d < 9) {
+            EXPECT_EQ(img[i], original[i]) << "garment pixel " << x << "," << y;
+          }
           if (d > 16 && c == 0) {
             ++background;
             background_changed += std::abs(img[i] - original[i]) > 1e-3f;
