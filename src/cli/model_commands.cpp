@@ -50,6 +50,11 @@ void add_train(CLI::App& app) {
                    "Weight of a contrastive loss (NT-Xent on two edited views' latent codes) added to the "
                    "reconstruction loss; implies --augment")
       ->check(CLI::NonNegativeNumber);
+  train
+      ->add_option("--texture-backgrounds", o.augmentation.texture_chance,
+                   "Share of training photos whose studio background is repainted with a texture (style, or "
+                   "with --augment; experimental: docs/results.md section 0, run 6)")
+      ->check(CLI::Range(0.0, 1.0));
   train->add_option("--patience", o.patience, "Epochs without validation improvement before stopping")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();

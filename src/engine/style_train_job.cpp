@@ -4,12 +4,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <set>
-#include <thread>
 
 #include "mystyle/catalog/design_split.h"
 #include "mystyle/core/error.h"
@@ -77,27 +75,8 @@ void write_history(const std::filesystem::path& path, const std::vector<StyleEpo
 
 std::vector<StyleEpoch> read_history(const std::filesystem::path& path, int up_to_epoch) {
   std::vector<StyleEpoch> history;
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) {
-    std::vector<double> v;
-    std::size_t at = 0;
-    while (at <= line.size()) {
-      const std::size_t comma = std::min(line.find(',', at), line.size());
-      try {
-        v.push_back(std::stod(line.substr(at, comma - at)));
-      } catch (const std::exception&) {
-        throw Error(fmt::format("{}: a malformed row '{}'", path.string(), line), ErrorKind::kCorrupt);
-      }
-      at = comma + 1;
-    }
-    if (v.size() != 5 + kStyleHeads.size()) {
-      throw Error(fmt::format("{}: expected {} fields in '{}'", path.string(), 5 + kStyleHeads.size(), line),
-                  ErrorKind::kCorrupt);
-    }
-    StyleEpoch r{static_cast<int>(v[0]), v[1], v[2], v[3], v[4], {v.begin() + 5, v.end()}};
-    if (r.epoch <= up_to_epoch) history.push_back(r);
+  for (const auto& v : detail::read_history_rows(path, 5 + kStyleHeads.size(), up_to_epoch)) {
+    history.push_back({static_cast<int>(v[0]), v[1], v[2], v[3], v[4], {v.begin() + 5, v.end()}});
   }
   return history;
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "mystyle/core/csv_reader.h"
 #include "mystyle/core/error.h"
 
 namespace mystyle::engine::detail {
@@ -45,6 +46,35 @@ void require_checkpoint(const RunFiles& files) {
 void make_run_dirs(const RunFiles& files) {
   std::filesystem::create_directories(files.report_dir);
   std::filesystem::create_directories(files.model.parent_path());
+}
+
+std::vector<std::vector<double>> read_history_rows(const std::filesystem::path& path, std::size_t fields,
+                                                   int up_to_epoch) {
+  std::vector<std::vector<double>> rows;
+  if (!std::filesystem::exists(path)) return rows;
+  CsvReader reader(path);
+  std::vector<std::string> row;
+  reader.read_row(row);  // header
+  while (reader.read_row(row)) {
+    if (row.size() != fields) {
+      throw Error(fmt::format("{}: expected {} fields, found {}", reader.where(), fields, row.size()),
+                  ErrorKind::kCorrupt);
+    }
+    std::vector<double> values;
+    for (const auto& field : row) {
+      std::size_t used = 0;
+      try {
+        values.push_back(std::stod(field, &used));
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used == 0 || used != field.size()) {
+        throw Error(fmt::format("{}: '{}' is not a number", reader.where(), field), ErrorKind::kCorrupt);
+      }
+    }
+    if (!values.empty() && values.front() <= up_to_epoch) rows.push_back(std::move(values));
+  }
+  return rows;
 }
 
 bool EarlyStopping::update(int epoch, double val_loss) {

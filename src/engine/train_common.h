@@ -30,6 +30,12 @@ void require_checkpoint(const RunFiles& files);
 /// Makes the report and model folders.
 void make_run_dirs(const RunFiles& files);
 
+/// The rows of a run's history.csv (header skipped), each `fields` numbers, first the epoch; rows
+/// after `up_to_epoch` are left out (a checkpoint older than the history). No file: no rows.
+/// Throws mystyle::Error (kCorrupt) naming the file and line of a malformed row.
+std::vector<std::vector<double>> read_history_rows(const std::filesystem::path& path, std::size_t fields,
+                                                   int up_to_epoch);
+
 /// The best validation loss so far and how many epochs ago it was.
 class EarlyStopping {
  public:

@@ -5,13 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
-#include <thread>
 
 #include "mystyle/catalog/catalog.h"
-#include "mystyle/core/csv_reader.h"
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
 #include "mystyle/core/progress.h"
@@ -52,16 +49,8 @@ void write_history(const std::filesystem::path& path, const std::vector<EpochRec
 
 std::vector<EpochRecord> read_history(const std::filesystem::path& path, int up_to_epoch) {
   std::vector<EpochRecord> history;
-  if (!std::filesystem::exists(path)) return history;
-  CsvReader reader(path);
-  std::vector<std::string> row;
-  reader.read_row(row);  // header
-  while (reader.read_row(row)) {
-    if (row.size() != 5)
-      throw Error(fmt::format("{}: expected 5 fields", reader.where()), ErrorKind::kCorrupt);
-    EpochRecord r{std::stoi(row[0]), std::stod(row[1]), std::stod(row[2]), std::stod(row[3]),
-                  std::stod(row[4])};
-    if (r.epoch <= up_to_epoch) history.push_back(r);
+  for (const auto& v : detail::read_history_rows(path, 5, up_to_epoch)) {
+    history.push_back({static_cast<int>(v[0]), v[1], v[2], v[3], v[4]});
   }
   return history;
 }

@@ -268,25 +268,6 @@ cv::Mat plot_similarity(const SimilarityDistribution& distribution, const std::s
   return img;
 }
 
-double match_strength(const SimilarityScale& scale, double score) {
-  const Quantiles& x = scale.same_type;
-  std::size_t segment = 0;  // between quantiles segment and segment + 1
-  while (segment + 2 < x.size() && score > x[segment + 1]) ++segment;
-  const double x0 = x[segment], x1 = x[segment + 1];
-  const double y0 = kSimilarityQuantiles[segment], y1 = kSimilarityQuantiles[segment + 1];
-  double strength;
-  if (x1 > x0) {
-    strength = y0 + (score - x0) * (y1 - y0) / (x1 - x0);
-  } else {  // tied quantiles: a step
-    strength = score < x0 ? 0.0 : score > x1 ? 1.0 : (y0 + y1) / 2;
-  }
-  return std::clamp(strength, 0.0, 1.0);
-}
-
-const char* match_label(double strength) {
-  return strength >= 0.75 ? "very close" : strength >= 0.5 ? "close" : strength >= 0.25 ? "related" : "loose";
-}
-
 nlohmann::json to_json(const SimilarityScale& scale) {
   return {{"model", scale.model},
           {"metric", "cosine"},

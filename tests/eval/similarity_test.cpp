@@ -92,20 +92,6 @@ TEST(Similarity, AucAgreesWithADirectCount) {
   EXPECT_EQ(plot.rows, 480);
 }
 
-TEST(SimilarityScale, MatchStrengthFollowsTheSameTypeQuantiles) {
-  const SimilarityScale scale{"m", {0.2, 0.4, 0.5, 0.7, 0.9}};
-  EXPECT_NEAR(match_strength(scale, 0.5), 0.5, 1e-12);
-  EXPECT_NEAR(match_strength(scale, 0.6), 0.625, 1e-12);
-  EXPECT_NEAR(match_strength(scale, 0.9), 0.95, 1e-12);
-  EXPECT_DOUBLE_EQ(match_strength(scale, 0.1), 0.0);  // 0.05 - 0.1 on the first segment, clamped
-  EXPECT_DOUBLE_EQ(match_strength(scale, 1.0), 1.0);
-  EXPECT_STREQ(match_label(match_strength(scale, 0.8)), "very close");
-  EXPECT_STREQ(match_label(match_strength(scale, 0.3)), "loose");
-  const SimilarityScale flat{"m", {0.9, 0.9, 0.9, 0.9, 0.9}};
-  EXPECT_DOUBLE_EQ(match_strength(flat, 0.5), 0.0);
-  EXPECT_DOUBLE_EQ(match_strength(flat, 0.95), 1.0);
-}
-
 TEST(SimilarityScale, JsonRoundTripAndClearErrors) {
   const SimilarityScale scale{"style", {0.1, 0.3, 0.5, 0.6, 0.8}};
   testing::TempDir dir;

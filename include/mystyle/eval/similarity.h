@@ -3,8 +3,8 @@
 /// items of the same product type and over random pairs, as quantiles and as the AUC of telling
 /// the two apart (a feature whose same-type pairs score higher than random pairs is one whose
 /// scores can be read as "how alike"). The same pairs are scored for every feature so that they
-/// can be compared. A `SimilarityScale` (the same-type quantiles of one model) maps a served cosine
-/// score to a readable match strength.
+/// can be compared. A `SimilarityScale` (the same-type quantiles of one model) is written beside the
+/// retrieval report; the served match strength is engine::MatchCalibration's (engine/match_strength.h).
 #include <array>
 #include <cstdint>
 #include <filesystem>
@@ -71,20 +71,11 @@ double quantile(std::span<const float> values, double q);
 /// lowest 1% of either up to the highest score, each median marked. BGR, 800x480.
 cv::Mat plot_similarity(const SimilarityDistribution& distribution, const std::string& title);
 
-/// A model's same-type cosine quantiles: what a served score is compared with.
+/// A model's same-type cosine quantiles on the held-out items.
 struct SimilarityScale {
   std::string model;
   Quantiles same_type{};  ///< ascending
 };
-
-/// The share of same-type pairs that a cosine `score` beats, in [0, 1]: linear between the stored
-/// quantiles (p5 -> 0.05 ... p95 -> 0.95), continued with the nearest segment's slope beyond
-/// them and clamped. 0.5 = as alike as a typical pair of the same product type.
-double match_strength(const SimilarityScale& scale, double score);
-
-/// A word for a match strength: "very close" (>= 0.75), "close" (>= 0.5), "related" (>= 0.25),
-/// otherwise "loose".
-const char* match_label(double strength);
 
 /// {"model", "metric": "cosine", "quantiles": [0.05, ...], "same_type": [...]}.
 nlohmann::json to_json(const SimilarityScale& scale);
