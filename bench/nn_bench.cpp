@@ -136,8 +136,10 @@ Rate time_training(const Options& o, Step step) {
   return {o.batches * static_cast<double>(kTrainBatch) / total, kTrainBatch / fastest};
 }
 
-// Encoder-only inference (flat codes; unit rows for an l2norm model) on random images.
+// Encoder-only inference (flat codes; unit rows for an l2norm model) on random images, in serving
+// mode as `embed` and the server run it (weights laid out once, batch norms inside convolutions).
 Rate time_encoding(Model& model, const Options& o, Rng& rng) {
+  model.set_serving(true);
   const int encode_batch = encode_batch_for(o, model.input_shape().height);
   const std::vector<float> batch = random_images(model, encode_batch, rng);
   std::vector<float> features(static_cast<std::size_t>(encode_batch) *
@@ -154,6 +156,7 @@ Rate time_encoding(Model& model, const Options& o, Rng& rng) {
     fastest = std::min(fastest, s);
     ++reps;
   }
+  model.set_serving(false);
   return {reps * static_cast<double>(encode_batch) / total, encode_batch / fastest};
 }
 

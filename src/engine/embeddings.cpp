@@ -65,6 +65,7 @@ EmbeddingModel load_embedding_model(const Workspace& workspace, const std::strin
   }
   const std::string bytes = read_file_bytes(path);
   nn::Model loaded = nn::load_model(path);
+  loaded.set_serving(true);
   const std::uint64_t hash = embedding_source_hash(bytes, loaded.spec().image_side_px);
   return {std::move(loaded), hash};
 }

@@ -68,6 +68,7 @@ Recommender::Recommender(recommend::OutfitGraph graph, nn::Model model,
       views_per_item_(views_per_item),
       calibration_(std::move(calibration)) {
   preprocess_.image_side_px = model_.spec().image_side_px;
+  model_.set_serving(true);
   std::set<std::string> categories;
   for (const auto& item : graph_.items()) categories.insert(item.category);
   categories_.assign(categories.begin(), categories.end());

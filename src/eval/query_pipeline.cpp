@@ -30,6 +30,7 @@ QuerySetup load_query_setup(const engine::Workspace& workspace, const std::strin
   std::vector<catalog::Item> items = catalog::Catalog(workspace.root()).all_items();
   engine::Embeddings flat = load_checked_embeddings(workspace, model, "flat");
   nn::Model encoder = nn::load_model(workspace.model_file(model));
+  encoder.set_serving(true);
   nn::set_num_threads(static_cast<int>(threads));
   image::PreprocessOptions pre;
   pre.image_side_px = encoder.spec().image_side_px;

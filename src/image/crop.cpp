@@ -83,26 +83,29 @@ CropBox find_object_box(const cv::Mat& rgb, const CropOptions& options) {
   check_options(options);
   std::vector<int> per_row(static_cast<std::size_t>(rgb.rows), 0),
       per_col(static_cast<std::size_t>(rgb.cols), 0);
-  const int threshold = options.edge_threshold;
   // Per byte (channel) first, in contiguous runs the compiler vectorises, then per pixel.
   const std::size_t row_bytes = 3 * static_cast<std::size_t>(rgb.cols);
-  std::vector<std::uint8_t> contrast(row_bytes, 0);
+  // 1 where that channel's contrast exceeds the threshold; then per pixel, any channel.
+  std::vector<std::uint8_t> over(row_bytes, 0), edge(static_cast<std::size_t>(rgb.cols), 0);
   auto absdiff = [](std::uint8_t a, std::uint8_t b) {
     return static_cast<std::uint8_t>(a > b ? a - b : b - a);
   };
+  const auto threshold = static_cast<std::uint8_t>(options.edge_threshold);
   for (int y = 1; y + 1 < rgb.rows; ++y) {
     const std::uint8_t* above = rgb.ptr<std::uint8_t>(y - 1);
     const std::uint8_t* row = rgb.ptr<std::uint8_t>(y);
     const std::uint8_t* below = rgb.ptr<std::uint8_t>(y + 1);
     for (std::size_t i = 3; i + 3 < row_bytes; ++i) {
-      contrast[i] = std::max(absdiff(row[i + 3], row[i - 3]), absdiff(below[i], above[i]));
+      over[i] = std::max(absdiff(row[i + 3], row[i - 3]), absdiff(below[i], above[i])) > threshold;
+    }
+    const std::size_t inner = static_cast<std::size_t>(rgb.cols) - 1;
+    for (std::size_t x = 1; x < inner; ++x) {
+      edge[x] = static_cast<std::uint8_t>(over[3 * x] | over[3 * x + 1] | over[3 * x + 2]);
     }
     int in_row = 0;
-    for (int x = 1; x + 1 < rgb.cols; ++x) {
-      const std::size_t i = 3 * static_cast<std::size_t>(x);
-      const bool edge = std::max({contrast[i], contrast[i + 1], contrast[i + 2]}) > threshold;
-      in_row += edge;
-      per_col[static_cast<std::size_t>(x)] += edge;
+    for (std::size_t x = 1; x < inner; ++x) {
+      in_row += edge[x];
+      per_col[x] += edge[x];
     }
     per_row[static_cast<std::size_t>(y)] = in_row;
   }

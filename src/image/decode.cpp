@@ -1,5 +1,9 @@
 #include "mystyle/image/decode.h"
 
+#include <jpeglib.h>
+
+#include <csetjmp>
+#include <cstdio>
 #include <fstream>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -32,6 +36,59 @@ int jpeg_flags(int factor) {
   if (factor == 8) flags = cv::IMREAD_REDUCED_COLOR_8;
   // Orientation is applied by us from our own header parse, identically for every decode path.
   return flags | cv::IMREAD_IGNORE_ORIENTATION;
+}
+
+// libjpeg-turbo called directly: straight to RGB, with the same library, DCT method, upsampling
+// and scaling as OpenCV's imdecode (the pixels are identical, tested), in half the time (OpenCV
+// adds a BGR pass and more per call; a photo query spends a quarter of its time decoding).
+struct JpegErrors {
+  jpeg_error_mgr manager;
+  std::jmp_buf jump;
+  char message[JMSG_LENGTH_MAX];
+};
+
+void jpeg_fail(j_common_ptr info) {
+  auto* errors = reinterpret_cast<JpegErrors*>(info->err);
+  (*info->err->format_message)(info, errors->message);
+  std::longjmp(errors->jump, 1);
+}
+
+void jpeg_quiet(j_common_ptr /*info*/) {}  // warnings (e.g. extraneous bytes) are not printed
+
+// Decodes a YCbCr or grayscale JPEG into `rgb` (reduced by `factor`); returns false for other
+// colour spaces (CMYK, YCCK: OpenCV's path handles them). libjpeg reports errors by longjmp: this
+// frame holds nothing with a destructor between setjmp and the jump.
+bool decode_jpeg_rgb(std::span<const std::uint8_t> bytes, int factor, cv::Mat& rgb, std::string& error) {
+  jpeg_decompress_struct info{};
+  JpegErrors errors{};
+  info.err = jpeg_std_error(&errors.manager);
+  errors.manager.error_exit = jpeg_fail;
+  errors.manager.output_message = jpeg_quiet;
+  if (setjmp(errors.jump) != 0) {
+    jpeg_destroy_decompress(&info);
+    error = errors.message;
+    return true;
+  }
+  jpeg_create_decompress(&info);
+  jpeg_mem_src(&info, bytes.data(), static_cast<unsigned long>(bytes.size()));
+  jpeg_read_header(&info, TRUE);
+  if (info.jpeg_color_space != JCS_YCbCr && info.jpeg_color_space != JCS_GRAYSCALE &&
+      info.jpeg_color_space != JCS_RGB) {
+    jpeg_destroy_decompress(&info);
+    return false;
+  }
+  info.out_color_space = JCS_RGB;
+  info.scale_num = 1;
+  info.scale_denom = static_cast<unsigned int>(factor);
+  jpeg_start_decompress(&info);
+  rgb.create(static_cast<int>(info.output_height), static_cast<int>(info.output_width), CV_8UC3);
+  while (info.output_scanline < info.output_height) {
+    JSAMPROW row = rgb.ptr<std::uint8_t>(static_cast<int>(info.output_scanline));
+    jpeg_read_scanlines(&info, &row, 1);
+  }
+  jpeg_finish_decompress(&info);
+  jpeg_destroy_decompress(&info);
+  return true;
 }
 
 // BGR(A)/gray, 8- or 16-bit, as OpenCV decodes it -> 8-bit RGB; alpha composited over white.
@@ -125,7 +182,20 @@ cv::Mat decode_image(std::span<const std::uint8_t> bytes, std::string_view name,
   if (!info.complete) fail(name, "JPEG is truncated (no end-of-image marker)", ErrorKind::kInvalidInput);
 
   const bool jpeg = info.format == "jpeg";
-  const int flags = jpeg ? jpeg_flags(jpeg_reduction_factor(info, min_side_px)) : cv::IMREAD_UNCHANGED;
+  const int factor = jpeg ? jpeg_reduction_factor(info, min_side_px) : 1;
+  if (jpeg) {
+    cv::Mat rgb;
+    std::string error;
+    if (decode_jpeg_rgb(bytes, factor, rgb, error)) {
+      if (!error.empty() || rgb.empty()) {
+        fail(name, "could not be decoded as jpeg: " + (error.empty() ? std::string("no pixels") : error),
+             ErrorKind::kInvalidInput);
+      }
+      apply_exif_orientation(rgb, info.exif_orientation);
+      return rgb;
+    }
+  }
+  const int flags = jpeg ? jpeg_flags(factor) : cv::IMREAD_UNCHANGED;
   cv::Mat raw;
   try {
     // imdecode only reads the buffer; the const_cast is for cv::Mat's constructor.

@@ -1,8 +1,12 @@
 #include "mystyle/nn/conv2d.h"
 
+#include <cmath>
 #include <optional>
+#include <unordered_map>
 
 #include "dnnl_util.h"
+#include "mystyle/core/error.h"
+#include "mystyle/nn/batch_norm.h"
 
 namespace mystyle::nn {
 namespace {
@@ -12,7 +16,9 @@ using dnnl::memory;
 
 class Conv2dExec : public LayerExec {
  public:
-  Conv2dExec(Conv2d& layer, const Context& ctx, const ExecConfig& config) : layer_(layer), config_(config) {
+  /// `batch_norm` (inference with constant weights only): applied after the activation as post-ops.
+  Conv2dExec(Conv2d& layer, const Context& ctx, const ExecConfig& config, BatchNorm* batch_norm = nullptr)
+      : layer_(layer), config_(config), batch_norm_(batch_norm) {
     const auto& eng = ctx.engine();
     const TensorShape in = layer.input_shape();
     const TensorShape out = layer.output_shape();
@@ -27,11 +33,23 @@ class Conv2dExec : public LayerExec {
         config.training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
 
     dnnl::primitive_attr attr = user_scratchpad_attr();
+    dnnl::post_ops ops;
     if (layer.activation() != Activation::kNone) {
-      dnnl::post_ops ops;
       ops.append_eltwise(1.0f, eltwise_forward_algorithm(layer.activation()), 0.0f, 0.0f);
-      attr.set_post_ops(ops);
     }
+    if (batch_norm_ != nullptr) {
+      // y = act(conv) * scale + shift, per output channel (the batch norm with its moving statistics).
+      const memory::desc channel_md({1, out.channels, 1, 1}, dt::f32, tag::abcd);
+      bn_scale_.assign(static_cast<std::size_t>(out.channels), 1.0f);
+      bn_shift_.assign(static_cast<std::size_t>(out.channels), 0.0f);
+      bn_scale_arg_ = DNNL_ARG_ATTR_MULTIPLE_POST_OP(ops.len()) | DNNL_ARG_SRC_1;
+      ops.append_binary(dnnl::algorithm::binary_mul, channel_md);
+      bn_shift_arg_ = DNNL_ARG_ATTR_MULTIPLE_POST_OP(ops.len()) | DNNL_ARG_SRC_1;
+      ops.append_binary(dnnl::algorithm::binary_add, channel_md);
+      bn_scale_mem_ = memory(channel_md, eng, bn_scale_.data());
+      bn_shift_mem_ = memory(channel_md, eng, bn_shift_.data());
+    }
+    if (ops.len() > 0) attr.set_post_ops(ops);
     // Try layouts best first and keep the first JIT implementation.
     std::optional<dnnl::convolution_forward::primitive_desc> fwd_pd;
     for (tag src_tag : activation_tags(in.channels)) {
@@ -86,14 +104,25 @@ class Conv2dExec : public LayerExec {
   const memory& dst() const override { return dst_; }
   const memory& diff_src() const override { return diff_src_; }
 
+  bool is_reference_kernel() const { return is_reference(fwd_pd_); }
+
   void forward(dnnl::stream& s, const memory& src) override {
     src_ = src;
-    weights_.pull(s);
-    fwd_.execute(s, {{DNNL_ARG_SRC, src},
-                     {DNNL_ARG_WEIGHTS, weights_.mem()},
-                     {DNNL_ARG_BIAS, bias_},
-                     {DNNL_ARG_DST, dst_},
-                     {DNNL_ARG_SCRATCHPAD, fwd_scratch_}});
+    if (!config_.constant_weights || !weights_ready_) {
+      weights_.pull(s);
+      if (batch_norm_ != nullptr) fold_batch_norm();
+      weights_ready_ = true;
+    }
+    std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src},
+                                            {DNNL_ARG_WEIGHTS, weights_.mem()},
+                                            {DNNL_ARG_BIAS, bias_},
+                                            {DNNL_ARG_DST, dst_},
+                                            {DNNL_ARG_SCRATCHPAD, fwd_scratch_}};
+    if (batch_norm_ != nullptr) {
+      args.emplace(bn_scale_arg_, bn_scale_mem_);
+      args.emplace(bn_shift_arg_, bn_shift_mem_);
+    }
+    fwd_.execute(s, args);
   }
 
   void backward(dnnl::stream& s, const memory& diff_dst) override {
@@ -118,8 +147,25 @@ class Conv2dExec : public LayerExec {
   }
 
  private:
+  /// scale = gamma / sqrt(moving_variance + eps), shift = beta - moving_mean * scale.
+  void fold_batch_norm() {
+    const auto& gamma = batch_norm_->gamma().value;
+    const auto& beta = batch_norm_->beta().value;
+    const auto& mean = batch_norm_->moving_mean().value;
+    const auto& variance = batch_norm_->moving_variance().value;
+    for (std::size_t c = 0; c < bn_scale_.size(); ++c) {
+      bn_scale_[c] = gamma[c] / std::sqrt(variance[c] + BatchNorm::kEpsilon);
+      bn_shift_[c] = beta[c] - mean[c] * bn_scale_[c];
+    }
+  }
+
   Conv2d& layer_;
   ExecConfig config_;
+  BatchNorm* batch_norm_ = nullptr;
+  bool weights_ready_ = false;
+  std::vector<float> bn_scale_, bn_shift_;
+  memory bn_scale_mem_, bn_shift_mem_;
+  int bn_scale_arg_ = 0, bn_shift_arg_ = 0;
   dnnl::convolution_forward::primitive_desc fwd_pd_;
   memory::desc src_md_;
   dnnl::convolution_forward fwd_;
@@ -132,6 +178,17 @@ class Conv2dExec : public LayerExec {
 };
 
 }  // namespace
+
+std::unique_ptr<LayerExec> Conv2d::compile_with_batch_norm(const Context& ctx, const ExecConfig& config,
+                                                           BatchNorm& batch_norm) {
+  if (config.training || !config.constant_weights) {
+    throw Error("conv: a batch norm folds into a convolution only for inference with constant weights");
+  }
+  if (batch_norm.shape() != output_shape()) throw Error("conv: the batch norm's shape differs from the output's");
+  auto exec = std::make_unique<Conv2dExec>(*this, ctx, config, &batch_norm);
+  if (exec->is_reference_kernel()) return nullptr;
+  return exec;
+}
 
 Conv2d::Conv2d(TensorShape input, int out_channels, Activation activation)
     : input_(input),

@@ -71,7 +71,10 @@ class LinearExec : public LayerExec {
 
   void forward(dnnl::stream& s, const memory& src) override {
     src_ = src;
-    weights_.pull(s);
+    if (!config_.constant_weights || !weights_ready_) {
+      weights_.pull(s);
+      weights_ready_ = true;
+    }
     const memory dst2(dst2_md_, eng_, dst_.get_data_handle());
     fwd_.execute(s, {{DNNL_ARG_SRC, src},
                      {DNNL_ARG_WEIGHTS, weights_.mem()},
@@ -101,6 +104,7 @@ class LinearExec : public LayerExec {
  private:
   Linear& layer_;
   ExecConfig config_;
+  bool weights_ready_ = false;
   dnnl::engine eng_;
   dnnl::inner_product_forward::primitive_desc fwd_pd_;
   memory::desc src_md_, dst2_md_;

@@ -94,7 +94,11 @@ detail::Plan& Model::plan(int batch, bool training, std::size_t depth, bool inpu
   if (!slot) {
     std::vector<Layer*> run;
     for (std::size_t i = 0; i < depth; ++i) run.push_back(layers_[i].get());
+    if (training && serving_) {
+      throw Error("model '" + spec_.name + "': cannot train while serving (call set_serving(false) first)");
+    }
     ExecConfig config{batch, training, input_grad};
+    config.constant_weights = serving_ && !training;
     slot = std::make_unique<detail::Plan>(run, ctx_, config, input_shape());
   }
   return *slot;
@@ -191,6 +195,12 @@ double Model::evaluate_loss(std::span<const float> images, std::span<const float
   if (targets.size() != n) throw Error("evaluate_loss: targets have the wrong size");
   const float* y = plan(batch, false, layers_.size(), false).forward(ctx_.stream(), images.data());
   return compute_loss(loss, std::span<const float>(y, n), targets);
+}
+
+void Model::set_serving(bool serving) {
+  if (serving == serving_) return;
+  serving_ = serving;
+  plans_.clear();
 }
 
 void Model::release_plans() {

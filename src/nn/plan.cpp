@@ -1,6 +1,8 @@
 #include "plan.h"
 
 #include "dnnl_util.h"
+#include "mystyle/nn/batch_norm.h"
+#include "mystyle/nn/conv2d.h"
 
 namespace mystyle::nn::detail {
 
@@ -15,7 +17,15 @@ Plan::Plan(const std::vector<Layer*>& layers, const Context& ctx, const ExecConf
     ExecConfig c = config;
     c.need_diff_src = config.need_diff_src || i > 0;
     Step step;
-    step.exec = layers[i]->compile(ctx, c, prev);
+    if (c.constant_weights && !c.training && i + 1 < layers.size()) {
+      auto* conv = dynamic_cast<Conv2d*>(layers[i]);
+      auto* batch_norm = dynamic_cast<BatchNorm*>(layers[i + 1]);
+      if (conv != nullptr && batch_norm != nullptr) {
+        step.exec = conv->compile_with_batch_norm(ctx, c, *batch_norm);
+        if (step.exec) ++i;  // the batch norm runs inside the convolution
+      }
+    }
+    if (!step.exec) step.exec = layers[i]->compile(ctx, c, prev);
     if (step.exec->src_desc() != prev) {
       step.src = memory(step.exec->src_desc(), eng);
       step.to_src = dnnl::reorder(memory(prev, eng, nullptr), step.src);

@@ -190,6 +190,51 @@ TEST(DecodeImage, ReducedJpegDecodeKeepsOrientation) {
   EXPECT_EQ(full.cols, 400);
 }
 
+// JPEG goes straight to libjpeg-turbo (not through OpenCV): every variant must give OpenCV's
+// pixels exactly, at every DCT reduction: baseline and progressive colour, grayscale, odd sizes.
+TEST(DecodeImage, DirectJpegMatchesOpenCvAtEveryReduction) {
+  cv::Mat colour = marker_image(333, 217);
+  cv::randu(colour(cv::Rect(100, 50, 120, 90)), cv::Scalar::all(0), cv::Scalar::all(255));
+  cv::Mat grey;
+  cv::cvtColor(colour, grey, cv::COLOR_BGR2GRAY);
+  const std::vector<std::pair<std::string, ByteVector>> cases = {
+      {"baseline", testing::encode(colour, ".jpg", {cv::IMWRITE_JPEG_QUALITY, 90})},
+      {"progressive", testing::encode(colour, ".jpg", {cv::IMWRITE_JPEG_PROGRESSIVE, 1})},
+      {"high quality", testing::encode(colour, ".jpg", {cv::IMWRITE_JPEG_QUALITY, 100})},
+      {"grayscale", testing::encode(grey, ".jpg")}};
+  const std::pair<int, int> reductions[] = {{0, cv::IMREAD_COLOR},
+                                            {100, cv::IMREAD_REDUCED_COLOR_2},
+                                            {50, cv::IMREAD_REDUCED_COLOR_4},
+                                            {27, cv::IMREAD_REDUCED_COLOR_8}};
+  for (const auto& [label, bytes] : cases) {
+    for (const auto& [min_side, flag] : reductions) {
+      const cv::Mat ours = decode_image(bytes, label, {}, min_side);
+      const cv::Mat reference =
+          bgr_to_rgb(cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8UC1,
+                                          const_cast<std::uint8_t*>(bytes.data())),
+                                  flag | cv::IMREAD_IGNORE_ORIENTATION));
+      EXPECT_TRUE(same_pixels(ours, reference)) << label << " at min side " << min_side;
+    }
+  }
+}
+
+// Damaged entropy-coded data with intact markers: libjpeg's error becomes a clear error naming
+// the upload, never a crash or a longjmp through C++ frames.
+TEST(DecodeImage, CorruptJpegScanIsRefused) {
+  ByteVector bytes = testing::encode(marker_image(64, 64), ".jpg");
+  // Find the start-of-scan marker and break the Huffman table selector of its component.
+  std::size_t sos = 0;
+  for (std::size_t i = 2; i + 1 < bytes.size(); ++i) {
+    if (bytes[i] == 0xFF && bytes[i + 1] == 0xDA) {
+      sos = i;
+      break;
+    }
+  }
+  ASSERT_GT(sos, 0u);
+  bytes[sos + 6] = 0xFF;  // table selectors 15/15: undefined Huffman tables
+  expect_error([&] { decode_image(bytes, "broken.jpg"); }, ErrorKind::kInvalidInput, {"broken.jpg", "jpeg"});
+}
+
 TEST(DecodeImage, TruncatedJpegIsRefused) {
   MYSTYLE_REQUIRE_DATASET(dir, "mango/images");
   ByteVector bytes = testing::read_bytes(dir / kMangoFiles[0]);

@@ -6,6 +6,9 @@
 
 #include "mystyle/core/error.h"
 #include "mystyle/nn/adam.h"
+#include "mystyle/nn/batch_norm.h"
+#include "mystyle/nn/conv2d.h"
+#include "mystyle/nn/rng.h"
 #include "mystyle/nn/image_set.h"
 
 namespace mystyle::nn {
@@ -97,6 +100,48 @@ TEST(Model, EncodeFlatAndMeanAgree) {
   m.encode(std::span<const float>(x).subspan(2 * 3 * 64 * 64, 3 * 64 * 64), 1, LatentPooling::kFlat, one);
   for (int i = 0; i < 128; ++i) EXPECT_NEAR(one[i], flat[2 * 128 + i], 1e-5);
   EXPECT_THROW(m.encode(x, batch + 1, LatentPooling::kFlat, flat), Error);
+}
+
+// Serving folds each batch norm into the convolution before it and lays weights out once; the
+// result must be the unfused inference path's, with batch norms that really move the numbers
+// (negative gammas included), at batch 1 and at a larger batch.
+TEST(Model, ServingMatchesPlainInference) {
+  Model m(builtin_model_spec("style"), 11);
+  Rng rng(5);
+  for (std::size_t i = 0; i < m.num_layers(); ++i) {
+    auto* bn = dynamic_cast<BatchNorm*>(&m.layer(i));
+    if (bn == nullptr) continue;
+    for (std::size_t c = 0; c < bn->gamma().value.size(); ++c) {
+      bn->gamma().value[c] = rng.uniform(-1.5f, 1.5f);
+      bn->beta().value[c] = rng.uniform(-0.5f, 0.5f);
+      bn->moving_mean().value[c] = rng.uniform(0.0f, 0.3f);
+      bn->moving_variance().value[c] = rng.uniform(0.01f, 0.2f);
+    }
+  }
+  const int batch = 6;
+  const auto x = smooth_images(batch, 64);
+  const int d = m.feature_size(LatentPooling::kFlat);
+  std::vector<float> plain(static_cast<std::size_t>(batch * d)), served(plain.size()), one(d);
+  m.encode(x, batch, LatentPooling::kFlat, plain);
+  m.set_serving(true);
+  m.encode(x, batch, LatentPooling::kFlat, served);
+  m.encode(std::span<const float>(x).subspan(3 * 3 * 64 * 64, 3 * 64 * 64), 1, LatentPooling::kFlat, one);
+  for (std::size_t i = 0; i < plain.size(); ++i) ASSERT_NEAR(served[i], plain[i], 2e-5) << i;
+  for (int i = 0; i < d; ++i) ASSERT_NEAR(one[i], plain[static_cast<std::size_t>(3 * d + i)], 2e-5) << i;
+  // Training while serving is refused; after serving ends, a changed weight is seen at once.
+  EXPECT_THROW(m.compute_latent_gradients(x, batch, [](std::span<const float>, std::span<float>) { return 0.0; }),
+               Error);
+  m.set_serving(false);
+  auto& conv = dynamic_cast<Conv2d&>(m.layer(0));
+  for (float& w : conv.weight().value) w *= -1.0f;
+  std::vector<float> changed(plain.size()), changed_served(plain.size());
+  m.encode(x, batch, LatentPooling::kFlat, changed);
+  double moved = 0;
+  for (std::size_t i = 0; i < plain.size(); ++i) moved += std::abs(changed[i] - plain[i]);
+  EXPECT_GT(moved, 1e-2);
+  m.set_serving(true);
+  m.encode(x, batch, LatentPooling::kFlat, changed_served);
+  for (std::size_t i = 0; i < plain.size(); ++i) ASSERT_NEAR(changed_served[i], changed[i], 2e-5) << i;
 }
 
 TEST(Model, ReconstructionIsInUnitInterval) {

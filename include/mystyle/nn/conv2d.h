@@ -3,6 +3,10 @@
 #include "mystyle/nn/layer.h"
 
 namespace mystyle::nn {
+class BatchNorm;
+}
+
+namespace mystyle::nn {
 
 class Conv2d : public Layer {
  public:
@@ -15,6 +19,12 @@ class Conv2d : public Layer {
   void initialize(Rng& rng) override;
   std::unique_ptr<LayerExec> compile(const Context& ctx, const ExecConfig& config,
                                      const dnnl::memory::desc& input_desc) override;
+  /// Inference with constant weights, the batch norm that follows this convolution (after its
+  /// activation) applied inside the convolution as a per-channel scale and shift post-op: one pass
+  /// over the activations instead of two. Same result as compile() then the batch norm's exec.
+  /// Returns nullptr when oneDNN has no optimised kernel for the fused form (then run them apart).
+  std::unique_ptr<LayerExec> compile_with_batch_norm(const Context& ctx, const ExecConfig& config,
+                                                     BatchNorm& batch_norm);
   bool ends_with_sigmoid() const override { return activation_ == Activation::kSigmoid; }
   void set_skip_final_activation_backward(bool skip) override { skip_activation_backward_ = skip; }
 

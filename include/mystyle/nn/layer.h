@@ -50,6 +50,9 @@ struct ExecConfig {
   int batch = 1;              ///< images per call
   bool training = false;      ///< training: keep what backward needs; inference: nothing more
   bool need_diff_src = true;  ///< false for the first layer: skip the input gradient
+  /// Inference only: the parameters do not change while the exec lives, so weights are laid out
+  /// for the primitive once (first forward) instead of on every call.
+  bool constant_weights = false;
 };
 
 /// A layer compiled for one ExecConfig. Owns its output and gradient buffers. Holds a pointer to

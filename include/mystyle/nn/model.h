@@ -83,6 +83,13 @@ class Model {
   /// Drops the compiled plans (frees their buffers); they are rebuilt on demand.
   void release_plans();
 
+  /// Serving: the caller promises not to change any parameter until set_serving(false). Inference
+  /// plans then lay the weights out once, not on every call, and run each batch norm that follows a
+  /// convolution inside it (same results to float rounding, fewer passes; what a one-photo query
+  /// pays for). Training while serving is refused.
+  void set_serving(bool serving);
+  bool serving() const { return serving_; }
+
  private:
   detail::Plan& plan(int batch, bool training, std::size_t depth, bool input_grad);
   void check_batch(std::span<const float> images, int batch) const;
@@ -91,6 +98,7 @@ class Model {
   Context ctx_;
   std::vector<std::unique_ptr<Layer>> layers_;
   std::map<std::tuple<int, bool, std::size_t, bool>, std::unique_ptr<detail::Plan>> plans_;
+  bool serving_ = false;
 };
 
 }  // namespace mystyle::nn
