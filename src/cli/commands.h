@@ -17,6 +17,7 @@ void add_import_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_model_commands(CLI::App& app);
 void add_recommend_command(CLI::App& app);
+void add_complete_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 

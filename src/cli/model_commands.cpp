@@ -8,11 +8,42 @@
 #include "commands.h"
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/photo_views.h"
+#include "mystyle/engine/compat_train_job.h"
 #include "mystyle/engine/train_job.h"
 #include "mystyle/nn/model_spec.h"
 
 namespace mystyle::cli {
 namespace {
+
+// `train --model compat`: the shared options that apply (epochs when given, seed, split seed,
+// threads, learning rate when given); the rest are the image models'.
+void run_compat_training(const engine::Workspace& ws, const engine::TrainOptions& o, bool epochs_given, bool json) {
+  engine::CompatTrainOptions c;
+  if (epochs_given) c.settings.epochs = o.epochs;
+  c.settings.seed = o.seed;
+  c.split_seed = o.split_seed;
+  c.threads = o.threads;
+  const engine::CompatTrainReport r = engine::train_compat_on_catalog(ws, c);
+  const engine::CompatEpoch last = r.history.empty() ? engine::CompatEpoch{} : r.history.back();
+  if (json) {
+    nlohmann::json doc{{"model", engine::kCompatModel},
+                       {"epochs", r.history.size()},
+                       {"outfits_learned_from", r.outfits_used},
+                       {"outfits_left_out", r.outfits_left_out},
+                       {"pairs", r.pairs},
+                       {"train_loss", last.loss},
+                       {"train_accuracy", last.accuracy},
+                       {"seconds", r.seconds},
+                       {"path", r.model_path.string()}};
+    print_line(doc.dump(2));
+    return;
+  }
+  print_line(fmt::format("compat: {} epochs on {} pairs from {} outfits of training designs ({} outfits holding a "
+                         "held-out design left out); loss {:.4f}, the real partner beats {} others in {:.1f}% of pairs",
+                         r.history.size(), r.pairs, r.outfits_used, r.outfits_left_out, last.loss,
+                         c.settings.negatives, 100 * last.accuracy));
+  print_line(fmt::format("this run: {:.1f} s; model in {}", r.seconds, r.model_path.string()));
+}
 
 void add_train(CLI::App& app) {
   struct Args {
@@ -25,8 +56,13 @@ void add_train(CLI::App& app) {
       "train", "Train an image model on the catalog's item photos (style: on labels; seed64/seed128: autoencoders)");
   add_workspace_option(*train, args->workspace);
   auto& o = args->options;
-  train->add_option("--model", o.model, "Model spec")
-      ->check(CLI::IsMember(nn::builtin_model_names()))
+  std::vector<std::string> trainable = nn::builtin_model_names();
+  trainable.emplace_back(engine::kCompatModel);
+  train
+      ->add_option("--model", o.model,
+                   "Model: style (the image embedding), compat (which pieces go together; needs style "
+                   "embeddings), seed64/seed128 (the original's autoencoders)")
+      ->check(CLI::IsMember(trainable))
       ->capture_default_str();
   train->add_option("--epochs", o.epochs, "Most epochs to run (early stopping may end sooner)")
       ->check(CLI::Range(1, 100000))
@@ -61,8 +97,12 @@ void add_train(CLI::App& app) {
   train->add_option("--threads", o.threads, "Worker threads (0 = all cores)")->capture_default_str();
   train->add_option("--max-items", o.max_items, "Use only the first N items with a photo (quick runs)");
   train->add_flag("--json", args->json, "Print the report as JSON");
-  train->callback([args] {
+  train->callback([args, train] {
     const engine::Workspace ws(args->workspace);
+    if (args->options.model == engine::kCompatModel) {
+      run_compat_training(ws, args->options, train->count("--epochs") > 0, args->json);
+      return;
+    }
     const engine::TrainReport r = engine::train_on_catalog(ws, args->options);
     if (args->json) {
       print_line(nlohmann::json{{"model", r.model},

@@ -129,6 +129,7 @@ RecommendResult Recommender::recommend(std::span<const std::uint8_t> image_bytes
     model_.encode(result.query.chw, 1, config_.pooling, feature);
   }
   result.encode_ms = ms_since(t);
+  result.embedding = feature;
 
   t = Clock::now();
   index::SearchParams params;

@@ -12,7 +12,7 @@
 #include "mystyle/core/progress.h"
 #include "mystyle/eval/eval_data.h"
 #include "mystyle/eval/metrics.h"
-#include "mystyle/eval/simple_features.h"
+#include "mystyle/engine/simple_features.h"
 
 namespace mystyle::eval {
 namespace {
@@ -55,6 +55,8 @@ std::string scorer_kind_name(ScorerKind kind) {
       return "old-simple";
     case ScorerKind::kOldOurs:
       return "old-ours";
+    case ScorerKind::kCompat:
+      return "compat";
   }
   return "?";
 }
@@ -74,26 +76,31 @@ ScorerInputs load_scorer_inputs(const engine::Workspace& workspace, const std::s
   in.model = model;
   catalog::Catalog cat(workspace.root());
   in.graph = recommend::OutfitGraph::load(cat);
-  if (uses(kinds, ScorerKind::kOurs) || uses(kinds, ScorerKind::kOldOurs)) {
+  if (uses(kinds, ScorerKind::kOurs) || uses(kinds, ScorerKind::kOldOurs) || uses(kinds, ScorerKind::kCompat)) {
     engine::Embeddings e = load_checked_embeddings(workspace, model, "flat");
     in.embedding_ids = std::move(e.ids);
     in.embeddings = std::move(e.vectors);
     in.embedding_dim = static_cast<std::size_t>(e.dim);
   }
   if (uses(kinds, ScorerKind::kSimple) || uses(kinds, ScorerKind::kSimpleUncentred) ||
-      uses(kinds, ScorerKind::kOldSimpleCentred) || uses(kinds, ScorerKind::kOldSimple)) {
+      uses(kinds, ScorerKind::kOldSimpleCentred) || uses(kinds, ScorerKind::kOldSimple) ||
+      uses(kinds, ScorerKind::kCompat)) {
     const int t = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    const SimpleFeatures f = load_simple_features(workspace.root(), in.graph.items(), t);
+    const engine::SimpleFeatures f = engine::load_simple_features(workspace.root(), in.graph.items(), t);
     in.feature_ids = f.ids;
     in.features = f.colour_plus_hsv();
     in.centred_features = f.centred_colour_plus_hsv();
+    if (uses(kinds, ScorerKind::kCompat)) {
+      in.compat_features =
+          engine::make_compat_features(in.embedding_ids, in.embeddings, static_cast<int>(in.embedding_dim), f);
+    }
   }
   return in;
 }
 
 std::unique_ptr<CompatibilityScorer> make_scorer(ScorerKind kind, const ScorerInputs& inputs,
                                                  const KnownOutfits& known, const ScorerOptions& options) {
-  constexpr std::size_t kSimpleDim = kColourDim + kHsvDim;
+  constexpr std::size_t kSimpleDim = engine::kColourDim + engine::kHsvDim;
   const bool simple = kind == ScorerKind::kSimple || kind == ScorerKind::kSimpleUncentred ||
                       kind == ScorerKind::kOldSimpleCentred || kind == ScorerKind::kOldSimple;
   const bool ours = kind == ScorerKind::kOurs || kind == ScorerKind::kOldOurs;
@@ -131,6 +138,10 @@ std::unique_ptr<CompatibilityScorer> make_scorer(ScorerKind kind, const ScorerIn
       return make_neighbour_scorer(known, fmt::format("old NN co-occ., {} flat", inputs.model),
                                    inputs.embedding_ids, inputs.embeddings, inputs.embedding_dim,
                                    options.neighbours, model_note);
+    case ScorerKind::kCompat:
+      if (inputs.compat_features.ids.empty()) throw Error("compat: no features loaded");
+      return make_compat_scorer(known, inputs.compat_features, options.compat,
+                                fmt::format("compat: learned, {} flat + colour", inputs.model));
   }
   throw Error("unknown scorer kind");
 }

@@ -34,13 +34,13 @@ QuerySetup load_query_setup(const engine::Workspace& workspace, const std::strin
   nn::set_num_threads(static_cast<int>(threads));
   image::PreprocessOptions pre;
   pre.image_side_px = encoder.spec().image_side_px;
-  SimpleFeatures features = load_simple_features(workspace.root(), items, static_cast<int>(threads));
+  engine::SimpleFeatures features = engine::load_simple_features(workspace.root(), items, static_cast<int>(threads));
 
   const auto dim = static_cast<std::size_t>(flat.dim);
   index::ExactIndex ours = make_index(flat.ids, flat.vectors, dim);
-  index::ExactIndex grey = make_index(features.ids, features.grey, kGreyDim);
-  index::ExactIndex colour = make_index(features.ids, features.colour, kColourDim);
-  index::ExactIndex hsv = make_index(features.ids, features.hsv, kHsvDim);
+  index::ExactIndex grey = make_index(features.ids, features.grey, engine::kGreyDim);
+  index::ExactIndex colour = make_index(features.ids, features.colour, engine::kColourDim);
+  index::ExactIndex hsv = make_index(features.ids, features.hsv, engine::kHsvDim);
   std::optional<index::ExactIndex> with_views;
   if (const auto views = engine::load_current_views(workspace, model, flat)) {
     const engine::Embeddings merged = engine::merge_views(flat, *views);
@@ -105,15 +105,15 @@ QueryBuffers::QueryBuffers(std::size_t rows, const image::PreprocessOptions& pre
       code_size_(code_size),
       chw_(rows * image_floats_),
       codes_(rows * code_size),
-      grey_(rows * kGreyDim),
-      colour_(rows * kColourDim),
-      hsv_(rows * kHsvDim) {}
+      grey_(rows * engine::kGreyDim),
+      colour_(rows * engine::kColourDim),
+      hsv_(rows * engine::kHsvDim) {}
 
 void QueryBuffers::fill(std::size_t row, const cv::Mat& rgb) {
   image::preprocess_into(rgb, pre_, {chw_.data() + row * image_floats_, image_floats_});
-  compute_simple_features(rgb, {grey_.data() + row * kGreyDim, kGreyDim},
-                          {colour_.data() + row * kColourDim, kColourDim},
-                          {hsv_.data() + row * kHsvDim, kHsvDim});
+  engine::compute_simple_features(rgb, {grey_.data() + row * engine::kGreyDim, engine::kGreyDim},
+                          {colour_.data() + row * engine::kColourDim, engine::kColourDim},
+                          {hsv_.data() + row * engine::kHsvDim, engine::kHsvDim});
 }
 
 void QueryBuffers::encode(nn::Model& model, std::size_t rows) {

@@ -20,7 +20,7 @@
 #include "mystyle/catalog/catalog.h"
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/workspace.h"
-#include "mystyle/eval/simple_features.h"
+#include "mystyle/engine/simple_features.h"
 #include "mystyle/image/preprocess.h"
 #include "mystyle/index/exact_index.h"
 #include "mystyle/nn/model.h"
@@ -54,7 +54,7 @@ struct QuerySetup {
   engine::Embeddings flat;           ///< the model's flat embeddings (checked current)
   nn::Model model;
   image::PreprocessOptions pre;  ///< as the product preprocesses an upload, at the model's image side
-  SimpleFeatures features;
+  engine::SimpleFeatures features;
   index::ExactIndex ours, grey, colour, hsv;
   /// The items with their edited views (engine/photo_views.h), when `mystyle embed` wrote them.
   std::optional<index::ExactIndex> with_views;
@@ -105,9 +105,9 @@ class QueryBuffers {
   void encode(nn::Model& model, std::size_t rows);
 
   const std::vector<float>& codes() const { return codes_; }    ///< [rows, code_size]
-  const std::vector<float>& grey() const { return grey_; }      ///< [rows, kGreyDim]
-  const std::vector<float>& colour() const { return colour_; }  ///< [rows, kColourDim]
-  const std::vector<float>& hsv() const { return hsv_; }        ///< [rows, kHsvDim]
+  const std::vector<float>& grey() const { return grey_; }      ///< [rows, engine::kGreyDim]
+  const std::vector<float>& colour() const { return colour_; }  ///< [rows, engine::kColourDim]
+  const std::vector<float>& hsv() const { return hsv_; }        ///< [rows, engine::kHsvDim]
 
  private:
   image::PreprocessOptions pre_;

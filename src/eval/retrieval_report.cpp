@@ -15,7 +15,7 @@
 #include "mystyle/engine/photo_views.h"
 #include "mystyle/eval/eval_data.h"
 #include "mystyle/eval/retrieval.h"
-#include "mystyle/eval/simple_features.h"
+#include "mystyle/engine/simple_features.h"
 
 namespace mystyle::eval {
 namespace {
@@ -158,7 +158,7 @@ RetrievalReport run_retrieval(const engine::Workspace& workspace, const Retrieva
   const engine::Embeddings flat =
       engine::load_current_embeddings(workspace, options.model, nn::LatentPooling::kFlat, model.source_hash);
   const auto means = load_channel_means(workspace, options.model, model, report.notes);
-  const SimpleFeatures features = load_simple_features(workspace.root(), items, static_cast<int>(threads));
+  const engine::SimpleFeatures features = engine::load_simple_features(workspace.root(), items, static_cast<int>(threads));
   for (const auto& w : features.warnings) report.notes.push_back("photo left out: " + w);
 
   // The same items for every method: the protocol's, with a photo, simple features and every embedding.
@@ -181,11 +181,11 @@ RetrievalReport run_retrieval(const engine::Workspace& workspace, const Retrieva
   const ItemLabels labels = label_codes(chosen);
 
   std::vector<Method> methods;
-  methods.push_back({"grey thumbnail 16x16", select_rows(features.ids, features.grey, kGreyDim, ids),
-                     kGreyDim, Role::kBaseline});
-  methods.push_back({"colour thumbnail 16x16", select_rows(features.ids, features.colour, kColourDim, ids),
-                     kColourDim, Role::kBaseline});
-  methods.push_back({"HSV histogram (object)", select_rows(features.ids, features.hsv, kHsvDim, ids), kHsvDim,
+  methods.push_back({"grey thumbnail 16x16", select_rows(features.ids, features.grey, engine::kGreyDim, ids),
+                     engine::kGreyDim, Role::kBaseline});
+  methods.push_back({"colour thumbnail 16x16", select_rows(features.ids, features.colour, engine::kColourDim, ids),
+                     engine::kColourDim, Role::kBaseline});
+  methods.push_back({"HSV histogram (object)", select_rows(features.ids, features.hsv, engine::kHsvDim, ids), engine::kHsvDim,
                      Role::kBaseline});
   if (means) {
     const auto dim = static_cast<std::size_t>(means->dim);

@@ -179,19 +179,23 @@ double mean_score(const std::vector<PairReason>& pairs) {
   return sum / static_cast<double>(pairs.size());
 }
 
-// True when, slot by slot, `x` holds the same piece as `y` or one near-identical to it.
+// True when `x` holds the same piece as `y`, or one near-identical to it, in every slot or in more
+// than `max_shared` of them: then it is a variation of `y`, not another suggestion.
 bool same_suggestion(const std::uint32_t* x, const std::uint32_t* y,
-                     const std::vector<std::vector<ScoredPiece>>& pools, const PairScores& scores) {
+                     const std::vector<std::vector<ScoredPiece>>& pools, const PairScores& scores,
+                     double max_shared) {
+  std::size_t shared = 0;
   for (std::size_t i = 0; i < pools.size(); ++i) {
     const std::int64_t a = pools[i][x[i]].item, b = pools[i][y[i]].item;
-    if (a != b && !scores.near_identical(std::min(a, b), std::max(a, b))) return false;
+    if (a == b || scores.near_identical(std::min(a, b), std::max(a, b))) ++shared;
   }
-  return true;
+  return shared == pools.size() || static_cast<double>(shared) > max_shared * static_cast<double>(pools.size());
 }
 
 std::vector<CompletedOutfit> pick_outfits(const Beam& beam,
                                           const std::vector<std::vector<ScoredPiece>>& pools,
-                                          PairCache& cache, const PairScores& scores, std::size_t wanted) {
+                                          PairCache& cache, const PairScores& scores, std::size_t wanted,
+                                          double max_shared) {
   struct Ranked {
     std::size_t row;
     double score;
@@ -220,7 +224,7 @@ std::vector<CompletedOutfit> pick_outfits(const Beam& beam,
   for (auto& candidate : ranked) {
     if (outfits.size() == wanted) break;
     const bool repeats = std::ranges::any_of(chosen_rows, [&](std::size_t r) {
-      return same_suggestion(row_of(candidate.row), row_of(r), pools, scores);
+      return same_suggestion(row_of(candidate.row), row_of(r), pools, scores, max_shared);
     });
     if (repeats) continue;
     CompletedOutfit outfit;
@@ -272,6 +276,9 @@ CompleteResult complete_outfits(const OutfitGraph& graph, const PairScores& scor
   require_positive(options.per_slot, "per_slot");
   require_positive(options.pool, "pool");
   require_positive(options.beam, "beam");
+  if (!(options.max_shared >= 0.0 && options.max_shared <= 1.0)) {
+    throw Error("complete: max_shared must be between 0 and 1", ErrorKind::kInvalidInput);
+  }
 
   const std::vector<Slot> wanted = slots_to_fill(graph, query_slot, options.slots);
   std::array<int, kSlotCount> position;
@@ -309,7 +316,7 @@ CompleteResult complete_outfits(const OutfitGraph& graph, const PairScores& scor
 
   PairCache cache(pools, scores);
   const Beam beam = beam_search(pools, cache, options.beam);
-  result.outfits = pick_outfits(beam, pools, cache, scores, options.outfits);
+  result.outfits = pick_outfits(beam, pools, cache, scores, options.outfits, options.max_shared);
   return result;
 }
 

@@ -15,7 +15,7 @@
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/train_job.h"
 #include "mystyle/eval/eval_data.h"
-#include "mystyle/eval/simple_features.h"
+#include "mystyle/engine/simple_features.h"
 #include "mystyle/index/exact_index.h"
 
 namespace mystyle::eval {
@@ -338,17 +338,17 @@ TEST(SimpleFeatures, ComputedFromRealPhotosAndCached) {
   ASSERT_TRUE(testing::import_mango_sample(dir.path(), 12));
   catalog::Catalog cat(dir.path());
   const auto items = cat.all_items();
-  const SimpleFeatures first = load_simple_features(dir.path(), items, 2);
+  const engine::SimpleFeatures first = engine::load_simple_features(dir.path(), items, 2);
   EXPECT_FALSE(first.from_cache);
   ASSERT_EQ(first.size(), 12u);
-  const SimpleFeatures second = load_simple_features(dir.path(), items, 2);
+  const engine::SimpleFeatures second = engine::load_simple_features(dir.path(), items, 2);
   EXPECT_TRUE(second.from_cache);
   EXPECT_EQ(second.ids, first.ids);
   EXPECT_EQ(second.hsv, first.hsv);
   EXPECT_EQ(second.colour, first.colour);
   for (std::size_t i = 0; i < first.size(); ++i) {
     float sum = 0;
-    for (int b = 0; b < kHsvDim; ++b) sum += first.hsv[i * kHsvDim + static_cast<std::size_t>(b)];
+    for (int b = 0; b < engine::kHsvDim; ++b) sum += first.hsv[i * engine::kHsvDim + static_cast<std::size_t>(b)];
     EXPECT_NEAR(sum, 1.0f, 1e-4);
   }
 }

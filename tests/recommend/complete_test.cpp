@@ -149,6 +149,7 @@ TEST_F(CompleteTest, ProposedPiecesExistHaveAPhotoAndFitTheirSlot) {
   TableScores scores;
   CompleteOptions options;  // default slots: bottom 3/4, shoes 2/4, hat 1/4, bag 1/4 (no photo: dropped)
   options.outfits = 5;
+  options.max_shared = 1.0;
   const auto result = complete_outfits(graph_, scores, Slot::kMainTop, options);
   EXPECT_EQ(result.query_slot, Slot::kMainTop);
   EXPECT_EQ(result.slots, (std::vector<Slot>{Slot::kBottom, Slot::kShoes, Slot::kHat}));
@@ -301,6 +302,7 @@ TEST_F(CompleteTest, BeamSearchMatchesBruteForce) {
     options.per_slot = 4;
     options.outfits = 64;
     options.beam = 64;
+    options.max_shared = 1.0;  // rank every outfit: no two are the same
     const auto full = complete_outfits(graph_, scores, Slot::kHat, options);
     ASSERT_EQ(full.outfits.size(), 64u);
     for (std::size_t i = 0; i < 64; ++i) {
@@ -349,25 +351,32 @@ TEST_F(CompleteTest, NearIdenticalOutfitsAreSkipped) {
                   {id("s1"), 0.7f}, {id("s2"), 0.6f},  {id("s3"), 0.1f}, {id("s4"), 0.0f}};
   auto options = options_for(three_);
   options.outfits = 3;
+  // An outfit sharing more than half of its slots (here 2 of 3) with a chosen one is a variation.
   const auto plain = complete_outfits(graph_, scores, Slot::kHat, options);
   ASSERT_EQ(plain.outfits.size(), 3u);
   EXPECT_EQ(ids_of(plain.outfits[0]), ids({"t1", "b1", "s1"}));  // 2.40
-  EXPECT_EQ(ids_of(plain.outfits[1]), ids({"t1", "b2", "s1"}));  // 2.39
-  EXPECT_EQ(ids_of(plain.outfits[2]), ids({"t1", "b1", "s2"}));  // 2.30
+  // t1 b2 s1 (2.39) and t1 b1 s2 (2.30) share two pieces with it; t1 b2 s2 (2.29) shares one.
+  EXPECT_EQ(ids_of(plain.outfits[1]), ids({"t1", "b2", "s2"}));
+  // t2 b1 s1 (2.00) shares b1 and s1 with the first; t2 b2 s1 (1.99) one piece with each.
+  EXPECT_EQ(ids_of(plain.outfits[2]), ids({"t2", "b2", "s1"}));
 
-  scores.set_same(id("b1"), id("b2"));
+  scores.set_same(id("b1"), id("b2"));  // now b2 counts as b1
   const auto diverse = complete_outfits(graph_, scores, Slot::kHat, options);
   ASSERT_EQ(diverse.outfits.size(), 3u);
   EXPECT_EQ(ids_of(diverse.outfits[0]), ids({"t1", "b1", "s1"}));
-  EXPECT_EQ(ids_of(diverse.outfits[1]), ids({"t1", "b1", "s2"}));
-  // t1 b2 s2 (2.29) repeats t1 b1 s2; t2 b1 s1 (2.00) is new.
-  EXPECT_EQ(ids_of(diverse.outfits[2]), ids({"t2", "b1", "s1"}));
+  // Everything down to 1.99 shares two slots with it through b1 ~ b2; of the outfits at 1.90
+  // t1 b3 s1 and t3 b1 s1 share two, t2 b1 s2 only b1.
+  EXPECT_EQ(ids_of(diverse.outfits[1]), ids({"t2", "b1", "s2"}));
+  // At 1.89 t2 b2 s2 repeats the second (t2, b, s2) and t3 b2 s1 the first (b, s1); at 1.80
+  // t1 b1 s3 repeats the first, t1 b3 s2 shares one piece with each.
+  EXPECT_EQ(ids_of(diverse.outfits[2]), ids({"t1", "b3", "s2"}));
 }
 
 TEST_F(CompleteTest, DeterministicWithTiesBrokenById) {
   TableScores scores;  // every score ties
   auto options = options_for(three_);
   options.outfits = 4;
+  options.max_shared = 1.0;
   const auto first = complete_outfits(graph_, scores, Slot::kHat, options);
   const auto second = complete_outfits(graph_, scores, Slot::kHat, options);
   ASSERT_EQ(first.outfits.size(), 4u);

@@ -58,6 +58,7 @@ struct RecommendResult {
   std::vector<SimilarResult> similar;
   std::vector<recommend::RecommendedOutfit> outfits;
   std::optional<catalog::Slot> query_slot;
+  std::vector<float> embedding;  ///< the photo's code (the index's vector: unit length for `style`)
   double decode_ms = 0, encode_ms = 0, search_ms = 0, outfits_ms = 0;
 };
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "mystyle/engine/compat_model.h"
 #include "mystyle/engine/workspace.h"
 #include "mystyle/eval/questions.h"
 #include "mystyle/eval/scorers.h"
@@ -27,16 +28,18 @@ enum class ScorerKind {
   kOldSimpleCentred,  ///< the first neighbour scorer on centred colour thumbnail + HSV histogram / 2
   kOldSimple,         ///< the first neighbour scorer on the first simple features (colour + HSV)
   kOldOurs,           ///< the first neighbour scorer on the trained model's flat embeddings
+  kCompat,            ///< the learned compatibility model (engine/compat_model.h), trained on known outfits
 };
 /// Every scorer, in report order (baselines first, then old and new neighbour scorers per vectors).
 inline constexpr ScorerKind kAllScorers[] = {ScorerKind::kRandom,          ScorerKind::kPopularity,
                                              ScorerKind::kCooccurrence,    ScorerKind::kTypeCooccurrence,
                                              ScorerKind::kOldSimple,       ScorerKind::kOldSimpleCentred,
                                              ScorerKind::kSimpleUncentred, ScorerKind::kSimple,
-                                             ScorerKind::kOldOurs,         ScorerKind::kOurs};
+                                             ScorerKind::kOldOurs,         ScorerKind::kOurs,
+                                             ScorerKind::kCompat};
 
 /// "ours", "random", "popularity", "cooccurrence", "type-cooccurrence", "simple", "simple-uncentred",
-/// "old-simple-centred", "old-simple", "old-ours".
+/// "old-simple-centred", "old-simple", "old-ours", "compat".
 std::string scorer_kind_name(ScorerKind kind);
 ScorerKind parse_scorer_kind(const std::string& name);
 
@@ -50,6 +53,7 @@ struct ScorerInputs {
   std::vector<std::int64_t> feature_ids;  ///< simple: rows of both feature matrices below
   std::vector<float> features;            ///< colour thumbnail + HSV histogram, each of unit length
   std::vector<float> centred_features;    ///< the same, each centred, the histogram weighted 1/2
+  engine::CompatFeatures compat_features;  ///< compat: the model's flat embeddings + colour features
 };
 
 /// Loads the catalog graph and, for the given kinds, the checked flat embeddings of `model` and
@@ -61,6 +65,7 @@ struct ScorerOptions {
   std::uint64_t seed = 1;       ///< the random scorer's
   NeighbourOptions neighbours;  ///< the first neighbour scorer's (old-simple, old-ours rows)
   TypedNeighbourOptions typed;  ///< the typed neighbour scorer's (ours, simple rows)
+  engine::CompatSettings compat;  ///< the compat model's training (per protocol, on its known outfits)
 };
 
 /// A scorer that learns from `known` only. Throws when its inputs were not loaded.

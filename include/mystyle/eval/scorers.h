@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "mystyle/engine/compat_model.h"
 #include "mystyle/index/exact_index.h"
 #include "mystyle/recommend/outfit_graph.h"
 
@@ -149,5 +150,12 @@ std::unique_ptr<CompatibilityScorer> make_typed_neighbour_scorer(const KnownOutf
 /// (1e-3 + evidence), minus 1e-3; pair_score is the evidence, outfit_score its mean over pairs.
 std::unique_ptr<CompatibilityScorer> make_label_cooccurrence_scorer(const KnownOutfits& known,
                                                                     SameLabel label);
+
+/// The learned compatibility model (engine/compat_model.h) trained here on `known`'s outfits only
+/// (deterministic for settings.seed): pair_score is its cosine between the two items as seen from
+/// each other's slot; candidate and outfit scores are the means. Items without features score 0.
+std::unique_ptr<CompatibilityScorer> make_compat_scorer(const KnownOutfits& known,
+                                                        const engine::CompatFeatures& features,
+                                                        const engine::CompatSettings& settings, std::string name);
 
 }  // namespace mystyle::eval

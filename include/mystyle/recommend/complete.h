@@ -2,7 +2,9 @@
 /// Complete the look: around the user's piece (the query), the best catalog pieces for each other
 /// slot, and whole outfits assembled by a beam search over the slots in which every piece is scored
 /// against the query AND against the other pieces. Suggestions are diverse: an outfit is skipped
-/// when, slot by slot, its pieces are the same as or near-identical to an outfit already chosen.
+/// when, in more than half of its slots (CompleteOptions::max_shared), its pieces are the same as or
+/// near-identical to those of an outfit already chosen (so two suggestions never differ by a
+/// near-identical piece alone, nor by one accessory out of four slots).
 ///
 /// The model is abstracted as PairScores (engine/compat_scores.h wires the learned compatibility
 /// model to it), so the search is testable with any scores. Deterministic: ties are broken by item
@@ -30,7 +32,7 @@ class PairScores {
   /// Compatibility of two catalog items (a < b).
   virtual float between(std::int64_t a, std::int64_t b) const = 0;
   /// True when two items are interchangeable to a shopper: the same design in another colour, or
-  /// nearly the same look. Two outfits that differ only by such pieces are one suggestion.
+  /// nearly the same look. Such pieces count as the same piece when outfits are compared.
   virtual bool near_identical(std::int64_t a, std::int64_t b) const = 0;
 };
 
@@ -45,7 +47,11 @@ struct CompleteOptions {
   /// Search breadth: candidates per slot the beam search considers (>= per_slot is used), and
   /// partial outfits kept after each slot.
   std::size_t pool = 30;
-  std::size_t beam = 64;
+  std::size_t beam = 256;
+  /// Diversity: an outfit is skipped when, compared with an outfit already chosen, every slot or a
+  /// share of slots above this holds the same piece or a near-identical one (0.5: more than half;
+  /// 1.0: only outfits that are the same up to near-identical pieces). In [0, 1].
+  double max_shared = 0.5;
 };
 
 struct ScoredPiece {

@@ -14,7 +14,7 @@
 
 #include "mystyle/catalog/catalog.h"
 
-namespace mystyle::eval {
+namespace mystyle::engine {
 
 inline constexpr int kThumbSidePx = 16;
 inline constexpr int kGreyDim = kThumbSidePx * kThumbSidePx;        ///< grey thumbnail, values in [0, 1]
@@ -29,6 +29,11 @@ inline constexpr int kMaskThreshold = 24;
 
 /// One image's features, written into spans of kGreyDim, kColourDim and kHsvDim floats.
 /// `rgb` is CV_8UC3 RGB (as image::read_image returns). Thread-safe.
+/// One item's row of SimpleFeatures::centred_colour_plus_hsv(): the colour thumbnail centred to unit
+/// length, then the HSV histogram centred to length kCentredHsvWeight, into `out`
+/// (kColourDim + kHsvDim numbers).
+void centred_colour_plus_hsv_into(std::span<const float> colour, std::span<const float> hsv, std::span<float> out);
+
 void compute_simple_features(const cv::Mat& rgb, std::span<float> grey, std::span<float> colour,
                              std::span<float> hsv);
 
@@ -55,4 +60,4 @@ struct SimpleFeatures {
 SimpleFeatures load_simple_features(const std::filesystem::path& workspace,
                                     std::span<const catalog::Item> items, int threads);
 
-}  // namespace mystyle::eval
+}  // namespace mystyle::engine

@@ -1,4 +1,4 @@
-#include "mystyle/eval/simple_features.h"
+#include "mystyle/engine/simple_features.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -17,7 +17,7 @@
 #include "mystyle/image/crop.h"
 #include "mystyle/image/decode.h"
 
-namespace mystyle::eval {
+namespace mystyle::engine {
 namespace {
 
 constexpr char kMagic[8] = {'M', 'S', 'T', 'Y', 'E', 'V', 'F', '1'};
@@ -164,13 +164,20 @@ std::vector<float> SimpleFeatures::colour_plus_hsv() const {
   return out;
 }
 
+void centred_colour_plus_hsv_into(std::span<const float> colour, std::span<const float> hsv, std::span<float> out) {
+  if (colour.size() != kColourDim || hsv.size() != kHsvDim || out.size() != kColourDim + kHsvDim) {
+    throw Error("centred_colour_plus_hsv: wrongly sized spans");
+  }
+  centre_into(colour, out.first(kColourDim), 1.0);
+  centre_into(hsv, out.subspan(kColourDim), kCentredHsvWeight);
+}
+
 std::vector<float> SimpleFeatures::centred_colour_plus_hsv() const {
   constexpr std::size_t kDim = kColourDim + kHsvDim;
   std::vector<float> out(size() * kDim);
   for (std::size_t i = 0; i < size(); ++i) {
-    centre_into({colour.data() + i * kColourDim, kColourDim}, {out.data() + i * kDim, kColourDim}, 1.0);
-    centre_into({hsv.data() + i * kHsvDim, kHsvDim}, {out.data() + i * kDim + kColourDim, kHsvDim},
-                kCentredHsvWeight);
+    centred_colour_plus_hsv_into({colour.data() + i * kColourDim, kColourDim}, {hsv.data() + i * kHsvDim, kHsvDim},
+                                 {out.data() + i * kDim, kDim});
   }
   return out;
 }
@@ -241,4 +248,4 @@ SimpleFeatures load_simple_features(const std::filesystem::path& workspace,
   return f;
 }
 
-}  // namespace mystyle::eval
+}  // namespace mystyle::engine

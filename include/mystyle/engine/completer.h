@@ -1,0 +1,75 @@
+#pragma once
+/// "Complete the look": photo in, the pieces that go with it in every other slot and whole outfits
+/// around it, from the learned compatibility model (compat_model.h) and the outfit search
+/// (recommend/complete.h). The photo's slot comes from the request or from its best visual match
+/// (Recommender::recommend); its compatibility views come from its style embedding and colour
+/// features, like every catalog item's. complete() may be called from several threads.
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "mystyle/engine/compat_model.h"
+#include "mystyle/engine/recommender.h"
+#include "mystyle/recommend/complete.h"
+
+namespace mystyle::engine {
+
+struct CompleteRequest {
+  std::vector<catalog::Slot> slots;     ///< slots to fill; empty: those usually worn with the photo's
+  std::size_t outfits = 3;              ///< whole outfits (0: per-slot candidates only)
+  std::size_t per_slot = 5;             ///< candidates listed per slot (what "swap" walks through)
+  std::optional<std::string> category;  ///< only pieces of this catalog category
+  std::optional<catalog::Slot> slot;    ///< the photo's slot; default: its best match's
+};
+
+struct CompleteResponse {
+  RecommendResult match;  ///< the photo's visual matches (decode, encode and search timings)
+  catalog::Slot query_slot = catalog::Slot::kOther;
+  bool slot_from_request = false;
+  recommend::CompleteResult result;
+  double compat_ms = 0;  ///< colour features + the photo's compatibility views
+  double search_ms = 0;  ///< complete_outfits
+  double total_ms() const;
+};
+
+/// Cosine of two items' style embeddings at or above which they count as near-identical (the same
+/// look), besides pieces of one design in other colours.
+inline constexpr float kNearIdenticalCosine = 0.9f;
+
+class Completer {
+ public:
+  /// Loads models/compat.model (and .json) and embeds every catalog item for it. Throws
+  /// mystyle::Error naming `mystyle train --model compat` when the model is missing, or when it
+  /// was trained on other features than the recommender's model.
+  static std::unique_ptr<Completer> open(const Workspace& workspace, Recommender& recommender);
+
+  /// Throws mystyle::Error for an undecodable or oversized image (named `name`) or bad parameters.
+  CompleteResponse complete(std::span<const std::uint8_t> image_bytes, const std::string& name,
+                            const CompleteRequest& request);
+
+  /// The stable JSON document of `mystyle complete --json` and `POST /api/complete` (docs/api.md).
+  nlohmann::json to_json(const CompleteResponse& response, const CompleteRequest& request) const;
+
+  /// What the compatibility model learned from (models/compat.json).
+  const nlohmann::json& description() const { return *description_; }
+  const CompatTable& table() const { return table_; }
+
+ private:
+  Completer(Recommender& recommender, CompatModel model, CompatTable table, CompatFeatures features,
+            std::unique_ptr<nlohmann::json> description);
+
+  Recommender& recommender_;
+  CompatModel model_;
+  std::mutex model_mutex_;
+  CompatTable table_;
+  CompatFeatures features_;  ///< style rows are the first style_dim numbers (near-identical check)
+  std::unique_ptr<nlohmann::json> description_;
+  std::vector<std::vector<catalog::Slot>> default_slots_;  ///< per query slot (kAllSlots order)
+};
+
+}  // namespace mystyle::engine

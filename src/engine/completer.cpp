@@ -1,0 +1,228 @@
+#include "mystyle/engine/completer.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "mystyle/catalog/catalog.h"
+#include "mystyle/catalog/design_split.h"
+#include "mystyle/core/error.h"
+#include "mystyle/core/file_io.h"
+#include "mystyle/engine/compat_train_job.h"
+#include "mystyle/image/decode.h"
+
+namespace mystyle::engine {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+/// Colour features are computed on a half-size decode, as the catalog's cache does.
+constexpr int kColourDecodeMinSide = 96;
+
+/// PairScores for one query: its views from every slot, the catalog's table, and near-identity by
+/// design or style embedding.
+class QueryScores : public recommend::PairScores {
+ public:
+  QueryScores(const CompatTable& table, const CompatFeatures& features, const recommend::OutfitGraph& graph,
+              std::vector<float> query_views, catalog::Slot query_slot)
+      : table_(table), features_(features), graph_(graph), views_(std::move(query_views)), slot_(query_slot) {}
+
+  float with_query(std::int64_t item) const override {
+    const float* theirs = table_.view(item, slot_);
+    if (theirs == nullptr) return -1.0f;
+    const float* ours = views_.data() + static_cast<std::size_t>(table_.slot(item)) * static_cast<std::size_t>(table_.dim());
+    float s = 0;
+    for (int k = 0; k < table_.dim(); ++k) s += ours[k] * theirs[k];
+    return s;
+  }
+  float between(std::int64_t a, std::int64_t b) const override { return table_.score(a, b); }
+  bool near_identical(std::int64_t a, std::int64_t b) const override {
+    const catalog::Item* x = graph_.item(a);
+    const catalog::Item* y = graph_.item(b);
+    if (x != nullptr && y != nullptr && x->source == y->source &&
+        catalog::design_of(x->source_id) == catalog::design_of(y->source_id)) {
+      return true;
+    }
+    const float* u = features_.row(a);
+    const float* v = features_.row(b);
+    if (u == nullptr || v == nullptr) return false;
+    float s = 0;
+    for (int k = 0; k < features_.style_dim; ++k) s += u[k] * v[k];
+    return s >= kNearIdenticalCosine;
+  }
+
+ private:
+  const CompatTable& table_;
+  const CompatFeatures& features_;
+  const recommend::OutfitGraph& graph_;
+  std::vector<float> views_;  ///< [kCompatSlots, dim]
+  catalog::Slot slot_;
+};
+
+std::string slot_text(catalog::Slot slot) { return std::string(catalog::slot_name(slot)); }
+
+/// "the bottom goes with your piece (0.86); the shoes with the bottom (0.80)": the two strongest pairs.
+std::string why(const recommend::CompletedOutfit& outfit) {
+  std::vector<std::string> parts;
+  for (std::size_t i = 0; i < outfit.pairs.size() && parts.size() < 2; ++i) {
+    const auto& p = outfit.pairs[i];
+    const std::string b = "the " + slot_text(outfit.pieces[static_cast<std::size_t>(p.b)].slot);
+    const std::string a =
+        p.a < 0 ? std::string("your piece") : "the " + slot_text(outfit.pieces[static_cast<std::size_t>(p.a)].slot);
+    parts.push_back(fmt::format("{} goes with {} ({:.2f})", b, a, p.score));
+  }
+  std::string out;
+  for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? "; " : "") + parts[i];
+  return out;
+}
+
+}  // namespace
+
+double CompleteResponse::total_ms() const {
+  return match.decode_ms + match.encode_ms + match.search_ms + match.outfits_ms + compat_ms + search_ms;
+}
+
+Completer::Completer(Recommender& recommender, CompatModel model, CompatTable table, CompatFeatures features,
+                     std::unique_ptr<nlohmann::json> description)
+    : recommender_(recommender),
+      model_(std::move(model)),
+      table_(std::move(table)),
+      features_(std::move(features)),
+      description_(std::move(description)) {
+  for (const auto slot : catalog::kAllSlots) default_slots_.push_back(recommend::default_slots(recommender_.graph(), slot));
+}
+
+std::unique_ptr<Completer> Completer::open(const Workspace& workspace, Recommender& recommender) {
+  const auto model_path = workspace.model_file(kCompatModel);
+  const auto json_path = workspace.root() / "models" / (std::string(kCompatModel) + ".json");
+  CompatModel model = CompatModel::load(model_path, json_path);
+  auto description = std::make_unique<nlohmann::json>(nlohmann::json::parse(read_file_bytes(json_path)));
+  const std::string style_model = description->value("style_model", std::string());
+  if (style_model != recommender.config().model) {
+    throw Error(fmt::format("{}: trained on '{}' embeddings, but the recommender serves '{}'; run `mystyle train "
+                            "--model compat` again",
+                            json_path.string(), style_model, recommender.config().model),
+                ErrorKind::kInvalidInput);
+  }
+  CompatFeatures features = load_compat_features(workspace, recommender.graph(), style_model, 0);
+  if (features.style_dim != model.style_dim() || features.colour_dim != model.colour_dim()) {
+    throw Error(fmt::format("{}: expects {} + {} features, the workspace gives {} + {}; run `mystyle train --model "
+                            "compat` again",
+                            model_path.string(), model.style_dim(), model.colour_dim(), features.style_dim,
+                            features.colour_dim),
+                ErrorKind::kCorrupt);
+  }
+  CompatTable table(model, features, recommender.graph());
+  return std::unique_ptr<Completer>(
+      new Completer(recommender, std::move(model), std::move(table), std::move(features), std::move(description)));
+}
+
+CompleteResponse Completer::complete(std::span<const std::uint8_t> image_bytes, const std::string& name,
+                                     const CompleteRequest& request) {
+  if (request.per_slot == 0 || request.per_slot > 50) {
+    throw Error(fmt::format("per_slot must be between 1 and 50, not {}", request.per_slot), ErrorKind::kInvalidInput);
+  }
+  if (request.outfits > 20) {
+    throw Error(fmt::format("outfits must be between 0 and 20, not {}", request.outfits), ErrorKind::kInvalidInput);
+  }
+  if (request.category && !std::ranges::binary_search(recommender_.categories(), *request.category)) {
+    throw Error(fmt::format("unknown category '{}'", *request.category), ErrorKind::kNotFound);
+  }
+  CompleteResponse response;
+  RecommendRequest match_request;
+  match_request.k = 10;
+  match_request.max_outfits = 1;
+  match_request.slot = request.slot;
+  response.match = recommender_.recommend(image_bytes, name, match_request);
+  response.slot_from_request = request.slot.has_value();
+  response.query_slot = response.match.query_slot.value_or(catalog::Slot::kOther);
+
+  auto t = Clock::now();
+  const cv::Mat small = image::decode_image(image_bytes, name, recommender_.config().limits, kColourDecodeMinSide);
+  const std::vector<float> colour = colour_features(small);
+  std::vector<float> x = response.match.embedding;
+  if (static_cast<int>(x.size()) != model_.style_dim()) {
+    throw Error(fmt::format("the photo's embedding has {} numbers, the compat model wants {}", x.size(),
+                            model_.style_dim()));
+  }
+  x.insert(x.end(), colour.begin(), colour.end());
+  std::vector<float> views;
+  {
+    std::lock_guard lock(model_mutex_);
+    const catalog::Slot own[] = {response.query_slot};
+    model_.embed_all(x, own, views);
+  }
+  response.compat_ms = ms_since(t);
+
+  t = Clock::now();
+  recommend::CompleteOptions options;
+  options.slots = request.slots;
+  if (options.slots.empty()) options.slots = default_slots_[static_cast<std::size_t>(response.query_slot)];
+  options.outfits = request.outfits;
+  options.per_slot = request.per_slot;
+  options.category = request.category;
+  const QueryScores scores(table_, features_, recommender_.graph(), std::move(views), response.query_slot);
+  response.result = recommend::complete_outfits(recommender_.graph(), scores, response.query_slot, options);
+  response.search_ms = ms_since(t);
+  return response;
+}
+
+nlohmann::json Completer::to_json(const CompleteResponse& r, const CompleteRequest& request) const {
+  const auto& graph = recommender_.graph();
+  auto piece_json = [&](const recommend::ScoredPiece& p) {
+    return nlohmann::json{{"slot", slot_text(p.slot)}, {"score", p.with_query}, {"item", item_json(*graph.item(p.item))}};
+  };
+  nlohmann::json candidates = nlohmann::json::array();
+  for (const auto& c : r.result.candidates) {
+    nlohmann::json pieces = nlohmann::json::array();
+    for (const auto& p : c.pieces) pieces.push_back(piece_json(p));
+    candidates.push_back({{"slot", slot_text(c.slot)}, {"pieces", pieces}});
+  }
+  nlohmann::json outfits = nlohmann::json::array();
+  for (const auto& o : r.result.outfits) {
+    nlohmann::json pieces = nlohmann::json::array();
+    for (const auto& p : o.pieces) pieces.push_back(piece_json(p));
+    nlohmann::json pairs = nlohmann::json::array();
+    for (const auto& p : o.pairs) {
+      pairs.push_back({{"a", p.a < 0 ? nlohmann::json("query") : nlohmann::json(o.pieces[static_cast<std::size_t>(p.a)].item)},
+                       {"b", o.pieces[static_cast<std::size_t>(p.b)].item},
+                       {"score", p.score}});
+    }
+    outfits.push_back({{"score", o.score}, {"pieces", pieces}, {"pairs", pairs}, {"why", why(o)}});
+  }
+  nlohmann::json slots = nlohmann::json::array();
+  for (const auto s : r.result.slots) slots.push_back(slot_text(s));
+  nlohmann::json best = r.match.similar.empty() ? nlohmann::json(nullptr) : item_json(*r.match.similar.front().item);
+  return {{"query",
+           {{"name", r.match.query_name},
+            {"slot", slot_text(r.query_slot)},
+            {"slot_from", r.slot_from_request ? "request" : "best match"},
+            {"best_match", best}}},
+          {"request",
+           {{"slots", request.slots.empty() ? nlohmann::json("default") : nlohmann::json(slots)},
+            {"outfits", request.outfits},
+            {"per_slot", request.per_slot},
+            {"category", request.category ? nlohmann::json(*request.category) : nlohmann::json(nullptr)}}},
+          {"slots", slots},
+          {"candidates", candidates},
+          {"outfits", outfits},
+          {"model",
+           {{"name", kCompatModel},
+            {"features", description_->value("features", std::string())},
+            {"outfits_learned_from", description_->value("outfits_learned_from", 0)}}},
+          {"timing_ms",
+           {{"decode_preprocess", r.match.decode_ms},
+            {"encode", r.match.encode_ms},
+            {"match", r.match.search_ms + r.match.outfits_ms},
+            {"compat", r.compat_ms},
+            {"search", r.search_ms},
+            {"total", r.total_ms()}}}};
+}
+
+}  // namespace mystyle::engine
