@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <set>
 
 #include "mystyle/catalog/import.h"
 #include "mystyle/core/csv_reader.h"
@@ -34,6 +35,48 @@ inline bool import_mango_sample(const std::filesystem::path& workspace, std::siz
   const auto items = write_file(workspace / fmt::format("items-{}-{}.csv", skip, count), csv);
   catalog::Catalog cat(workspace);
   catalog::import_csv(cat, items, std::nullopt, "mango");
+  return true;
+}
+
+/// Imports the first `outfits` MANGO outfits with all their products (real photos), through the
+/// generic CSV importer: a small catalog whose outfits are whole. Returns false when the MANGO data
+/// set is absent.
+inline bool import_mango_outfits_sample(const std::filesystem::path& workspace, std::size_t outfits) {
+  const auto mango = dataset_path("mango/product_data.csv");
+  if (mango.empty()) return false;
+  std::vector<std::string> row;
+  CsvReader outfit_reader(mango.parent_path() / "outfit_data.csv");
+  outfit_reader.read_row(row);
+  CsvHeader outfit_header(row, outfit_reader.where());
+  const auto c_outfit = outfit_header.require("cod_outfit"), c_item = outfit_header.require("cod_modelo_color");
+  std::string outfits_csv = "outfit_id,item_id\n";
+  std::set<std::string> wanted, seen_outfits;
+  while (outfit_reader.read_row(row)) {
+    if (!seen_outfits.contains(row[c_outfit])) {
+      if (seen_outfits.size() == outfits) break;
+      seen_outfits.insert(row[c_outfit]);
+    }
+    wanted.insert(row[c_item]);
+    outfits_csv += fmt::format("{},{}\n", row[c_outfit], row[c_item]);
+  }
+  CsvReader reader(mango);
+  reader.read_row(row);
+  CsvHeader header(row, reader.where());
+  const auto c_id = header.require("cod_modelo_color"), c_cat = header.require("des_product_category");
+  const auto c_file = header.require("des_filename");
+  const auto c_family = header.require("des_product_family"), c_type = header.require("des_product_type");
+  const auto c_colour = header.require("des_agrup_color_eng");
+  std::string csv = "id,name,category,family,type,colour,url,image\n";
+  while (reader.read_row(row)) {
+    if (!wanted.contains(row[c_id])) continue;
+    const auto image = mango.parent_path() / "images" / std::filesystem::path(row[c_file]).filename();
+    csv += fmt::format("{},{},\"{}\",\"{}\",\"{}\",\"{}\",https://shop.example/{},{}\n", row[c_id], row[c_id],
+                       row[c_cat], row[c_family], row[c_type], row[c_colour], row[c_id], image.string());
+  }
+  const auto items = write_file(workspace / "outfit-items.csv", csv);
+  const auto outfit_file = write_file(workspace / "outfits.csv", outfits_csv);
+  catalog::Catalog cat(workspace);
+  catalog::import_csv(cat, items, outfit_file, "mango");
   return true;
 }
 

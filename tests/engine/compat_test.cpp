@@ -1,0 +1,212 @@
+// The compatibility model and "complete the look" on a small real workspace: the first MANGO
+// outfits with all their products (real photos), a briefly trained style model, the compat model
+// trained on the training designs' outfits. Checked against independent computations: the split
+// recomputed from the design coin, pair scores recomputed from the network, the completer's pieces
+// looked up in the catalog.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "engine_fixture.h"
+#include "mystyle/catalog/design_split.h"
+#include "mystyle/core/error.h"
+#include "mystyle/core/file_io.h"
+#include "mystyle/engine/compat_train_job.h"
+#include "mystyle/engine/completer.h"
+#include "mystyle/engine/embeddings.h"
+#include "mystyle/engine/recommender.h"
+#include "mystyle/engine/train_job.h"
+
+namespace mystyle::engine {
+namespace {
+
+class CompatTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir;
+    if (!testing::import_mango_outfits_sample(dir_->path(), 120)) return;
+    const Workspace w(dir_->path());
+    TrainOptions style;
+    style.model = "style";
+    style.epochs = 2;
+    style.batch_size = 32;
+    style.threads = 2;
+    style.patience = 100;
+    train_on_catalog(w, style);
+    embed_catalog(w, "style", nn::LatentPooling::kFlat, 2);
+    CompatTrainOptions compat;
+    compat.settings.epochs = 2;
+    compat.threads = 2;
+    report_ = new CompatTrainReport(train_compat_on_catalog(w, compat));
+    ready_ = true;
+  }
+  static void TearDownTestSuite() {
+    delete report_;
+    delete dir_;
+  }
+  void SetUp() override {
+    if (!ready_) GTEST_SKIP() << "MANGO data set absent";
+  }
+  static Workspace workspace() { return Workspace(dir_->path()); }
+  static recommend::OutfitGraph graph() {
+    catalog::Catalog cat(dir_->path());
+    return recommend::OutfitGraph::load(cat);
+  }
+
+  static inline testing::TempDir* dir_ = nullptr;
+  static inline CompatTrainReport* report_ = nullptr;
+  static inline bool ready_ = false;
+};
+
+// The model learns from exactly the outfits without a held-out design (recomputed here from the
+// design coin), and says so in models/compat.json.
+TEST_F(CompatTest, LearnsOnlyFromOutfitsOfTrainingDesigns) {
+  const auto g = graph();
+  std::size_t clean = 0, dirty = 0;
+  for (const auto& outfit : g.outfits()) {
+    bool held = false;
+    for (const auto& m : outfit.members) held = held || catalog::is_held_out_design(*g.item(m.item_id), 1);
+    (held ? dirty : clean) += 1;
+  }
+  ASSERT_GT(clean, 10u);
+  ASSERT_GT(dirty, 10u);
+  const auto outfits = training_outfits(g, 1);
+  EXPECT_EQ(outfits.size(), clean);
+  for (const auto id : outfits) {
+    for (const auto& m : g.outfit(id)->members) EXPECT_FALSE(catalog::is_held_out_design(*g.item(m.item_id), 1));
+  }
+  EXPECT_EQ(report_->outfits_used, static_cast<std::int64_t>(clean));
+  EXPECT_EQ(report_->outfits_left_out, static_cast<std::int64_t>(dirty));
+  ASSERT_EQ(report_->history.size(), 2u);
+  EXPECT_LT(report_->history.back().loss, report_->history.front().loss);
+  const auto doc = nlohmann::json::parse(read_file_bytes(dir_->path() / "models" / "compat.json"));
+  EXPECT_EQ(doc["outfits_learned_from"].get<std::size_t>(), clean);
+  EXPECT_EQ(doc["split_seed"].get<int>(), 1);
+  EXPECT_EQ(doc["style_model"].get<std::string>(), "style");
+}
+
+// The table's score is the cosine of the two items' views computed afresh through the network,
+// each seen from the other's slot; it is symmetric; a saved and reloaded model scores the same.
+TEST_F(CompatTest, TableScoresMatchTheNetwork) {
+  const auto g = graph();
+  const Workspace w = workspace();
+  const CompatFeatures features = load_compat_features(w, g, "style", 2);
+  CompatModel model = CompatModel::load(w.model_file("compat"), dir_->path() / "models" / "compat.json");
+  const CompatTable table(model, features, g);
+  ASSERT_EQ(table.size(), features.ids.size());
+  const std::int64_t a = features.ids[3], b = features.ids[17];
+  const catalog::Slot sa = g.item(a)->slot, sb = g.item(b)->slot;
+  std::vector<float> x(features.row(a), features.row(a) + features.dim());
+  x.insert(x.end(), features.row(b), features.row(b) + features.dim());
+  const catalog::Slot own[] = {sa, sb};
+  std::vector<float> views;
+  model.embed_all(x, own, views);
+  const int d = model.dim();
+  const float* a_from_b = views.data() + (0 * kCompatSlots + static_cast<int>(sb)) * d;
+  const float* b_from_a = views.data() + (1 * kCompatSlots + static_cast<int>(sa)) * d;
+  double dot = 0, na = 0, nb = 0;
+  for (int k = 0; k < d; ++k) {
+    dot += a_from_b[k] * b_from_a[k];
+    na += a_from_b[k] * a_from_b[k];
+    nb += b_from_a[k] * b_from_a[k];
+  }
+  EXPECT_NEAR(na, 1.0, 1e-4);
+  EXPECT_NEAR(nb, 1.0, 1e-4);
+  EXPECT_NEAR(table.score(a, b), dot, 1e-5);
+  EXPECT_FLOAT_EQ(table.score(a, b), table.score(b, a));
+  EXPECT_EQ(table.score(a, -5), 0.0f);
+}
+
+// complete(): every proposed piece is a catalog item with a photo, in its slot, of the requested
+// category; the photo's slot is never filled; the same request gives the same document.
+TEST_F(CompatTest, CompleteProposesRealPiecesInOtherSlots) {
+  const Workspace w = workspace();
+  auto rec = Recommender::open(w, {});
+  auto completer = Completer::open(w, *rec);
+  const auto& g = rec->graph();
+  const catalog::Item* query = nullptr;
+  for (const auto& item : g.items()) {
+    if (item.image_path && item.slot == catalog::Slot::kBottom) {
+      query = &item;
+      break;
+    }
+  }
+  ASSERT_NE(query, nullptr);
+  const std::string bytes = read_file_bytes(*query->image_path);
+  const std::span<const std::uint8_t> photo{reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()};
+  CompleteRequest req;
+  req.slot = catalog::Slot::kBottom;
+  req.outfits = 3;
+  req.per_slot = 4;
+  const CompleteResponse r = completer->complete(photo, "bottom.jpg", req);
+  EXPECT_EQ(r.query_slot, catalog::Slot::kBottom);
+  ASSERT_FALSE(r.result.slots.empty());
+  ASSERT_FALSE(r.result.outfits.empty());
+  for (const auto slot : r.result.slots) EXPECT_NE(slot, catalog::Slot::kBottom);
+  auto check = [&](const recommend::ScoredPiece& p) {
+    const catalog::Item* item = g.item(p.item);
+    ASSERT_NE(item, nullptr) << p.item;
+    EXPECT_TRUE(item->image_path.has_value());
+    EXPECT_EQ(item->slot, p.slot);
+    EXPECT_NE(p.slot, catalog::Slot::kBottom);
+    EXPECT_TRUE(std::isfinite(p.with_query));
+  };
+  for (const auto& c : r.result.candidates) {
+    EXPECT_LE(c.pieces.size(), 4u);
+    for (const auto& p : c.pieces) check(p);
+  }
+  for (const auto& o : r.result.outfits) {
+    std::set<catalog::Slot> filled;
+    for (const auto& p : o.pieces) {
+      check(p);
+      EXPECT_TRUE(filled.insert(p.slot).second) << "slot filled twice";
+    }
+    EXPECT_EQ(o.pairs.size(), o.pieces.size() * (o.pieces.size() + 1) / 2);
+  }
+  // Deterministic: the same document (timings aside).
+  auto doc = completer->to_json(r, req);
+  auto again = completer->to_json(completer->complete(photo, "bottom.jpg", req), req);
+  doc.erase("timing_ms");
+  again.erase("timing_ms");
+  EXPECT_EQ(doc, again);
+
+  // Filters: the requested slots only, in order, and only the requested category.
+  req.slots = {catalog::Slot::kShoes, catalog::Slot::kMainTop, catalog::Slot::kBottom};
+  req.category = "Accesories, Swim and Intimate";
+  const CompleteResponse filtered = completer->complete(photo, "bottom.jpg", req);
+  EXPECT_EQ(filtered.result.slots, (std::vector<catalog::Slot>{catalog::Slot::kShoes}));  // no top is an accessory
+  for (const auto& o : filtered.result.outfits) {
+    for (const auto& p : o.pieces) EXPECT_EQ(g.item(p.item)->category, *req.category);
+  }
+  req.category = "No such category";
+  EXPECT_THROW(completer->complete(photo, "bottom.jpg", req), Error);
+  req.category.reset();
+  req.per_slot = 0;
+  EXPECT_THROW(completer->complete(photo, "bottom.jpg", req), Error);
+}
+
+// Without a trained compat model the completer names the command that makes one.
+TEST(CompatMissing, OpenNamesTheTrainingCommand) {
+  testing::TempDir dir;
+  if (!testing::import_mango_sample(dir.path(), 40)) GTEST_SKIP() << "MANGO data set absent";
+  const Workspace w(dir.path());
+  TrainOptions style;
+  style.model = "style";
+  style.epochs = 1;
+  style.batch_size = 16;
+  style.threads = 2;
+  train_on_catalog(w, style);
+  embed_catalog(w, "style", nn::LatentPooling::kFlat, 2);
+  auto rec = Recommender::open(w, {});
+  try {
+    Completer::open(w, *rec);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("mystyle train --model compat"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace mystyle::engine
