@@ -87,9 +87,9 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void dot_rows_i8_avx512(con
                                                                              const std::int16_t* query,
                                                                              float scale, float* out) {
   const std::size_t dim32 = dim - dim % 32;
-  auto codes32 = [](const std::int8_t* p) {
-    return _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-  };
+  // A lambda would not inherit the function's target (GCC 12 refuses to inline the intrinsics into
+  // it without -march=native): a macro keeps the code in this AVX-512 function.
+#define codes32(p) _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)))
   std::size_t r = 0;
   for (; r + 4 <= n_rows; r += 4) {
     const std::int8_t* x0 = codes + r * dim;
@@ -119,6 +119,8 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void dot_rows_i8_avx512(con
   }
 }
 
+#undef codes32
+
 __attribute__((target("avx2"))) inline std::int32_t hsum256(__m256i v) {
   __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
   s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
@@ -130,9 +132,7 @@ __attribute__((target("avx2"))) void dot_rows_i8_avx2(const std::int8_t* codes, 
                                                       std::size_t dim, const std::int16_t* query, float scale,
                                                       float* out) {
   const std::size_t dim16 = dim - dim % 16;
-  auto codes16 = [](const std::int8_t* p) {
-    return _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  };
+#define codes16(p) _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)))  // as codes32
   std::size_t r = 0;
   for (; r + 4 <= n_rows; r += 4) {
     const std::int8_t* x0 = codes + r * dim;
@@ -163,6 +163,7 @@ __attribute__((target("avx2"))) void dot_rows_i8_avx2(const std::int8_t* codes, 
     out[r] = scale * static_cast<float>(hsum256(a) + tail_i8(x, query, dim16, dim));
   }
 }
+#undef codes16
 
 void dot_rows_i8_plain(const std::int8_t* codes, std::size_t n_rows, std::size_t dim,
                        const std::int16_t* query, float scale, float* out) {
