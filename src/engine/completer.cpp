@@ -98,6 +98,8 @@ Completer::Completer(Recommender& recommender, CompatModel model, CompatTable ta
   for (const auto slot : catalog::kAllSlots) default_slots_.push_back(recommend::default_slots(recommender_.graph(), slot));
 }
 
+Completer::~Completer() = default;
+
 std::unique_ptr<Completer> Completer::open(const Workspace& workspace, Recommender& recommender) {
   const auto model_path = workspace.model_file(kCompatModel);
   const auto json_path = workspace.root() / "models" / (std::string(kCompatModel) + ".json");

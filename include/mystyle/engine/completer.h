@@ -47,6 +47,7 @@ class Completer {
   /// mystyle::Error naming `mystyle train --model compat` when the model is missing, or when it
   /// was trained on other features than the recommender's model.
   static std::unique_ptr<Completer> open(const Workspace& workspace, Recommender& recommender);
+  ~Completer();
 
   /// Throws mystyle::Error for an undecodable or oversized image (named `name`) or bad parameters.
   CompleteResponse complete(std::span<const std::uint8_t> image_bytes, const std::string& name,
