@@ -410,12 +410,13 @@ TEST_F(CompleteTest, DeterministicWithTiesBrokenById) {
 
 TEST_F(CompleteTest, ZeroLimitsAreInvalidInput) {
   TableScores scores;
-  for (const char* option : {"per_slot", "pool", "beam"}) {
+  for (const char* option : {"per_slot", "pool", "beam", "max_shared"}) {
     SCOPED_TRACE(option);
     auto options = options_for(three_);
     if (std::string(option) == "per_slot") options.per_slot = 0;
     if (std::string(option) == "pool") options.pool = 0;
     if (std::string(option) == "beam") options.beam = 0;
+    if (std::string(option) == "max_shared") options.max_shared = 1.5;
     try {
       complete_outfits(graph_, scores, Slot::kHat, options);
       ADD_FAILURE() << "no error";
