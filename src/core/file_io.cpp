@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/mman.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,12 +25,36 @@ struct Fd {
   }
 };
 
+// Removes `<name>.tmp-<pid>-<n>` files beside `path` whose writer process is gone (killed in the
+// middle of a write): nothing reads them, but they should not pile up. A live writer's are kept.
+void remove_orphaned_temporaries(const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  const std::string prefix = path.filename().string() + ".tmp-";
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string rest = name.substr(prefix.size());
+    const auto dash = rest.find('-');
+    if (dash == std::string::npos || dash == 0) continue;
+    pid_t pid = 0;
+    try {
+      pid = static_cast<pid_t>(std::stol(rest.substr(0, dash)));
+    } catch (const std::exception&) {
+      continue;
+    }
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(pid, 0) != 0 && errno == ESRCH) std::filesystem::remove(entry.path(), ec);
+  }
+}
+
 }  // namespace
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes) {
   static std::atomic<unsigned> counter{0};
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  remove_orphaned_temporaries(path);
   auto tmp = path;
   tmp += fmt::format(".tmp-{}-{}", ::getpid(), counter++);
   {

@@ -1,6 +1,9 @@
 #include "mystyle/core/file_io.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include "mystyle/core/error.h"
 #include "support/test_support.h"
@@ -17,6 +20,28 @@ TEST(FileIo, AtomicWriteCreatesFoldersAndLeavesNoTemporaries) {
   std::size_t files = 0;
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(path.parent_path())) ++files;
   EXPECT_EQ(files, 1u);
+}
+
+// A writer killed mid-write leaves `<name>.tmp-<pid>-<n>`; the next write of that file removes it
+// when the process is gone, and keeps a live process's (this one's) and other files' temporaries.
+TEST(FileIo, AtomicWriteRemovesADeadWritersTemporaries) {
+  testing::TempDir dir;
+  const auto path = dir / "model.bin";
+  // A pid above the kernel's maximum never belongs to a live process.
+  long pid_max = 4194304;
+  if (std::FILE* f = std::fopen("/proc/sys/kernel/pid_max", "r")) {
+    if (std::fscanf(f, "%ld", &pid_max) != 1) pid_max = 4194304;
+    std::fclose(f);
+  }
+  const auto dead = dir / ("model.bin.tmp-" + std::to_string(pid_max + 1) + "-0");
+  const auto live = dir / ("model.bin.tmp-" + std::to_string(::getpid()) + "-99");
+  const auto other = dir / ("other.bin.tmp-" + std::to_string(pid_max + 1) + "-0");
+  for (const auto& p : {dead, live, other}) testing::write_file(p, "half a file");
+  write_file_atomic(path, "whole");
+  EXPECT_FALSE(std::filesystem::exists(dead));
+  EXPECT_TRUE(std::filesystem::exists(live));
+  EXPECT_TRUE(std::filesystem::exists(other));
+  EXPECT_EQ(read_file_bytes(path), "whole");
 }
 
 TEST(FileIo, ReadRefusesMissingAndOversizedFiles) {

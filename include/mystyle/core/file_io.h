@@ -12,7 +12,8 @@ namespace mystyle {
 
 /// Writes `bytes` to `path` atomically: a temporary file beside it, flushed, then renamed over
 /// `path`, so a reader sees the old file or the new one, never half of one. Creates missing parent
-/// folders. Throws mystyle::Error (kIo) naming the file.
+/// folders. Temporaries of `path` left by a writer that was killed (its process gone) are removed.
+/// Throws mystyle::Error (kIo) naming the file.
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes);
 
 /// Reads a whole file. Throws kNotFound when it cannot be opened, kTooLarge past `max_bytes`.
