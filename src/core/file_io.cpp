@@ -59,7 +59,11 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view bytes
   tmp += fmt::format(".tmp-{}-{}", ::getpid(), counter++);
   {
     Fd out{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
-    if (out.fd < 0) throw Error(fmt::format("{}: cannot write: {}", tmp.string(), std::strerror(errno)), ErrorKind::kIo);
+    if (out.fd < 0) {
+      throw Error(fmt::format("{}: cannot write (creating {}): {}; the previous file is unchanged", path.string(),
+                              tmp.filename().string(), std::strerror(errno)),
+                  ErrorKind::kIo);
+    }
     std::size_t done = 0;
     while (done < bytes.size()) {
       const ssize_t n = ::write(out.fd, bytes.data() + done, bytes.size() - done);
@@ -67,13 +71,17 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view bytes
       if (n <= 0) {
         const std::string why = std::strerror(errno);
         std::filesystem::remove(tmp, ec);
-        throw Error(fmt::format("{}: cannot write: {}", tmp.string(), why), ErrorKind::kIo);
+        throw Error(fmt::format("{}: cannot write: {} (after {} of {} bytes); the previous file is unchanged",
+                                path.string(), why, done, bytes.size()),
+                    ErrorKind::kIo);
       }
       done += static_cast<std::size_t>(n);
     }
     if (::fsync(out.fd) != 0) {
+      const std::string why = std::strerror(errno);
       std::filesystem::remove(tmp, ec);
-      throw Error(fmt::format("{}: cannot flush to disk", tmp.string()), ErrorKind::kIo);
+      throw Error(fmt::format("{}: cannot flush to disk: {}; the previous file is unchanged", path.string(), why),
+                  ErrorKind::kIo);
     }
   }
   std::filesystem::rename(tmp, path, ec);

@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import random
+import resource
 import shutil
 import signal
 import subprocess
@@ -79,6 +80,15 @@ class Harness:
             return None, p.stderr.strip()
         doc = json.loads(p.stdout)
         return (doc["items"], doc["outfits"], doc["memberships"]), ""
+
+    def run_full_disk(self, args, max_file_bytes):
+        """Runs mystyle with no file allowed to grow past `max_file_bytes` (RLIMIT_FSIZE; SIGXFSZ
+        ignored, so a write fails with EFBIG as on a full disk)."""
+        def limit():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
+        return subprocess.run([self.mystyle] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              preexec_fn=limit, timeout=600)
 
     def count_temps(self, ws):
         """Temporary files a killed writer left in `ws` (counted before the round's folder goes)."""
@@ -263,8 +273,49 @@ def main():
                 h.count_temps(ws)
                 shutil.rmtree(ws)
 
+        # 5. A full disk: each writer fails with one clear line naming a file of the workspace, and
+        # every file that was there before is unchanged, no temporary left.
+        full = {}
+        for phase, args, limit in (("import", ["import", "csv", "--items", items_all, "--outfits", outfits], 64 << 10),
+                                   ("train", ["train"] + train_args, 256 << 10),
+                                   ("embed", ["embed", "--threads", "2"], 64 << 10),
+                                   ("index", ["recommend", photo, "--json"], 64 << 10)):
+            ws = os.path.join(root, f"full-{phase}")
+            if phase == "import":
+                h.run(["import", "csv", "--workspace", ws, "--items", items_a])  # the catalog before
+            else:
+                shutil.copytree(trained, ws)
+                if phase == "index":
+                    h.run(["embed", "--workspace", ws, "--threads", "2"])
+                    for f in os.listdir(os.path.join(ws, "index")) if os.path.isdir(os.path.join(ws, "index")) else []:
+                        os.remove(os.path.join(ws, "index", f))
+            before = {}
+            for dirpath, _, files in os.walk(ws):
+                for f in files:
+                    before[os.path.join(dirpath, f)] = sha(os.path.join(dirpath, f))
+            counts_before = h.info(ws)[0]
+            p = h.run_full_disk(args + ["--workspace", ws], limit)
+            lines = [l for l in p.stderr.splitlines() if l.startswith("mystyle:")]
+            ok = p.returncode == 1 and len(lines) == 1 and ws in lines[0]
+            if not ok:
+                h.fail("disk full", f"{phase}: exit {p.returncode}, stderr tail {p.stderr.strip()[-400:]!r}")
+            changed = [f for f, digest in before.items() if not os.path.exists(f) or sha(f) != digest]
+            if phase == "import":
+                changed = [f for f in changed if not f.endswith("catalog.db")]  # compared by counts below
+                if h.info(ws)[0] != counts_before:
+                    h.fail("disk full", f"import: counts {h.info(ws)[0]} after the failed import, {counts_before} before")
+            if changed:
+                h.fail("disk full", f"{phase}: files changed by the failed run: {changed}")
+            temps = [f for dirpath, _, files in os.walk(ws) for f in files if ".tmp-" in f]
+            if temps:
+                h.fail("disk full", f"{phase}: temporaries left: {temps}")
+            full[phase] = lines[0] if lines else p.stderr.strip()[-200:]
+            print(f"disk full, {phase}: {full[phase]}", flush=True)
+            shutil.rmtree(ws)
+
         summary = {
             "kills": h.kills,
+            "disk_full_errors": full,
             "runs": h.phases,
             "inconsistent": len(h.failures),
             "temp_files_left_by_killed_writers": h.temps,
