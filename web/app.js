@@ -13,7 +13,11 @@ async function api(path, options = {}) {
   }
   let body = null;
   try { body = await response.json(); } catch (e) { /* not JSON */ }
-  if (!response.ok) throw new Error((body && body.error) || `The server answered ${response.status}.`);
+  if (!response.ok) {
+    const error = new Error((body && body.error) || `The server answered ${response.status}.`);
+    error.status = response.status;
+    throw error;
+  }
   return body;
 }
 
@@ -24,6 +28,12 @@ function picture(img, url, alt) {
   img.alt = alt;
   img.addEventListener('error', () => img.classList.add('no-photo'), { once: true });
   if (url) img.src = url; else img.classList.add('no-photo');
+}
+/** GET /api/model, fetched once (the model page and the "complete the look" switch share it). */
+let modelRequest = null;
+function modelDoc() {
+  if (!modelRequest) modelRequest = api('/api/model').catch((e) => { modelRequest = null; throw e; });
+  return modelRequest;
 }
 function titleCase(text) { return (text || '').toLowerCase().replace(/(^|[\s,/-])\S/g, (m) => m.toUpperCase()); }
 function slotLabel(slot) { return (slot || '').replace('_', ' '); }
@@ -105,6 +115,7 @@ function useFile(blob, name) {
   $('#seen-image').removeAttribute('src');
   show($('#preview'), true);
   runQuery();
+  runComplete();
 }
 
 async function runQuery() {
@@ -231,6 +242,171 @@ function outfitCard(o) {
   return card;
 }
 
+/* ---------- complete the look ---------- */
+
+const completeState = { sequence: 0, slot: '' };
+
+/** True when the server has a compatibility model (GET /api/model's `complete.available`). */
+async function completeAvailable() {
+  try {
+    const m = await modelDoc();
+    return Boolean(m.complete && m.complete.available);
+  } catch (e) {
+    return false;
+  }
+}
+
+async function runComplete(slot = '') {
+  if (!current) return;
+  const mine = ++completeState.sequence;
+  const panel = $('#complete');
+  if (!(await completeAvailable())) { show(panel, false); return; }
+  if (mine !== completeState.sequence) return;
+  const form = new FormData();
+  form.append('image', current.blob, current.name);
+  form.append('outfits', '3');
+  form.append('per_slot', '6');
+  if (slot) form.append('slot', slot);
+  show(panel, true);
+  setError($('#complete-error'), '');
+  show($('#complete-loading'), true);
+  if (!slot) $('#looks').replaceChildren();
+  try {
+    const doc = await api('/api/complete', { method: 'POST', body: form });
+    if (mine !== completeState.sequence) return;
+    renderLooks(doc);
+  } catch (e) {
+    if (mine !== completeState.sequence) return;
+    $('#looks').replaceChildren();
+    // A photo we cannot read is already explained above; a server without the model hides the panel.
+    if (e.status === 503 || e.status === 413 || e.status === 415 || e.status === 422) show(panel, false);
+    else setError($('#complete-error'), e.message);
+  } finally {
+    if (mine === completeState.sequence) show($('#complete-loading'), false);
+  }
+}
+
+function renderLooks(doc) {
+  const q = doc.query;
+  completeState.slot = q.slot;
+  $('#complete-slot').value = q.slot;
+  const best = q.best_match;
+  const learned = doc.model && doc.model.outfits_learned_from;
+  $('#complete-meta').textContent = [
+    q.slot_from === 'request' ? `Treated as: ${slotLabel(q.slot)}` :
+      `Looks like: ${slotLabel(q.slot)}${best ? ` (closest catalog piece: ${titleCase(best.type || best.name)} ${best.source_id})` : ''}`,
+    learned ? `pieces chosen by a model of what goes together, learned from ${learned.toLocaleString()} outfits` : '',
+    `${doc.timing_ms.total.toFixed(0)} ms`,
+  ].filter(Boolean).join(' · ');
+  const bySlot = new Map(doc.candidates.map((c) => [c.slot, c.pieces]));
+  const looks = $('#looks');
+  looks.replaceChildren(...doc.outfits.map((o, i) => lookCard(o, i + 1, bySlot, q.slot)));
+  if (!doc.outfits.length) {
+    looks.replaceChildren(emptyNote(doc.slots.length
+      ? 'No whole outfit could be put together around this piece.'
+      : 'Nothing in the catalog is worn with this kind of piece yet. Try telling us what it is.'));
+  }
+}
+
+function sentence(text) { return text ? text.charAt(0).toUpperCase() + text.slice(1) + '.' : ''; }
+
+/** One proposed outfit: the user's photo beside a piece per slot, each swappable among its slot's candidates. */
+function lookCard(o, number, bySlot, querySlot) {
+  const card = document.createElement('article');
+  card.className = 'card outfit-card look';
+  card.setAttribute('aria-label', `Look ${number}`);
+  const head = document.createElement('div');
+  head.className = 'outfit-head';
+  const h = document.createElement('h3');
+  h.textContent = `Look ${number}`;
+  const score = document.createElement('span');
+  score.className = 'muted small look-score';
+  score.textContent = `score ${o.score.toFixed(2)}`;
+  score.title = 'How well every pair of pieces goes together, on average (your piece included)';
+  head.append(h, score);
+
+  const why = document.createElement('p');
+  why.className = 'why';
+  why.textContent = sentence(o.why);
+
+  const collage = document.createElement('div');
+  collage.className = 'collage look-collage';
+  const yours = document.createElement('figure');
+  yours.className = 'piece yours';
+  const photo = document.createElement('img');
+  photo.src = $('#upload-image').dataset.url;
+  photo.alt = 'Your photo';
+  const tag = document.createElement('figcaption');
+  tag.className = 'piece-label';
+  tag.textContent = 'Yours';
+  tag.title = `Your piece, as ${slotLabel(querySlot)}`;
+  yours.append(photo, tag);
+  collage.append(yours);
+
+  const note = document.createElement('p');
+  note.className = 'muted small look-note';
+  note.setAttribute('role', 'status');
+  for (const p of o.pieces) {
+    // The proposed piece first, then its slot's other candidates: swapping cycles back to it.
+    const options = [p, ...(bySlot.get(p.slot) || []).filter((c) => c.item.item_id !== p.item.item_id)];
+    collage.append(lookPiece(options, () => {
+      score.textContent = `score ${o.score.toFixed(2)} as proposed`;
+      note.textContent = 'You swapped pieces: the score and the reason are for the look as proposed.';
+    }));
+  }
+  card.append(head, why, collage, note);
+  return card;
+}
+
+function lookPiece(options, onSwap) {
+  let at = 0;
+  const fig = document.createElement('figure');
+  fig.className = 'piece look-piece';
+  const link = document.createElement('a');
+  link.className = 'look-link';
+  link.target = '_blank';
+  link.rel = 'noopener';
+  const img = document.createElement('img');
+  link.append(img);
+  const tag = document.createElement('figcaption');
+  tag.className = 'piece-label';
+  const swap = document.createElement('button');
+  swap.type = 'button';
+  swap.className = 'swap';
+  swap.textContent = 'Swap';
+  fig.append(link, tag, swap);
+
+  const showOption = () => {
+    const { item, slot } = options[at];
+    const name = `${titleCase(item.type || item.name)}${item.colour ? ', ' + titleCase(item.colour) : ''}`;
+    fig.dataset.slot = slot;
+    fig.dataset.itemId = String(item.item_id);
+    img.className = '';
+    picture(img, item.image_url, `${name} (${slotLabel(slot)})`);
+    if (item.shop_url) link.href = item.shop_url; else link.removeAttribute('href');
+    link.title = `${name} (${item.source_id}): shop it`;
+    tag.textContent = titleCase(item.type) || slotLabel(slot);
+    tag.title = `${slotLabel(slot)}: ${name}`;
+    swap.setAttribute('aria-label', `Swap the ${slotLabel(slot)}: show option ${(at + 1) % options.length + 1} of ${options.length}`);
+  };
+  swap.disabled = options.length < 2;
+  if (swap.disabled) swap.title = 'No other piece for this slot';
+  swap.addEventListener('click', () => {
+    at = (at + 1) % options.length;
+    showOption();
+    onSwap();
+  });
+  showOption();
+  return fig;
+}
+
+function setUpComplete() {
+  const select = $('#complete-slot');
+  select.addEventListener('change', () => {
+    if (select.value && select.value !== completeState.slot) runComplete(select.value);
+  });
+}
+
 async function findSimilarTo(item) {
   location.hash = '#/';
   try {
@@ -318,6 +494,8 @@ async function loadFilters() {
       for (const c of doc.categories) select.append(new Option(`${c.name} (${c.items})`, c.name));
     }
     for (const s of doc.slots) $('#catalog-slot').append(new Option(slotLabel(s), s));
+    for (const s of doc.slots) $('#complete-slot').append(new Option(slotLabel(s), s));
+    if (completeState.slot) $('#complete-slot').value = completeState.slot;
     const total = doc.categories.reduce((n, c) => n + c.items, 0);
     $('#catalog-lead').textContent = `${total.toLocaleString()} pieces in ${doc.categories.length} categories.`;
   } catch (e) {
@@ -342,7 +520,7 @@ function stat(value, label) {
 
 async function loadModel() {
   try {
-    const m = await api('/api/model');
+    const m = await modelDoc();
     const t = m.train || {};
     const fmt = (x, digits = 4) => (typeof x === 'number' ? x.toFixed(digits) : '–');
     const stats = [
@@ -455,6 +633,7 @@ function missing(text) {
 /* ---------- start ---------- */
 
 setUpUpload();
+setUpComplete();
 setUpCatalog();
 loadFilters();
 window.addEventListener('hashchange', route);

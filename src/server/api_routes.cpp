@@ -1,4 +1,4 @@
-// The JSON API: recommendation, catalog browsing, categories and the model's report.
+// The JSON API: recommendation, complete the look, catalog browsing, categories and the model's report.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -6,6 +6,8 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
+#include <sstream>
 #include <string>
 
 #include "json_views.h"
@@ -23,6 +25,9 @@ constexpr std::size_t kMaxK = 200;
 constexpr std::size_t kMaxOutfits = 100;
 constexpr std::int64_t kMaxPerPage = 100;
 constexpr std::size_t kMaxNameChars = 200;
+// Completer::complete's own bounds, checked here so that the error names the parameter.
+constexpr std::int64_t kMaxCompleteOutfits = 20;
+constexpr std::int64_t kMaxPerSlot = 50;
 
 /// A parameter from the query string or, for multipart forms, a non-file form field.
 std::optional<std::string> param(const httplib::Request& req, const std::string& key) {
@@ -59,6 +64,15 @@ void require_known_category(const engine::Recommender& rec, const std::string& c
   }
 }
 
+/// A slot name from parameter `name`; the error lists the known slots.
+catalog::Slot parse_slot_param(const std::string& text, const std::string& name) {
+  if (const auto slot = catalog::parse_slot(text)) return *slot;
+  std::string known;
+  for (const auto s : catalog::kAllSlots)
+    known += (known.empty() ? "" : ", ") + std::string(catalog::slot_name(s));
+  throw Error(fmt::format("parameter '{}': unknown slot '{}' (known: {})", name, text, known));
+}
+
 engine::RecommendRequest parse_recommend_request(const httplib::Request& req,
                                                  const engine::Recommender& rec) {
   engine::RecommendRequest r;
@@ -84,6 +98,26 @@ engine::RecommendRequest parse_recommend_request(const httplib::Request& req,
     r.slot = catalog::parse_slot(*v);
     if (!r.slot) throw Error(fmt::format("unknown slot '{}'", *v));
   }
+  return r;
+}
+
+engine::CompleteRequest parse_complete_request(const httplib::Request& req, const engine::Recommender& rec) {
+  engine::CompleteRequest r;
+  if (auto v = param(req, "slots")) {
+    std::stringstream list(*v);
+    for (std::string name; std::getline(list, name, ',');) {
+      if (!name.empty()) r.slots.push_back(parse_slot_param(name, "slots"));
+    }
+  }
+  if (auto v = param(req, "outfits"))
+    r.outfits = static_cast<std::size_t>(parse_integer(*v, "outfits", 0, kMaxCompleteOutfits));
+  if (auto v = param(req, "per_slot"))
+    r.per_slot = static_cast<std::size_t>(parse_integer(*v, "per_slot", 1, kMaxPerSlot));
+  if (auto v = param(req, "category"); v && !v->empty()) {
+    require_known_category(rec, *v);
+    r.category = *v;
+  }
+  if (auto v = param(req, "slot"); v && !v->empty()) r.slot = parse_slot_param(*v, "slot");
   return r;
 }
 
@@ -120,22 +154,55 @@ Upload read_upload(const httplib::Request& req, std::size_t max_bytes) {
   return up;
 }
 
+/// Runs `query` on an upload whose parameters were already checked: bad input there is the image
+/// itself (well-formed HTTP, unprocessable content), so kInvalidInput becomes 422.
+template <typename Query>
+auto on_photo(Query&& query) {
+  try {
+    return query();
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::kInvalidInput) throw HttpError(422, e.what());
+    throw;
+  }
+}
+
+std::span<const std::uint8_t> bytes_of(const Upload& upload) {
+  return {reinterpret_cast<const std::uint8_t*>(upload.bytes.data()), upload.bytes.size()};
+}
+
 void recommend_photo(const httplib::Request& req, httplib::Response& res, ServerState& state) {
   engine::Recommender& rec = *state.recommender;
   const engine::RecommendRequest request = parse_recommend_request(req, rec);
   const Upload upload = read_upload(req, state.options.max_upload_bytes);
-  engine::RecommendResult result;
-  try {
-    result = rec.recommend({reinterpret_cast<const std::uint8_t*>(upload.bytes.data()), upload.bytes.size()},
-                           upload.name, request);
-  } catch (const Error& e) {
-    // The parameters were checked above, so bad input here is the image itself: well-formed
-    // HTTP, unprocessable content.
-    if (e.kind() == ErrorKind::kInvalidInput) throw HttpError(422, e.what());
-    throw;
-  }
+  const engine::RecommendResult result =
+      on_photo([&] { return rec.recommend(bytes_of(upload), upload.name, request); });
   reply_json(res, rec.to_json(result, request, /*include_seen_image=*/true)
                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+void complete_photo(const httplib::Request& req, httplib::Response& res, ServerState& state) {
+  // The feature itself is missing, whatever the request: say so before judging the request.
+  if (!state.completer) throw HttpError(503, state.completer_unavailable);
+  const engine::CompleteRequest request = parse_complete_request(req, *state.recommender);
+  const Upload upload = read_upload(req, state.options.max_upload_bytes);
+  const engine::CompleteResponse response =
+      on_photo([&] { return state.completer->complete(bytes_of(upload), upload.name, request); });
+  reply_json(res, state.completer->to_json(response, request)
+                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+/// Whether POST /api/complete is served, and what its model learned from (else why not).
+nlohmann::json complete_status(const ServerState& state) {
+  if (!state.completer) {
+    return {{"available", false}, {"reason", state.completer_unavailable}, {"model", nullptr}};
+  }
+  const nlohmann::json& d = state.completer->description();
+  return {{"available", true},
+          {"reason", nullptr},
+          {"model",
+           {{"name", engine::kCompatModel},
+            {"features", d.value("features", std::string())},
+            {"outfits_learned_from", d.value("outfits_learned_from", std::int64_t{0})}}}};
 }
 
 bool contains_folded(const std::string& haystack, const std::string& needle_lower) {
@@ -250,7 +317,8 @@ void describe_model(httplib::Response& res, ServerState& state) {
                                  {"catalog_items", rec.graph().items().size()},
                                  {"catalog_outfits", rec.graph().outfits().size()},
                                  {"train", std::move(train)},
-                                 {"images", std::move(images)}}
+                                 {"images", std::move(images)},
+                                 {"complete", complete_status(state)}}
                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
@@ -265,6 +333,9 @@ void reply_json(httplib::Response& res, const std::string& json_text, int status
 void add_api_routes(httplib::Server& http, ServerState& state) {
   http.Post("/api/recommend", [&state](const httplib::Request& req, httplib::Response& res) {
     recommend_photo(req, res, state);
+  });
+  http.Post("/api/complete", [&state](const httplib::Request& req, httplib::Response& res) {
+    complete_photo(req, res, state);
   });
   http.Get("/api/items",
            [&state](const httplib::Request& req, httplib::Response& res) { list_items(req, res, state); });

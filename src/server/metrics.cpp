@@ -21,8 +21,9 @@ bool starts_with_id(std::string_view path, std::string_view prefix) {
 }  // namespace
 
 std::string route_label(std::string_view path) {
-  static constexpr std::array kExact = {"/",          "/healthz",        "/metrics",  "/api/recommend",
-                                        "/api/items", "/api/categories", "/api/model"};
+  static constexpr std::array kExact = {
+      "/",          "/healthz",        "/metrics",  "/api/recommend", "/api/complete",
+      "/api/items", "/api/categories", "/api/model"};
   for (const char* exact : kExact) {
     if (path == exact) return exact;
   }

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "mystyle/engine/completer.h"
 #include "mystyle/engine/recommender.h"
 #include "mystyle/engine/workspace.h"
 #include "mystyle/server/metrics.h"
@@ -36,6 +37,10 @@ struct ServerState {
   ThumbnailCache thumbnails;
   std::mutex latent_mutex;
   std::shared_ptr<const std::string> latent_png;  ///< drawn on first request, then kept
+  /// "Complete the look" (POST /api/complete), opened at start when models/compat.model exists and
+  /// loads; otherwise null, and `completer_unavailable` says why (the 503 message). Thread-safe.
+  std::unique_ptr<engine::Completer> completer;
+  std::string completer_unavailable;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   ServerState(std::shared_ptr<engine::Recommender> r, engine::Workspace w, ServerOptions o)
@@ -45,7 +50,8 @@ struct ServerState {
         thumbnails(options.thumbnail_cache_bytes) {}
 };
 
-/// POST /api/recommend, GET /api/items[/{id}], /api/outfits/{id}, /api/categories, /api/model.
+/// POST /api/recommend, /api/complete, GET /api/items[/{id}], /api/outfits/{id}, /api/categories,
+/// /api/model.
 void add_api_routes(httplib::Server& http, ServerState& state);
 /// GET /images/items/{id}, /images/outfits/{id}, /images/model/{name}.
 void add_image_routes(httplib::Server& http, ServerState& state);

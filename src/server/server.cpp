@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <vector>
 
@@ -52,8 +54,9 @@ std::string status_message(const httplib::Request& req, int status, std::size_t 
 
 namespace {
 
-/// The encoder's first call sets up its kernels (a few hundred ms); pay that before serving.
-void warm_up(engine::Recommender& recommender) {
+/// The encoder's (and the compatibility model's) first call sets up its kernels (a few hundred ms);
+/// pay that before serving.
+void warm_up(ServerState& state) {
   const cv::Mat blank(96, 64, CV_8UC3, cv::Scalar(235, 235, 235));
   std::vector<std::uint8_t> png;
   cv::imencode(".png", blank, png);
@@ -61,9 +64,38 @@ void warm_up(engine::Recommender& recommender) {
   request.k = 1;
   request.max_outfits = 1;
   try {
-    recommender.recommend(png, "warm-up", request);
+    state.recommender->recommend(png, "warm-up", request);
+    if (state.completer) {
+      engine::CompleteRequest complete;
+      complete.outfits = 1;
+      complete.per_slot = 1;
+      state.completer->complete(png, "warm-up", complete);
+    }
   } catch (const std::exception& e) {
     spdlog::warn("warm-up query failed: {}", e.what());
+  }
+}
+
+/// Opens "complete the look" when the workspace has a compatibility model. Without one (or when it
+/// does not load) the server still serves everything else, and POST /api/complete answers 503 saying why.
+void open_completer(ServerState& state) {
+  const auto path = state.workspace.model_file(engine::kCompatModel);
+  if (!std::filesystem::exists(path)) {
+    state.completer_unavailable =
+        "complete the look is not available: this workspace has no compatibility model "
+        "(models/compat.model); run `mystyle train --model compat`, then restart the server";
+    spdlog::info("complete the look: off (no {}; run `mystyle train --model compat`)", path.string());
+    return;
+  }
+  try {
+    const auto t0 = Clock::now();
+    state.completer = engine::Completer::open(state.workspace, *state.recommender);
+    spdlog::info("complete the look: on ({}, learned from {} outfits, loaded in {:.2f} s)", path.string(),
+                 state.completer->description().value("outfits_learned_from", std::int64_t{0}),
+                 std::chrono::duration<double>(Clock::now() - t0).count());
+  } catch (const std::exception& e) {
+    state.completer_unavailable = fmt::format("complete the look is not available: {}", e.what());
+    spdlog::warn("complete the look: off ({})", e.what());
   }
 }
 
@@ -103,7 +135,9 @@ Server::Server(std::shared_ptr<engine::Recommender> recommender, engine::Workspa
   http.set_exception_handler(
       [](const httplib::Request& req, httplib::Response& res, std::exception_ptr error) {
         const ErrorReply reply = error_reply(error);
-        if (reply.status >= 500) spdlog::error("{} {}: {}", req.method, loggable(req.path), reply.message);
+        // 503 (a feature this workspace lacks) was logged once at start, not on every request.
+        if (reply.status >= 500 && reply.status != 503)
+          spdlog::error("{} {}: {}", req.method, loggable(req.path), reply.message);
         res.status = reply.status;
         res.headers.erase("Content-Type");
         res.set_content(error_json(reply.message), "application/json");
@@ -132,7 +166,8 @@ Server::Server(std::shared_ptr<engine::Recommender> recommender, engine::Workspa
                  t_request_seconds * 1000.0);
   });
 
-  if (state.options.warm_up) warm_up(*state.recommender);
+  open_completer(state);
+  if (state.options.warm_up) warm_up(state);
   add_site_routes(http, state);
   add_api_routes(http, state);
   add_image_routes(http, state);

@@ -1,0 +1,335 @@
+// POST /api/complete on the real server (loopback, httplib::Client): over a small real workspace
+// with a compatibility model (one quick epoch), and over one without it (503).
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "mystyle/core/file_io.h"
+#include "mystyle/engine/compat_train_job.h"
+#include "mystyle/engine/completer.h"
+#include "mystyle/server/server.h"
+#include "server_fixture.h"
+
+namespace mystyle::server {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kMaxUploadBytes = 256 * 1024;
+// The shared workspace of server_test (same outfits), and a copy of it with a compat model.
+const std::filesystem::path kPlainWorkspace = MYSTYLE_SERVER_TEST_WORKSPACE;
+const std::filesystem::path kCompatWorkspace = std::string(MYSTYLE_SERVER_TEST_WORKSPACE) + "-compat";
+constexpr std::size_t kOutfits = 40;
+
+/// Copies the files of `from` into `to`. Other test processes may have `from` open meanwhile: the
+/// SQLite catalog's -wal and -shm files come and go with its readers (the made workspace's writes
+/// were checkpointed when it was made), and the index is saved through a temporary file; those are
+/// skipped, as is any file that vanishes while we copy.
+void copy_workspace(const std::filesystem::path& from, const std::filesystem::path& to) {
+  namespace fs = std::filesystem;
+  for (const auto& entry : fs::recursive_directory_iterator(from)) {
+    const auto target = to / fs::relative(entry.path(), from);
+    const std::string name = entry.path().filename().string();
+    std::error_code ec;
+    if (entry.is_directory(ec)) {
+      fs::create_directories(target);
+    } else if (name.ends_with("-wal") || name.ends_with("-shm") || name.ends_with("-journal")) {
+      continue;
+    } else if (!fs::copy_file(entry.path(), target, ec) && fs::exists(entry.path())) {
+      throw fs::filesystem_error("cannot copy the test workspace", entry.path(), target, ec);
+    }
+  }
+}
+
+/// The shared workspace copied to `kCompatWorkspace` with a compat model trained for one epoch
+/// there; made under a temporary name and renamed, so concurrent test processes reuse one.
+bool make_compat_workspace() {
+  if (!testing::open_shared_workspace(kPlainWorkspace, kOutfits)) return false;
+  if (std::filesystem::exists(engine::Workspace(kCompatWorkspace).model_file(engine::kCompatModel)))
+    return true;
+  const auto tmp = kCompatWorkspace.string() + fmt::format(".tmp-{}", ::getpid());
+  std::filesystem::remove_all(tmp);
+  copy_workspace(kPlainWorkspace, tmp);
+  engine::CompatTrainOptions options;
+  options.settings.epochs = 1;
+  options.threads = 2;
+  engine::train_compat_on_catalog(engine::Workspace(tmp), options);
+  std::error_code ec;
+  std::filesystem::rename(tmp, kCompatWorkspace, ec);
+  if (ec) std::filesystem::remove_all(tmp);  // another process made it first
+  return true;
+}
+
+/// One real server on a free loopback port, listening on its own thread.
+class LoopbackServer {
+ public:
+  explicit LoopbackServer(const std::filesystem::path& workspace)
+      : recommender_(engine::Recommender::open(engine::Workspace(workspace), engine::RecommenderConfig{})) {
+    ServerOptions options;
+    options.port = 0;
+    options.threads = 4;
+    options.max_upload_bytes = kMaxUploadBytes;
+    options.warm_up = false;
+    server_ = std::make_unique<Server>(recommender_, engine::Workspace(workspace), options);
+    port_ = server_->bind();
+    thread_ = std::thread([this] { server_->listen(); });
+    for (int i = 0; i < 500 && !server_->is_running(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ~LoopbackServer() {
+    server_->stop();
+    thread_.join();
+  }
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(30, 0);
+    return c;
+  }
+  engine::Recommender& recommender() { return *recommender_; }
+
+ private:
+  std::shared_ptr<engine::Recommender> recommender_;
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+std::string photo(const std::string& file = "2019_41085800_02.jpg") {
+  return read_file_bytes(testing::dataset_path("mango/images") / file);
+}
+
+void expect_error(const httplib::Result& res, int status, const std::string& words) {
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, status) << res->body;
+  EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+  const json body = json::parse(res->body, nullptr, false);
+  ASSERT_TRUE(body.is_object() && body.contains("error")) << res->body;
+  EXPECT_NE(body["error"].get<std::string>().find(words), std::string::npos) << body["error"];
+}
+
+class CompleteApiTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    try {
+      if (!make_compat_workspace()) return;
+      server_ = new LoopbackServer(kCompatWorkspace);
+      completer_ =
+          engine::Completer::open(engine::Workspace(kCompatWorkspace), server_->recommender()).release();
+    } catch (const std::exception& e) {
+      setup_error_ = e.what();  // reported by every test as a failure, not as a skip
+    }
+  }
+  static void TearDownTestSuite() {
+    delete completer_;
+    delete server_;
+  }
+  void SetUp() override {
+    if (!setup_error_.empty()) FAIL() << "setting up the compat workspace and server: " << setup_error_;
+    if (server_ == nullptr) GTEST_SKIP() << "MANGO data set not found under MYSTYLE_DATASETS";
+  }
+
+  static httplib::Result post_photo(const std::string& bytes, const std::string& query = "",
+                                    const std::string& filename = "garment.jpg") {
+    httplib::MultipartFormDataItems form = {{"image", bytes, filename, "image/jpeg"}};
+    return server_->client().Post(("/api/complete" + query).c_str(), form);
+  }
+
+  static json post_ok(const std::string& query) {
+    auto res = post_photo(photo(), query);
+    EXPECT_TRUE(res);
+    if (!res) return {};
+    EXPECT_EQ(res->status, 200) << res->body;
+    EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+    return json::parse(res->body);
+  }
+
+  /// Every piece (candidates and outfits) is a catalog item of the slot it fills, the slots are
+  /// those listed, and the photo's own slot is never filled.
+  static void expect_pieces_fit(const json& doc) {
+    const auto& graph = server_->recommender().graph();
+    const std::string query_slot = doc["query"]["slot"];
+    std::set<std::string> slots;
+    for (const auto& s : doc["slots"]) slots.insert(s.get<std::string>());
+    EXPECT_FALSE(slots.contains(query_slot)) << query_slot;
+    auto expect_piece = [&](const json& piece, const std::string& slot) {
+      EXPECT_EQ(piece["slot"], slot);
+      const catalog::Item* item = graph.item(piece["item"]["item_id"].get<std::int64_t>());
+      ASSERT_NE(item, nullptr) << piece;
+      EXPECT_EQ(catalog::slot_name(item->slot), slot) << piece;
+      EXPECT_EQ(piece["item"], engine::item_json(*item));
+      EXPECT_TRUE(piece["item"]["image_url"].is_string()) << piece;
+    };
+    ASSERT_EQ(doc["candidates"].size(), slots.size());
+    for (std::size_t i = 0; i < doc["candidates"].size(); ++i) {
+      const auto& c = doc["candidates"][i];
+      EXPECT_EQ(c["slot"], doc["slots"][i]);
+      EXPECT_FALSE(c["pieces"].empty());
+      for (const auto& p : c["pieces"]) expect_piece(p, c["slot"]);
+    }
+    for (const auto& o : doc["outfits"]) {
+      ASSERT_EQ(o["pieces"].size(), slots.size()) << o;
+      std::set<std::int64_t> ids;
+      for (std::size_t i = 0; i < o["pieces"].size(); ++i) {
+        expect_piece(o["pieces"][i], doc["slots"][i]);
+        ids.insert(o["pieces"][i]["item"]["item_id"].get<std::int64_t>());
+      }
+      const std::size_t n = ids.size() + 1;  // the pieces and the photo
+      EXPECT_EQ(o["pairs"].size(), n * (n - 1) / 2);
+      for (const auto& pair : o["pairs"]) {
+        EXPECT_TRUE(pair["a"] == "query" || ids.contains(pair["a"].get<std::int64_t>())) << pair;
+        EXPECT_TRUE(ids.contains(pair["b"].get<std::int64_t>())) << pair;
+      }
+      EXPECT_FALSE(o["why"].get<std::string>().empty());
+    }
+  }
+
+  static LoopbackServer* server_;
+  static engine::Completer* completer_;
+  static inline std::string setup_error_;
+};
+
+LoopbackServer* CompleteApiTest::server_ = nullptr;
+engine::Completer* CompleteApiTest::completer_ = nullptr;
+
+// The API answers exactly the document of `mystyle complete --json` (timings aside).
+TEST_F(CompleteApiTest, ReturnsTheEngineDocument) {
+  json doc = post_ok("?outfits=3&per_slot=4");
+  for (const char* key : {"query", "request", "slots", "candidates", "outfits", "model", "timing_ms"}) {
+    EXPECT_TRUE(doc.contains(key)) << key;
+  }
+  EXPECT_EQ(doc["query"]["name"], "garment.jpg");
+  EXPECT_EQ(doc["query"]["slot_from"], "best match");
+  EXPECT_TRUE(doc["query"]["best_match"].is_object());
+  EXPECT_EQ(doc["request"]["slots"], "default");
+  EXPECT_FALSE(doc["slots"].empty());
+  EXPECT_FALSE(doc["outfits"].empty());
+  EXPECT_LE(doc["outfits"].size(), 3u);
+  for (const auto& c : doc["candidates"]) EXPECT_LE(c["pieces"].size(), 4u);
+  EXPECT_GT(doc["timing_ms"]["total"].get<double>(), 0.0);
+
+  engine::CompleteRequest request;
+  request.outfits = 3;
+  request.per_slot = 4;
+  const std::string bytes = photo();
+  const auto response = completer_->complete(
+      {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, "garment.jpg", request);
+  json expected = completer_->to_json(response, request);
+  for (json* d : {&doc, &expected}) d->erase("timing_ms");
+  EXPECT_EQ(doc, expected);
+}
+
+TEST_F(CompleteApiTest, EveryPieceIsACatalogItemOfItsSlotAndNeverThePhotosSlot) {
+  expect_pieces_fit(post_ok("?outfits=5"));
+  // The photo's slot asked for among the slots to fill is dropped.
+  const json asked = post_ok("?slot=bottom&slots=bottom,main_top,shoes,bag&outfits=2");
+  EXPECT_EQ(asked["query"]["slot"], "bottom");
+  EXPECT_EQ(asked["query"]["slot_from"], "request");
+  for (const auto& s : asked["slots"]) EXPECT_NE(s, "bottom");
+  expect_pieces_fit(asked);
+  // Every thumbnail the page will show is served.
+  const auto& first = asked["candidates"][0]["pieces"][0]["item"];
+  auto image = server_->client().Get(first["image_url"].get<std::string>().c_str());
+  ASSERT_TRUE(image);
+  EXPECT_EQ(image->status, 200);
+  EXPECT_EQ(image->get_header_value("Content-Type"), "image/jpeg");
+}
+
+TEST_F(CompleteApiTest, ReadsARawBodyAndFormFields) {
+  auto raw = server_->client().Post(
+      "/api/complete?slot=main_top&slots=bottom,shoes&outfits=1&per_slot=2&name=top.jpg", photo(),
+      "image/jpeg");
+  ASSERT_TRUE(raw);
+  ASSERT_EQ(raw->status, 200) << raw->body;
+  const json doc = json::parse(raw->body);
+  EXPECT_EQ(doc["query"]["name"], "top.jpg");
+  EXPECT_EQ(doc["query"]["slot"], "main_top");
+  EXPECT_EQ(doc["request"]["slots"], json({"bottom", "shoes"}));
+  EXPECT_LE(doc["outfits"].size(), 1u);
+  for (const auto& s : doc["slots"]) EXPECT_TRUE(s == "bottom" || s == "shoes") << s;
+  for (const auto& c : doc["candidates"]) EXPECT_LE(c["pieces"].size(), 2u);
+
+  const std::string category = "Accesories, Swim and Intimate";
+  ASSERT_TRUE(std::ranges::binary_search(server_->recommender().categories(), category));
+  httplib::MultipartFormDataItems form = {{"image", photo(), "a.jpg", "image/jpeg"},
+                                          {"category", category, "", ""},
+                                          {"outfits", "0", "", ""},
+                                          {"per_slot", "3", "", ""}};
+  auto res = server_->client().Post("/api/complete", form);
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const json by_form = json::parse(res->body);
+  EXPECT_EQ(by_form["request"]["category"], category);
+  EXPECT_TRUE(by_form["outfits"].empty());
+  EXPECT_FALSE(by_form["candidates"].empty());
+  for (const auto& c : by_form["candidates"]) {
+    EXPECT_LE(c["pieces"].size(), 3u);
+    for (const auto& p : c["pieces"]) EXPECT_EQ(p["item"]["category"], category);
+  }
+}
+
+TEST_F(CompleteApiTest, RefusesBadParametersWith400NamingThem) {
+  const std::string jpeg = photo();
+  for (const auto& [query, name] :
+       std::vector<std::pair<std::string, std::string>>{{"?outfits=-1", "'outfits'"},
+                                                        {"?outfits=21", "'outfits'"},
+                                                        {"?outfits=abc", "'outfits'"},
+                                                        {"?outfits=3x", "'outfits'"},
+                                                        {"?per_slot=0", "'per_slot'"},
+                                                        {"?per_slot=51", "'per_slot'"},
+                                                        {"?slots=main_top,cape", "'slots'"},
+                                                        {"?slot=cape", "'slot'"},
+                                                        {"?category=NoSuchCategory", "category"}}) {
+    SCOPED_TRACE(query);
+    expect_error(post_photo(jpeg, query), 400, name);
+  }
+}
+
+TEST_F(CompleteApiTest, RefusesBadUploadsLikeRecommend) {
+  std::string big = photo();
+  big.resize(kMaxUploadBytes + 1000, '\0');
+  expect_error(post_photo(big), 413, "limit");
+  expect_error(post_photo("just some text, not a photo\n", "", "notes.txt"), 415, "notes.txt");
+  const std::string jpeg = photo();
+  expect_error(post_photo(jpeg.substr(0, jpeg.size() / 3), "", "cut.jpg"), 422, "cut.jpg");
+  expect_error(server_->client().Post("/api/complete", "", "image/jpeg"), 400, "empty");
+  httplib::MultipartFormDataItems no_image = {{"photo", jpeg, "a.jpg", "image/jpeg"}};
+  expect_error(server_->client().Post("/api/complete", no_image), 400, "'image'");
+}
+
+TEST_F(CompleteApiTest, TheModelDocumentSaysItIsAvailable) {
+  auto res = server_->client().Get("/api/model");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200);
+  const json complete = json::parse(res->body)["complete"];
+  EXPECT_EQ(complete["available"], true);
+  EXPECT_TRUE(complete["reason"].is_null());
+  EXPECT_EQ(complete["model"]["name"], "compat");
+  EXPECT_EQ(complete["model"]["outfits_learned_from"], completer_->description()["outfits_learned_from"]);
+}
+
+// A workspace without models/compat.model: the rest is served, /api/complete says what to run.
+TEST(CompleteApiWithoutModelTest, Answers503NamingTheTrainCommand) {
+  if (!testing::open_shared_workspace(kPlainWorkspace, kOutfits)) GTEST_SKIP() << "MANGO data set not found";
+  ASSERT_FALSE(std::filesystem::exists(engine::Workspace(kPlainWorkspace).model_file(engine::kCompatModel)));
+  const LoopbackServer server(kPlainWorkspace);
+  httplib::MultipartFormDataItems form = {{"image", photo(), "a.jpg", "image/jpeg"}};
+  expect_error(server.client().Post("/api/complete", form), 503, "mystyle train --model compat");
+  // Whatever the parameters: the feature itself is missing.
+  expect_error(server.client().Post("/api/complete?outfits=-1", form), 503, "mystyle train --model compat");
+  auto model = server.client().Get("/api/model");
+  ASSERT_TRUE(model);
+  ASSERT_EQ(model->status, 200);
+  const json complete = json::parse(model->body)["complete"];
+  EXPECT_EQ(complete["available"], false);
+  EXPECT_NE(complete["reason"].get<std::string>().find("mystyle train --model compat"), std::string::npos);
+  auto recommend = server.client().Post("/api/recommend", form);
+  ASSERT_TRUE(recommend);
+  EXPECT_EQ(recommend->status, 200);
+}
+
+}  // namespace
+}  // namespace mystyle::server
