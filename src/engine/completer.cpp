@@ -30,8 +30,13 @@ constexpr int kColourDecodeMinSide = 96;
 class QueryScores : public recommend::PairScores {
  public:
   QueryScores(const CompatTable& table, const CompatFeatures& features, const recommend::OutfitGraph& graph,
-              std::vector<float> query_views, catalog::Slot query_slot)
-      : table_(table), features_(features), graph_(graph), views_(std::move(query_views)), slot_(query_slot) {}
+              std::vector<float> query_views, catalog::Slot query_slot, float near_identical_cosine)
+      : table_(table),
+        features_(features),
+        graph_(graph),
+        views_(std::move(query_views)),
+        slot_(query_slot),
+        near_identical_cosine_(near_identical_cosine) {}
 
   float with_query(std::int64_t item) const override {
     const float* theirs = table_.view(item, slot_);
@@ -54,7 +59,7 @@ class QueryScores : public recommend::PairScores {
     if (u == nullptr || v == nullptr) return false;
     float s = 0;
     for (int k = 0; k < features_.style_dim; ++k) s += u[k] * v[k];
-    return s >= kNearIdenticalCosine;
+    return s >= near_identical_cosine_;
   }
 
  private:
@@ -63,22 +68,33 @@ class QueryScores : public recommend::PairScores {
   const recommend::OutfitGraph& graph_;
   std::vector<float> views_;  ///< [kCompatSlots, dim]
   catalog::Slot slot_;
+  float near_identical_cosine_;
 };
 
 std::string slot_text(catalog::Slot slot) { return std::string(catalog::slot_name(slot)); }
 
-/// "the bottom goes with your piece (0.86); the shoes with the bottom (0.80)": the two strongest pairs.
-std::string why(const recommend::CompletedOutfit& outfit) {
-  std::vector<std::string> parts;
-  for (std::size_t i = 0; i < outfit.pairs.size() && parts.size() < 2; ++i) {
-    const auto& p = outfit.pairs[i];
-    const std::string b = "the " + slot_text(outfit.pieces[static_cast<std::size_t>(p.b)].slot);
-    const std::string a =
-        p.a < 0 ? std::string("your piece") : "the " + slot_text(outfit.pieces[static_cast<std::size_t>(p.a)].slot);
-    parts.push_back(fmt::format("{} goes with {} ({:.2f})", b, a, p.score));
+/// A slot as a shopper says it: "top", "inner top", "shoes", ...
+std::string slot_words(catalog::Slot slot) {
+  switch (slot) {
+    case catalog::Slot::kMainTop:
+      return "top";
+    case catalog::Slot::kInnerTop:
+      return "inner top";
+    default:
+      return slot_text(slot);
   }
+}
+
+/// "strongest pairs: your piece with the shoes (0.86), the shoes with the bag (0.80)".
+std::string why(const recommend::CompletedOutfit& outfit) {
   std::string out;
-  for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? "; " : "") + parts[i];
+  for (std::size_t i = 0; i < outfit.pairs.size() && i < 2; ++i) {
+    const auto& p = outfit.pairs[i];
+    const std::string b = "the " + slot_words(outfit.pieces[static_cast<std::size_t>(p.b)].slot);
+    const std::string a =
+        p.a < 0 ? std::string("your piece") : "the " + slot_words(outfit.pieces[static_cast<std::size_t>(p.a)].slot);
+    out += fmt::format("{}{} with {} ({:.2f})", i == 0 ? "strongest pairs: " : ", ", a, b, p.score);
+  }
   return out;
 }
 
@@ -96,6 +112,10 @@ Completer::Completer(Recommender& recommender, CompatModel model, CompatTable ta
       features_(std::move(features)),
       description_(std::move(description)) {
   for (const auto slot : catalog::kAllSlots) default_slots_.push_back(recommend::default_slots(recommender_.graph(), slot));
+  const MatchCalibration& calibration = recommender_.calibration();
+  if (calibration.ready()) {
+    near_identical_cosine_ = static_cast<float>(calibration.same_type_quantile(kNearIdenticalSameTypeQuantile));
+  }
 }
 
 Completer::~Completer() = default;
@@ -169,7 +189,8 @@ CompleteResponse Completer::complete(std::span<const std::uint8_t> image_bytes, 
   options.outfits = request.outfits;
   options.per_slot = request.per_slot;
   options.category = request.category;
-  const QueryScores scores(table_, features_, recommender_.graph(), std::move(views), response.query_slot);
+  const QueryScores scores(table_, features_, recommender_.graph(), std::move(views), response.query_slot,
+                           near_identical_cosine_);
   response.result = recommend::complete_outfits(recommender_.graph(), scores, response.query_slot, options);
   response.search_ms = ms_since(t);
   return response;
@@ -217,7 +238,8 @@ nlohmann::json Completer::to_json(const CompleteResponse& r, const CompleteReque
           {"model",
            {{"name", kCompatModel},
             {"features", description_->value("features", std::string())},
-            {"outfits_learned_from", description_->value("outfits_learned_from", 0)}}},
+            {"outfits_learned_from", description_->value("outfits_learned_from", 0)},
+            {"near_identical_cosine", near_identical_cosine_}}},
           {"timing_ms",
            {{"decode_preprocess", r.match.decode_ms},
             {"encode", r.match.encode_ms},

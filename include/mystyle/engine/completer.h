@@ -37,9 +37,11 @@ struct CompleteResponse {
   double total_ms() const;
 };
 
-/// Cosine of two items' style embeddings at or above which they count as near-identical (the same
-/// look), besides pieces of one design in other colours.
-inline constexpr float kNearIdenticalCosine = 0.9f;
+/// Two items count as near-identical (the same look) when they are one design in other colours, or
+/// when their style embeddings' cosine reaches this quantile of the catalog's same-type pairs (the
+/// closest 2% of look-alikes: a fixed cosine would mean nothing across models, a weakly trained one
+/// putting most pairs above 0.9).
+inline constexpr double kNearIdenticalSameTypeQuantile = 0.98;
 
 class Completer {
  public:
@@ -59,6 +61,8 @@ class Completer {
   /// What the compatibility model learned from (models/compat.json).
   const nlohmann::json& description() const { return *description_; }
   const CompatTable& table() const { return table_; }
+  /// The style-embedding cosine at or above which two pieces are near-identical.
+  float near_identical_cosine() const { return near_identical_cosine_; }
 
  private:
   Completer(Recommender& recommender, CompatModel model, CompatTable table, CompatFeatures features,
@@ -71,6 +75,7 @@ class Completer {
   CompatFeatures features_;  ///< style rows are the first style_dim numbers (near-identical check)
   std::unique_ptr<nlohmann::json> description_;
   std::vector<std::vector<catalog::Slot>> default_slots_;  ///< per query slot (kAllSlots order)
+  float near_identical_cosine_ = 0.9f;
 };
 
 }  // namespace mystyle::engine
