@@ -170,7 +170,28 @@ std::span<const std::uint8_t> bytes_of(const Upload& upload) {
   return {reinterpret_cast<const std::uint8_t*>(upload.bytes.data()), upload.bytes.size()};
 }
 
+/// Admission to photo work: while it lives, one of ServerState::photo_query_limit places is taken.
+/// Over the limit the request is refused at once with 503 and Retry-After, before reading the photo.
+class PhotoQueryTicket {
+ public:
+  PhotoQueryTicket(ServerState& state, httplib::Response& res) : state_(state) {
+    if (state_.photo_queries.fetch_add(1) >= state_.photo_query_limit) {
+      state_.photo_queries.fetch_sub(1);
+      res.set_header("Retry-After", "1");
+      throw HttpError(503, fmt::format("busy: {} photo queries are already being answered; retry in a second",
+                                       state_.photo_query_limit));
+    }
+  }
+  ~PhotoQueryTicket() { state_.photo_queries.fetch_sub(1); }
+  PhotoQueryTicket(const PhotoQueryTicket&) = delete;
+  PhotoQueryTicket& operator=(const PhotoQueryTicket&) = delete;
+
+ private:
+  ServerState& state_;
+};
+
 void recommend_photo(const httplib::Request& req, httplib::Response& res, ServerState& state) {
+  const PhotoQueryTicket ticket(state, res);
   engine::Recommender& rec = *state.recommender;
   const engine::RecommendRequest request = parse_recommend_request(req, rec);
   const Upload upload = read_upload(req, state.options.max_upload_bytes);
@@ -183,6 +204,7 @@ void recommend_photo(const httplib::Request& req, httplib::Response& res, Server
 void complete_photo(const httplib::Request& req, httplib::Response& res, ServerState& state) {
   // The feature itself is missing, whatever the request: say so before judging the request.
   if (!state.completer) throw HttpError(503, state.completer_unavailable);
+  const PhotoQueryTicket ticket(state, res);
   const engine::CompleteRequest request = parse_complete_request(req, *state.recommender);
   const Upload upload = read_upload(req, state.options.max_upload_bytes);
   const engine::CompleteResponse response =

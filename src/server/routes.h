@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -41,13 +42,20 @@ struct ServerState {
   /// loads; otherwise null, and `completer_unavailable` says why (the 503 message). Thread-safe.
   std::unique_ptr<engine::Completer> completer;
   std::string completer_unavailable;
+  /// Photo queries admitted now (ServerOptions::max_photo_queries bounds it).
+  std::atomic<std::size_t> photo_queries{0};
+  std::size_t photo_query_limit = 1;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   ServerState(std::shared_ptr<engine::Recommender> r, engine::Workspace w, ServerOptions o)
       : recommender(std::move(r)),
         workspace(std::move(w)),
         options(std::move(o)),
-        thumbnails(options.thumbnail_cache_bytes) {}
+        thumbnails(options.thumbnail_cache_bytes) {
+    photo_query_limit = options.max_photo_queries > 0
+                            ? options.max_photo_queries
+                            : std::max<std::size_t>(1, static_cast<std::size_t>(std::max(1, options.threads)) * 3 / 4);
+  }
 };
 
 /// POST /api/recommend, /api/complete, GET /api/items[/{id}], /api/outfits/{id}, /api/categories,

@@ -9,6 +9,11 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <vector>
+#include <thread>
+#include <mutex>
+#include <functional>
+#include <deque>
+#include <condition_variable>
 
 #include "mystyle/core/error.h"
 #include "mystyle/server/http_error.h"
@@ -101,6 +106,71 @@ void open_completer(ServerState& state) {
 
 }  // namespace
 
+/// httplib's ThreadPool with a bound on the connections waiting for a worker: enqueue() (called by
+/// the accept loop) waits while `max_queued` are waiting, so a flood of connections is held in the
+/// kernel's backlog instead of growing this queue without end.
+class BoundedThreadPool : public httplib::TaskQueue {
+ public:
+  BoundedThreadPool(std::size_t threads, std::size_t max_queued) : max_queued_(std::max<std::size_t>(1, max_queued)) {
+    for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+  }
+  ~BoundedThreadPool() override = default;
+
+  void enqueue(std::function<void()> fn) override {
+    std::unique_lock lock(mutex_);
+    space_.wait(lock, [&] { return jobs_.size() < max_queued_ || shutdown_; });
+    jobs_.push_back(std::move(fn));
+    lock.unlock();
+    ready_.notify_one();
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard lock(mutex_);
+      shutdown_ = true;
+    }
+    ready_.notify_all();
+    space_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+
+ private:
+  void work() {
+    for (;;) {
+      std::function<void()> fn;
+      {
+        std::unique_lock lock(mutex_);
+        ready_.wait(lock, [&] { return !jobs_.empty() || shutdown_; });
+        if (shutdown_ && jobs_.empty()) return;
+        fn = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      space_.notify_one();
+      fn();
+    }
+  }
+
+  std::size_t max_queued_;
+  std::vector<std::thread> workers_;
+  std::deque<std::function<void()>> jobs_;
+  bool shutdown_ = false;
+  std::mutex mutex_;
+  std::condition_variable ready_, space_;
+};
+
+/// What every response carries. The page loads only its own assets; photos shown before upload are
+/// blob: URLs, and what the model saw is a data: URL.
+const httplib::Headers& security_headers() {
+  static const httplib::Headers headers = {
+      {"X-Content-Type-Options", "nosniff"},
+      {"Referrer-Policy", "no-referrer"},
+      {"Content-Security-Policy",
+       "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; "
+       "frame-ancestors 'none'; form-action 'self'"},
+      {"X-Frame-Options", "DENY"}};
+  return headers;
+}
+
 struct Server::Impl {
   ServerState state;
   httplib::Server http;
@@ -121,10 +191,15 @@ Server::Server(std::shared_ptr<engine::Recommender> recommender, engine::Workspa
   httplib::Server& http = impl_->http;
   const std::size_t threads = static_cast<std::size_t>(std::max(1, state.options.threads));
   // httplib takes ownership of the queue it is given.
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  const std::size_t max_queued = state.options.max_queued_connections;
+  http.new_task_queue = [threads, max_queued] { return new BoundedThreadPool(threads, max_queued); };
+  // The body limit is checked against Content-Length before any of the body is read.
   http.set_payload_max_length(state.options.max_upload_bytes + kMultipartOverheadBytes);
-  http.set_keep_alive_max_count(1000);
-  http.set_default_headers({{"X-Content-Type-Options", "nosniff"}, {"Referrer-Policy", "no-referrer"}});
+  http.set_keep_alive_max_count(100);
+  http.set_keep_alive_timeout(state.options.keep_alive_timeout_s);
+  http.set_read_timeout(state.options.read_timeout_s, 0);
+  http.set_write_timeout(state.options.write_timeout_s, 0);
+  http.set_default_headers(security_headers());
 
   http.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
     t_request_start = Clock::now();

@@ -23,6 +23,18 @@ struct ServerOptions {
   int thumbnail_side_px = 360;                                ///< longer side of an item thumbnail
   int outfit_photo_side_px = 720;                             ///< longer side of an outfit photo
   bool warm_up = true;  ///< run one query on a blank image before serving, so the first user's is fast
+  /// Slow or idle clients cannot hold the workers: a read or write that waits longer fails and the
+  /// connection closes; an idle keep-alive connection closes after keep_alive_timeout_s.
+  int read_timeout_s = 5;
+  int write_timeout_s = 5;
+  int keep_alive_timeout_s = 2;
+  /// Accepted connections waiting for a worker; with this many waiting, the server stops accepting
+  /// until one is taken (the rest wait in the kernel's backlog): memory stays bounded under a flood.
+  std::size_t max_queued_connections = 64;
+  /// Photo queries (recommend, complete) admitted at once, running or waiting for the model; one
+  /// more gets 503 with Retry-After instead of a growing wait, and the other workers stay free for
+  /// pages, images and /healthz. 0 = three quarters of `threads` (at least 1).
+  std::size_t max_photo_queries = 0;
 };
 
 class Server {
