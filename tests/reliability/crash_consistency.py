@@ -191,7 +191,7 @@ def main():
         print(f"reference: import {t_import_a:.2f}+{t_import:.2f} s, train {t_train:.1f} s, embed {t_embed:.1f} s, "
               f"recommend (index build) {t_recommend:.2f} s; counts {counts_a} then {counts_all}", flush=True)
 
-        per_phase = max(1, a.kills // 4)
+        per_phase = max(1, -(-a.kills // 4))  # ceil: at least `kills` in all
 
         # 1. import: kill the second import; counts must be exactly before (first half) or after.
         k = 0
@@ -243,16 +243,18 @@ def main():
         trained = os.path.join(root, "trained")
         shutil.copytree(base, trained)
         h.run(["train", "--workspace", trained] + train_args)
+        embedded = os.path.join(root, "embedded")  # trained and embedded, no index yet
+        shutil.copytree(trained, embedded)
+        h.run(["embed", "--workspace", embedded, "--threads", "2"])
+        shutil.rmtree(os.path.join(embedded, "index"), ignore_errors=True)
         for phase, args, t in (("embed", ["embed", "--threads", "2"], t_embed),
                                ("index", ["recommend", photo, "--json"], t_recommend)):
             k = 0
-            while h.phases.get(phase, {}).get("killed", 0) < per_phase and k < 3 * per_phase:
+            while h.phases.get(phase, {}).get("killed", 0) < per_phase and k < 6 * per_phase:
                 k += 1
                 ws = os.path.join(root, f"{phase}-{k}")
-                shutil.copytree(trained, ws)
-                if phase == "index":
-                    h.run(["embed", "--workspace", ws, "--threads", "2"])
-                killed = h.run_killed([args[0], "--workspace", ws] + args[1:], h.rng.uniform(0.0, t * 1.1))
+                shutil.copytree(embedded if phase == "index" else trained, ws)
+                killed = h.run_killed([args[0], "--workspace", ws] + args[1:], h.rng.uniform(0.0, t))
                 h.note(phase, killed)
                 if h.info(ws)[0] != counts_all:
                     h.fail(phase, f"round {k}: catalog changed or does not open")
@@ -284,11 +286,7 @@ def main():
             if phase == "import":
                 h.run(["import", "csv", "--workspace", ws, "--items", items_a])  # the catalog before
             else:
-                shutil.copytree(trained, ws)
-                if phase == "index":
-                    h.run(["embed", "--workspace", ws, "--threads", "2"])
-                    for f in os.listdir(os.path.join(ws, "index")) if os.path.isdir(os.path.join(ws, "index")) else []:
-                        os.remove(os.path.join(ws, "index", f))
+                shutil.copytree(embedded if phase == "index" else trained, ws)
             before = {}
             for dirpath, _, files in os.walk(ws):
                 for f in files:
