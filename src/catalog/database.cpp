@@ -2,13 +2,29 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 #include "mystyle/core/error.h"
 
 namespace mystyle::catalog {
 namespace {
 
+/// SQLite's message, with the operating system's reason when there is one (a full disk says "disk
+/// I/O error" alone otherwise) and, for a failed write, that the catalog kept its last committed state.
+std::string sqlite_reason(sqlite3* db, std::string message) {
+  if (db == nullptr) return message;
+  const int os = sqlite3_system_errno(db);
+  if (os != 0) message += fmt::format(" ({})", std::strerror(os));
+  const int code = sqlite3_errcode(db);
+  if (code == SQLITE_FULL || code == SQLITE_IOERR) {
+    message += "; the catalog keeps its last committed state (the change is rolled back)";
+  }
+  return message;
+}
+
 [[noreturn]] void fail(sqlite3* db, const std::string& where, std::string_view what) {
-  throw Error(fmt::format("{}: {}: {}", where, what, db != nullptr ? sqlite3_errmsg(db) : "out of memory"),
+  throw Error(fmt::format("{}: {}: {}", where, what,
+                          db != nullptr ? sqlite_reason(db, sqlite3_errmsg(db)) : std::string("out of memory")),
               ErrorKind::kIo);
 }
 
@@ -83,7 +99,7 @@ void Database::exec(std::string_view sql) {
   char* message = nullptr;
   std::string text(sql);
   if (sqlite3_exec(db_.get(), text.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
-    std::string what = message != nullptr ? message : "unknown error";
+    std::string what = sqlite_reason(db_.get(), message != nullptr ? message : "unknown error");
     sqlite3_free(message);
     throw Error(fmt::format("{}: {}", path_.string(), what), ErrorKind::kIo);
   }
