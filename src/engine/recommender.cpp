@@ -1,5 +1,7 @@
 #include "mystyle/engine/recommender.h"
 
+#include "mystyle/nn/context.h"
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -114,6 +116,9 @@ RecommendResult Recommender::recommend(std::span<const std::uint8_t> image_bytes
   if (request.category && !std::ranges::binary_search(categories_, *request.category)) {
     throw Error(fmt::format("unknown category '{}'", *request.category), ErrorKind::kNotFound);
   }
+  // One photo is one image: a single thread encodes it fastest, and a server answers many photos on
+  // many threads; an OpenMP team per server thread would oversubscribe the cores (and spin).
+  nn::set_num_threads(1);
   RecommendResult result;
   result.query_name = name;
   auto t = Clock::now();

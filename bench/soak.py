@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""Soak test of `mystyle serve` (issue 12): many keep-alive connections for minutes, a mix of photo
+queries (recommend, complete), catalog reads (items, outfits, thumbnails) and 5% hostile uploads
+(truncated JPEG, a PNG declaring 100k x 100k pixels, text named .jpg, an upload over the size limit,
+an empty body). It reports requests/s, p50/p99 per kind, statuses, dropped connections, /healthz
+polled every second on its own connection, and the server's RSS after warm-up and at the end.
+
+Pass: no 5xx other than 503 (the photo-query limit), no dropped connection, /healthz always 200,
+RSS at the end within 10% of its value after warm-up.
+
+Usage: bench/soak.py --workspace WS [--mystyle BIN] [--minutes 10] [--connections 64]
+                     [--warmup 60] [--json FILE]
+Standard-library Python only.
+"""
+import argparse
+import http.client
+import json
+import os
+import random
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def multipart(field, filename, content_type, data):
+    boundary = "----mystylesoak%016x" % random.getrandbits(64)
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n"
+            f"Content-Type: {content_type}\r\n\r\n").encode()
+    body = head + data + f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def hostile_uploads(photo, limit_bytes):
+    """(name, body bytes, content type) the server must refuse with a 4xx."""
+    png_bomb = (b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\x0dIHDR" + (100000).to_bytes(4, "big") * 2 +
+                b"\x08\x02\x00\x00\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00IDAT\x00\x00\x00\x00")
+    return [
+        ("truncated.jpg", photo[: len(photo) // 2], "image/jpeg"),
+        ("bomb.png", png_bomb, "image/png"),
+        ("notes.jpg", b"this is not an image at all\n" * 20, "image/jpeg"),
+        ("huge.jpg", photo + os.urandom(limit_bytes), "image/jpeg"),
+        ("empty.jpg", b"", "image/jpeg"),
+    ]
+
+
+class Stats:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.latency = {}
+        self.status = {}
+        self.dropped = 0
+        self.unexpected = []
+        self.requests = 0
+
+    def add(self, kind, status, seconds):
+        with self.lock:
+            self.requests += 1
+            self.latency.setdefault(kind, []).append(seconds)
+            key = f"{kind} {status}"
+            self.status[key] = self.status.get(key, 0) + 1
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--workspace", required=True)
+    ap.add_argument("--mystyle", default="build/release/src/cli/mystyle")
+    ap.add_argument("--minutes", type=float, default=10)
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--warmup", type=float, default=60, help="seconds before the reference RSS is taken")
+    ap.add_argument("--json")
+    a = ap.parse_args()
+
+    db = sqlite3.connect(os.path.join(a.workspace, "catalog.db"))
+    items = [r[0] for r in db.execute("SELECT id FROM items WHERE image_path IS NOT NULL")]
+    outfits = [r[0] for r in db.execute("SELECT id FROM outfits")]
+    paths = [r[0] for r in db.execute("SELECT image_path FROM items WHERE image_path IS NOT NULL LIMIT 300")]
+    db.close()
+    photos = [open(p, "rb").read() for p in paths]
+    upload_limit = 16 << 20
+
+    port = free_port()
+    threads = a.connections + 8  # one worker per keep-alive connection (cpp-httplib is thread-per-connection)
+    # The server logs a line per request: to a file (a pipe nobody reads would fill and stall it).
+    log_path = os.path.join(a.workspace, "soak-server.log")
+    log = open(log_path, "w")
+    server = subprocess.Popen([a.mystyle, "serve", "--workspace", a.workspace, "--port", str(port), "--threads",
+                               str(threads)], stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            c.request("GET", "/healthz")
+            if c.getresponse().status == 200:
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        server.kill()
+        print("the server did not start: " + open(log_path).read()[-2000:])
+        return 1
+
+    stats = Stats()
+    stop = threading.Event()
+    health = {"ok": 0, "failed": 0}
+    rss = {"start": 0, "end": 0, "max": 0, "samples": []}
+    started = time.time()
+
+    def monitor():
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        while not stop.is_set():
+            try:
+                c.request("GET", "/healthz")
+                r = c.getresponse()
+                r.read()
+                health["ok" if r.status == 200 else "failed"] += 1
+            except (OSError, http.client.HTTPException):
+                health["failed"] += 1
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            kb = rss_kb(server.pid)
+            rss["samples"].append((round(time.time() - started, 1), kb))
+            rss["max"] = max(rss["max"], kb)
+            if not rss["start"] and time.time() - started >= a.warmup:
+                rss["start"] = kb
+            stop.wait(1.0)
+
+    def client(seed):
+        rng = random.Random(seed)
+        hostile = hostile_uploads(photos[seed % len(photos)], upload_limit)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while not stop.is_set():
+            roll = rng.random()
+            headers = {}
+            if roll < 0.35:
+                kind, method = "recommend", "POST"
+                body, ctype = multipart("image", "photo.jpg", "image/jpeg", rng.choice(photos))
+                url, headers = "/api/recommend", {"Content-Type": ctype}
+            elif roll < 0.45:
+                kind, method = "complete", "POST"
+                body, ctype = multipart("image", "photo.jpg", "image/jpeg", rng.choice(photos))
+                url, headers = "/api/complete?outfits=2", {"Content-Type": ctype}
+            elif roll < 0.65:
+                kind, method, body, url = "item", "GET", None, f"/api/items/{rng.choice(items)}"
+            elif roll < 0.75:
+                kind, method, body, url = "outfit", "GET", None, f"/api/outfits/{rng.choice(outfits)}"
+            elif roll < 0.95:
+                kind, method, body, url = "image", "GET", None, f"/images/items/{rng.choice(items)}"
+            else:
+                kind, method = "hostile", "POST"
+                name, data, ctype = rng.choice(hostile)
+                body, mtype = multipart("image", name, ctype, data)
+                url, headers = "/api/recommend", {"Content-Type": mtype}
+            t = time.perf_counter()
+            try:
+                conn.request(method, url, body=body, headers=headers)
+                r = conn.getresponse()
+                r.read()
+                status = r.status
+                if r.getheader("Connection", "").lower() == "close":
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            except (OSError, http.client.HTTPException) as e:
+                # A refused oversized upload may be answered (413) before the body is all sent and
+                # the connection closed: that is the server protecting itself, not a drop.
+                if kind == "hostile" and len(body) > upload_limit:
+                    stats.add(kind, "closed-early", time.perf_counter() - t)
+                else:
+                    with stats.lock:
+                        stats.dropped += 1
+                        if len(stats.unexpected) < 20:
+                            stats.unexpected.append(f"{kind} {url}: {e!r}")
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                continue
+            stats.add(kind, status, time.perf_counter() - t)
+            bad = status >= 500 and status != 503
+            bad = bad or (kind == "hostile" and not (400 <= status < 500 or status == 503))
+            bad = bad or (kind in ("item", "outfit", "image") and status != 200)
+            if bad:
+                with stats.lock:
+                    if len(stats.unexpected) < 20:
+                        stats.unexpected.append(f"{kind} {url}: {status}")
+
+    mon = threading.Thread(target=monitor, daemon=True)
+    mon.start()
+    workers = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(a.connections)]
+    for w in workers:
+        w.start()
+    end = started + a.minutes * 60
+    while time.time() < end:
+        time.sleep(5)
+        elapsed = time.time() - started
+        print(f"soak: {elapsed:5.0f} s, {stats.requests} requests ({stats.requests / elapsed:.0f}/s), "
+              f"{stats.dropped} dropped, RSS {rss_kb(server.pid) / 1024:.0f} MiB", file=sys.stderr, flush=True)
+    stop.set()
+    for w in workers:
+        w.join(timeout=70)
+    mon.join(timeout=15)
+    rss["end"] = rss_kb(server.pid)
+    elapsed = time.time() - started
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+    def pct(v, p):
+        v = sorted(v)
+        return v[min(len(v) - 1, int(p * (len(v) - 1)))] * 1000
+
+    by_kind = {k: {"requests": len(v), "p50_ms": round(pct(v, 0.5), 2), "p99_ms": round(pct(v, 0.99), 2)}
+               for k, v in sorted(stats.latency.items())}
+    five_xx = sum(n for k, n in stats.status.items() if k.split()[1].isdigit() and int(k.split()[1]) >= 500
+                  and k.split()[1] != "503")
+    rss_ok = rss["start"] > 0 and abs(rss["end"] - rss["start"]) <= 0.10 * rss["start"]
+    result = {
+        "seconds": round(elapsed, 1),
+        "connections": a.connections,
+        "server_threads": threads,
+        "requests": stats.requests,
+        "requests_per_s": round(stats.requests / elapsed, 1),
+        "by_kind": by_kind,
+        "statuses": dict(sorted(stats.status.items())),
+        "five_xx_other_than_503": five_xx,
+        "dropped_connections": stats.dropped,
+        "healthz": health,
+        "rss_mib": {"after_warmup": round(rss["start"] / 1024, 1), "end": round(rss["end"] / 1024, 1),
+                    "max": round(rss["max"] / 1024, 1)},
+        "rss_within_10_percent": rss_ok,
+        "unexpected": stats.unexpected,
+    }
+    result["pass"] = five_xx == 0 and stats.dropped == 0 and health["failed"] == 0 and rss_ok and not stats.unexpected
+    print(json.dumps(result, indent=2))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(result, f, indent=2)
+    return 0 if result["pass"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
