@@ -7,6 +7,7 @@
 #include "csv_fields.h"
 #include "import_batch.h"
 #include "mystyle/catalog/import.h"
+#include "mystyle/core/error.h"
 
 namespace mystyle::catalog {
 namespace {
@@ -15,7 +16,41 @@ std::string optional_field(const std::vector<std::string>& row, std::optional<st
   return column ? row[*column] : std::string();
 }
 
-void read_items(const std::filesystem::path& items_csv, ImportBatch& batch, ImportProblems& problems,
+/// True when `inner` (canonical) lies inside the folder `root` (canonical).
+bool inside(const std::filesystem::path& inner, const std::filesystem::path& root) {
+  auto i = inner.begin();
+  for (auto r = root.begin(); r != root.end(); ++r, ++i) {
+    if (r->empty()) continue;  // a trailing separator
+    if (i == inner.end() || *i != *r) return false;
+  }
+  return true;
+}
+
+/// A photo named by a CSV field: relative to the CSV's folder (or absolute), and once symlinks are
+/// resolved inside `root`, the only folder the import may read photos from. A photo outside it is
+/// an error (a shop's CSV must not make the server publish /etc/passwd or another user's files); a
+/// missing one a warning. Returns the canonical path when it may be used.
+std::optional<std::string> confined_file(const std::string& value, const std::filesystem::path& base,
+                                         const std::filesystem::path& root, const std::string& where,
+                                         const char* what, ImportProblems& problems) {
+  const auto path = std::filesystem::path(value).is_absolute() ? std::filesystem::path(value) : base / value;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    problems.warning(where, fmt::format("{} file {} not found", what, path.string()));
+    return std::nullopt;
+  }
+  const auto real = std::filesystem::canonical(path, ec);
+  if (ec || !inside(real, root)) {
+    problems.error(where, fmt::format("{} '{}' is {}, outside the images folder {} (photos must be inside it, "
+                                      "symlinks out included; --images-root names another folder)",
+                                      what, value, ec ? "unreadable" : real.string(), root.string()));
+    return std::nullopt;
+  }
+  return real.string();
+}
+
+void read_items(const std::filesystem::path& items_csv, const std::filesystem::path& images_root,
+                ImportBatch& batch, ImportProblems& problems,
                 std::unordered_map<std::string, std::size_t>& item_position) {
   CsvReader reader(items_csv);
   const CsvHeader header = read_header(reader);
@@ -61,12 +96,7 @@ void read_items(const std::filesystem::path& items_csv, ImportBatch& batch, Impo
       continue;
     }
     if (const std::string image = optional_field(row, c_image); !image.empty()) {
-      const auto path = std::filesystem::path(image).is_absolute() ? std::filesystem::path(image) : base / image;
-      if (std::filesystem::is_regular_file(path)) {
-        item.image_path = std::filesystem::absolute(path).lexically_normal().string();
-      } else {
-        problems.warning(field_where(reader, "image"), fmt::format("image file {} not found", path.string()));
-      }
+      item.image_path = confined_file(image, base, images_root, field_where(reader, "image"), "image", problems);
     }
     first_line.emplace(item.source_id, reader.line());
     item_position.emplace(item.source_id, batch.items.size());
@@ -74,8 +104,9 @@ void read_items(const std::filesystem::path& items_csv, ImportBatch& batch, Impo
   }
 }
 
-void read_outfits(Catalog& catalog, const std::filesystem::path& outfits_csv, ImportBatch& batch,
-                  ImportProblems& problems, const std::unordered_map<std::string, std::size_t>& item_position) {
+void read_outfits(Catalog& catalog, const std::filesystem::path& outfits_csv, const std::filesystem::path& images_root,
+                  ImportBatch& batch, ImportProblems& problems,
+                  const std::unordered_map<std::string, std::size_t>& item_position) {
   CsvReader reader(outfits_csv);
   const CsvHeader header = read_header(reader);
   const std::size_t c_outfit = header.require("outfit_id");
@@ -123,12 +154,7 @@ void read_outfits(Catalog& catalog, const std::filesystem::path& outfits_csv, Im
     if (added) batch.outfits.push_back({outfit_id, std::nullopt, {}});
     OutfitRecord& outfit = batch.outfits[it->second];
     if (const std::string photo = optional_field(row, c_photo); !photo.empty() && !outfit.photo_path) {
-      const auto path = base / photo;
-      if (std::filesystem::is_regular_file(path)) {
-        outfit.photo_path = std::filesystem::absolute(path).lexically_normal().string();
-      } else {
-        problems.warning(field_where(reader, "photo"), fmt::format("photo file {} not found", path.string()));
-      }
+      outfit.photo_path = confined_file(photo, base, images_root, field_where(reader, "photo"), "photo", problems);
     }
     outfit.members.emplace_back(item_id, slot);
   }
@@ -137,12 +163,19 @@ void read_outfits(Catalog& catalog, const std::filesystem::path& outfits_csv, Im
 }  // namespace
 
 ImportSummary import_csv(Catalog& catalog, const std::filesystem::path& items_csv,
-                         const std::optional<std::filesystem::path>& outfits_csv, const std::string& source) {
+                         const std::optional<std::filesystem::path>& outfits_csv, const std::string& source,
+                         const std::optional<std::filesystem::path>& images_root) {
   ImportBatch batch{source, {}, {}};
   ImportProblems problems;
   std::unordered_map<std::string, std::size_t> item_position;
-  read_items(items_csv, batch, problems, item_position);
-  if (outfits_csv) read_outfits(catalog, *outfits_csv, batch, problems, item_position);
+  std::error_code ec;
+  const auto root_given = images_root ? *images_root : std::filesystem::absolute(items_csv).parent_path();
+  const auto root = std::filesystem::weakly_canonical(root_given, ec);
+  if (ec || !std::filesystem::is_directory(root)) {
+    throw Error(fmt::format("images folder {}: not a folder", root_given.string()), ErrorKind::kNotFound);
+  }
+  read_items(items_csv, root, batch, problems, item_position);
+  if (outfits_csv) read_outfits(catalog, *outfits_csv, root, batch, problems, item_position);
   problems.throw_if_errors();
   return write_import_batch(catalog, batch, problems.take_warnings());
 }

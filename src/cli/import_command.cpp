@@ -71,6 +71,10 @@ void add_import_command(CLI::App& app) {
   csv->add_option("--items", args->items, "items.csv")->required()->check(CLI::ExistingFile);
   csv->add_option("--outfits", args->outfits, "outfits.csv")->check(CLI::ExistingFile);
   csv->add_option("--source", args->source, "Name of this shop in the catalog")->capture_default_str();
+  csv->add_option("--images-root", args->images,
+                  "The only folder photos may be read from (default: the items CSV's folder); a photo outside "
+                  "it, through .. or a symlink, is refused")
+      ->check(CLI::ExistingDirectory);
 
   for (CLI::App* sub : {mango, aihub, csv}) {
     add_workspace_option(*sub, args->workspace);
@@ -83,7 +87,9 @@ void add_import_command(CLI::App& app) {
   csv->callback([args] {
     std::optional<std::filesystem::path> outfits;
     if (!args->outfits.empty()) outfits = args->outfits;
-    run_import(*args, [&](catalog::Catalog& c) { return catalog::import_csv(c, args->items, outfits, args->source); });
+    run_import(*args, [&](catalog::Catalog& c) {
+      return catalog::import_csv(c, args->items, outfits, args->source, args->images);
+    });
   });
 }
 

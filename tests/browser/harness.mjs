@@ -92,7 +92,8 @@ export function makeWorkspace(ws, outfitCount) {
   for (const [o, id] of members) if (known.has(id)) outfitCsv += `${o},${id}\n`;
   writeFileSync(path.join(ws, 'items.csv'), items);
   writeFileSync(path.join(ws, 'outfits.csv'), outfitCsv);
-  mystyle(ws, 'import', 'csv', '--items', path.join(ws, 'items.csv'), '--outfits', path.join(ws, 'outfits.csv'), '--source', 'mango');
+  mystyle(ws, 'import', 'csv', '--items', path.join(ws, 'items.csv'), '--outfits', path.join(ws, 'outfits.csv'), '--source', 'mango',
+    '--images-root', path.join(mango, 'images'));
   mystyle(ws, 'train', '--epochs', '1', '--batch', '16', '--threads', '2');
   mystyle(ws, 'embed', '--threads', '2');
   return [...known];

@@ -251,5 +251,40 @@ TEST(CsvImport, ReportsEveryProblemWithFileLineAndField) {
   EXPECT_EQ(cat.stats().items, 0);
 }
 
+// Photos must lie inside the images folder (default: the CSV's own): `..`, an absolute path or a
+// symlink leading out is an error naming the line and field, and nothing is imported; another
+// folder may be named as the root.
+TEST(CsvImport, PhotosOutsideTheImagesFolderAreRefused) {
+  TempDir outside, dir, ws;
+  const auto secret = write_file(outside / "secret.jpg", "not yours");
+  write_file(dir / "img" / "ok.jpg", "x");
+  std::filesystem::create_symlink(secret, dir / "img" / "link.jpg");
+  auto items = write_file(dir / "items.csv",
+                          "id,name,category,url,image\n"
+                          "p1,A,Tops,u,img/ok.jpg\n"
+                          "p2,B,Tops,u,../" + outside.path().filename().string() + "/secret.jpg\n"
+                          "p3,C,Tops,u," + secret.string() + "\n"
+                          "p4,D,Tops,u,img/link.jpg\n"
+                          "p5,E,Tops,u,img/../img/ok.jpg\n");
+  auto outfits = write_file(dir / "outfits.csv", "outfit_id,item_id,photo\no1,p1," + secret.string() + "\n");
+  Catalog cat(ws.path());
+  const std::string message = expect_import_error([&] { import_csv(cat, items, outfits); }, "4 problems");
+  for (const char* where : {"items.csv:3: field 'image'", "items.csv:4: field 'image'", "items.csv:5: field 'image'",
+                            "outfits.csv:2: field 'photo'"}) {
+    EXPECT_NE(message.find(where), std::string::npos) << where << " in " << message;
+  }
+  EXPECT_NE(message.find("outside the images folder"), std::string::npos) << message;
+  EXPECT_EQ(message.find("items.csv:2:"), std::string::npos) << message;  // inside: fine
+  EXPECT_EQ(message.find("items.csv:6:"), std::string::npos) << message;  // '..' that stays inside: fine
+  EXPECT_EQ(cat.stats().items, 0);
+
+  // Naming the common parent as the root lets them in, the symlink's target included.
+  const auto parent = outside.path().parent_path();
+  ASSERT_EQ(parent, dir.path().parent_path());
+  const ImportSummary s = import_csv(cat, items, outfits, "csv", parent);
+  EXPECT_EQ(s.items_added, 5);
+  EXPECT_EQ(*cat.find_item_by_source("csv", "p4")->image_path, std::filesystem::canonical(secret).string());
+}
+
 }  // namespace
 }  // namespace mystyle::catalog

@@ -34,7 +34,7 @@ inline bool import_mango_sample(const std::filesystem::path& workspace, std::siz
   }
   const auto items = write_file(workspace / fmt::format("items-{}-{}.csv", skip, count), csv);
   catalog::Catalog cat(workspace);
-  catalog::import_csv(cat, items, std::nullopt, "mango");
+  catalog::import_csv(cat, items, std::nullopt, "mango", mango.parent_path() / "images");
   return true;
 }
 
@@ -76,7 +76,7 @@ inline bool import_mango_outfits_sample(const std::filesystem::path& workspace, 
   const auto items = write_file(workspace / "outfit-items.csv", csv);
   const auto outfit_file = write_file(workspace / "outfits.csv", outfits_csv);
   catalog::Catalog cat(workspace);
-  catalog::import_csv(cat, items, outfit_file, "mango");
+  catalog::import_csv(cat, items, outfit_file, "mango", mango.parent_path() / "images");
   return true;
 }
 

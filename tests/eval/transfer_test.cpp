@@ -171,7 +171,8 @@ class TransferOnMango : public ::testing::Test {
       if (chosen >= 40 && held_out >= 10) break;
     }
     catalog::Catalog cat(dir_->path());
-    catalog::import_csv(cat, testing::write_file(*dir_ / "items.csv", items), std::nullopt, "mango");
+    catalog::import_csv(cat, testing::write_file(*dir_ / "items.csv", items), std::nullopt, "mango",
+                        testing::dataset_path("mango/images"));
     const engine::Workspace ws(dir_->path());
     engine::TrainOptions train;
     train.model = "seed64";

@@ -168,6 +168,7 @@ def main():
         os.makedirs(data)
         make_dataset(a.datasets, data, a.outfits)
         items_a, items_all, outfits = (os.path.join(data, n) for n in ("items-a.csv", "items-all.csv", "outfits.csv"))
+        images_root = os.path.join(a.datasets, "mango", "images")
         # Training on the first 150 photos keeps each run short; embedding and indexing cover them all.
         train_args = ["--model", "style", "--epochs", "3", "--batch", "16", "--threads", "2", "--seed", "3",
                       "--patience", "100", "--max-items", "150"]
@@ -175,9 +176,9 @@ def main():
 
         # The reference: never killed.
         ref = os.path.join(root, "reference")
-        t_import_a = h.timed(["import", "csv", "--workspace", ref, "--items", items_a])
+        t_import_a = h.timed(["import", "csv", "--workspace", ref, "--items", items_a, "--images-root", images_root])
         counts_a, _ = h.info(ref)
-        t_import = h.timed(["import", "csv", "--workspace", ref, "--items", items_all, "--outfits", outfits])
+        t_import = h.timed(["import", "csv", "--workspace", ref, "--items", items_all, "--outfits", outfits, "--images-root", images_root])
         counts_all, _ = h.info(ref)
         t_train = h.timed(["train", "--workspace", ref] + train_args)
         t_embed = h.timed(["embed", "--workspace", ref, "--threads", "2"])
@@ -198,8 +199,8 @@ def main():
         while h.phases.get("import", {}).get("killed", 0) < per_phase and k < 3 * per_phase:
             k += 1
             ws = os.path.join(root, f"import-{k}")
-            h.run(["import", "csv", "--workspace", ws, "--items", items_a])
-            killed = h.run_killed(["import", "csv", "--workspace", ws, "--items", items_all, "--outfits", outfits],
+            h.run(["import", "csv", "--workspace", ws, "--items", items_a, "--images-root", images_root])
+            killed = h.run_killed(["import", "csv", "--workspace", ws, "--items", items_all, "--outfits", outfits, "--images-root", images_root],
                                   h.rng.uniform(0.0, t_import * 1.1))
             h.note("import", killed)
             counts, err = h.info(ws)
@@ -207,7 +208,7 @@ def main():
                 h.fail("import", f"round {k}: the workspace does not open: {err}")
             elif counts not in (counts_a, counts_all):
                 h.fail("import", f"round {k}: counts {counts}, neither before {counts_a} nor after {counts_all}")
-            h.run(["import", "csv", "--workspace", ws, "--items", items_all, "--outfits", outfits])
+            h.run(["import", "csv", "--workspace", ws, "--items", items_all, "--outfits", outfits, "--images-root", images_root])
             if h.info(ws)[0] != counts_all:
                 h.fail("import", f"round {k}: importing again does not give {counts_all}")
             h.count_temps(ws)
@@ -215,7 +216,7 @@ def main():
 
         # 2. train: kill, resume, kill again... the final model equals the reference's.
         base = os.path.join(root, "imported")
-        h.run(["import", "csv", "--workspace", base, "--items", items_all, "--outfits", outfits])
+        h.run(["import", "csv", "--workspace", base, "--items", items_all, "--outfits", outfits, "--images-root", images_root])
         rounds = 0
         while rounds < per_phase:
             ws = os.path.join(root, f"train-{rounds}")
@@ -278,13 +279,13 @@ def main():
         # 5. A full disk: each writer fails with one clear line naming a file of the workspace, and
         # every file that was there before is unchanged, no temporary left.
         full = {}
-        for phase, args, limit in (("import", ["import", "csv", "--items", items_all, "--outfits", outfits], 64 << 10),
+        for phase, args, limit in (("import", ["import", "csv", "--items", items_all, "--outfits", outfits, "--images-root", images_root], 64 << 10),
                                    ("train", ["train"] + train_args, 256 << 10),
                                    ("embed", ["embed", "--threads", "2"], 64 << 10),
                                    ("index", ["recommend", photo, "--json"], 64 << 10)):
             ws = os.path.join(root, f"full-{phase}")
             if phase == "import":
-                h.run(["import", "csv", "--workspace", ws, "--items", items_a])  # the catalog before
+                h.run(["import", "csv", "--workspace", ws, "--items", items_a, "--images-root", images_root])  # the catalog before
             else:
                 shutil.copytree(embedded if phase == "index" else trained, ws)
             before = {}

@@ -77,7 +77,7 @@ inline bool import_mango_outfits(const std::filesystem::path& workspace, std::si
   const auto items_path = write_file(workspace / "sample-items.csv", items);
   const auto outfits_path = write_file(workspace / "sample-outfits.csv", outfit_rows);
   catalog::Catalog cat(workspace);
-  catalog::import_csv(cat, items_path, outfits_path, "mango");
+  catalog::import_csv(cat, items_path, outfits_path, "mango", dataset_path("mango/images"));
   return true;
 }
 

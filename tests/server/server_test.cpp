@@ -34,6 +34,7 @@ class ServerTest : public ::testing::Test {
     ServerOptions options;
     options.port = 0;
     options.threads = 8;
+    options.max_photo_queries = 8;  // AnswersConcurrentRecommendations sends 8 at once (the limit: hardening_test)
     options.max_upload_bytes = kMaxUploadBytes;
     server_ = new Server(recommender_, engine::Workspace(workspace_), options);
     port_ = server_->bind();

@@ -35,7 +35,10 @@ ImportSummary import_aihub(Catalog& catalog, const std::filesystem::path& outfit
 /// The generic format documented in the README. `items_csv` columns: id, name, category, url
 /// (required); family, type, colour, slot, image (optional; image relative to the CSV's folder).
 /// `outfits_csv` (optional) columns: outfit_id, item_id (required); slot, photo (optional).
+/// Photos (image, photo) must lie inside `images_root` (default: the items CSV's folder) once
+/// `..` and symlinks are resolved: one outside is an error naming the file, line and field.
 ImportSummary import_csv(Catalog& catalog, const std::filesystem::path& items_csv,
-                         const std::optional<std::filesystem::path>& outfits_csv, const std::string& source = "csv");
+                         const std::optional<std::filesystem::path>& outfits_csv, const std::string& source = "csv",
+                         const std::optional<std::filesystem::path>& images_root = std::nullopt);
 
 }  // namespace mystyle::catalog
