@@ -105,6 +105,17 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--thumbnail-cache-mb", args->thumbnail_cache_mb, "Memory for item thumbnails, in MiB")
       ->check(CLI::Range(0, 4096))
       ->capture_default_str();
+  cmd->add_option("--max-photo-queries", args->options.max_photo_queries,
+                  "Photo queries (recommend, complete) answered at once; more get 503 with Retry-After "
+                  "(0 = three quarters of --threads)")
+      ->capture_default_str();
+  cmd->add_option("--read-timeout", args->options.read_timeout_s,
+                  "Seconds a client may stall while sending (or idle between requests: --keep-alive)")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  cmd->add_option("--keep-alive", args->options.keep_alive_timeout_s, "Seconds an idle connection is kept")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   cmd->add_option("--model", args->model, "Trained model")->capture_default_str();
   cmd->add_option("--pooling", args->pooling, "Embeddings: flat or mean")
       ->check(CLI::IsMember({"flat", "mean"}))
