@@ -13,6 +13,16 @@ CsvReader::CsvReader(const std::filesystem::path& path) : path_(path), in_(path,
 std::string CsvReader::where() const { return fmt::format("{}:{}", path_.string(), row_line_); }
 
 bool CsvReader::read_row(std::vector<std::string>& fields) {
+  // A loop, not a recursive call per blank line: a file of many blank lines (an export padded with
+  // empty CRLF rows) once overflowed the stack (found by fuzz/csv_reader_fuzzer).
+  while (read_one_row(fields)) {
+    // A blank line (for example a trailing newline at the end) is skipped, not a row of one field.
+    if (!(fields.size() == 1 && fields[0].empty())) return true;
+  }
+  return false;
+}
+
+bool CsvReader::read_one_row(std::vector<std::string>& fields) {
   fields.clear();
   row_line_ = next_line_;
   std::string field;
@@ -62,12 +72,11 @@ bool CsvReader::read_row(std::vector<std::string>& fields) {
     // A UTF-8 byte-order mark is not part of the first column's name.
     if (!fields.empty() && fields[0].starts_with("\xEF\xBB\xBF")) fields[0].erase(0, 3);
   }
-  // A blank line (for example a trailing newline at the end) is skipped, not a row of one field.
-  if (fields.size() == 1 && fields[0].empty()) return read_row(fields);
   return true;
 }
 
-CsvHeader::CsvHeader(const std::vector<std::string>& names, std::string where) : where_(std::move(where)) {
+CsvHeader::CsvHeader(const std::vector<std::string>& names, std::string where)
+    : column_count_(names.size()), where_(std::move(where)) {
   for (std::size_t i = 0; i < names.size(); ++i) columns_.emplace(names[i], i);
 }
 

@@ -29,6 +29,9 @@ class CsvReader {
   std::string where() const;
 
  private:
+  /// read_row without skipping blank lines.
+  bool read_one_row(std::vector<std::string>& fields);
+
   std::filesystem::path path_;
   std::ifstream in_;
   std::size_t next_line_ = 1;
@@ -37,16 +40,20 @@ class CsvReader {
 };
 
 /// Maps a header row's column names to indexes; `require` throws naming the file and the missing
-/// column, `find` returns nullopt for an optional column.
+/// column, `find` returns nullopt for an optional column. A name repeated in the header maps to
+/// its first column.
 class CsvHeader {
  public:
   CsvHeader(const std::vector<std::string>& names, std::string where);
   std::size_t require(std::string_view name) const;
   std::optional<std::size_t> find(std::string_view name) const;
-  std::size_t size() const { return columns_.size(); }
+  /// Columns in the header row, repeated names included: what every data row must have, so that
+  /// each index require() and find() return is inside such a row.
+  std::size_t size() const { return column_count_; }
 
  private:
   std::unordered_map<std::string, std::size_t> columns_;
+  std::size_t column_count_ = 0;  // not columns_.size(): a repeated name once made rows too short (fuzzing)
   std::string where_;
 };
 
