@@ -74,7 +74,12 @@ std::int64_t Statement::column_int64(int index) const { return sqlite3_column_in
 
 std::string Statement::column_text(int index) const {
   const auto* text = sqlite3_column_text(stmt_.get(), index);
-  return text != nullptr ? std::string(reinterpret_cast<const char*>(text)) : std::string();
+  if (text == nullptr) return {};
+  // With the byte count, not up to the first NUL: bind() stores a value's every byte, so a source id
+  // holding a NUL (a UTF-16 CSV read as bytes) was read back shorter, did not match on the next
+  // import and failed it with a UNIQUE constraint error (found by fuzz/import_csv_fuzzer).
+  const int bytes = sqlite3_column_bytes(stmt_.get(), index);
+  return std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(bytes));
 }
 
 std::optional<std::string> Statement::column_optional_text(int index) const {
