@@ -80,6 +80,10 @@ std::string read_tensors(ByteReader& r, Model& model) {
     Param& p = *params[i];
     const std::string name = r.get_string();
     const auto ndims = r.get<std::uint32_t>();
+    // Checked before allocating: a corrupt count (up to 2^32 dims, 32 GB) once ran out of memory
+    // instead of failing (found by fuzz/model_file_fuzzer).
+    if (ndims != p.dims.size())
+      throw Error(r.context() + ": tensor '" + name + "' has the wrong shape", ErrorKind::kCorrupt);
     std::vector<std::int64_t> dims(ndims);
     for (auto& d : dims) d = r.get<std::int64_t>();
     if (dims != p.dims)
@@ -138,6 +142,13 @@ LoadedModel load_model_file(const std::filesystem::path& path) {
   Model model = [&] {
     ModelSpec spec = parse_file_spec(r.get_string(), r.context());
     try {
+      // The spec's tensors must fit in what the file still holds, checked before Model allocates
+      // them: "linear 2147483647" in a few hundred bytes once asked for 17 GB (fuzz/compat_fuzzer).
+      const std::int64_t floats = spec_parameter_count(spec);
+      if (static_cast<std::uint64_t>(floats) > r.remaining() / sizeof(float)) {
+        throw Error("it declares " + std::to_string(floats) + " parameters, more than the file's " +
+                    std::to_string(r.remaining()) + " remaining bytes hold");
+      }
       return Model(std::move(spec), /*init_seed=*/0);
     } catch (const Error& e) {
       throw Error(r.context() + ": bad spec: " + e.what(), ErrorKind::kCorrupt);

@@ -1,5 +1,6 @@
 #include "mystyle/nn/model_spec.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "mystyle/core/error.h"
@@ -215,6 +216,61 @@ ModelSpec builtin_model_spec(std::string_view name) {
 
 std::vector<std::string> builtin_model_names() {
   return {"seed64", "seed128", "style"};
+}
+
+std::int64_t spec_parameter_count(const ModelSpec& spec) {
+  // The same shape rules as the layers' output_shape() and parameter tensors (conv2d, linear,
+  // batch_norm, max_pool, upsample), in 64-bit arithmetic with bounds, so nothing can overflow;
+  // tests/nn compare it with Model::parameter_count on the built-in specs.
+  std::int64_t channels = spec.in_channels, height = spec.image_side_px, width = spec.image_side_px;
+  std::int64_t total = 0;
+  auto check_shape = [&](std::size_t layer) {
+    if (channels < 1 || height < 1 || width < 1 || channels > kMaxSpecDimension || height > kMaxSpecDimension ||
+        width > kMaxSpecDimension || channels * height * width > kMaxSpecActivation) {
+      throw Error("model spec '" + spec.name + "': layer " + std::to_string(layer) + " makes a " +
+                  std::to_string(channels) + "x" + std::to_string(height) + "x" + std::to_string(width) +
+                  " activation, over the supported size");
+    }
+  };
+  check_shape(0);
+  for (std::size_t i = 0; i < spec.layers.size(); ++i) {
+    const LayerSpec& l = spec.layers[i];
+    const std::int64_t units = l.units;
+    switch (l.kind) {
+      case LayerKind::kConv:
+        total += units * channels * 9 + units;  // weight O x I x 3 x 3, bias (units checked below)
+        channels = units;
+        break;
+      case LayerKind::kMaxPool:
+        if (height % 2 != 0 || width % 2 != 0) {
+          throw Error("model spec '" + spec.name + "': layer " + std::to_string(i + 1) +
+                      ": maxpool needs an even height and width");
+        }
+        height /= 2;
+        width /= 2;
+        break;
+      case LayerKind::kUpsample:
+        height *= 2;
+        width *= 2;
+        break;
+      case LayerKind::kBatchNorm:
+        total += 4 * channels;  // gamma, beta, moving mean and variance
+        break;
+      case LayerKind::kLinear: {
+        const std::int64_t in = channels * height * width;
+        total += units * in + units;  // weight O x I, bias (units checked below)
+        channels = units;
+        height = width = 1;
+        break;
+      }
+      case LayerKind::kActivation:
+        break;
+    }
+    check_shape(i + 1);
+    // Each term is below 2^62; saturating far above any real model keeps the sum from overflowing.
+    total = std::min(total, kMaxSpecActivation * kMaxSpecDimension);
+  }
+  return total;
 }
 
 }  // namespace mystyle::nn

@@ -16,6 +16,7 @@
 ///     l2norm              # encode() returns each image's flat code scaled to unit length
 ///
 /// '#' starts a comment; blank lines are ignored.
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,6 +62,19 @@ std::string format_model_spec(const ModelSpec& spec);
 /// "style" (an encoder-only CNN whose 128-D unit-length embedding is trained on catalog labels).
 /// Throws mystyle::Error (kNotFound) for another name.
 ModelSpec builtin_model_spec(std::string_view name);
+
+/// Largest activation (channels x height x width of one image after any layer) a spec may declare,
+/// and the largest single dimension: far above every real model, small enough that no shape or
+/// parameter count overflows.
+inline constexpr std::int64_t kMaxSpecActivation = std::int64_t{1} << 31;
+inline constexpr std::int64_t kMaxSpecDimension = std::int64_t{1} << 20;
+
+/// Number of floats in the parameter and state tensors of Model(spec) (Model::parameter_count with
+/// ParamCounting::kKeras), computed from the shapes alone, without allocating: a model file's spec
+/// can be checked against the bytes that follow it before a Model is built. Throws mystyle::Error
+/// (kInvalidInput) for a spec whose shapes pass kMaxSpecActivation or kMaxSpecDimension, or a
+/// maxpool over an odd side.
+std::int64_t spec_parameter_count(const ModelSpec& spec);
 
 /// True for a model without a decoder (it is trained on labels, not on reconstruction).
 inline bool is_encoder_only(const ModelSpec& spec) {
