@@ -11,7 +11,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include "mystyle/core/byte_io.h"
 #include "dot_kernel.h"
@@ -22,6 +26,7 @@ namespace mystyle::index {
 namespace {
 
 using FaissId = faiss::Index::idx_t;
+constexpr int kMaxNeighborsPerNode = 1 << 16;  // far above any useful M (FAISS suggests 4..64)
 
 // Passes live graph nodes whose item id the caller's filter allows.
 struct LiveSelector final : faiss::IDSelector {
@@ -33,6 +38,124 @@ struct LiveSelector final : faiss::IDSelector {
            (filter == nullptr || filter->allows((*slot_ids)[static_cast<std::size_t>(slot)]));
   }
 };
+
+// faiss::read_index checks a graph's framing but not its contents, and HNSW search trusts them:
+// a neighbour id past the end, or a node listed on a level it does not reach, is read out of
+// bounds (a fuzzed index file crashed the first search, fuzz/index_fuzzer). Returns what is wrong
+// with a loaded graph, or nothing when every search and insertion stays inside its arrays.
+std::optional<std::string> hnsw_problem(const faiss::IndexHNSWFlat& index) {
+  const faiss::HNSW& g = index.hnsw;
+  if (index.ntotal < 0 || index.ntotal > std::numeric_limits<int>::max()) return "implausible node count";
+  const auto n = static_cast<std::size_t>(index.ntotal);
+  const auto* storage = dynamic_cast<const faiss::IndexFlatCodes*>(index.storage);
+  if (storage == nullptr || storage->ntotal != index.ntotal || storage->d != index.d ||
+      storage->metric_type != index.metric_type || storage->code_size != sizeof(float) * std::size_t(index.d) ||
+      storage->codes.size() != n * storage->code_size) {
+    return "vector storage does not match the graph";
+  }
+  const std::vector<int>& cum = g.cum_nneighbor_per_level;
+  if (cum.empty() || cum[0] != 0 || g.assign_probas.size() + 1 != cum.size()) return "bad level table";
+  for (std::size_t l = 1; l < cum.size(); ++l) {
+    if (cum[l] < cum[l - 1]) return "bad level table";
+  }
+  for (const double p : g.assign_probas) {
+    if (!(p >= 0.0 && p <= 1.0)) return "bad level probabilities";
+  }
+  if (g.levels.size() != n || g.offsets.size() != n + 1 || g.offsets[0] != 0) return "bad node table";
+  const int top = static_cast<int>(cum.size()) - 1;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (g.levels[i] < 1 || g.levels[i] > top) return "node level out of range";
+    if (g.offsets[i + 1] < g.offsets[i] ||
+        g.offsets[i + 1] - g.offsets[i] != static_cast<std::size_t>(cum[static_cast<std::size_t>(g.levels[i])])) {
+      return "bad neighbour offsets";
+    }
+  }
+  if (g.neighbors.size() != g.offsets[n]) return "bad neighbour table size";
+  for (std::size_t i = 0; i < n; ++i) {
+    for (int level = 0; level < g.levels[i]; ++level) {
+      const std::size_t begin = g.offsets[i] + static_cast<std::size_t>(cum[static_cast<std::size_t>(level)]);
+      const std::size_t end = g.offsets[i] + static_cast<std::size_t>(cum[static_cast<std::size_t>(level) + 1]);
+      for (std::size_t j = begin; j < end; ++j) {
+        const int v = g.neighbors[j];
+        // -1 ends a list; a neighbour on `level` must itself reach that level.
+        if (v < -1 || v >= static_cast<int>(n) || (v >= 0 && g.levels[static_cast<std::size_t>(v)] <= level)) {
+          return "neighbour out of range";
+        }
+      }
+    }
+  }
+  if (n == 0) {
+    if (g.entry_point != -1 || g.max_level != -1) return "entry point in an empty graph";
+  } else if (g.entry_point < 0 || g.entry_point >= static_cast<int>(n) ||
+             g.max_level != g.levels[static_cast<std::size_t>(g.entry_point)] - 1) {
+    return "bad entry point";
+  }
+  if (g.upper_beam < 1 || g.efConstruction < 1) return "bad search settings";
+  return std::nullopt;
+}
+
+// faiss::read_index sizes each std::vector from the length the blob declares (up to 2^40 elements)
+// before reading its contents: a 1 KB index file asked for 2.4 TB (fuzz/index_fuzzer). This walks
+// the blob first, in the layout faiss::write_index gives an IndexHNSWFlat (FAISS 1.7: fourcc "IHNf",
+// index header, the HNSW arrays and scalars, then its IndexFlat storage "IxF2"/"IxFI" with the
+// vectors), and returns what is wrong when an array runs past the end, the walk does not end
+// exactly at the end, or the blob holds any other index type (which FaissIndex never writes).
+std::optional<std::string> hnsw_blob_problem(std::string_view blob) {
+  std::size_t pos = 0;
+  bool short_blob = false;
+  auto skip = [&](std::size_t bytes) {
+    if (bytes > blob.size() - pos) {
+      short_blob = true;
+      pos = blob.size();
+    } else {
+      pos += bytes;
+    }
+  };
+  auto read_u32 = [&] {
+    std::uint32_t v = 0;
+    if (blob.size() - pos >= sizeof v) std::memcpy(&v, blob.data() + pos, sizeof v);
+    skip(sizeof v);
+    return v;
+  };
+  auto read_u64 = [&] {
+    std::uint64_t v = 0;
+    if (blob.size() - pos >= sizeof v) std::memcpy(&v, blob.data() + pos, sizeof v);
+    skip(sizeof v);
+    return v;
+  };
+  auto skip_array = [&](std::size_t element_bytes, std::size_t elements_per_unit) {
+    const std::uint64_t n = read_u64();
+    if (n > (blob.size() - pos) / element_bytes / elements_per_unit) {
+      short_blob = true;
+      pos = blob.size();
+    } else {
+      skip(n * element_bytes * elements_per_unit);
+    }
+  };
+  auto skip_index_header = [&] {
+    skip(sizeof(std::int32_t) + 3 * sizeof(std::int64_t) + sizeof(bool));  // d, ntotal, 2 unused, is_trained
+    if (read_u32() > 1) skip(sizeof(float));                                  // metric type (and its argument)
+  };
+  auto fourcc = [](const char* c) {
+    return std::uint32_t(std::uint8_t(c[0])) | std::uint32_t(std::uint8_t(c[1])) << 8 |
+           std::uint32_t(std::uint8_t(c[2])) << 16 | std::uint32_t(std::uint8_t(c[3])) << 24;
+  };
+  if (read_u32() != fourcc("IHNf")) return "not an HNSW flat index";
+  skip_index_header();
+  skip_array(sizeof(double), 1);       // assign_probas
+  skip_array(sizeof(int), 1);          // cum_nneighbor_per_level
+  skip_array(sizeof(int), 1);          // levels
+  skip_array(sizeof(std::size_t), 1);  // offsets
+  skip_array(sizeof(int), 1);          // neighbors
+  skip(5 * sizeof(int));               // entry_point, max_level, efConstruction, efSearch, upper_beam
+  const std::uint32_t storage = read_u32();
+  if (storage != fourcc("IxF2") && storage != fourcc("IxFI")) return "its vector storage is not a flat index";
+  skip_index_header();
+  skip_array(sizeof(float), 1);  // the vectors (written as a count of floats)
+  if (short_blob) return "an array runs past the end of the graph";
+  if (pos != blob.size()) return "trailing bytes after the graph";
+  return std::nullopt;
+}
 
 std::unique_ptr<faiss::IndexHNSWFlat> make_hnsw(std::size_t dim, Metric metric, const HnswSettings& s) {
   auto hnsw = std::make_unique<faiss::IndexHNSWFlat>(
@@ -257,12 +380,20 @@ FaissIndex FaissIndex::read_state(ByteReader& in, std::size_t dim, Metric metric
   s.ef_construction = in.get<std::int32_t>();
   s.ef_search = in.get<std::int32_t>();
   s.exact_filter_max = in.get<std::uint64_t>();
-  if (s.neighbors_per_node < 2 || s.ef_construction < 1 || s.ef_search < 1) in.fail("invalid HNSW settings");
+  // M bounded too: FAISS sizes its level table from it in int arithmetic (2 * M would overflow).
+  if (s.neighbors_per_node < 2 || s.neighbors_per_node > kMaxNeighborsPerNode || s.ef_construction < 1 ||
+      s.ef_search < 1) {
+    in.fail("invalid HNSW settings");
+  }
   FaissIndex index(dim, metric, s);
   index.slot_ids_ = in.get_array<std::int64_t>();
   index.alive_ = in.get_array<std::uint8_t>();
   faiss::VectorIOReader blob;
   blob.data = in.get_array<std::uint8_t>();
+  if (const auto problem =
+          hnsw_blob_problem({reinterpret_cast<const char*>(blob.data.data()), blob.data.size()})) {
+    in.fail("FAISS graph unreadable: " + *problem);
+  }
   std::unique_ptr<faiss::Index> loaded;
   try {
     loaded.reset(faiss::read_index(&blob));
@@ -276,6 +407,7 @@ FaissIndex FaissIndex::read_state(ByteReader& in, std::size_t dim, Metric metric
       index.alive_.size() != index.slot_ids_.size()) {
     in.fail("FAISS graph does not match the stored ids, dim or metric");
   }
+  if (const auto problem = hnsw_problem(*hnsw)) in.fail("FAISS graph inconsistent: " + *problem);
   loaded.release();
   index.hnsw_.reset(hnsw);
   index.hnsw_->hnsw.efSearch = s.ef_search;
