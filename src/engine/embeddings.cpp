@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <cstring>
 #include <thread>
 #include <unordered_map>
@@ -116,14 +117,24 @@ Embeddings load_embeddings(const std::filesystem::path& path) {
   std::memcpy(&h, bytes.data(), sizeof h);
   if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) throw corrupt("wrong magic");
   if (h.version != kVersion) throw corrupt(fmt::format("version {}, expected {}", h.version, kVersion));
-  const std::size_t payload = h.count * (sizeof(std::int64_t) + std::size_t{h.dim} * sizeof(float));
-  if (bytes.size() != sizeof(Header) + payload) throw corrupt("size does not match the header");
+  if (h.dim == 0 || h.dim > static_cast<std::uint32_t>(std::numeric_limits<int>::max()))
+    throw corrupt(fmt::format("implausible dim {}", h.dim));
+  // Division, not multiplication: a huge count once wrapped the product around to the file's real
+  // size and passed, then failed allocating with std::length_error (found by fuzz/embeddings_fuzzer).
+  const std::size_t row_bytes = sizeof(std::int64_t) + std::size_t{h.dim} * sizeof(float);
+  const std::size_t payload = bytes.size() - sizeof(Header);
+  if (payload % row_bytes != 0 || payload / row_bytes != h.count) throw corrupt("size does not match the header");
   if (fnv1a64(std::string_view(bytes).substr(sizeof(Header))) != h.checksum)
     throw corrupt("checksum mismatch");
+  if (h.pooling != static_cast<std::uint32_t>(nn::LatentPooling::kFlat) &&
+      h.pooling != static_cast<std::uint32_t>(nn::LatentPooling::kMean)) {
+    throw corrupt(fmt::format("unknown pooling {}", h.pooling));
+  }
   Embeddings e;
   e.dim = static_cast<int>(h.dim);
   e.model_hash = h.model_hash;
   e.pooling = static_cast<nn::LatentPooling>(h.pooling);
+  if (h.count == 0) return e;  // memcpy into an empty vector's null data() is undefined (UBSan)
   e.ids.resize(h.count);
   e.vectors.resize(h.count * h.dim);
   std::memcpy(e.ids.data(), bytes.data() + sizeof(Header), h.count * sizeof(std::int64_t));

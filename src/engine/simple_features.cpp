@@ -60,8 +60,11 @@ bool read_cache(const std::filesystem::path& path, std::uint64_t key, SimpleFeat
   }
   if (h.key != key) return false;  // items or photos changed
   const std::size_t n = h.count;
-  const std::size_t payload = n * (8 + 4 * (kGreyDim + kColourDim + kHsvDim));
-  if (bytes.size() != sizeof h + payload ||
+  // Division, not multiplication: a huge count once wrapped the product around to the file's real
+  // size, passed, and failed allocating with std::length_error (found by fuzz/simple_features_fuzzer).
+  constexpr std::size_t kRowBytes = 8 + 4 * (kGreyDim + kColourDim + kHsvDim);
+  const std::size_t payload = bytes.size() - sizeof h;
+  if (payload % kRowBytes != 0 || payload / kRowBytes != n ||
       fnv1a64(std::string_view(bytes).substr(sizeof h)) != h.payload_hash) {
     spdlog::warn("{}: corrupt (size or checksum); recomputing", path.string());
     return false;
