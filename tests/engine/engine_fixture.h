@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <optional>
 #include <set>
 
 #include "mystyle/catalog/import.h"
@@ -12,12 +13,11 @@
 
 namespace mystyle::testing {
 
-/// Writes items.csv for the first `count` MANGO products and imports it into `workspace`.
-/// Returns false when the MANGO data set is absent.
-inline bool import_mango_sample(const std::filesystem::path& workspace, std::size_t count, std::size_t skip = 0) {
-  const auto mango = dataset_path("mango/product_data.csv");
-  if (mango.empty()) return false;
-  CsvReader reader(mango);
+/// items.csv text (the generic format) for the MANGO products that `keep(n, product id)` accepts,
+/// n counting rows from 0, reading stops when it returns nullopt; names are "item <n>".
+template <typename Keep>
+std::string mango_items_csv(const std::filesystem::path& product_data, Keep&& keep) {
+  CsvReader reader(product_data);
   std::vector<std::string> row;
   reader.read_row(row);
   CsvHeader header(row, reader.where());
@@ -26,12 +26,26 @@ inline bool import_mango_sample(const std::filesystem::path& workspace, std::siz
   const auto c_family = header.require("des_product_family"), c_type = header.require("des_product_type");
   const auto c_colour = header.require("des_agrup_color_eng");
   std::string csv = "id,name,category,family,type,colour,url,image\n";
-  for (std::size_t n = 0; n < skip + count && reader.read_row(row); ++n) {
-    if (n < skip) continue;
-    const auto image = mango.parent_path() / "images" / std::filesystem::path(row[c_file]).filename();
+  for (std::size_t n = 0; reader.read_row(row); ++n) {
+    const std::optional<bool> take = keep(n, row[c_id]);
+    if (!take) break;
+    if (!*take) continue;
+    const auto image = product_data.parent_path() / "images" / std::filesystem::path(row[c_file]).filename();
     csv += fmt::format("{},item {},\"{}\",\"{}\",\"{}\",\"{}\",https://shop.example/{},{}\n", row[c_id], n,
                        row[c_cat], row[c_family], row[c_type], row[c_colour], row[c_id], image.string());
   }
+  return csv;
+}
+
+/// Writes items.csv for the first `count` MANGO products and imports it into `workspace`.
+/// Returns false when the MANGO data set is absent.
+inline bool import_mango_sample(const std::filesystem::path& workspace, std::size_t count, std::size_t skip = 0) {
+  const auto mango = dataset_path("mango/product_data.csv");
+  if (mango.empty()) return false;
+  const std::string csv = mango_items_csv(mango, [&](std::size_t n, const std::string&) -> std::optional<bool> {
+    if (n >= skip + count) return std::nullopt;
+    return n >= skip;
+  });
   const auto items = write_file(workspace / fmt::format("items-{}-{}.csv", skip, count), csv);
   catalog::Catalog cat(workspace);
   catalog::import_csv(cat, items, std::nullopt, "mango", mango.parent_path() / "images");
@@ -59,20 +73,8 @@ inline bool import_mango_outfits_sample(const std::filesystem::path& workspace, 
     wanted.insert(row[c_item]);
     outfits_csv += fmt::format("{},{}\n", row[c_outfit], row[c_item]);
   }
-  CsvReader reader(mango);
-  reader.read_row(row);
-  CsvHeader header(row, reader.where());
-  const auto c_id = header.require("cod_modelo_color"), c_cat = header.require("des_product_category");
-  const auto c_file = header.require("des_filename");
-  const auto c_family = header.require("des_product_family"), c_type = header.require("des_product_type");
-  const auto c_colour = header.require("des_agrup_color_eng");
-  std::string csv = "id,name,category,family,type,colour,url,image\n";
-  while (reader.read_row(row)) {
-    if (!wanted.contains(row[c_id])) continue;
-    const auto image = mango.parent_path() / "images" / std::filesystem::path(row[c_file]).filename();
-    csv += fmt::format("{},{},\"{}\",\"{}\",\"{}\",\"{}\",https://shop.example/{},{}\n", row[c_id], row[c_id],
-                       row[c_cat], row[c_family], row[c_type], row[c_colour], row[c_id], image.string());
-  }
+  const std::string csv = mango_items_csv(
+      mango, [&](std::size_t, const std::string& id) -> std::optional<bool> { return wanted.contains(id); });
   const auto items = write_file(workspace / "outfit-items.csv", csv);
   const auto outfit_file = write_file(workspace / "outfits.csv", outfits_csv);
   catalog::Catalog cat(workspace);

@@ -10,6 +10,7 @@
 #include "mystyle/core/error.h"
 #include "mystyle/nn/model.h"
 #include "mystyle/nn/rng.h"
+#include "nn/gradient_check.h"
 
 namespace mystyle::nn {
 namespace {
@@ -79,24 +80,7 @@ TEST(PairSoftmaxLoss, WeightGradientsThroughAVectorModel) {
     model.encode(inputs, batch, LatentPooling::kFlat, f);
     return pair_softmax_loss(f, anchors, candidates, dim, 5.0, g);
   };
-  int checked = 0;
-  for (Param* p : model.params()) {
-    if (!p->trainable) continue;
-    for (std::size_t i = 0; i < std::min<std::size_t>(p->value.size(), 12); ++i) {
-      const float keep = p->value[i], h = 2e-3f;
-      p->value[i] = keep + h;
-      model.release_plans();
-      const double up = loss_now();
-      p->value[i] = keep - h;
-      model.release_plans();
-      const double down = loss_now();
-      p->value[i] = keep;
-      model.release_plans();
-      const double d = (up - down) / (2.0 * h);
-      EXPECT_NEAR(p->grad[i], d, 2e-3 + 2e-2 * std::abs(d)) << p->name << "[" << i << "]";
-      ++checked;
-    }
-  }
+  const int checked = testing::expect_weight_gradients(model, loss_now, 2e-3f, 12);
   EXPECT_GT(checked, 20);
 }
 

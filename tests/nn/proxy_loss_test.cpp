@@ -7,6 +7,7 @@
 #include "mystyle/nn/model.h"
 #include "mystyle/nn/proxy_loss.h"
 #include "mystyle/nn/rng.h"
+#include "nn/gradient_check.h"
 
 namespace mystyle::nn {
 namespace {
@@ -124,24 +125,7 @@ TEST(ProxyLoss, TrainsAnEncoderOnlyModel) {
     model.encode(pixels, batch, LatentPooling::kFlat, f);
     return loss.compute(f, batch, labels, g);
   };
-  int checked = 0;
-  for (Param* p : model.params()) {
-    if (!p->trainable) continue;
-    for (std::size_t i = 0; i < std::min<std::size_t>(p->value.size(), 10); ++i) {
-      const float keep = p->value[i], h = 1e-2f;
-      p->value[i] = keep + h;
-      model.release_plans();
-      const double up = loss_now();
-      p->value[i] = keep - h;
-      model.release_plans();
-      const double down = loss_now();
-      p->value[i] = keep;
-      model.release_plans();
-      const double d = (up - down) / (2.0 * h);
-      EXPECT_NEAR(p->grad[i], d, 2e-3 + 2e-2 * std::abs(d)) << p->name << "[" << i << "]";
-      ++checked;
-    }
-  }
+  const int checked = testing::expect_weight_gradients(model, loss_now, 1e-2f, 10);
   EXPECT_GT(checked, 10);
 }
 
