@@ -141,8 +141,16 @@ CompatModel CompatModel::load(const std::filesystem::path& model_path, const std
   }
   std::vector<std::string> want;
   for (const auto s : catalog::kAllSlots) want.emplace_back(catalog::slot_name(s));
-  if (!doc.contains("style_dim") || !doc["style_dim"].is_number_integer() || !doc.contains("colour_dim") ||
-      !doc["colour_dim"].is_number_integer() || doc.value("slots", std::vector<std::string>{}) != want) {
+  // Checked field by field: a value of another type must be a clear error, not a json::type_error.
+  const auto dim_ok = [&](const char* key) {
+    return doc.is_object() && doc.contains(key) && doc[key].is_number_integer() && doc[key].get<std::int64_t>() > 0 &&
+           doc[key].get<std::int64_t>() < (1 << 20);
+  };
+  bool slots_ok = doc.is_object() && doc.contains("slots") && doc["slots"].is_array() && doc["slots"].size() == want.size();
+  for (std::size_t i = 0; slots_ok && i < want.size(); ++i) {
+    slots_ok = doc["slots"][i].is_string() && doc["slots"][i].get<std::string>() == want[i];
+  }
+  if (!dim_ok("style_dim") || !dim_ok("colour_dim") || !slots_ok) {
     throw Error(fmt::format("{}: style_dim, colour_dim or slots missing or unlike this version's",
                             json_path.string()),
                 ErrorKind::kCorrupt);

@@ -124,8 +124,14 @@ std::unique_ptr<Completer> Completer::open(const Workspace& workspace, Recommend
   const auto model_path = workspace.model_file(kCompatModel);
   const auto json_path = workspace.root() / "models" / (std::string(kCompatModel) + ".json");
   CompatModel model = CompatModel::load(model_path, json_path);
+  // CompatModel::load checked the file parses and its dimensions; the fields read later (here, in
+  // to_json and by the server) are given their types, so a hand-edited file cannot throw there.
   auto description = std::make_unique<nlohmann::json>(nlohmann::json::parse(read_file_bytes(json_path)));
-  const std::string style_model = description->value("style_model", std::string());
+  for (const char* key : {"style_model", "features"}) {
+    if (!(*description)[key].is_string()) (*description)[key] = "";
+  }
+  if (!(*description)["outfits_learned_from"].is_number_integer()) (*description)["outfits_learned_from"] = 0;
+  const std::string style_model = (*description)["style_model"].get<std::string>();
   if (style_model != recommender.config().model) {
     throw Error(fmt::format("{}: trained on '{}' embeddings, but the recommender serves '{}'; run `mystyle train "
                             "--model compat` again",

@@ -200,10 +200,9 @@ TEST(CompatRegression, ModelFileLargerThanItsBytesIsRefused) {
   EXPECT_THROW(engine::CompatModel::load(dir / "compat.model", dir / "compat.json"), Error);
 }
 
-// OPEN, not fixed here (src/engine/compat_model.cpp is another change's): a description whose
-// "slots" holds a number makes nlohmann::json::value() throw json::type_error, which escapes
-// CompatModel::load instead of a mystyle::Error. Enable once load() wraps its JSON access.
-TEST(CompatRegression, DISABLED_DescriptionWithANumberAmongTheSlotsIsRefused) {
+// A description whose "slots" holds a number made nlohmann::json::value() throw json::type_error,
+// which escaped CompatModel::load instead of a mystyle::Error; load() now checks each field's type.
+TEST(CompatRegression, DescriptionWithANumberAmongTheSlotsIsRefused) {
   TempDir dir;
   save_compat_model(dir / "compat.model", dir / "valid.json");
   write_file(dir / "compat.json", fuzz_input("compat_slots_numbers.input"));
