@@ -64,14 +64,16 @@ class ByteReader {
     const auto count = get<std::uint64_t>();
     if (count > remaining() / sizeof(T)) fail("truncated: an array of " + std::to_string(count) + " runs past the end");
     std::vector<T> values(count);
-    std::memcpy(values.data(), take(count * sizeof(T)), count * sizeof(T));
+    // An empty vector's data() may be null, and memcpy from or to null is undefined even for 0
+    // bytes (UBSan, fuzz/index_fuzzer).
+    if (count > 0) std::memcpy(values.data(), take(count * sizeof(T)), count * sizeof(T));
     return values;
   }
   /// Reads a float array whose length must equal out.size().
   void get_floats_into(std::vector<float>& out, const std::string& what) {
     const auto n = get<std::uint64_t>();
     if (n != out.size()) fail(what + " has " + std::to_string(n) + " values, expected " + std::to_string(out.size()));
-    std::memcpy(out.data(), take(n * sizeof(float)), n * sizeof(float));
+    if (n > 0) std::memcpy(out.data(), take(n * sizeof(float)), n * sizeof(float));
   }
   std::size_t remaining() const { return bytes_.size() - pos_; }
   bool at_end() const { return pos_ == bytes_.size(); }
