@@ -27,6 +27,10 @@ namespace {
 
 using FaissId = faiss::Index::idx_t;
 constexpr int kMaxNeighborsPerNode = 1 << 16;  // far above any useful M (FAISS suggests 4..64)
+// Candidate lists are allocated per search or insertion at their full size (a stored upper_beam of
+// 2^29 asked for 4 GB at the first query, fuzz/index_fuzzer): ef values are bounded far above any
+// useful one.
+constexpr int kMaxCandidates = 1 << 20;
 
 // Passes live graph nodes whose item id the caller's filter allows.
 struct LiveSelector final : faiss::IDSelector {
@@ -90,7 +94,11 @@ std::optional<std::string> hnsw_problem(const faiss::IndexHNSWFlat& index) {
              g.max_level != g.levels[static_cast<std::size_t>(g.entry_point)] - 1) {
     return "bad entry point";
   }
-  if (g.upper_beam < 1 || g.efConstruction < 1) return "bad search settings";
+  // upper_beam sizes a candidate list per search (FAISS writes 1; more than the nodes is meaningless).
+  if (g.upper_beam < 1 || static_cast<std::size_t>(g.upper_beam) > std::max<std::size_t>(n, 1) ||
+      g.efConstruction < 1 || g.efConstruction > kMaxCandidates) {
+    return "bad search settings";
+  }
   return std::nullopt;
 }
 
@@ -382,7 +390,7 @@ FaissIndex FaissIndex::read_state(ByteReader& in, std::size_t dim, Metric metric
   s.exact_filter_max = in.get<std::uint64_t>();
   // M bounded too: FAISS sizes its level table from it in int arithmetic (2 * M would overflow).
   if (s.neighbors_per_node < 2 || s.neighbors_per_node > kMaxNeighborsPerNode || s.ef_construction < 1 ||
-      s.ef_search < 1) {
+      s.ef_construction > kMaxCandidates || s.ef_search < 1 || s.ef_search > kMaxCandidates) {
     in.fail("invalid HNSW settings");
   }
   FaissIndex index(dim, metric, s);
