@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fuzz/fuzz_inputs.h"
+#include "mystyle/core/byte_io.h"
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
 #include "mystyle/engine/compat_model.h"
@@ -112,9 +113,30 @@ TEST(IndexRegression, GraphArrayLongerThanTheFileIsRefusedBeforeAllocating) {
   expect_error([] { index::load_index(data_file("index_huge_array.index")); }, ErrorKind::kCorrupt, "FAISS graph");
 }
 
+// FAISS's upper_beam stored as 2^29: the loaded index allocated a candidate list that long (4 GB)
+// at its first search.
+TEST(IndexRegression, AbsurdSearchSettingsAreRefused) {
+  expect_error([] { index::load_index(data_file("index_huge_upper_beam.index")); }, ErrorKind::kCorrupt,
+               "bad search settings");
+}
+
 // A graph faiss::read_index throws on (FAISS leaks the half-read index, a few KB; fuzz/lsan.supp).
 TEST(IndexRegression, GraphFaissCannotReadIsRefused) {
   expect_error([] { index::load_index(data_file("index_faiss_throws.index")); }, ErrorKind::kCorrupt, "FAISS graph");
+}
+
+// An empty id array was copied with memcpy from a null data(): undefined behaviour (UBSan), fixed
+// in ByteReader for every format that reads arrays.
+TEST(IndexRegression, EmptyArraysReadWithoutTouchingNull) {
+  EXPECT_THROW(index::load_index(data_file("index_empty_ids.index")), Error);
+  ByteWriter out;
+  out.put_array<std::int64_t>(std::span<const std::int64_t>());
+  out.put<std::uint64_t>(0);
+  ByteReader in(out.bytes(), "test");
+  EXPECT_TRUE(in.get_array<std::int64_t>().empty());
+  std::vector<float> none;
+  in.get_floats_into(none, "none");
+  EXPECT_TRUE(in.at_end());
 }
 
 // The checks before faiss::read_index follow FAISS's own layout: what FaissIndex writes (both
