@@ -95,12 +95,8 @@ void quantise_row(const float* x, std::size_t dim, const ExactIndex::RowStats& s
     sq += static_cast<double>(x[i]) * x[i];
   }
   const float m = static_cast<float>(sum / static_cast<double>(dim));
-  double amax = 0, csq = 0;
-  for (std::size_t i = 0; i < dim; ++i) {
-    const double c = static_cast<double>(x[i]) - m;
-    amax = std::max(amax, std::abs(c));
-    csq += c * c;
-  }
+  double amax = 0;
+  for (std::size_t i = 0; i < dim; ++i) amax = std::max(amax, std::abs(static_cast<double>(x[i]) - m));
   const float scale = amax > 0 ? static_cast<float>(amax / 127.0) : 0.0f;
   double esq = 0, code_sq = 0;
   for (std::size_t i = 0; i < dim; ++i) {
