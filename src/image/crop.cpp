@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstdlib>
 #include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
 #include <string>
 #include <vector>
 
@@ -39,14 +41,41 @@ CropBox square_around(const CropBox& object, double margin_frac) {
   return {object.x - (side - object.width) / 2, object.y - (side - object.height) / 2, side, side};
 }
 
-// The pixels of `box`, with the parts outside the image filled with `fill`.
+// The pixels of `box`, with the parts outside the image filled with `fill`. The padded copy is made
+// at full size only while it stays within kMaxPaddedFactor times the image's pixels (or
+// kReducedSidePx squared): the object square of a long, thin image (36,000 x 29 pixels, well within
+// the decoder's pixel limit) would otherwise be a 36,000-pixel square, 3.9 GB, for a 357-byte JPEG
+// (found by fuzz/image_fuzzer). Past that, the square is built kReducedSidePx a side (no model input
+// is larger), the image part shrunk into it with INTER_AREA: every ordinary photo, even a 16:9 one,
+// keeps the exact full-size path.
+constexpr std::int64_t kMaxPaddedFactor = 4;
+constexpr int kReducedSidePx = 4096;
+
 cv::Mat extract_padded(const cv::Mat& rgb, const CropBox& box, const cv::Vec3b& fill) {
   const cv::Rect wanted(box.x, box.y, box.width, box.height);
   const cv::Rect inside = wanted & cv::Rect(0, 0, rgb.cols, rgb.rows);
   if (inside == wanted) return rgb(wanted);
-  cv::Mat padded(box.height, box.width, CV_8UC3, cv::Scalar(fill[0], fill[1], fill[2]));
-  if (!inside.empty()) rgb(inside).copyTo(padded(inside - wanted.tl()));
-  return padded;
+  const cv::Scalar background(fill[0], fill[1], fill[2]);
+  const std::int64_t padded_pixels = std::int64_t{box.width} * box.height;
+  const std::int64_t image_pixels = std::int64_t{rgb.cols} * rgb.rows;
+  if (padded_pixels <= std::max(kMaxPaddedFactor * image_pixels, std::int64_t{kReducedSidePx} * kReducedSidePx)) {
+    cv::Mat padded(box.height, box.width, CV_8UC3, background);
+    if (!inside.empty()) rgb(inside).copyTo(padded(inside - wanted.tl()));
+    return padded;
+  }
+  const double fx = static_cast<double>(kReducedSidePx) / box.width;
+  const double fy = static_cast<double>(kReducedSidePx) / box.height;
+  cv::Mat reduced(kReducedSidePx, kReducedSidePx, CV_8UC3, background);
+  if (!inside.empty()) {
+    const int x0 = std::clamp(static_cast<int>((inside.x - wanted.x) * fx), 0, kReducedSidePx - 1);
+    const int y0 = std::clamp(static_cast<int>((inside.y - wanted.y) * fy), 0, kReducedSidePx - 1);
+    const int w = std::clamp(static_cast<int>(inside.width * fx + 0.5), 1, kReducedSidePx - x0);
+    const int h = std::clamp(static_cast<int>(inside.height * fy + 0.5), 1, kReducedSidePx - y0);
+    cv::Mat part;
+    cv::resize(rgb(inside), part, cv::Size(w, h), 0.0, 0.0, cv::INTER_AREA);
+    part.copyTo(reduced(cv::Rect(x0, y0, w, h)));
+  }
+  return reduced;
 }
 
 }  // namespace

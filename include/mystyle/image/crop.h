@@ -45,7 +45,8 @@ struct CropOptions {
 /// Result of crop_image.
 struct CropResult {
   cv::Mat region;  ///< the pixels to resize: a view into the source when no padding was needed, else a padded
-                   ///< copy
+                   ///< copy; when that copy would pass 4 x the image's pixels and 4096 x 4096 (a long,
+                   ///< thin image), the square 4096 a side with the image shrunk into it
   CropBox object_box;  ///< kObject: the object's tight bounding box; other modes: same as crop_box
   CropBox crop_box;    ///< the region in source pixel coordinates (kObject: a square, possibly extending past
                        ///< the image)
