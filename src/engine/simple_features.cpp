@@ -72,6 +72,7 @@ bool read_cache(const std::filesystem::path& path, std::uint64_t key, SimpleFeat
   const char* p = bytes.data() + sizeof h;
   auto take = [&](auto& v, std::size_t count) {
     v.resize(count);
+    if (count == 0) return;  // an empty vector's data() may be null: memcpy on it is undefined (UBSan)
     std::memcpy(v.data(), p, count * sizeof(v[0]));
     p += count * sizeof(v[0]);
   };
