@@ -204,6 +204,22 @@ TEST(SimpleFeaturesRegression, CountThatWrapsAroundIsRecomputed) {
   EXPECT_EQ(f.size(), 0u);
 }
 
+// A cache of no rows (what an empty item list writes) was read with memcpy into a null data():
+// undefined behaviour (UBSan). It now loads as the empty cache it is.
+TEST(SimpleFeaturesRegression, CacheWithNoRowsLoads) {
+  TempDir ws;
+  (void)engine::load_simple_features(ws.path(), {}, 1);
+  std::filesystem::path cache;
+  for (const auto& entry : std::filesystem::directory_iterator(ws / "cache")) cache = entry.path();
+  const std::string input = fuzz_input("simple_features_no_rows.bin");
+  ASSERT_EQ(read_file_bytes(cache).substr(32, 8), input.substr(32, 8)) << "cache key changed";
+  write_file(cache, input);
+  engine::SimpleFeatures f;
+  ASSERT_NO_THROW(f = engine::load_simple_features(ws.path(), {}, 1));
+  EXPECT_TRUE(f.from_cache);
+  EXPECT_EQ(f.size(), 0u);
+}
+
 /// A valid compat model (4 style numbers) and its description, as train_compat would save them.
 void save_compat_model(const std::filesystem::path& model, const std::filesystem::path& json) {
   constexpr int kStyle = 4, kColour = engine::kColourDim + engine::kHsvDim;
