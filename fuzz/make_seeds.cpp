@@ -2,7 +2,8 @@
 // project's own writers (model, index, embeddings, feature cache, compat model) or cut from the
 // shared data sets (a few MANGO and AI-Hub CSV lines, one MANGO photo shrunk to a thumbnail).
 //   make_fuzz_seeds OUT_DIR DATASETS_DIR        (`./run fuzz --make-seeds` runs it)
-// Deterministic: the same data sets give the same bytes, so regenerated seeds diff cleanly.
+// Deterministic: the same data sets give the same bytes, so regenerated seeds diff cleanly, except
+// the feature cache's key (it hashes the scratch photo's path and time; the fuzz target replaces it).
 #include <fmt/format.h>
 
 #include <cstdio>
