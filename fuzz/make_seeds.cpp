@@ -1,4 +1,4 @@
-// Writes the fuzz targets' seed corpora (fuzz/corpus/<target>/): small real files, made by the
+// Writes the fuzz targets' seed corpora (tests/data/fuzz/corpus/<target>/): small real files, made by the
 // project's own writers (model, index, embeddings, feature cache, compat model) or cut from the
 // shared data sets (a few MANGO and AI-Hub CSV lines, one MANGO photo shrunk to a thumbnail).
 //   make_fuzz_seeds OUT_DIR DATASETS_DIR        (`./run fuzz --make-seeds` runs it)
