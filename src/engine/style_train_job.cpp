@@ -250,9 +250,12 @@ TrainReport train_style_on_catalog(const Workspace& workspace, const TrainOption
     run_seconds += stats.seconds;
     run_images += stats.images;
     const bool improved = stopping.update(epoch, check.loss);
+    // The checkpoint last: a run killed before it resumes from the previous epoch (history rows past
+    // a checkpoint are ignored); killed after it, the epoch's history row, which early stopping
+    // reads back, is already on disk (found by tests/reliability/crash_consistency.py).
     if (improved) nn::save_model(model_path, model);
-    trainer.save_checkpoint(checkpoint_path);
     write_history(history_path, history);
+    trainer.save_checkpoint(checkpoint_path);
     const double eta = run_seconds / ++run_epochs * (options.epochs - epoch);
     fmt::print(stderr,
                "epoch {:>3}/{}  loss {:.4f}  val {:.4f}{}  val accuracy type {:.3f} family {:.3f} colour {:.3f}  "

@@ -206,9 +206,10 @@ TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& opt
     run_seconds += stats.seconds;
     run_images += stats.images;
     const bool improved = stopping.update(epoch, val_loss);
+    // The checkpoint last, as in style_train_job.cpp: its epoch's history row is then on disk.
     if (improved) nn::save_model(model_path, model);
-    trainer.save_checkpoint(checkpoint_path);
     write_history(history_path, history);
+    trainer.save_checkpoint(checkpoint_path);
     const double eta = run_seconds / ++run_epochs * (options.epochs - epoch);
     const std::string contrast =
         options.contrastive_weight > 0 ? fmt::format("  contrast {:.4f}", stats.contrastive_loss) : std::string();
