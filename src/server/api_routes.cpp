@@ -3,11 +3,9 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
-#include <sstream>
 #include <string>
 
 #include "json_views.h"
@@ -16,143 +14,11 @@
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/item_index.h"
 #include "mystyle/server/http_error.h"
+#include "request_parsing.h"
 #include "routes.h"
 
 namespace mystyle::server {
 namespace {
-
-constexpr std::size_t kMaxK = 200;
-constexpr std::size_t kMaxOutfits = 100;
-constexpr std::int64_t kMaxPerPage = 100;
-constexpr std::size_t kMaxNameChars = 200;
-// Completer::complete's own bounds, checked here so that the error names the parameter.
-constexpr std::int64_t kMaxCompleteOutfits = 20;
-constexpr std::int64_t kMaxPerSlot = 50;
-
-/// A parameter from the query string or, for multipart forms, a non-file form field.
-std::optional<std::string> param(const httplib::Request& req, const std::string& key) {
-  if (req.has_param(key)) return req.get_param_value(key);
-  if (req.is_multipart_form_data() && req.has_file(key)) {
-    const auto field = req.get_file_value(key);
-    if (field.filename.empty()) return field.content;
-  }
-  return std::nullopt;
-}
-
-std::int64_t parse_integer(const std::string& text, const std::string& name, std::int64_t min,
-                           std::int64_t max) {
-  std::int64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
-    throw Error(
-        fmt::format("parameter '{}' must be a whole number from {} to {}, not '{}'", name, min, max, text));
-  }
-  return value;
-}
-
-bool parse_bool(const std::string& text, const std::string& name) {
-  std::string t = text;
-  std::ranges::transform(t, t.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-  if (t == "1" || t == "true" || t == "on" || t == "yes") return true;
-  if (t == "0" || t == "false" || t == "off" || t == "no" || t.empty()) return false;
-  throw Error(fmt::format("parameter '{}' must be true or false, not '{}'", name, text));
-}
-
-void require_known_category(const engine::Recommender& rec, const std::string& category) {
-  if (!std::ranges::binary_search(rec.categories(), category)) {
-    throw Error(fmt::format("unknown category '{}' (GET /api/categories lists them)", category));
-  }
-}
-
-/// A slot name from parameter `name`; the error lists the known slots.
-catalog::Slot parse_slot_param(const std::string& text, const std::string& name) {
-  if (const auto slot = catalog::parse_slot(text)) return *slot;
-  std::string known;
-  for (const auto s : catalog::kAllSlots)
-    known += (known.empty() ? "" : ", ") + std::string(catalog::slot_name(s));
-  throw Error(fmt::format("parameter '{}': unknown slot '{}' (known: {})", name, text, known));
-}
-
-engine::RecommendRequest parse_recommend_request(const httplib::Request& req,
-                                                 const engine::Recommender& rec) {
-  engine::RecommendRequest r;
-  if (auto v = param(req, "metric")) r.metric = index::parse_metric(*v);
-  if (auto v = param(req, "k")) r.k = static_cast<std::size_t>(parse_integer(*v, "k", 1, kMaxK));
-  if (auto v = param(req, "outfits"))
-    r.max_outfits = static_cast<std::size_t>(parse_integer(*v, "outfits", 0, kMaxOutfits));
-  if (auto v = param(req, "mode")) {
-    if (*v == "ranked") {
-      r.mode = recommend::CoordinationMode::kRanked;
-    } else if (*v == "seed") {
-      r.mode = recommend::CoordinationMode::kSeed;
-    } else {
-      throw Error(fmt::format("parameter 'mode' must be ranked or seed, not '{}'", *v));
-    }
-  }
-  if (auto v = param(req, "category"); v && !v->empty()) {
-    require_known_category(rec, *v);
-    r.category = *v;
-  }
-  if (auto v = param(req, "same_slot")) r.same_slot = parse_bool(*v, "same_slot");
-  if (auto v = param(req, "slot"); v && !v->empty()) {
-    r.slot = catalog::parse_slot(*v);
-    if (!r.slot) throw Error(fmt::format("unknown slot '{}'", *v));
-  }
-  return r;
-}
-
-engine::CompleteRequest parse_complete_request(const httplib::Request& req, const engine::Recommender& rec) {
-  engine::CompleteRequest r;
-  if (auto v = param(req, "slots")) {
-    std::stringstream list(*v);
-    for (std::string name; std::getline(list, name, ',');) {
-      if (!name.empty()) r.slots.push_back(parse_slot_param(name, "slots"));
-    }
-  }
-  if (auto v = param(req, "outfits"))
-    r.outfits = static_cast<std::size_t>(parse_integer(*v, "outfits", 0, kMaxCompleteOutfits));
-  if (auto v = param(req, "per_slot"))
-    r.per_slot = static_cast<std::size_t>(parse_integer(*v, "per_slot", 1, kMaxPerSlot));
-  if (auto v = param(req, "category"); v && !v->empty()) {
-    require_known_category(rec, *v);
-    r.category = *v;
-  }
-  if (auto v = param(req, "slot"); v && !v->empty()) r.slot = parse_slot_param(*v, "slot");
-  return r;
-}
-
-struct Upload {
-  std::string bytes;
-  std::string name;
-};
-
-Upload read_upload(const httplib::Request& req, std::size_t max_bytes) {
-  Upload up;
-  if (req.is_multipart_form_data()) {
-    if (!req.has_file("image"))
-      throw Error("no form field 'image': send the photo as multipart field 'image'");
-    auto file = req.get_file_value("image");
-    up.bytes = std::move(file.content);
-    up.name = file.filename.empty() ? "upload" : file.filename;
-  } else {
-    const std::string type = req.get_header_value("Content-Type");
-    if (type.starts_with("application/x-www-form-urlencoded")) {
-      throw Error("send the photo as multipart/form-data (field 'image') or as the raw request body");
-    }
-    if (req.body.empty()) {
-      throw Error("empty request: send the photo as multipart field 'image' or as the raw request body");
-    }
-    up.bytes = req.body;
-    up.name = param(req, "name").value_or("upload");
-  }
-  if (up.name.size() > kMaxNameChars) up.name.resize(kMaxNameChars);
-  if (up.bytes.size() > max_bytes) {
-    throw Error(
-        fmt::format("{}: {} bytes is over the {} byte upload limit", up.name, up.bytes.size(), max_bytes),
-        ErrorKind::kTooLarge);
-  }
-  return up;
-}
 
 /// Runs `query` on an upload whose parameters were already checked: bad input there is the image
 /// itself (well-formed HTTP, unprocessable content), so kInvalidInput becomes 422.
@@ -193,7 +59,7 @@ class PhotoQueryTicket {
 void recommend_photo(const httplib::Request& req, httplib::Response& res, ServerState& state) {
   const PhotoQueryTicket ticket(state, res);
   engine::Recommender& rec = *state.recommender;
-  const engine::RecommendRequest request = parse_recommend_request(req, rec);
+  const engine::RecommendRequest request = parse_recommend_request(req, rec.categories());
   const Upload upload = read_upload(req, state.options.max_upload_bytes);
   const engine::RecommendResult result =
       on_photo([&] { return rec.recommend(bytes_of(upload), upload.name, request); });
@@ -205,7 +71,7 @@ void complete_photo(const httplib::Request& req, httplib::Response& res, ServerS
   // The feature itself is missing, whatever the request: say so before judging the request.
   if (!state.completer) throw HttpError(503, state.completer_unavailable);
   const PhotoQueryTicket ticket(state, res);
-  const engine::CompleteRequest request = parse_complete_request(req, *state.recommender);
+  const engine::CompleteRequest request = parse_complete_request(req, state.recommender->categories());
   const Upload upload = read_upload(req, state.options.max_upload_bytes);
   const engine::CompleteResponse response =
       on_photo([&] { return state.completer->complete(bytes_of(upload), upload.name, request); });
@@ -236,26 +102,16 @@ bool contains_folded(const std::string& haystack, const std::string& needle_lowe
 
 void list_items(const httplib::Request& req, httplib::Response& res, ServerState& state) {
   const engine::Recommender& rec = *state.recommender;
-  std::optional<std::string> category = param(req, "category");
-  if (category && category->empty()) category.reset();
-  if (category) require_known_category(rec, *category);
-  std::optional<catalog::Slot> slot;
-  if (auto v = param(req, "slot"); v && !v->empty()) {
-    slot = catalog::parse_slot(*v);
-    if (!slot) throw Error(fmt::format("unknown slot '{}'", *v));
-  }
-  std::string q = param(req, "q").value_or("");
-  std::ranges::transform(q, q.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-  const std::int64_t page = param(req, "page") ? parse_integer(*param(req, "page"), "page", 1, 1'000'000) : 1;
-  const std::int64_t per_page =
-      param(req, "per_page") ? parse_integer(*param(req, "per_page"), "per_page", 1, kMaxPerPage) : 24;
+  const ItemsQuery query = parse_items_query(req, rec.categories());
+  const std::string& q = query.text_lower;
+  const std::int64_t per_page = query.per_page;
 
   nlohmann::json items = nlohmann::json::array();
   std::int64_t total = 0;
-  const std::int64_t first = (page - 1) * per_page;
+  const std::int64_t first = (query.page - 1) * per_page;
   for (const catalog::Item& item : rec.graph().items()) {
-    if (category && item.category != *category) continue;
-    if (slot && item.slot != *slot) continue;
+    if (query.category && item.category != *query.category) continue;
+    if (query.slot && item.slot != *query.slot) continue;
     if (!q.empty() && !contains_folded(item.name, q) && !contains_folded(item.type, q) &&
         !contains_folded(item.source_id, q) && !contains_folded(item.family, q) &&
         !contains_folded(item.colour, q)) {
@@ -266,7 +122,7 @@ void list_items(const httplib::Request& req, httplib::Response& res, ServerState
   }
   reply_json(res, nlohmann::json{{"items", std::move(items)},
                                  {"total", total},
-                                 {"page", page},
+                                 {"page", query.page},
                                  {"per_page", per_page},
                                  {"pages", (total + per_page - 1) / per_page}}
                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));

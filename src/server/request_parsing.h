@@ -1,0 +1,86 @@
+#pragma once
+// Internal to the server: what the JSON API reads from a request (query parameters, multipart form
+// fields, the uploaded photo), checked against the API's bounds. Kept apart from the routes so that
+// the fuzz target (fuzz/api_request_fuzzer.cpp) and the unit tests can call it with a hand-filled
+// httplib::Request, without a trained model or a socket.
+//
+// Every function throws mystyle::Error (kInvalidInput, or kTooLarge for an upload over its limit)
+// for a bad request, with a message naming the parameter; nothing else escapes. All are pure
+// functions of their arguments: safe to call from any thread.
+#include <httplib.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "mystyle/catalog/slot.h"
+#include "mystyle/engine/completer.h"
+#include "mystyle/engine/recommender.h"
+
+namespace mystyle::server {
+
+/// POST /api/recommend: `k` from 1 to kMaxK, `outfits` from 0 to kMaxOutfits.
+inline constexpr std::size_t kMaxK = 200;
+inline constexpr std::size_t kMaxOutfits = 100;
+/// POST /api/complete: Completer::complete's own bounds, checked here so that the error names the parameter.
+inline constexpr std::int64_t kMaxCompleteOutfits = 20;
+inline constexpr std::int64_t kMaxPerSlot = 50;
+/// GET /api/items: `page` from 1 to kMaxPage, `per_page` from 1 to kMaxPerPage (kDefaultPerPage when absent).
+inline constexpr std::int64_t kMaxPage = 1'000'000;
+inline constexpr std::int64_t kMaxPerPage = 100;
+inline constexpr std::int64_t kDefaultPerPage = 24;
+/// An upload's name (its multipart filename, or the `name` parameter) is cut to this many bytes.
+inline constexpr std::size_t kMaxNameChars = 200;
+
+/// A parameter from the query string or, for multipart forms, a non-file form field (a part
+/// without a filename). The query string wins when both carry `key`; nullopt when neither does.
+std::optional<std::string> param(const httplib::Request& req, const std::string& key);
+
+/// `text` as a whole decimal number from `min` to `max` (digits after an optional '-'; no '+',
+/// spaces or other characters); the error names parameter `name` and the range.
+std::int64_t parse_integer(const std::string& text, const std::string& name, std::int64_t min,
+                           std::int64_t max);
+
+/// 1/true/on/yes is true, 0/false/off/no or empty is false (any case); else an error naming `name`.
+bool parse_bool(const std::string& text, const std::string& name);
+
+/// Throws unless `category` is one of `categories` (sorted ascending, as Recommender::categories()).
+void require_known_category(std::span<const std::string> categories, const std::string& category);
+
+/// A slot name (catalog::slot_name's spelling) from parameter `name`; the error lists the known slots.
+catalog::Slot parse_slot_param(const std::string& text, const std::string& name);
+
+/// POST /api/recommend's parameters: metric, k, outfits, mode, category (one of `categories`, sorted),
+/// same_slot, slot. Absent or empty optional ones keep RecommendRequest's defaults.
+engine::RecommendRequest parse_recommend_request(const httplib::Request& req,
+                                                 std::span<const std::string> categories);
+
+/// POST /api/complete's parameters: slots (comma-separated), outfits, per_slot, category (one of
+/// `categories`, sorted), slot.
+engine::CompleteRequest parse_complete_request(const httplib::Request& req,
+                                               std::span<const std::string> categories);
+
+/// GET /api/items's parameters.
+struct ItemsQuery {
+  std::optional<std::string> category;      ///< one of the catalog's categories; nullopt: any
+  std::optional<catalog::Slot> slot;        ///< nullopt: any
+  std::string text_lower;                   ///< `q`, ASCII-lowercased; empty: no text filter
+  std::int64_t page = 1;                    ///< 1-based, at most kMaxPage
+  std::int64_t per_page = kDefaultPerPage;  ///< 1 to kMaxPerPage
+};
+ItemsQuery parse_items_query(const httplib::Request& req, std::span<const std::string> categories);
+
+/// The photo of a recommend or complete request.
+struct Upload {
+  std::string bytes;  ///< at most the limit read_upload was given
+  std::string name;   ///< for messages: the multipart filename or `name` parameter, else "upload"; at most
+                      ///< kMaxNameChars bytes
+};
+
+/// The photo: multipart field `image` (a multipart form without it is an error), else the raw
+/// request body (not a urlencoded form; not empty). Over `max_bytes`: ErrorKind::kTooLarge.
+Upload read_upload(const httplib::Request& req, std::size_t max_bytes);
+
+}  // namespace mystyle::server
