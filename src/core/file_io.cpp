@@ -53,7 +53,15 @@ void remove_orphaned_temporaries(const std::filesystem::path& path) {
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes) {
   static std::atomic<unsigned> counter{0};
   std::error_code ec;
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  if (path.has_parent_path()) {
+    std::filesystem::create_directories(path.parent_path(), ec);
+    // Say why the folder is missing (e.g. a read-only workspace), not the open's ENOENT below.
+    if (ec) {
+      throw Error(fmt::format("{}: cannot write (creating folder {}): {}; the previous file is unchanged",
+                              path.string(), path.parent_path().string(), ec.message()),
+                  ErrorKind::kIo);
+    }
+  }
   remove_orphaned_temporaries(path);
   auto tmp = path;
   tmp += fmt::format(".tmp-{}-{}", ::getpid(), counter++);

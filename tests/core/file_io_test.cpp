@@ -44,6 +44,26 @@ TEST(FileIo, AtomicWriteRemovesADeadWritersTemporaries) {
   EXPECT_EQ(read_file_bytes(path), "whole");
 }
 
+// A folder that cannot be made (here: a file stands in its place; in a read-only workspace: no
+// permission) is named with the reason, not as the temporary file's "No such file or directory".
+TEST(FileIo, AtomicWriteNamesTheFolderItCannotCreate) {
+  testing::TempDir dir;
+  testing::write_file(dir / "index", "a file, not a folder");
+  const auto path = dir / "index" / "style" / "model.idx";
+  try {
+    write_file_atomic(path, "bytes");
+    FAIL() << "wrote under a file";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kIo);
+    const std::string message = e.what();
+    EXPECT_NE(message.find(path.string() + ": cannot write (creating folder " + (dir / "index" / "style").string()),
+              std::string::npos)
+        << message;
+    EXPECT_EQ(message.find("No such file"), std::string::npos) << message;
+  }
+  EXPECT_EQ(read_file_bytes(dir / "index"), "a file, not a folder");
+}
+
 TEST(FileIo, ReadRefusesMissingAndOversizedFiles) {
   testing::TempDir dir;
   try {
