@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <iterator>
+
 #include "mystyle/core/error.h"
 
 namespace mystyle::catalog {
@@ -51,7 +53,27 @@ CREATE TABLE outfit_items (
 CREATE INDEX outfit_items_by_item ON outfit_items (item_id, outfit_id);
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1};
+// Version 2: ids are never given again. SQLite gives a new row the largest id + 1, so deleting the
+// newest item (the admin API's DELETE) would hand its id to the next one, and whatever still knew
+// the old id (a browser's cached photo, a client's link) would show the wrong item. Deletions now
+// raise a watermark, and inserts (next_id_sql) take the larger of it and the largest id, plus one.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE id_watermarks (
+  name  TEXT PRIMARY KEY,
+  last  INTEGER NOT NULL
+);
+CREATE TRIGGER items_watermark AFTER DELETE ON items BEGIN
+  INSERT INTO id_watermarks (name, last) VALUES ('items', old.id)
+    ON CONFLICT (name) DO UPDATE SET last = max(last, excluded.last);
+END;
+CREATE TRIGGER outfits_watermark AFTER DELETE ON outfits BEGIN
+  INSERT INTO id_watermarks (name, last) VALUES ('outfits', old.id)
+    ON CONFLICT (name) DO UPDATE SET last = max(last, excluded.last);
+END;
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
+static_assert(std::size(kMigrations) == Catalog::kSchemaVersion);
 
 Slot slot_from_db(const std::string& name) { return parse_slot(name).value_or(Slot::kOther); }
 
@@ -81,6 +103,12 @@ constexpr const char* kItemFilter =
 void bind_filter(Statement& s, const ItemQuery& q) { s.bind(1, q.category).bind(2, q.slot).bind(3, q.source); }
 
 }  // namespace
+
+std::string next_id_sql(std::string_view table) {
+  return fmt::format("(SELECT max(coalesce((SELECT max(id) FROM {0}), 0), "
+                     "coalesce((SELECT last FROM id_watermarks WHERE name = '{0}'), 0)) + 1)",
+                     table);
+}
 
 Catalog::Catalog(const std::filesystem::path& workspace) : db_(database_path(workspace)) { migrate(); }
 
@@ -180,6 +208,90 @@ std::vector<std::int64_t> Catalog::outfits_with_item(std::int64_t item_id) {
   std::vector<std::int64_t> ids;
   while (s.step()) ids.push_back(s.column_int64(0));
   return ids;
+}
+
+Item Catalog::add_item(const Item& item) {
+  if (item.source.empty() || item.source_id.empty())
+    throw Error("an item needs a source and a source_id", ErrorKind::kInvalidInput);
+  Transaction tx(db_);
+  if (const auto existing = find_item_by_source(item.source, item.source_id)) {
+    throw Error(fmt::format("item {}/{} is already in the catalog as item {}", item.source, item.source_id,
+                            existing->id),
+                ErrorKind::kInvalidInput);
+  }
+  auto s = db_.prepare(
+      fmt::format("INSERT INTO items (id, source, source_id, name, category, family, type, colour, slot, "
+                  "shop_url, image_path) VALUES ({}, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                  next_id_sql("items")));
+  s.bind(1, item.source).bind(2, item.source_id).bind(3, item.name).bind(4, item.category).bind(5, item.family);
+  s.bind(6, item.type).bind(7, item.colour).bind(8, std::string(slot_name(item.slot))).bind(9, item.shop_url);
+  s.bind(10, item.image_path);
+  s.run();
+  Item added = item;
+  added.id = db_.last_insert_id();
+  tx.commit();
+  return added;
+}
+
+bool Catalog::delete_item(std::int64_t id) {
+  Transaction tx(db_);
+  if (!find_item(id)) return false;
+  const std::vector<std::int64_t> outfits = outfits_with_item(id);
+  auto members = db_.prepare("DELETE FROM outfit_items WHERE item_id = ?1");
+  members.bind(1, id).run();
+  for (const std::int64_t outfit : outfits) {
+    auto left = db_.prepare("SELECT count(*) FROM outfit_items WHERE outfit_id = ?1");
+    left.bind(1, outfit);
+    left.step();
+    if (left.column_int64(0) < 2) {
+      auto drop = db_.prepare("DELETE FROM outfits WHERE id = ?1");  // members cascade
+      drop.bind(1, outfit).run();
+    }
+  }
+  auto s = db_.prepare("DELETE FROM items WHERE id = ?1");
+  s.bind(1, id).run();
+  tx.commit();
+  return true;
+}
+
+Outfit Catalog::add_outfit(const Outfit& outfit) {
+  if (outfit.source.empty() || outfit.source_id.empty())
+    throw Error("an outfit needs a source and a source_id", ErrorKind::kInvalidInput);
+  if (outfit.members.size() < 2)
+    throw Error(fmt::format("an outfit needs at least two pieces, not {}", outfit.members.size()),
+                ErrorKind::kInvalidInput);
+  Transaction tx(db_);
+  for (std::size_t i = 0; i < outfit.members.size(); ++i) {
+    const std::int64_t item = outfit.members[i].item_id;
+    if (!find_item(item)) throw Error(fmt::format("members[{}]: no item {}", i, item), ErrorKind::kNotFound);
+    for (std::size_t j = 0; j < i; ++j) {
+      if (outfit.members[j].item_id == item)
+        throw Error(fmt::format("members[{}]: item {} is already members[{}]", i, item, j), ErrorKind::kInvalidInput);
+    }
+  }
+  {
+    auto taken = db_.prepare("SELECT id FROM outfits WHERE source = ?1 AND source_id = ?2");
+    taken.bind(1, outfit.source).bind(2, outfit.source_id);
+    if (taken.step()) {
+      throw Error(fmt::format("outfit {}/{} is already in the catalog as outfit {}", outfit.source,
+                              outfit.source_id, taken.column_int64(0)),
+                  ErrorKind::kInvalidInput);
+    }
+  }
+  auto s = db_.prepare(fmt::format("INSERT INTO outfits (id, source, source_id, photo_path) VALUES ({}, ?1, ?2, ?3)",
+                                   next_id_sql("outfits")));
+  s.bind(1, outfit.source).bind(2, outfit.source_id).bind(3, outfit.photo_path);
+  s.run();
+  Outfit added = outfit;
+  added.id = db_.last_insert_id();
+  auto m = db_.prepare("INSERT INTO outfit_items (outfit_id, position, item_id, slot) VALUES (?1, ?2, ?3, ?4)");
+  for (std::size_t i = 0; i < outfit.members.size(); ++i) {
+    m.bind(1, added.id).bind(2, static_cast<std::int64_t>(i)).bind(3, outfit.members[i].item_id);
+    m.bind(4, std::string(slot_name(outfit.members[i].slot)));
+    m.run();
+  }
+  tx.commit();
+  return added;
 }
 
 }  // namespace mystyle::catalog

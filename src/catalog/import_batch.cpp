@@ -42,8 +42,9 @@ ImportSummary write_import_batch(Catalog& catalog, const ImportBatch& batch, std
     while (existing.step()) item_ids.emplace(existing.column_text(0), existing.column_int64(1));
   }
   auto insert_item = db.prepare(
-      "INSERT INTO items (source, source_id, name, category, family, type, colour, slot, shop_url, image_path)"
-      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+      fmt::format("INSERT INTO items (id, source, source_id, name, category, family, type, colour, slot, shop_url,"
+                  " image_path) VALUES ({}, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                  next_id_sql("items")));
   auto update_item = db.prepare(
       "UPDATE items SET name = ?3, category = ?4, family = ?5, type = ?6, colour = ?7, slot = ?8, shop_url = ?9,"
       " image_path = ?10 WHERE source = ?1 AND source_id = ?2");
@@ -67,7 +68,8 @@ ImportSummary write_import_batch(Catalog& catalog, const ImportBatch& batch, std
     existing.bind(1, batch.source);
     while (existing.step()) outfit_ids.emplace(existing.column_text(0), existing.column_int64(1));
   }
-  auto insert_outfit = db.prepare("INSERT INTO outfits (source, source_id, photo_path) VALUES (?1, ?2, ?3)");
+  auto insert_outfit = db.prepare(
+      fmt::format("INSERT INTO outfits (id, source, source_id, photo_path) VALUES ({}, ?1, ?2, ?3)", next_id_sql("outfits")));
   auto update_outfit = db.prepare("UPDATE outfits SET photo_path = ?3 WHERE source = ?1 AND source_id = ?2");
   auto clear_members = db.prepare("DELETE FROM outfit_items WHERE outfit_id = ?1");
   auto insert_member =

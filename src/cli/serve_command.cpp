@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -24,20 +25,30 @@ struct Args {
   std::size_t max_upload_mb = 16, thumbnail_cache_mb = 64;
 };
 
-// Set by the signal handler, read by the watcher thread (a lock-free atomic is async-signal-safe).
+// Set by the signal handlers, read by the watcher thread (lock-free atomics are async-signal-safe).
 std::atomic<int> g_stop_signal{0};
+std::atomic<bool> g_reload_signal{false};
 
 extern "C" void on_stop_signal(int signo) {
   g_stop_signal = signo;
 }
 
-/// SIGINT and SIGTERM only set a flag; the watcher thread stops the server outside the handler.
-void install_stop_handlers() {
+extern "C" void on_reload_signal(int) {
+  g_reload_signal = true;
+}
+
+/// SIGINT and SIGTERM only set a flag, SIGHUP another; the watcher thread stops or reloads the
+/// server outside the handler.
+void install_signal_handlers() {
   struct sigaction action {};
   action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
+  struct sigaction reload {};
+  reload.sa_handler = on_reload_signal;
+  sigemptyset(&reload.sa_mask);
+  sigaction(SIGHUP, &reload, nullptr);
 }
 
 void serve(const Args& args) {
@@ -51,7 +62,14 @@ void serve(const Args& args) {
   options.thumbnail_cache_bytes = args.thumbnail_cache_mb << 20;
   config.limits.max_bytes = options.max_upload_bytes;
 
-  install_stop_handlers();
+  if (options.admin_token.empty()) {
+    if (const char* token = std::getenv("MYSTYLE_ADMIN_TOKEN")) options.admin_token = token;
+  }
+  if (!options.admin_token.empty() && options.admin_token.size() < 16) {
+    throw Error("the admin token must be at least 16 characters (e.g. `openssl rand -hex 16`)",
+                ErrorKind::kInvalidInput);
+  }
+  install_signal_handlers();
   const auto t0 = std::chrono::steady_clock::now();
   std::shared_ptr<engine::Recommender> recommender =
       engine::Recommender::open(engine::Workspace(args.workspace), config);
@@ -64,6 +82,11 @@ void serve(const Args& args) {
   server::Server server(recommender, engine::Workspace(args.workspace), options);
   server.bind();
   print_line(fmt::format("mystyle serve: listening on {}", server.url()));
+  spdlog::info("live updates: {}; admin API: {}",
+               options.watch_interval_ms > 0 ? fmt::format("the workspace is checked every {} ms, SIGHUP reloads",
+                                                           options.watch_interval_ms)
+                                             : std::string("SIGHUP reloads"),
+               options.admin_token.empty() ? "off (no --admin-token)" : "on");
   std::cout.flush();
 
   std::atomic<bool> done{false};
@@ -77,6 +100,10 @@ void serve(const Args& args) {
       }
       // Repeated until listen() returns: a signal may arrive before the server is accepting.
       if (stopping) server.stop();
+      if (g_reload_signal.exchange(false) && !stopping) {
+        spdlog::info("SIGHUP: reloading {}", args.workspace.string());
+        server.reload();
+      }
     }
   });
   server.listen();
@@ -116,6 +143,14 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--keep-alive", args->options.keep_alive_timeout_s, "Seconds an idle connection is kept")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
+  cmd->add_option("--watch-ms", args->options.watch_interval_ms,
+                  "Check the workspace for changes (imports, embeddings, models by other processes) every this "
+                  "many ms and serve them without a restart (0 = only on SIGHUP)")
+      ->check(CLI::Range(0, 3'600'000))
+      ->capture_default_str();
+  cmd->add_option("--admin-token", args->options.admin_token,
+                  "Turn on the admin API (POST/DELETE /api/items, POST /api/outfits) for requests with "
+                  "`Authorization: Bearer TOKEN`; default: $MYSTYLE_ADMIN_TOKEN, else off");
   cmd->add_option("--model", args->model, "Trained model")->capture_default_str();
   cmd->add_option("--pooling", args->pooling, "Embeddings: flat or mean")
       ->check(CLI::IsMember({"flat", "mean"}))

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -153,4 +154,25 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
   return *this;
 }
 
+FileLock::FileLock(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  // A workspace this process may not write: nothing it does there can race, and the write that
+  // follows fails with its own error naming its own file.
+  if (fd_ < 0 && (errno == EACCES || errno == EROFS || errno == EPERM)) return;
+  if (fd_ < 0) throw Error(fmt::format("{}: cannot open lock file: {}", path.string(), std::strerror(errno)), ErrorKind::kIo);
+  while (::flock(fd_, LOCK_EX) != 0) {
+    if (errno == EINTR) continue;
+    const int err = errno;
+    ::close(fd_);
+    throw Error(fmt::format("{}: cannot lock: {}", path.string(), std::strerror(err)), ErrorKind::kIo);
+  }
+}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the lock
+}
+
 }  // namespace mystyle
+

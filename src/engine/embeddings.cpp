@@ -146,6 +146,8 @@ Embeddings load_embeddings(const std::filesystem::path& path) {
 EmbedReport embed_catalog(const Workspace& workspace, const std::string& model_name,
                           nn::LatentPooling pooling, int threads) {
   const auto start = std::chrono::steady_clock::now();
+  // The admin API's edits merge rows into the same files: one writer at a time.
+  const FileLock lock(workspace.write_lock_file());
   threads = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   nn::set_num_threads(threads);
   auto [model, model_hash] = load_embedding_model(workspace, model_name);

@@ -11,6 +11,7 @@
 
 #include "mystyle/catalog/catalog.h"
 #include "mystyle/core/error.h"
+#include "mystyle/core/file_io.h"
 #include "mystyle/core/progress.h"
 #include "mystyle/image/decode.h"
 #include "mystyle/image/preprocess.h"
@@ -65,6 +66,8 @@ std::filesystem::path views_file(const Workspace& workspace, const std::string& 
 EmbedReport embed_catalog_views(const Workspace& workspace, const std::string& model_name,
                                 nn::LatentPooling pooling, int threads) {
   const auto start = std::chrono::steady_clock::now();
+  // The admin API's edits merge rows into the same files: one writer at a time.
+  const FileLock lock(workspace.write_lock_file());
   threads = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   nn::set_num_threads(threads);
   auto [model, model_hash] = load_embedding_model(workspace, model_name);

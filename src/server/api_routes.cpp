@@ -58,7 +58,8 @@ class PhotoQueryTicket {
 
 void recommend_photo(const httplib::Request& req, httplib::Response& res, ServerState& state) {
   const PhotoQueryTicket ticket(state, res);
-  engine::Recommender& rec = *state.recommender;
+  const auto snap = state.snapshot();  // the whole request works on one version of the workspace
+  engine::Recommender& rec = *snap->recommender;
   const engine::RecommendRequest request = parse_recommend_request(req, rec.categories());
   const Upload upload = read_upload(req, state.options.max_upload_bytes);
   const engine::RecommendResult result =
@@ -69,22 +70,23 @@ void recommend_photo(const httplib::Request& req, httplib::Response& res, Server
 
 void complete_photo(const httplib::Request& req, httplib::Response& res, ServerState& state) {
   // The feature itself is missing, whatever the request: say so before judging the request.
-  if (!state.completer) throw HttpError(503, state.completer_unavailable);
+  const auto snap = state.snapshot();
+  if (!snap->completer) throw HttpError(503, snap->completer_unavailable);
   const PhotoQueryTicket ticket(state, res);
-  const engine::CompleteRequest request = parse_complete_request(req, state.recommender->categories());
+  const engine::CompleteRequest request = parse_complete_request(req, snap->recommender->categories());
   const Upload upload = read_upload(req, state.options.max_upload_bytes);
   const engine::CompleteResponse response =
-      on_photo([&] { return state.completer->complete(bytes_of(upload), upload.name, request); });
-  reply_json(res, state.completer->to_json(response, request)
+      on_photo([&] { return snap->completer->complete(bytes_of(upload), upload.name, request); });
+  reply_json(res, snap->completer->to_json(response, request)
                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 /// Whether POST /api/complete is served, and what its model learned from (else why not).
-nlohmann::json complete_status(const ServerState& state) {
-  if (!state.completer) {
-    return {{"available", false}, {"reason", state.completer_unavailable}, {"model", nullptr}};
+nlohmann::json complete_status(const Snapshot& snap) {
+  if (!snap.completer) {
+    return {{"available", false}, {"reason", snap.completer_unavailable}, {"model", nullptr}};
   }
-  const nlohmann::json& d = state.completer->description();
+  const nlohmann::json& d = snap.completer->description();
   return {{"available", true},
           {"reason", nullptr},
           {"model",
@@ -101,7 +103,8 @@ bool contains_folded(const std::string& haystack, const std::string& needle_lowe
 }
 
 void list_items(const httplib::Request& req, httplib::Response& res, ServerState& state) {
-  const engine::Recommender& rec = *state.recommender;
+  const auto snap = state.snapshot();
+  const engine::Recommender& rec = *snap->recommender;
   const ItemsQuery query = parse_items_query(req, rec.categories());
   const std::string& q = query.text_lower;
   const std::int64_t per_page = query.per_page;
@@ -129,7 +132,8 @@ void list_items(const httplib::Request& req, httplib::Response& res, ServerState
 }
 
 void get_item(const httplib::Request& req, httplib::Response& res, ServerState& state) {
-  const auto& graph = state.recommender->graph();
+  const auto snap = state.snapshot();
+  const auto& graph = snap->recommender->graph();
   const std::int64_t id = id_from_match(req);
   const catalog::Item* item = graph.item(id);
   if (item == nullptr) throw Error(fmt::format("no item with id {}", id), ErrorKind::kNotFound);
@@ -140,7 +144,8 @@ void get_item(const httplib::Request& req, httplib::Response& res, ServerState& 
 }
 
 void get_outfit(const httplib::Request& req, httplib::Response& res, ServerState& state) {
-  const auto& graph = state.recommender->graph();
+  const auto snap = state.snapshot();
+  const auto& graph = snap->recommender->graph();
   const std::int64_t id = id_from_match(req);
   const catalog::Outfit* outfit = graph.outfit(id);
   if (outfit == nullptr) throw Error(fmt::format("no outfit with id {}", id), ErrorKind::kNotFound);
@@ -148,7 +153,8 @@ void get_outfit(const httplib::Request& req, httplib::Response& res, ServerState
 }
 
 void list_categories(httplib::Response& res, ServerState& state) {
-  const auto& rec = *state.recommender;
+  const auto snap = state.snapshot();
+  const auto& rec = *snap->recommender;
   std::map<std::string, std::int64_t> counts;
   for (const auto& item : rec.graph().items()) ++counts[item.category];
   nlohmann::json categories = nlohmann::json::array();
@@ -160,7 +166,8 @@ void list_categories(httplib::Response& res, ServerState& state) {
 }
 
 void describe_model(httplib::Response& res, ServerState& state) {
-  const auto& rec = *state.recommender;
+  const auto snap = state.snapshot();
+  const auto& rec = *snap->recommender;
   const auto& model = rec.config().model;
   const auto report = state.workspace.report_dir(model);
   nlohmann::json train = nullptr;
@@ -196,7 +203,7 @@ void describe_model(httplib::Response& res, ServerState& state) {
                                  {"catalog_outfits", rec.graph().outfits().size()},
                                  {"train", std::move(train)},
                                  {"images", std::move(images)},
-                                 {"complete", complete_status(state)}}
+                                 {"complete", complete_status(*snap)}}
                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 

@@ -9,9 +9,12 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "mystyle/catalog/catalog.h"
 #include "mystyle/engine/completer.h"
 #include "mystyle/engine/recommender.h"
 #include "mystyle/engine/workspace.h"
@@ -30,37 +33,93 @@ inline bool is_model_image(std::string_view name) {
   return std::ranges::find(kModelImages, name) != kModelImages.end();
 }
 
+/// What one version of the workspace serves: the recommender (catalog graph, model, index) and
+/// "complete the look" over it. Immutable once published; a request takes the current one at its
+/// start and keeps it to its end, so a reload never changes what a request in flight sees.
+struct Snapshot {
+  std::shared_ptr<engine::Recommender> recommender;  ///< never null
+  /// Opened when models/compat.model exists and loads; otherwise null, and
+  /// `completer_unavailable` says why (the 503 message). Thread-safe. Declared after the
+  /// recommender it refers to, so it goes first.
+  std::shared_ptr<engine::Completer> completer;
+  std::string completer_unavailable;
+  std::uint64_t generation = 1;  ///< 1 at start, +1 per reload
+  std::chrono::system_clock::time_point loaded_at = std::chrono::system_clock::now();
+  double load_seconds = 0;
+};
+
+/// What the watcher compares to see that the workspace changed: SQLite's data_version on the
+/// server's own watching connection (it moves when any other connection commits) and the
+/// identity (inode, size, mtime) of each file a snapshot is opened from.
+struct WorkspaceStamp {
+  std::int64_t data_version = -1;
+  std::vector<std::array<std::int64_t, 3>> files;
+  bool operator==(const WorkspaceStamp&) const = default;
+};
+
 struct ServerState {
-  std::shared_ptr<engine::Recommender> recommender;
   engine::Workspace workspace;
   ServerOptions options;
+  engine::RecommenderConfig config;  ///< what reloads open the workspace with
   Metrics metrics;
   ThumbnailCache thumbnails;
   std::mutex latent_mutex;
   std::shared_ptr<const std::string> latent_png;  ///< drawn on first request, then kept
-  /// "Complete the look" (POST /api/complete), opened at start when models/compat.model exists and
-  /// loads; otherwise null, and `completer_unavailable` says why (the 503 message). Thread-safe.
-  std::unique_ptr<engine::Completer> completer;
-  std::string completer_unavailable;
+  std::uint64_t latent_generation = 0;            ///< the snapshot it was drawn from
   /// Photo queries admitted now (ServerOptions::max_photo_queries bounds it).
   std::atomic<std::size_t> photo_queries{0};
   std::size_t photo_query_limit = 1;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
+  /// Reloads (Server::reload) and admin edits, one at a time.
+  std::mutex reload_mutex;
+  std::atomic<std::uint64_t> reloads{0}, reload_failures{0};
+  std::string last_reload_error;  ///< guarded by reload_mutex
+  std::optional<catalog::Catalog> watch_db;  ///< the watcher's connection (guarded by reload_mutex)
+  WorkspaceStamp last_stamp;                 ///< of the snapshot published last (reload_mutex)
+
   ServerState(std::shared_ptr<engine::Recommender> r, engine::Workspace w, ServerOptions o)
-      : recommender(std::move(r)),
-        workspace(std::move(w)),
+      : workspace(std::move(w)),
         options(std::move(o)),
+        config(r->config()),
         thumbnails(options.thumbnail_cache_bytes) {
     photo_query_limit = options.max_photo_queries > 0
                             ? options.max_photo_queries
                             : std::max<std::size_t>(1, static_cast<std::size_t>(std::max(1, options.threads)) * 3 / 4);
+    auto first = std::make_shared<Snapshot>();
+    first->recommender = std::move(r);
+    current_ = std::move(first);
   }
+
+  /// The state a request works on from its start to its end.
+  std::shared_ptr<const Snapshot> snapshot() const {
+    std::lock_guard lock(snapshot_mutex_);
+    return current_;
+  }
+  void publish(std::shared_ptr<const Snapshot> next) {
+    std::lock_guard lock(snapshot_mutex_);
+    current_ = std::move(next);
+  }
+
+ private:
+  mutable std::mutex snapshot_mutex_;
+  std::shared_ptr<const Snapshot> current_;
 };
+
+/// The workspace's stamp now; with state.reload_mutex held. Defined in server.cpp.
+WorkspaceStamp take_workspace_stamp(ServerState& state);
+/// Opens the workspace again (Recommender + Completer) as the next snapshot; throws what opening
+/// throws. Call with state.reload_mutex held. Defined in server.cpp.
+std::shared_ptr<Snapshot> open_snapshot(ServerState& state, std::uint64_t generation);
+/// Reopens and publishes (see Server::reload); with state.reload_mutex held. False when the
+/// workspace did not open (the old snapshot stays; the error is logged and kept).
+bool reload_locked(ServerState& state, const char* why);
 
 /// POST /api/recommend, /api/complete, GET /api/items[/{id}], /api/outfits/{id}, /api/categories,
 /// /api/model.
 void add_api_routes(httplib::Server& http, ServerState& state);
+/// POST /api/items, DELETE /api/items/{id}, POST /api/outfits: behind ServerOptions::admin_token.
+void add_admin_routes(httplib::Server& http, ServerState& state);
 /// GET /images/items/{id}, /images/outfits/{id}, /images/model/{name}.
 void add_image_routes(httplib::Server& http, ServerState& state);
 /// GET / and the embedded web assets, /healthz, /metrics.

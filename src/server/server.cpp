@@ -14,6 +14,10 @@
 #include <functional>
 #include <deque>
 #include <condition_variable>
+#include <stop_token>
+#include <sys/stat.h>
+
+#include "mystyle/engine/photo_views.h"
 
 #include "mystyle/core/error.h"
 #include "mystyle/server/http_error.h"
@@ -61,7 +65,7 @@ namespace {
 
 /// The encoder's (and the compatibility model's) first call sets up its kernels (a few hundred ms);
 /// pay that before serving.
-void warm_up(ServerState& state) {
+void warm_up(const Snapshot& snap) {
   const cv::Mat blank(96, 64, CV_8UC3, cv::Scalar(235, 235, 235));
   std::vector<std::uint8_t> png;
   cv::imencode(".png", blank, png);
@@ -69,12 +73,12 @@ void warm_up(ServerState& state) {
   request.k = 1;
   request.max_outfits = 1;
   try {
-    state.recommender->recommend(png, "warm-up", request);
-    if (state.completer) {
+    snap.recommender->recommend(png, "warm-up", request);
+    if (snap.completer) {
       engine::CompleteRequest complete;
       complete.outfits = 1;
       complete.per_slot = 1;
-      state.completer->complete(png, "warm-up", complete);
+      snap.completer->complete(png, "warm-up", complete);
     }
   } catch (const std::exception& e) {
     spdlog::warn("warm-up query failed: {}", e.what());
@@ -83,28 +87,92 @@ void warm_up(ServerState& state) {
 
 /// Opens "complete the look" when the workspace has a compatibility model. Without one (or when it
 /// does not load) the server still serves everything else, and POST /api/complete answers 503 saying why.
-void open_completer(ServerState& state) {
-  const auto path = state.workspace.model_file(engine::kCompatModel);
+void open_completer(Snapshot& snap, const engine::Workspace& workspace, bool quiet) {
+  const auto path = workspace.model_file(engine::kCompatModel);
   if (!std::filesystem::exists(path)) {
-    state.completer_unavailable =
+    snap.completer_unavailable =
         "complete the look is not available: this workspace has no compatibility model "
-        "(models/compat.model); run `mystyle train --model compat`, then restart the server";
-    spdlog::info("complete the look: off (no {}; run `mystyle train --model compat`)", path.string());
+        "(models/compat.model); run `mystyle train --model compat`";
+    if (!quiet) spdlog::info("complete the look: off (no {}; run `mystyle train --model compat`)", path.string());
     return;
   }
   try {
     const auto t0 = Clock::now();
-    state.completer = engine::Completer::open(state.workspace, *state.recommender);
-    spdlog::info("complete the look: on ({}, learned from {} outfits, loaded in {:.2f} s)", path.string(),
-                 state.completer->description().value("outfits_learned_from", std::int64_t{0}),
-                 std::chrono::duration<double>(Clock::now() - t0).count());
+    snap.completer = engine::Completer::open(workspace, *snap.recommender);
+    if (!quiet) {
+      spdlog::info("complete the look: on ({}, learned from {} outfits, loaded in {:.2f} s)", path.string(),
+                   snap.completer->description().value("outfits_learned_from", std::int64_t{0}),
+                   std::chrono::duration<double>(Clock::now() - t0).count());
+    }
   } catch (const std::exception& e) {
-    state.completer_unavailable = fmt::format("complete the look is not available: {}", e.what());
+    snap.completer_unavailable = fmt::format("complete the look is not available: {}", e.what());
     spdlog::warn("complete the look: off ({})", e.what());
   }
 }
 
+std::array<std::int64_t, 3> file_stamp(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {-1, -1, -1};
+  return {static_cast<std::int64_t>(st.st_ino), static_cast<std::int64_t>(st.st_size),
+          static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
 }  // namespace
+
+WorkspaceStamp take_workspace_stamp(ServerState& state) {
+  WorkspaceStamp stamp;
+  try {
+    if (!state.watch_db) state.watch_db.emplace(state.workspace.root());
+    auto s = state.watch_db->db().prepare("PRAGMA data_version");
+    s.step();
+    stamp.data_version = s.column_int64(0);
+  } catch (const std::exception& e) {
+    state.watch_db.reset();  // try a fresh connection next time
+    spdlog::warn("watching {}: {}", state.workspace.root().string(), e.what());
+  }
+  const std::string pooling = engine::pooling_name(state.config.pooling);
+  for (const auto& path : {state.workspace.embeddings_file(state.config.model, pooling),
+                           engine::views_file(state.workspace, state.config.model, state.config.pooling),
+                           state.workspace.model_file(state.config.model),
+                           state.workspace.model_file(engine::kCompatModel)}) {
+    stamp.files.push_back(file_stamp(path));
+  }
+  return stamp;
+}
+
+std::shared_ptr<Snapshot> open_snapshot(ServerState& state, std::uint64_t generation) {
+  const auto t0 = Clock::now();
+  auto snap = std::make_shared<Snapshot>();
+  snap->recommender = engine::Recommender::open(state.workspace, state.config);
+  open_completer(*snap, state.workspace, /*quiet=*/true);
+  if (state.options.warm_up) warm_up(*snap);
+  snap->generation = generation;
+  snap->load_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return snap;
+}
+
+bool reload_locked(ServerState& state, const char* why) {
+  const WorkspaceStamp stamp = take_workspace_stamp(state);
+  const auto current = state.snapshot();
+  try {
+    auto next = open_snapshot(state, current->generation + 1);
+    const auto& rec = *next->recommender;
+    spdlog::info("reloaded ({}): generation {}, {} items, {} outfits, {} indexed, complete the look {}, in {:.2f} s",
+                 why, next->generation, rec.graph().items().size(), rec.graph().outfits().size(),
+                 rec.indexed_items(), next->completer ? "on" : "off", next->load_seconds);
+    state.publish(std::move(next));
+    state.last_stamp = stamp;
+    state.last_reload_error.clear();
+    ++state.reloads;
+    return true;
+  } catch (const std::exception& e) {
+    state.last_stamp = stamp;  // not again until something changes
+    state.last_reload_error = e.what();
+    ++state.reload_failures;
+    spdlog::warn("reload ({}) failed; still serving generation {}: {}", why, current->generation, e.what());
+    return false;
+  }
+}
 
 /// httplib's ThreadPool with a bound on the connections waiting for a worker: enqueue() (called by
 /// the accept loop) waits while `max_queued` are waiting, so a flood of connections is held in the
@@ -178,15 +246,32 @@ struct Server::Impl {
   std::mutex stop_mutex;
   std::atomic<bool> stop_requested{false};
   bool stopped = false;
+  std::jthread watcher;  ///< live updates (ServerOptions::watch_interval_ms); last, so it stops first
 
   Impl(std::shared_ptr<engine::Recommender> r, engine::Workspace w, ServerOptions o)
       : state(std::move(r), std::move(w), std::move(o)) {}
+
+  /// Checks the workspace's stamp every interval and reloads when it moved.
+  void watch(std::stop_token stop) {
+    std::mutex m;
+    std::condition_variable_any wake;
+    const auto interval = std::chrono::milliseconds(state.options.watch_interval_ms);
+    for (;;) {
+      {
+        std::unique_lock lock(m);
+        if (wake.wait_for(lock, stop, interval, [] { return false; }); stop.stop_requested()) return;
+      }
+      std::lock_guard lock(state.reload_mutex);
+      if (take_workspace_stamp(state) != state.last_stamp) reload_locked(state, "the workspace changed");
+    }
+  }
 };
 
 Server::Server(std::shared_ptr<engine::Recommender> recommender, engine::Workspace workspace,
                ServerOptions options)
-    : impl_(std::make_unique<Impl>(std::move(recommender), std::move(workspace), std::move(options))) {
-  if (!impl_->state.recommender) throw Error("server: no recommender");
+    // Checked before the state is made from it.
+    : impl_(recommender ? std::make_unique<Impl>(std::move(recommender), std::move(workspace), std::move(options))
+                        : throw Error("server: no recommender")) {
   ServerState& state = impl_->state;
   httplib::Server& http = impl_->http;
   const std::size_t threads = static_cast<std::size_t>(std::max(1, state.options.threads));
@@ -241,14 +326,37 @@ Server::Server(std::shared_ptr<engine::Recommender> recommender, engine::Workspa
                  t_request_seconds * 1000.0);
   });
 
-  open_completer(state);
-  if (state.options.warm_up) warm_up(state);
+  {
+    // The caller's recommender is generation 1; "complete the look" is opened over it here.
+    auto first = std::make_shared<Snapshot>(*state.snapshot());
+    open_completer(*first, state.workspace, /*quiet=*/false);
+    if (state.options.warm_up) warm_up(*first);
+    state.publish(std::move(first));
+    std::lock_guard lock(state.reload_mutex);
+    state.last_stamp = take_workspace_stamp(state);
+  }
   add_site_routes(http, state);
   add_api_routes(http, state);
+  add_admin_routes(http, state);
   add_image_routes(http, state);
+  if (state.options.watch_interval_ms > 0)
+    impl_->watcher = std::jthread([impl = impl_.get()](std::stop_token stop) { impl->watch(stop); });
+}
+
+bool Server::reload() {
+  std::lock_guard lock(impl_->state.reload_mutex);
+  return reload_locked(impl_->state, "asked to");
+}
+
+std::uint64_t Server::generation() const {
+  return impl_->state.snapshot()->generation;
 }
 
 Server::~Server() {
+  if (impl_->watcher.joinable()) {
+    impl_->watcher.request_stop();
+    impl_->watcher.join();
+  }
   stop();
 }
 

@@ -32,10 +32,17 @@ std::string gauges(const ServerState& state) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
   };
   gauge("mystyle_uptime_seconds", "Seconds since the server started.", "gauge", uptime);
+  const auto snap = state.snapshot();
   gauge("mystyle_catalog_items", "Items in the loaded catalog.", "gauge",
-        double(state.recommender->graph().items().size()));
+        double(snap->recommender->graph().items().size()));
   gauge("mystyle_catalog_outfits", "Outfits in the loaded catalog.", "gauge",
-        double(state.recommender->graph().outfits().size()));
+        double(snap->recommender->graph().outfits().size()));
+  gauge("mystyle_catalog_generation", "Version of the workspace served: 1 at start, +1 per reload.", "gauge",
+        double(snap->generation));
+  gauge("mystyle_reloads_total", "Reloads of the workspace that were swapped in.", "counter",
+        double(state.reloads.load()));
+  gauge("mystyle_reload_failures_total", "Reloads that failed (the previous state kept serving).", "counter",
+        double(state.reload_failures.load()));
   gauge("mystyle_thumbnail_cache_bytes", "Bytes of thumbnails held in memory.", "gauge",
         double(state.thumbnails.bytes()));
   gauge("mystyle_thumbnail_cache_entries", "Thumbnails held in memory.", "gauge",
@@ -60,13 +67,22 @@ std::int64_t id_from_match(const httplib::Request& req) {
 
 void add_site_routes(httplib::Server& http, ServerState& state) {
   http.Get("/healthz", [&state](const httplib::Request&, httplib::Response& res) {
-    const auto& rec = *state.recommender;
-    reply_json(res, nlohmann::json{{"status", "ok"},
-                                   {"model", rec.config().model},
-                                   {"items", rec.graph().items().size()},
-                                   {"outfits", rec.graph().outfits().size()},
-                                   {"indexed_items", rec.indexed_items()}}
-                        .dump());
+    const auto snap = state.snapshot();
+    const auto& rec = *snap->recommender;
+    nlohmann::json doc{{"status", "ok"},
+                       {"model", rec.config().model},
+                       {"items", rec.graph().items().size()},
+                       {"outfits", rec.graph().outfits().size()},
+                       {"indexed_items", rec.indexed_items()},
+                       {"generation", snap->generation},
+                       {"loaded_at_unix", std::chrono::duration_cast<std::chrono::seconds>(snap->loaded_at.time_since_epoch()).count()},
+                       {"reloads", state.reloads.load()},
+                       {"reload_failures", state.reload_failures.load()},
+                       {"last_reload_error", nullptr}};
+    // try_lock: a reload in progress (seconds) must not hold up the health check.
+    if (std::unique_lock lock(state.reload_mutex, std::try_to_lock); lock && !state.last_reload_error.empty())
+      doc["last_reload_error"] = state.last_reload_error;
+    reply_json(res, doc.dump());
   });
   http.Get("/metrics", [&state](const httplib::Request&, httplib::Response& res) {
     res.set_header("Cache-Control", "no-store");

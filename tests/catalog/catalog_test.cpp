@@ -47,5 +47,88 @@ TEST(Catalog, RefusesSchemaFromTheFuture) {
   }
 }
 
+Item piece(const std::string& source_id, Slot slot) {
+  Item item;
+  item.source = "admin";
+  item.source_id = source_id;
+  item.name = "piece " + source_id;
+  item.category = "Tops";
+  item.slot = slot;
+  return item;
+}
+
+TEST(Catalog, LiveEditsAddAndDeleteItemsAndOutfits) {
+  testing::TempDir dir;
+  Catalog cat(dir.path());
+  const Item a = cat.add_item(piece("a", Slot::kMainTop));
+  const Item b = cat.add_item(piece("b", Slot::kBottom));
+  const Item c = cat.add_item(piece("c", Slot::kShoes));
+  EXPECT_EQ(cat.find_item(b.id)->source_id, "b");
+  EXPECT_THROW(cat.add_item(piece("a", Slot::kHat)), Error);  // taken (source, source_id)
+  EXPECT_EQ(cat.stats().items, 3);
+
+  Outfit two;
+  two.source = "admin";
+  two.source_id = "two";
+  two.members = {{a.id, Slot::kMainTop}, {b.id, Slot::kBottom}};
+  Outfit three = two;
+  three.source_id = "three";
+  three.members.push_back({c.id, Slot::kShoes});
+  const Outfit o2 = cat.add_outfit(two);
+  const Outfit o3 = cat.add_outfit(three);
+  EXPECT_EQ(cat.find_outfit(o3.id)->members.size(), 3u);
+  Outfit bad = two;
+  bad.source_id = "bad";
+  bad.members[1].item_id = 12345;
+  EXPECT_THROW(cat.add_outfit(bad), Error);  // unknown item
+  bad.members = {{a.id, Slot::kMainTop}, {a.id, Slot::kMainTop}};
+  EXPECT_THROW(cat.add_outfit(bad), Error);  // the same piece twice
+  EXPECT_THROW(cat.add_outfit(two), Error);  // taken source id
+  EXPECT_EQ(cat.stats().outfits, 2);
+
+  // Deleting b: the two-piece outfit is left with one piece and goes; the other keeps two.
+  EXPECT_TRUE(cat.delete_item(b.id));
+  EXPECT_FALSE(cat.delete_item(b.id));
+  EXPECT_FALSE(cat.find_item(b.id));
+  EXPECT_FALSE(cat.find_outfit(o2.id));
+  ASSERT_TRUE(cat.find_outfit(o3.id));
+  EXPECT_EQ(cat.find_outfit(o3.id)->members.size(), 2u);
+  EXPECT_TRUE(cat.outfits_with_item(b.id).empty());
+}
+
+TEST(Catalog, IdsAreNeverGivenTwice) {
+  testing::TempDir dir;
+  Catalog cat(dir.path());
+  const Item a = cat.add_item(piece("a", Slot::kMainTop));
+  const Item b = cat.add_item(piece("b", Slot::kBottom));
+  ASSERT_TRUE(cat.delete_item(b.id));  // the largest id
+  const Item c = cat.add_item(piece("c", Slot::kShoes));
+  EXPECT_GT(c.id, b.id);
+  // Importers insert through the same rule.
+  cat.db().exec("DELETE FROM items WHERE id = " + std::to_string(c.id));
+  auto insert = cat.db().prepare("INSERT INTO items (id, source, source_id, slot) VALUES (" + next_id_sql("items") +
+                                 ", 't', 'x', 'bottom')");
+  insert.run();
+  EXPECT_GT(cat.db().last_insert_id(), c.id);
+  EXPECT_TRUE(cat.find_item(a.id));
+}
+
+TEST(Catalog, MigratesVersionOneWithItsData) {
+  testing::TempDir dir;
+  {
+    Catalog cat(dir.path());
+    // Back to a version-1 file: no watermarks, user_version 1.
+    cat.db().exec("DROP TRIGGER items_watermark; DROP TRIGGER outfits_watermark; DROP TABLE id_watermarks;");
+    cat.db().exec("INSERT INTO items (source, source_id, slot) VALUES ('t', 'a', 'bottom')");
+    cat.db().exec("PRAGMA user_version = 1");
+  }
+  Catalog again(dir.path());
+  EXPECT_EQ(again.schema_version(), Catalog::kSchemaVersion);
+  const auto a = again.find_item_by_source("t", "a");
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(again.delete_item(a->id));
+  EXPECT_GT(again.add_item(piece("b", Slot::kBottom)).id, a->id);
+}
+
 }  // namespace
 }  // namespace mystyle::catalog

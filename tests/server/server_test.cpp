@@ -370,7 +370,7 @@ TEST_F(ServerTest, UnknownRoutesAndMethodsGetJsonErrors) {
   EXPECT_EQ(res->status, 404);
   EXPECT_TRUE(json::parse(res->body)["error"].get<std::string>().find("/api/nothing-here") !=
               std::string::npos);
-  auto post = client().Post("/api/items", "{}", "application/json");
+  auto post = client().Post("/api/categories", "{}", "application/json");
   ASSERT_TRUE(post);
   EXPECT_EQ(post->status, 404);
   EXPECT_TRUE(json::parse(post->body).contains("error"));

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mystyle/catalog/database.h"
@@ -49,9 +50,14 @@ struct ItemQuery {
   std::int64_t limit = 50;
 };
 
+/// The SQL expression of a new row's id in `table` ("items" or "outfits"): one past both the
+/// largest id there and the largest id ever deleted from it, so an id is never given twice.
+/// Every INSERT into those tables uses it.
+std::string next_id_sql(std::string_view table);
+
 class Catalog {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
   static constexpr const char* kFileName = "catalog.db";
 
   /// Opens `workspace/catalog.db`, creating the folder and the file when absent, and migrates
@@ -72,6 +78,17 @@ class Catalog {
   std::optional<Outfit> find_outfit(std::int64_t id);
   /// Ids of the outfits holding `item_id`, in outfit id (= import) order.
   std::vector<std::int64_t> outfits_with_item(std::int64_t item_id);
+
+  /// Live edits (the server's admin API), each one transaction. add_item inserts `item` (its id is
+  /// ignored) and returns it with the id given; an item of the same (source, source_id) already
+  /// there is an Error (kInvalidInput) naming both. Empty source or source_id is an Error.
+  Item add_item(const Item& item);
+  /// Removes the item and its places in outfits; an outfit left with fewer than two pieces goes
+  /// too. Returns false (and changes nothing) when there is no such item.
+  bool delete_item(std::int64_t id);
+  /// Inserts an outfit of existing items (at least two, each once) and returns it with its id.
+  /// Unknown items, duplicates or a taken (source, source_id) are an Error (kInvalidInput/kNotFound).
+  Outfit add_outfit(const Outfit& outfit);
 
  private:
   void migrate();

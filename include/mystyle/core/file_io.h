@@ -41,4 +41,22 @@ class MappedFile {
   std::size_t size_ = 0;
 };
 
+/// An exclusive advisory lock (flock) on `path`, created when absent, held while the object lives:
+/// what serialises the workspace's read-modify-write edits (embeddings, views) across processes
+/// (`mystyle embed`, a server's admin API). Blocks until the lock is free. Throws kIo naming the file.
+/// The kernel drops the lock when its holder dies, so a killed writer never blocks the next.
+/// Where the lock file cannot be created for lack of permission (a read-only workspace), no lock is
+/// taken: the caller's own write then fails with an error naming its file.
+class FileLock {
+ public:
+  explicit FileLock(const std::filesystem::path& path);
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 }  // namespace mystyle
+

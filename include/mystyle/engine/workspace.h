@@ -26,6 +26,10 @@ class Workspace {
     return root_ / "models" / (std::string(model) + ".checkpoint");
   }
   std::filesystem::path report_dir(std::string_view model) const { return root_ / "reports" / std::string(model); }
+  /// The lock every read-modify-write of embeddings takes (FileLock): `mystyle embed`, admin edits.
+  std::filesystem::path write_lock_file() const { return root_ / ".write.lock"; }
+  /// Where photos uploaded through the admin API are kept (named by a hash of their bytes).
+  std::filesystem::path photos_dir() const { return root_ / "photos"; }
   std::filesystem::path embeddings_file(std::string_view model, std::string_view pooling) const {
     return root_ / "embeddings" / (std::string(model) + "-" + std::string(pooling) + ".bin");
   }

@@ -35,6 +35,13 @@ struct ServerOptions {
   /// more gets 503 with Retry-After instead of a growing wait, and the other workers stay free for
   /// pages, images and /healthz. 0 = three quarters of `threads` (at least 1).
   std::size_t max_photo_queries = 0;
+  /// Live updates: every this many milliseconds the server checks whether the workspace changed
+  /// (a commit to catalog.db by another process, new embeddings, views, or models) and, when it
+  /// did, reopens it and swaps it in (Server::reload). 0 = only on reload() (SIGHUP in `serve`).
+  int watch_interval_ms = 500;
+  /// The admin API (POST /api/items, DELETE /api/items/{id}, POST /api/outfits) answers only
+  /// requests carrying `Authorization: Bearer <admin_token>`; empty = the admin API is off (403).
+  std::string admin_token;
 };
 
 class Server {
@@ -53,6 +60,13 @@ class Server {
   void listen();
   /// Makes listen() return after the requests in flight. Thread-safe; may be called before listen().
   void stop();
+  /// Reopens the workspace (catalog, model, embeddings, index, compatibility model) and swaps it
+  /// in atomically: requests in flight finish on the state they started with, later ones see the
+  /// new one. False when the workspace does not open: the old state keeps serving and the error
+  /// is logged (and shown by /healthz). Thread-safe; concurrent calls run one after the other.
+  bool reload();
+  /// 1 at start, +1 per successful reload.
+  std::uint64_t generation() const;
   /// True while listen() is accepting connections.
   bool is_running() const;
   /// http://host:port/ once bound.

@@ -1,0 +1,49 @@
+#pragma once
+/// Live edits of a workspace's catalog, as the server's admin API makes them: an item added with
+/// its photo is stored, embedded and its rows merged into the embeddings (and edited-views) files
+/// at once, so that the next Recommender::open serves it without `mystyle embed`; a removed item
+/// leaves the embeddings, the catalog and (when the admin API stored it) its photo.
+///
+/// Order on disk, so that a process killed half-way leaves a workspace that opens and serves:
+/// add: photo file (atomic) -> catalog row (one transaction) -> embedding rows (atomic file
+/// writes); a kill after the catalog row leaves an item without a vector, which `mystyle embed`
+/// encodes. Remove: embedding rows -> catalog rows -> photo; a kill in between leaves an item
+/// without a vector, or an unreferenced photo. Every edit holds the workspace's write lock
+/// (Workspace::write_lock_file), as `mystyle embed` does, so the two never overwrite each other's rows.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "mystyle/catalog/catalog.h"
+#include "mystyle/engine/workspace.h"
+#include "mystyle/image/decode.h"
+#include "mystyle/nn/model.h"
+
+namespace mystyle::engine {
+
+struct CatalogEditOptions {
+  std::string model = kDefaultModel;
+  nn::LatentPooling pooling = nn::LatentPooling::kFlat;
+  image::DecodeLimits limits;  ///< the photo's size limits (larger: kTooLarge, nothing written)
+};
+
+struct AddedItem {
+  catalog::Item item;
+  bool embedded = false;     ///< its vector is in the embeddings file
+  int views_embedded = 0;    ///< edited views added to the views file (0 when the workspace has none)
+  double seconds = 0;
+};
+
+/// Adds `item` (source, source_id, name, category, ... ; id and image_path are ignored) with the
+/// photo `photo_bytes`, kept as `photos/<hash>.<format>` in the workspace. The photo is checked
+/// (format, size, decodes) before anything is written. Throws mystyle::Error: kInvalidInput /
+/// kUnsupported / kTooLarge for a bad photo, kInvalidInput for a taken (source, source_id),
+/// kNotFound naming `mystyle train` / `mystyle embed` when the workspace has no model or embeddings.
+AddedItem add_item_with_photo(const Workspace& workspace, catalog::Item item, std::string_view photo_bytes,
+                              const CatalogEditOptions& options = {});
+
+/// Removes item `id` (see catalog::Catalog::delete_item) and its embedding rows; its photo too when
+/// it lies in the workspace's photos folder and no other item uses it. False when there is no such item.
+bool remove_item(const Workspace& workspace, std::int64_t id, const CatalogEditOptions& options = {});
+
+}  // namespace mystyle::engine

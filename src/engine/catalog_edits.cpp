@@ -1,0 +1,182 @@
+#include "mystyle/engine/catalog_edits.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <opencv2/core.hpp>
+#include <optional>
+#include <vector>
+
+#include "mystyle/core/error.h"
+#include "mystyle/core/file_io.h"
+#include "mystyle/engine/embeddings.h"
+#include "mystyle/engine/photo_views.h"
+#include "mystyle/image/preprocess.h"
+#include "mystyle/image/probe.h"
+#include "mystyle/nn/image_set.h"
+
+namespace mystyle::engine {
+namespace {
+
+std::span<const std::uint8_t> as_bytes(std::string_view s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+/// Puts `row` for `id` into `e` (ids ascending), replacing a row already there.
+void put_row(Embeddings& e, std::int64_t id, std::span<const float> row) {
+  const auto at = std::ranges::lower_bound(e.ids, id);
+  const auto i = static_cast<std::size_t>(at - e.ids.begin());
+  const auto offset = static_cast<std::ptrdiff_t>(i * static_cast<std::size_t>(e.dim));
+  if (at != e.ids.end() && *at == id) {
+    std::ranges::copy(row, e.vectors.begin() + offset);
+    return;
+  }
+  e.ids.insert(at, id);
+  e.vectors.insert(e.vectors.begin() + offset, row.begin(), row.end());
+}
+
+/// Removes the rows whose id satisfies `drop`; true when any went.
+template <class Pred>
+bool drop_rows(Embeddings& e, Pred drop) {
+  std::size_t kept = 0;
+  const auto dim = static_cast<std::size_t>(e.dim);
+  for (std::size_t i = 0; i < e.ids.size(); ++i) {
+    if (drop(e.ids[i])) continue;
+    if (kept != i) {
+      e.ids[kept] = e.ids[i];
+      std::copy_n(e.vectors.begin() + static_cast<std::ptrdiff_t>(i * dim), dim,
+                  e.vectors.begin() + static_cast<std::ptrdiff_t>(kept * dim));
+    }
+    ++kept;
+  }
+  const bool changed = kept != e.ids.size();
+  e.ids.resize(kept);
+  e.vectors.resize(kept * dim);
+  return changed;
+}
+
+std::string extension_of(const std::string& format) { return format == "jpeg" ? "jpg" : format; }
+
+bool inside(const std::filesystem::path& file, const std::filesystem::path& dir) {
+  const auto f = std::filesystem::weakly_canonical(file), d = std::filesystem::weakly_canonical(dir);
+  const auto rel = f.lexically_relative(d);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
+}  // namespace
+
+AddedItem add_item_with_photo(const Workspace& workspace, catalog::Item item, std::string_view photo_bytes,
+                              const CatalogEditOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::string name = fmt::format("photo of {}/{}", item.source, item.source_id);
+  // Everything that can refuse the edit is checked before anything is written.
+  const image::ImageInfo info = image::probe_image(as_bytes(photo_bytes), name);
+  (void)image::decode_image(as_bytes(photo_bytes), name, options.limits);
+  if (item.source.empty() || item.source_id.empty())
+    throw Error("an item needs a source and a source_id", ErrorKind::kInvalidInput);
+
+  FileLock lock(workspace.write_lock_file());
+  auto [model, source_hash] = load_embedding_model(workspace, options.model);
+  Embeddings embeddings = load_current_embeddings(workspace, options.model, options.pooling, source_hash);
+  std::string stale;
+  std::optional<Embeddings> views = load_current_views(workspace, options.model, embeddings, &stale);
+  {
+    catalog::Catalog cat(workspace.root());
+    if (const auto existing = cat.find_item_by_source(item.source, item.source_id)) {
+      throw Error(fmt::format("item {}/{} is already in the catalog as item {}", item.source, item.source_id,
+                              existing->id),
+                  ErrorKind::kInvalidInput);
+    }
+  }
+
+  // The photo, named by its bytes: the same upload twice is one file.
+  const auto photo_path = workspace.photos_dir() /
+                          fmt::format("{:016x}.{}", fnv1a64(photo_bytes), extension_of(info.format));
+  if (!std::filesystem::exists(photo_path)) write_file_atomic(photo_path, photo_bytes);
+
+  // Encoded exactly as `mystyle embed` encodes a catalog photo: read from its file, preprocessed,
+  // through the 8-bit image the image cache keeps (embed_catalog), and its edited views
+  // (embed_catalog_views) straight from the preprocessed floats.
+  image::PreprocessOptions preprocess;
+  preprocess.image_side_px = model.spec().image_side_px;
+  const cv::Mat rgb = image::read_image(photo_path, {}, image::decode_min_side_px(preprocess));
+  const std::size_t image_floats = static_cast<std::size_t>(3 * preprocess.image_side_px * preprocess.image_side_px);
+  std::vector<float> chw(image_floats), row(static_cast<std::size_t>(embeddings.dim));
+  cv::Mat seen;
+  image::preprocess_into(rgb, preprocess, chw, &seen);
+  const cv::Mat seen_rows = seen.isContinuous() ? seen : seen.clone();
+  const auto set = nn::ImageSet::from_bytes({seen_rows.ptr<std::uint8_t>(), image_floats}, 1, 3,
+                                            preprocess.image_side_px, nn::PixelOrder::kHwc);
+  const std::uint32_t first = 0;
+  set.gather({&first, 1}, chw);
+  model.encode(chw, 1, options.pooling, row);
+  std::vector<float> view_rows;
+  if (views) {
+    std::vector<float> batch(static_cast<std::size_t>(kEditedViews) * image_floats);
+    for (int v = 1; v <= kEditedViews; ++v) {
+      image::preprocess_into(edited_view(rgb, v), preprocess,
+                             {batch.data() + static_cast<std::size_t>(v - 1) * image_floats, image_floats});
+    }
+    view_rows.resize(static_cast<std::size_t>(kEditedViews * embeddings.dim));
+    model.encode(batch, kEditedViews, options.pooling, view_rows);
+  }
+
+  item.image_path = photo_path.string();
+  AddedItem added;
+  {
+    catalog::Catalog cat(workspace.root());
+    added.item = cat.add_item(item);
+  }
+  put_row(embeddings, added.item.id, row);
+  save_embeddings(workspace.embeddings_file(options.model, pooling_name(options.pooling)), embeddings);
+  added.embedded = true;
+  if (views) {
+    for (int v = 1; v <= kEditedViews; ++v) {
+      put_row(*views, view_id(added.item.id, v),
+              std::span<const float>(view_rows).subspan(static_cast<std::size_t>((v - 1) * embeddings.dim),
+                                                        static_cast<std::size_t>(embeddings.dim)));
+    }
+    save_embeddings(views_file(workspace, options.model, options.pooling), *views);
+    added.views_embedded = kEditedViews;
+  }
+  added.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return added;
+}
+
+bool remove_item(const Workspace& workspace, std::int64_t id, const CatalogEditOptions& options) {
+  FileLock lock(workspace.write_lock_file());
+  std::optional<catalog::Item> item;
+  {
+    catalog::Catalog cat(workspace.root());
+    item = cat.find_item(id);
+  }
+  if (!item) return false;
+  // Every embeddings file of the model, whatever made it: none may keep a row for a removed id.
+  for (const auto& path : {workspace.embeddings_file(options.model, pooling_name(options.pooling)),
+                           views_file(workspace, options.model, options.pooling)}) {
+    if (!std::filesystem::exists(path)) continue;
+    Embeddings e = load_embeddings(path);
+    const bool views = path == views_file(workspace, options.model, options.pooling);
+    if (drop_rows(e, [&](std::int64_t row_id) { return (views ? item_of_view(row_id) : row_id) == id; }))
+      save_embeddings(path, e);
+  }
+  bool photo_shared = false;
+  {
+    catalog::Catalog cat(workspace.root());
+    if (!cat.delete_item(id)) return false;
+    if (item->image_path) {
+      auto s = cat.db().prepare("SELECT count(*) FROM items WHERE image_path = ?1");
+      s.bind(1, *item->image_path);
+      s.step();
+      photo_shared = s.column_int64(0) > 0;
+    }
+  }
+  if (item->image_path && !photo_shared && inside(*item->image_path, workspace.photos_dir())) {
+    std::error_code ec;
+    std::filesystem::remove(*item->image_path, ec);  // an unreferenced photo left behind is harmless
+  }
+  return true;
+}
+
+}  // namespace mystyle::engine
