@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   cli::add_complete_command(app);
   cli::add_serve_command(app);
   cli::add_eval_command(app);
+  cli::add_catalog_command(app);
 
   try {
     app.parse(argc, argv);

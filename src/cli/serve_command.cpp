@@ -13,6 +13,7 @@
 #include "mystyle/core/error.h"
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/recommender.h"
+#include "mystyle/pgsync/pg_catalog.h"
 #include "mystyle/server/server.h"
 
 namespace mystyle::cli {
@@ -23,6 +24,7 @@ struct Args {
   server::ServerOptions options;
   std::string model = engine::kDefaultModel, pooling = "flat", index = "exact", hnsw_metric = "cosine";
   std::size_t max_upload_mb = 16, thumbnail_cache_mb = 64;
+  std::string catalog = catalog_url_default();  ///< empty: the workspace's SQLite catalog
 };
 
 // Set by the signal handlers, read by the watcher thread (lock-free atomics are async-signal-safe).
@@ -70,6 +72,18 @@ void serve(const Args& args) {
                 ErrorKind::kInvalidInput);
   }
   install_signal_handlers();
+  // A shared catalog: the workspace becomes its mirror (models stay the workspace's own).
+  std::shared_ptr<pgsync::Mirror> mirror;
+  if (!args.catalog.empty()) {
+    if (!pgsync::is_postgres_url(args.catalog))
+      throw Error(fmt::format("--catalog takes a postgresql:// URL, not '{}'", args.catalog), ErrorKind::kInvalidInput);
+    mirror = std::make_shared<pgsync::Mirror>(args.catalog, engine::Workspace(args.workspace), config.model,
+                                              config.pooling);
+    const auto r = mirror->full_sync();
+    spdlog::info("shared catalog: {} items, {} outfits, {} vectors mirrored into {} ({} photos fetched) in {:.2f} s",
+                 r.items, r.outfits, r.vectors, args.workspace.string(), r.photos_fetched, r.seconds);
+    options.writer = std::make_shared<pgsync::PgWriter>(mirror, config.limits);
+  }
   const auto t0 = std::chrono::steady_clock::now();
   std::shared_ptr<engine::Recommender> recommender =
       engine::Recommender::open(engine::Workspace(args.workspace), config);
@@ -89,6 +103,8 @@ void serve(const Args& args) {
                options.admin_token.empty() ? "off (no --admin-token)" : "on");
   std::cout.flush();
 
+  std::jthread follower;
+  if (mirror) follower = std::jthread([mirror](std::stop_token stop) { mirror->follow(stop); });
   std::atomic<bool> done{false};
   std::thread watcher([&] {
     bool stopping = false;
@@ -151,6 +167,10 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--admin-token", args->options.admin_token,
                   "Turn on the admin API (POST/DELETE /api/items, POST /api/outfits) for requests with "
                   "`Authorization: Bearer TOKEN`; default: $MYSTYLE_ADMIN_TOKEN, else off");
+  cmd->add_option("--catalog", args->catalog,
+                  "A shared catalog several servers follow: postgresql://user@host:port/db (default: "
+                  "$MYSTYLE_CATALOG, else the workspace's own catalog.db); the workspace then holds the models "
+                  "and a mirror");
   cmd->add_option("--model", args->model, "Trained model")->capture_default_str();
   cmd->add_option("--pooling", args->pooling, "Embeddings: flat or mean")
       ->check(CLI::IsMember({"flat", "mean"}))

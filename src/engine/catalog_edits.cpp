@@ -66,6 +66,52 @@ bool inside(const std::filesystem::path& file, const std::filesystem::path& dir)
 
 }  // namespace
 
+PhotoVectors encode_catalog_photo(nn::Model& model, nn::LatentPooling pooling, const std::filesystem::path& photo,
+                                  bool views) {
+  // Encoded exactly as `mystyle embed` encodes a catalog photo: read from its file, preprocessed,
+  // through the 8-bit image the image cache keeps (embed_catalog), and its edited views
+  // (embed_catalog_views) straight from the preprocessed floats.
+  image::PreprocessOptions preprocess;
+  preprocess.image_side_px = model.spec().image_side_px;
+  const int dim = model.feature_size(pooling);
+  const cv::Mat rgb = image::read_image(photo, {}, image::decode_min_side_px(preprocess));
+  const std::size_t image_floats = static_cast<std::size_t>(3 * preprocess.image_side_px * preprocess.image_side_px);
+  PhotoVectors out;
+  std::vector<float> chw(image_floats);
+  out.item.resize(static_cast<std::size_t>(dim));
+  cv::Mat seen;
+  image::preprocess_into(rgb, preprocess, chw, &seen);
+  const cv::Mat seen_rows = seen.isContinuous() ? seen : seen.clone();
+  const auto set = nn::ImageSet::from_bytes({seen_rows.ptr<std::uint8_t>(), image_floats}, 1, 3,
+                                            preprocess.image_side_px, nn::PixelOrder::kHwc);
+  const std::uint32_t first = 0;
+  set.gather({&first, 1}, chw);
+  model.encode(chw, 1, pooling, out.item);
+  if (views) {
+    std::vector<float> batch(static_cast<std::size_t>(kEditedViews) * image_floats);
+    for (int v = 1; v <= kEditedViews; ++v) {
+      image::preprocess_into(edited_view(rgb, v), preprocess,
+                             {batch.data() + static_cast<std::size_t>(v - 1) * image_floats, image_floats});
+    }
+    out.views.resize(static_cast<std::size_t>(kEditedViews * dim));
+    model.encode(batch, kEditedViews, pooling, out.views);
+  }
+  return out;
+}
+
+AddedItem WorkspaceWriter::add_item(catalog::Item item, std::string_view photo_bytes) {
+  return add_item_with_photo(workspace_, std::move(item), photo_bytes, options_);
+}
+
+bool WorkspaceWriter::remove_item(std::int64_t id) {
+  return engine::remove_item(workspace_, id, options_);
+}
+
+catalog::Outfit WorkspaceWriter::add_outfit(const catalog::Outfit& outfit) {
+  catalog::Catalog cat(workspace_.root());
+  return cat.add_outfit(outfit);
+}
+
 AddedItem add_item_with_photo(const Workspace& workspace, catalog::Item item, std::string_view photo_bytes,
                               const CatalogEditOptions& options) {
   const auto start = std::chrono::steady_clock::now();
@@ -95,32 +141,7 @@ AddedItem add_item_with_photo(const Workspace& workspace, catalog::Item item, st
                           fmt::format("{:016x}.{}", fnv1a64(photo_bytes), extension_of(info.format));
   if (!std::filesystem::exists(photo_path)) write_file_atomic(photo_path, photo_bytes);
 
-  // Encoded exactly as `mystyle embed` encodes a catalog photo: read from its file, preprocessed,
-  // through the 8-bit image the image cache keeps (embed_catalog), and its edited views
-  // (embed_catalog_views) straight from the preprocessed floats.
-  image::PreprocessOptions preprocess;
-  preprocess.image_side_px = model.spec().image_side_px;
-  const cv::Mat rgb = image::read_image(photo_path, {}, image::decode_min_side_px(preprocess));
-  const std::size_t image_floats = static_cast<std::size_t>(3 * preprocess.image_side_px * preprocess.image_side_px);
-  std::vector<float> chw(image_floats), row(static_cast<std::size_t>(embeddings.dim));
-  cv::Mat seen;
-  image::preprocess_into(rgb, preprocess, chw, &seen);
-  const cv::Mat seen_rows = seen.isContinuous() ? seen : seen.clone();
-  const auto set = nn::ImageSet::from_bytes({seen_rows.ptr<std::uint8_t>(), image_floats}, 1, 3,
-                                            preprocess.image_side_px, nn::PixelOrder::kHwc);
-  const std::uint32_t first = 0;
-  set.gather({&first, 1}, chw);
-  model.encode(chw, 1, options.pooling, row);
-  std::vector<float> view_rows;
-  if (views) {
-    std::vector<float> batch(static_cast<std::size_t>(kEditedViews) * image_floats);
-    for (int v = 1; v <= kEditedViews; ++v) {
-      image::preprocess_into(edited_view(rgb, v), preprocess,
-                             {batch.data() + static_cast<std::size_t>(v - 1) * image_floats, image_floats});
-    }
-    view_rows.resize(static_cast<std::size_t>(kEditedViews * embeddings.dim));
-    model.encode(batch, kEditedViews, options.pooling, view_rows);
-  }
+  const PhotoVectors vectors = encode_catalog_photo(model, options.pooling, photo_path, views.has_value());
 
   item.image_path = photo_path.string();
   AddedItem added;
@@ -128,13 +149,13 @@ AddedItem add_item_with_photo(const Workspace& workspace, catalog::Item item, st
     catalog::Catalog cat(workspace.root());
     added.item = cat.add_item(item);
   }
-  put_row(embeddings, added.item.id, row);
+  put_row(embeddings, added.item.id, vectors.item);
   save_embeddings(workspace.embeddings_file(options.model, pooling_name(options.pooling)), embeddings);
   added.embedded = true;
   if (views) {
     for (int v = 1; v <= kEditedViews; ++v) {
       put_row(*views, view_id(added.item.id, v),
-              std::span<const float>(view_rows).subspan(static_cast<std::size_t>((v - 1) * embeddings.dim),
+              std::span<const float>(vectors.views).subspan(static_cast<std::size_t>((v - 1) * embeddings.dim),
                                                         static_cast<std::size_t>(embeddings.dim)));
     }
     save_embeddings(views_file(workspace, options.model, options.pooling), *views);

@@ -48,12 +48,15 @@ void require_admin(const httplib::Request& req, httplib::Response& res, const Se
   }
 }
 
-engine::CatalogEditOptions edit_options(const ServerState& state) {
-  engine::CatalogEditOptions o;
-  o.model = state.config.model;
-  o.pooling = state.config.pooling;
-  o.limits = state.config.limits;
-  return o;
+engine::CatalogWriter& writer(ServerState& state) {
+  if (!state.options.writer) {
+    engine::CatalogEditOptions o;
+    o.model = state.config.model;
+    o.pooling = state.config.pooling;
+    o.limits = state.config.limits;
+    state.options.writer = std::make_shared<engine::WorkspaceWriter>(state.workspace, o);
+  }
+  return *state.options.writer;
 }
 
 std::string required_field(const httplib::Request& req, const std::string& key) {
@@ -102,7 +105,7 @@ void add_item(const httplib::Request& req, httplib::Response& res, ServerState& 
                            : parse_slot_param(slot, "slot");
 
   std::lock_guard lock(state.reload_mutex);
-  const engine::AddedItem added = engine::add_item_with_photo(state.workspace, item, photo.bytes, edit_options(state));
+  const engine::AddedItem added = writer(state).add_item(item, photo.bytes);
   spdlog::info("admin: added item {} ({}/{}) in {:.2f} s", added.item.id, added.item.source, added.item.source_id,
                added.seconds);
   reload_after_edit(state, "an item was added");
@@ -116,7 +119,7 @@ void delete_item(const httplib::Request& req, httplib::Response& res, ServerStat
   require_admin(req, res, state);
   const std::int64_t id = id_from_match(req);
   std::lock_guard lock(state.reload_mutex);
-  if (!engine::remove_item(state.workspace, id, edit_options(state)))
+  if (!writer(state).remove_item(id))
     throw Error(fmt::format("no item with id {}", id), ErrorKind::kNotFound);
   spdlog::info("admin: deleted item {}", id);
   reload_after_edit(state, "an item was deleted");
@@ -162,11 +165,7 @@ void add_outfit(const httplib::Request& req, httplib::Response& res, ServerState
     outfit.members.push_back(member);
   }
   std::lock_guard lock(state.reload_mutex);
-  catalog::Outfit added;
-  {
-    catalog::Catalog cat(state.workspace.root());
-    added = cat.add_outfit(outfit);
-  }
+  const catalog::Outfit added = writer(state).add_outfit(outfit);
   spdlog::info("admin: added outfit {} ({}/{}) of {} pieces", added.id, added.source, added.source_id,
                added.members.size());
   reload_after_edit(state, "an outfit was added");

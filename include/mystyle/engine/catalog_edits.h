@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mystyle/catalog/catalog.h"
 #include "mystyle/engine/workspace.h"
@@ -32,6 +33,40 @@ struct AddedItem {
   bool embedded = false;     ///< its vector is in the embeddings file
   int views_embedded = 0;    ///< edited views added to the views file (0 when the workspace has none)
   double seconds = 0;
+};
+
+/// What `mystyle embed` stores for one catalog photo: its vector (embed_catalog: read from its
+/// file, preprocessed, through the 8-bit image the image cache keeps) and, with `views`, the
+/// vectors of its kEditedViews edited views (embed_catalog_views), one after another.
+struct PhotoVectors {
+  std::vector<float> item;
+  std::vector<float> views;  ///< empty without `views`
+};
+PhotoVectors encode_catalog_photo(nn::Model& model, nn::LatentPooling pooling, const std::filesystem::path& photo,
+                                  bool views);
+
+/// How the server's admin API writes the catalog: into the workspace (WorkspaceWriter), or into a
+/// shared catalog (pgsync). Each call is one edit, stored before it returns.
+class CatalogWriter {
+ public:
+  virtual ~CatalogWriter() = default;
+  virtual AddedItem add_item(catalog::Item item, std::string_view photo_bytes) = 0;
+  virtual bool remove_item(std::int64_t id) = 0;
+  virtual catalog::Outfit add_outfit(const catalog::Outfit& outfit) = 0;
+};
+
+/// add_item_with_photo / remove_item / Catalog::add_outfit on one workspace.
+class WorkspaceWriter : public CatalogWriter {
+ public:
+  WorkspaceWriter(Workspace workspace, CatalogEditOptions options)
+      : workspace_(std::move(workspace)), options_(std::move(options)) {}
+  AddedItem add_item(catalog::Item item, std::string_view photo_bytes) override;
+  bool remove_item(std::int64_t id) override;
+  catalog::Outfit add_outfit(const catalog::Outfit& outfit) override;
+
+ private:
+  Workspace workspace_;
+  CatalogEditOptions options_;
 };
 
 /// Adds `item` (source, source_id, name, category, ... ; id and image_path are ignored) with the

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "mystyle/engine/catalog_edits.h"
 #include "mystyle/engine/recommender.h"
 #include "mystyle/engine/workspace.h"
 
@@ -42,6 +43,10 @@ struct ServerOptions {
   /// The admin API (POST /api/items, DELETE /api/items/{id}, POST /api/outfits) answers only
   /// requests carrying `Authorization: Bearer <admin_token>`; empty = the admin API is off (403).
   std::string admin_token;
+  /// Where the admin API writes; null = into the workspace (engine::WorkspaceWriter). A shared
+  /// catalog (pgsync::PgWriter) writes to its database and brings the workspace's mirror up to
+  /// date before returning, so the reload that follows serves the edit.
+  std::shared_ptr<engine::CatalogWriter> writer;
 };
 
 class Server {
