@@ -15,6 +15,17 @@
 #include "mystyle/index/metric.h"
 
 namespace mystyle::server {
+namespace {
+
+index::Metric parse_metric_param(const std::string& text) {
+  try {
+    return index::parse_metric(text);
+  } catch (const Error& e) {
+    throw Error(fmt::format("parameter 'metric': {}", e.what()));
+  }
+}
+
+}  // namespace
 
 std::optional<std::string> param(const httplib::Request& req, const std::string& key) {
   if (req.has_param(key)) return req.get_param_value(key);
@@ -46,7 +57,8 @@ bool parse_bool(const std::string& text, const std::string& name) {
 
 void require_known_category(std::span<const std::string> categories, const std::string& category) {
   if (!std::binary_search(categories.begin(), categories.end(), category)) {
-    throw Error(fmt::format("unknown category '{}' (GET /api/categories lists them)", category));
+    throw Error(fmt::format("parameter 'category': unknown category '{}' (GET /api/categories lists them)",
+                            category));
   }
 }
 
@@ -61,7 +73,7 @@ catalog::Slot parse_slot_param(const std::string& text, const std::string& name)
 engine::RecommendRequest parse_recommend_request(const httplib::Request& req,
                                                  std::span<const std::string> categories) {
   engine::RecommendRequest r;
-  if (auto v = param(req, "metric")) r.metric = index::parse_metric(*v);
+  if (auto v = param(req, "metric")) r.metric = parse_metric_param(*v);
   if (auto v = param(req, "k")) r.k = static_cast<std::size_t>(parse_integer(*v, "k", 1, kMaxK));
   if (auto v = param(req, "outfits"))
     r.max_outfits = static_cast<std::size_t>(parse_integer(*v, "outfits", 0, kMaxOutfits));
@@ -79,10 +91,7 @@ engine::RecommendRequest parse_recommend_request(const httplib::Request& req,
     r.category = *v;
   }
   if (auto v = param(req, "same_slot")) r.same_slot = parse_bool(*v, "same_slot");
-  if (auto v = param(req, "slot"); v && !v->empty()) {
-    r.slot = catalog::parse_slot(*v);
-    if (!r.slot) throw Error(fmt::format("unknown slot '{}'", *v));
-  }
+  if (auto v = param(req, "slot"); v && !v->empty()) r.slot = parse_slot_param(*v, "slot");
   return r;
 }
 
@@ -112,10 +121,7 @@ ItemsQuery parse_items_query(const httplib::Request& req, std::span<const std::s
   q.category = param(req, "category");
   if (q.category && q.category->empty()) q.category.reset();
   if (q.category) require_known_category(categories, *q.category);
-  if (auto v = param(req, "slot"); v && !v->empty()) {
-    q.slot = catalog::parse_slot(*v);
-    if (!q.slot) throw Error(fmt::format("unknown slot '{}'", *v));
-  }
+  if (auto v = param(req, "slot"); v && !v->empty()) q.slot = parse_slot_param(*v, "slot");
   q.text_lower = param(req, "q").value_or("");
   std::transform(q.text_lower.begin(), q.text_lower.end(), q.text_lower.begin(),
                  [](unsigned char c) { return char(std::tolower(c)); });

@@ -46,7 +46,8 @@ std::int64_t parse_integer(const std::string& text, const std::string& name, std
 /// 1/true/on/yes is true, 0/false/off/no or empty is false (any case); else an error naming `name`.
 bool parse_bool(const std::string& text, const std::string& name);
 
-/// Throws unless `category` is one of `categories` (sorted ascending, as Recommender::categories()).
+/// Throws (naming parameter 'category') unless `category` is one of `categories`, sorted ascending as
+/// Recommender::categories() gives them.
 void require_known_category(std::span<const std::string> categories, const std::string& category);
 
 /// A slot name (catalog::slot_name's spelling) from parameter `name`; the error lists the known slots.
