@@ -130,6 +130,30 @@ ItemsQuery parse_items_query(const httplib::Request& req, std::span<const std::s
   return q;
 }
 
+std::optional<BodyRefusal> refuse_unbounded_body(const httplib::Request& req) {
+  // The methods whose body httplib reads (its detail::expect_content, less PRI, which is not routed).
+  const std::string& m = req.method;
+  if (m != "POST" && m != "PUT" && m != "PATCH" && m != "DELETE") return std::nullopt;
+  if (req.has_header("Transfer-Encoding")) {
+    return BodyRefusal{
+        411, fmt::format("Transfer-Encoding '{}' is not accepted: send the body with a Content-Length",
+                         req.get_header_value("Transfer-Encoding"))};
+  }
+  if (!req.has_header("Content-Length")) {
+    return BodyRefusal{411, "no Content-Length: send the body with a Content-Length (0 for none)"};
+  }
+  if (req.has_header("Content-Encoding")) {
+    std::string encoding = req.get_header_value("Content-Encoding");
+    std::transform(encoding.begin(), encoding.end(), encoding.begin(),
+                   [](unsigned char c) { return char(std::tolower(c)); });
+    if (encoding != "identity") {
+      return BodyRefusal{415, fmt::format("Content-Encoding '{}' is not accepted: send the body uncompressed",
+                                          req.get_header_value("Content-Encoding"))};
+    }
+  }
+  return std::nullopt;
+}
+
 Upload read_upload(const httplib::Request& req, std::size_t max_bytes) {
   Upload up;
   if (req.is_multipart_form_data()) {

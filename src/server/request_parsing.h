@@ -73,6 +73,23 @@ struct ItemsQuery {
 };
 ItemsQuery parse_items_query(const httplib::Request& req, std::span<const std::string> categories);
 
+/// Why a request's body must not be read: the HTTP status and the message for {"error": ...}.
+struct BodyRefusal {
+  int status = 0;
+  std::string message;
+};
+
+/// Whether cpp-httplib would read this request's body past the server's body limit; call it before
+/// the body is read (the pre-routing handler). cpp-httplib 0.11 holds a body to the limit
+/// (set_payload_max_length) only through Content-Length: a chunked body (any Transfer-Encoding) is
+/// read whole whatever its size, a body without Content-Length is read until the client closes,
+/// and a compressed one (Content-Encoding) is inflated whole (gzip: ~1000 x its size). For the
+/// methods whose body httplib reads (POST, PUT, PATCH, DELETE), those are refused: 411 without a
+/// Content-Length or with a Transfer-Encoding, 415 for a Content-Encoding other than identity.
+/// nullopt when the body is bounded, or when httplib will not read one (GET, HEAD, OPTIONS).
+/// After a refusal the connection should close: the unread body would be read as the next request.
+std::optional<BodyRefusal> refuse_unbounded_body(const httplib::Request& req);
+
 /// The photo of a recommend or complete request.
 struct Upload {
   std::string bytes;  ///< at most the limit read_upload was given

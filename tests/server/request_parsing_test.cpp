@@ -211,5 +211,43 @@ TEST(RequestParsing, UploadErrorsSayWhatToSend) {
   }
 }
 
+httplib::Request with_headers(const std::string& method,
+                              std::vector<std::pair<std::string, std::string>> headers) {
+  httplib::Request req;
+  req.method = method;
+  for (auto& [name, value] : headers) req.headers.emplace(std::move(name), std::move(value));
+  return req;
+}
+
+TEST(RequestParsing, BodiesWithoutALengthOrCompressedAreRefusedBeforeReading) {
+  EXPECT_FALSE(refuse_unbounded_body(with_headers("POST", {{"Content-Length", "1000"}})));
+  EXPECT_FALSE(refuse_unbounded_body(with_headers("POST", {{"Content-Length", "0"}})));
+  EXPECT_FALSE(refuse_unbounded_body(
+      with_headers("POST", {{"Content-Length", "9"}, {"Content-Encoding", "Identity"}})));
+  EXPECT_FALSE(refuse_unbounded_body(with_headers("GET", {})));  // httplib reads no GET body
+  EXPECT_FALSE(refuse_unbounded_body(with_headers("GET", {{"Transfer-Encoding", "chunked"}})));
+
+  const auto chunked = refuse_unbounded_body(with_headers("POST", {{"transfer-encoding", "chunked"}}));
+  ASSERT_TRUE(chunked);
+  EXPECT_EQ(chunked->status, 411);
+  EXPECT_NE(chunked->message.find("Content-Length"), std::string::npos);
+  // Also beside a Content-Length (httplib reads a chunked body then, and only then).
+  EXPECT_EQ(
+      refuse_unbounded_body(with_headers("PUT", {{"Transfer-Encoding", "CHUNKED"}, {"Content-Length", "1"}}))
+          ->status,
+      411);
+  EXPECT_EQ(refuse_unbounded_body(with_headers("POST", {}))->status, 411);
+  EXPECT_EQ(refuse_unbounded_body(with_headers("DELETE", {}))->status, 411);
+  const auto gzip =
+      refuse_unbounded_body(with_headers("POST", {{"Content-Length", "216"}, {"Content-Encoding", "gzip"}}));
+  ASSERT_TRUE(gzip);
+  EXPECT_EQ(gzip->status, 415);
+  EXPECT_NE(gzip->message.find("gzip"), std::string::npos);
+  EXPECT_EQ(
+      refuse_unbounded_body(with_headers("PATCH", {{"Content-Length", "9"}, {"Content-Encoding", "br"}}))
+          ->status,
+      415);
+}
+
 }  // namespace
 }  // namespace mystyle::server
