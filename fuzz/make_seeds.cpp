@@ -5,6 +5,7 @@
 // Deterministic: the same data sets give the same bytes, so regenerated seeds diff cleanly, except
 // the feature cache's key (it hashes the scratch photo's path and time; the fuzz target replaces it).
 #include <fmt/format.h>
+#include <zlib.h>
 
 #include <cstdio>
 #include <fstream>
@@ -80,7 +81,8 @@ std::string unquote(std::string s) {
   return s;
 }
 
-void image_seeds(const fs::path& datasets) {
+/// Writes the image targets' seeds; returns the MANGO thumbnail JPEG (the upload in the API's seeds).
+std::string image_seeds(const fs::path& datasets) {
   // A real catalog photo, shrunk to a thumbnail: real JPEG statistics in a few hundred bytes.
   const cv::Mat photo = image::read_image(datasets / "mango" / "images" / "2019_53000586_TO.jpg");
   cv::Mat thumb;
@@ -103,6 +105,69 @@ void image_seeds(const fs::path& datasets) {
   put("image", "drawn.bmp", encode(drawn, ".bmp"));
   put("image", "drawn.webp", encode(drawn, ".webp", {cv::IMWRITE_WEBP_QUALITY, 50}));
   put("image", "one_pixel.gif", gif);
+  return jpeg;
+}
+
+std::string gzip(const std::string& bytes) {
+  z_stream z{};
+  if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, /*windowBits=gzip*/ 31, 9, Z_DEFAULT_STRATEGY) != Z_OK)
+    throw Error("deflateInit2 failed");
+  std::string out(deflateBound(&z, bytes.size()), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  z.avail_in = static_cast<uInt>(bytes.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) throw Error("deflate failed");
+  return out;
+}
+
+/// api_request: whole requests (mode '0'), framed parts ('1') and direct parts ('2'), see
+/// api_request_fuzzer.cpp; `jpeg` is the photo they upload.
+void request_seeds(const std::string& jpeg) {
+  const std::string sep(fuzz::kFileSeparator);
+  const std::string boundary = "XyZ";
+  const std::string multipart =
+      "--" + boundary + "\r\nContent-Disposition: form-data; name=\"k\"\r\n\r\n7\r\n--" + boundary +
+      "\r\nContent-Disposition: form-data; name=\"image\"; filename=\"photo.jpg\"\r\n"
+      "Content-Type: image/jpeg\r\n\r\n" +
+      jpeg + "\r\n--" + boundary + "--\r\n";
+  const auto post = [](const std::string& target, const std::string& headers, const std::string& body) {
+    return "POST " + target + " HTTP/1.1\r\nHost: localhost\r\n" + headers +
+           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  };
+  put("api_request", "raw_items.http",
+      "0GET /api/items?category=Tops&slot=bottom&q=Jeans%20Blue&page=2&per_page=10 HTTP/1.1\r\nHost: "
+      "localhost\r\n\r\n");
+  put("api_request", "raw_recommend_multipart.http",
+      "0" + post("/api/recommend?metric=cosine&mode=seed&same_slot=on&outfits=3",
+                 "Content-Type: multipart/form-data; boundary=" + boundary + "\r\n", multipart));
+  put("api_request", "raw_complete_body.http",
+      "0" + post("/api/"
+                 "complete?slots=shoes,bag&outfits=3&per_slot=5&slot=bottom&category=Bottoms&name=photo.jpg",
+                 "Content-Type: image/jpeg\r\n", jpeg));
+  // Bodies that cpp-httplib 0.11 reads past the body limit (3 KB in the target) unless refused
+  // before they are read: chunked (five chunks of the photo), without Content-Length, gzip-inflated.
+  std::string chunked =
+      "0POST /api/recommend?k=3 HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 5; ++i) chunked += fmt::format("{:x}\r\n", jpeg.size()) + jpeg + "\r\n";
+  put("api_request", "raw_recommend_chunked.http", chunked + "0\r\n\r\n");
+  std::string unsized =
+      "0POST /api/recommend HTTP/1.1\r\nHost: localhost\r\nContent-Type: image/jpeg\r\n\r\n";
+  for (int i = 0; i < 5; ++i) unsized += jpeg;
+  put("api_request", "raw_recommend_no_length.http", unsized);
+  put("api_request", "raw_recommend_gzip.http",
+      "0" + post("/api/recommend", "Content-Type: image/jpeg\r\nContent-Encoding: gzip\r\n",
+                 gzip(std::string(std::size_t{1} << 16, '\0'))));
+  put("api_request", "framed_multipart",
+      "1k=12&metric=pearson" + sep + "multipart/form-data; boundary=" + boundary + sep + multipart + sep +
+          "Connection: close");
+  put("api_request", "direct_fields",
+      "2k=10&outfits=0&category=Bottoms&page=3" + sep + std::string("image\0a.jpg\0", 12) + jpeg + sep +
+          std::string("slots\0\0hat,dress", 16));
+  put("api_request", "direct_body", "2name=x.jpg&same_slot=no" + sep + jpeg);
 }
 
 void csv_seeds(const fs::path& datasets) {
@@ -233,7 +298,7 @@ int main(int argc, char** argv) {
   try {
     out_root = argv[1];
     const fs::path datasets = argv[2];
-    image_seeds(datasets);
+    request_seeds(image_seeds(datasets));
     csv_seeds(datasets);
     file_seeds(fuzz::scratch_dir());
   } catch (const std::exception& e) {
