@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -265,6 +266,55 @@ CompatTable::CompatTable(CompatModel& model, const CompatFeatures& features, con
     x.insert(x.end(), row, row + features.dim());
   }
   model.embed_all(x, slots_, views_);
+  computed_ = ids_.size();
+}
+
+CompatTable::CompatTable(CompatModel& model, const CompatFeatures& features, const recommend::OutfitGraph& graph,
+                         const CompatTable& previous, const CompatFeatures& previous_features)
+    : dim_(model.dim()) {
+  const std::size_t dim = static_cast<std::size_t>(features.dim());
+  const std::size_t stride = kCompatSlots * static_cast<std::size_t>(dim_);
+  const bool comparable = previous.dim_ == dim_ && previous_features.dim() == features.dim();
+  std::vector<float> x;
+  std::vector<catalog::Slot> todo_slots;
+  std::vector<std::size_t> todo;      // rows of this table to compute
+  std::vector<std::ptrdiff_t> reuse;  // per row: previous's row, or -1
+  for (std::size_t i = 0; i < features.ids.size(); ++i) {
+    const catalog::Item* item = graph.item(features.ids[i]);
+    if (item == nullptr) continue;
+    const float* row = features.rows.data() + i * dim;
+    std::ptrdiff_t old = comparable ? previous.index(item->id) : -1;
+    if (old >= 0) {
+      const float* old_row = previous_features.row(item->id);
+      if (old_row == nullptr || previous.slots_[static_cast<std::size_t>(old)] != item->slot ||
+          std::memcmp(old_row, row, dim * sizeof(float)) != 0) {
+        old = -1;
+      }
+    }
+    if (old < 0) {
+      todo.push_back(ids_.size());
+      todo_slots.push_back(item->slot);
+      x.insert(x.end(), row, row + dim);
+    }
+    reuse.push_back(old);
+    ids_.push_back(item->id);
+    slots_.push_back(item->slot);
+  }
+  views_.resize(ids_.size() * stride);
+  for (std::size_t r = 0; r < ids_.size(); ++r) {
+    if (reuse[r] < 0) continue;
+    std::copy_n(previous.views_.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(reuse[r]) * stride), stride,
+                views_.begin() + static_cast<std::ptrdiff_t>(r * stride));
+  }
+  if (!todo.empty()) {
+    std::vector<float> computed;
+    model.embed_all(x, todo_slots, computed);
+    for (std::size_t t = 0; t < todo.size(); ++t) {
+      std::copy_n(computed.begin() + static_cast<std::ptrdiff_t>(t * stride), stride,
+                  views_.begin() + static_cast<std::ptrdiff_t>(todo[t] * stride));
+    }
+  }
+  computed_ = todo.size();
 }
 
 std::ptrdiff_t CompatTable::index(std::int64_t id) const {

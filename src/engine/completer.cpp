@@ -1,6 +1,7 @@
 #include "mystyle/engine/completer.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
@@ -120,35 +121,105 @@ Completer::Completer(Recommender& recommender, CompatModel model, CompatTable ta
 
 Completer::~Completer() = default;
 
-std::unique_ptr<Completer> Completer::open(const Workspace& workspace, Recommender& recommender) {
+namespace {
+
+struct LoadedCompat {
+  CompatModel model;
+  std::unique_ptr<nlohmann::json> description;
+  std::string style_model;
+  std::uint64_t hash = 0;
+};
+
+LoadedCompat load_compat(const Workspace& workspace, const Recommender& recommender) {
   const auto model_path = workspace.model_file(kCompatModel);
   const auto json_path = workspace.root() / "models" / (std::string(kCompatModel) + ".json");
-  CompatModel model = CompatModel::load(model_path, json_path);
+  LoadedCompat out{CompatModel::load(model_path, json_path), nullptr, "", 0};
+  const std::string json_bytes = read_file_bytes(json_path);
+  out.hash = fnv1a64(json_bytes, fnv1a64(read_file_bytes(model_path)));
   // CompatModel::load checked the file parses and its dimensions; the fields read later (here, in
   // to_json and by the server) are given their types, so a hand-edited file cannot throw there.
-  auto description = std::make_unique<nlohmann::json>(nlohmann::json::parse(read_file_bytes(json_path)));
+  out.description = std::make_unique<nlohmann::json>(nlohmann::json::parse(json_bytes));
+  auto& description = *out.description;
   for (const char* key : {"style_model", "features"}) {
-    if (!(*description)[key].is_string()) (*description)[key] = "";
+    if (!description[key].is_string()) description[key] = "";
   }
-  if (!(*description)["outfits_learned_from"].is_number_integer()) (*description)["outfits_learned_from"] = 0;
-  const std::string style_model = (*description)["style_model"].get<std::string>();
-  if (style_model != recommender.config().model) {
+  if (!description["outfits_learned_from"].is_number_integer()) description["outfits_learned_from"] = 0;
+  out.style_model = description["style_model"].get<std::string>();
+  if (out.style_model != recommender.config().model) {
     throw Error(fmt::format("{}: trained on '{}' embeddings, but the recommender serves '{}'; run `mystyle train "
                             "--model compat` again",
-                            json_path.string(), style_model, recommender.config().model),
+                            json_path.string(), out.style_model, recommender.config().model),
                 ErrorKind::kInvalidInput);
   }
-  CompatFeatures features = load_compat_features(workspace, recommender.graph(), style_model, 0);
+  return out;
+}
+
+void check_dims(const CompatModel& model, const CompatFeatures& features, const Workspace& workspace) {
   if (features.style_dim != model.style_dim() || features.colour_dim != model.colour_dim()) {
     throw Error(fmt::format("{}: expects {} + {} features, the workspace gives {} + {}; run `mystyle train --model "
                             "compat` again",
-                            model_path.string(), model.style_dim(), model.colour_dim(), features.style_dim,
-                            features.colour_dim),
+                            workspace.model_file(kCompatModel).string(), model.style_dim(), model.colour_dim(),
+                            features.style_dim, features.colour_dim),
                 ErrorKind::kCorrupt);
   }
-  CompatTable table(model, features, recommender.graph());
-  return std::unique_ptr<Completer>(
-      new Completer(recommender, std::move(model), std::move(table), std::move(features), std::move(description)));
+}
+
+}  // namespace
+
+std::unique_ptr<Completer> Completer::open(const Workspace& workspace, Recommender& recommender) {
+  LoadedCompat c = load_compat(workspace, recommender);
+  CompatFeatures features = load_compat_features(workspace, recommender.graph(), c.style_model, 0);
+  check_dims(c.model, features, workspace);
+  CompatTable table(c.model, features, recommender.graph());
+  auto completer = std::unique_ptr<Completer>(
+      new Completer(recommender, std::move(c.model), std::move(table), std::move(features), std::move(c.description)));
+  completer->model_hash_ = c.hash;
+  return completer;
+}
+
+std::unique_ptr<Completer> Completer::reopen(const Workspace& workspace, Recommender& recommender,
+                                             const Completer& previous) {
+  LoadedCompat c = load_compat(workspace, recommender);
+  if (c.hash != previous.model_hash_) return open(workspace, recommender);  // another model: nothing to reuse
+  // The style rows as load_compat_features reads them, checked against the recommender's model.
+  const Embeddings style =
+      load_current_embeddings(workspace, c.style_model, nn::LatentPooling::kFlat, recommender.source_hash());
+  const recommend::OutfitGraph& graph = recommender.graph();
+  const recommend::OutfitGraph& old_graph = previous.recommender_.graph();
+  const CompatFeatures& old = previous.features_;
+  CompatFeatures features;
+  features.style_dim = style.dim;
+  features.colour_dim = kColourDim + kHsvDim;
+  const auto colour_dim = static_cast<std::size_t>(features.colour_dim);
+  std::vector<float> colour;
+  for (std::size_t i = 0; i < style.size(); ++i) {  // ids ascending, as make_compat_features orders them
+    const std::int64_t id = style.ids[i];
+    const catalog::Item* item = graph.item(id);
+    if (item == nullptr || !item->image_path) continue;
+    const catalog::Item* old_item = old_graph.item(id);
+    const float* old_row = old.row(id);
+    if (old_row != nullptr && old_item != nullptr && old_item->image_path == item->image_path &&
+        old.style_dim == features.style_dim) {
+      colour.assign(old_row + old.style_dim, old_row + old.style_dim + colour_dim);
+    } else {
+      try {  // as load_simple_features computes it: a half-size decode is plenty
+        colour = colour_features(image::read_image(*item->image_path, {}, /*min_side_px=*/96));
+      } catch (const Error& e) {
+        spdlog::warn("item {}: {}; left out of complete the look", id, e.what());
+        continue;
+      }
+    }
+    features.ids.push_back(id);
+    const auto row = style.row(i);
+    features.rows.insert(features.rows.end(), row.begin(), row.end());
+    features.rows.insert(features.rows.end(), colour.begin(), colour.end());
+  }
+  check_dims(c.model, features, workspace);
+  CompatTable table(c.model, features, graph, previous.table_, old);
+  auto completer = std::unique_ptr<Completer>(
+      new Completer(recommender, std::move(c.model), std::move(table), std::move(features), std::move(c.description)));
+  completer->model_hash_ = c.hash;
+  return completer;
 }
 
 CompleteResponse Completer::complete(std::span<const std::uint8_t> image_bytes, const std::string& name,

@@ -97,9 +97,11 @@ std::unique_ptr<Recommender> Recommender::open(const Workspace& workspace, const
   }
   MatchCalibration calibration = MatchCalibration::build(embeddings.vectors, static_cast<std::size_t>(embeddings.dim),
                                                          types, kCalibrationPairs, kCalibrationSeed);
-  return std::unique_ptr<Recommender>(new Recommender(std::move(graph), std::move(model), std::move(sync.index),
-                                                      config, views ? static_cast<int>(kViewStride) : 1,
-                                                      std::move(calibration)));
+  auto recommender = std::unique_ptr<Recommender>(new Recommender(std::move(graph), std::move(model), std::move(sync.index),
+                                                                  config, views ? static_cast<int>(kViewStride) : 1,
+                                                                  std::move(calibration)));
+  recommender->source_hash_ = source_hash;
+  return recommender;
 }
 
 RecommendResult Recommender::recommend_file(const std::filesystem::path& photo,

@@ -87,7 +87,7 @@ void warm_up(const Snapshot& snap) {
 
 /// Opens "complete the look" when the workspace has a compatibility model. Without one (or when it
 /// does not load) the server still serves everything else, and POST /api/complete answers 503 saying why.
-void open_completer(Snapshot& snap, const engine::Workspace& workspace, bool quiet) {
+void open_completer(Snapshot& snap, const engine::Workspace& workspace, bool quiet, const Snapshot* previous = nullptr) {
   const auto path = workspace.model_file(engine::kCompatModel);
   if (!std::filesystem::exists(path)) {
     snap.completer_unavailable =
@@ -98,7 +98,10 @@ void open_completer(Snapshot& snap, const engine::Workspace& workspace, bool qui
   }
   try {
     const auto t0 = Clock::now();
-    snap.completer = engine::Completer::open(workspace, *snap.recommender);
+    // After a reload, what the previous snapshot computed is reused where nothing changed.
+    snap.completer = previous && previous->completer
+                         ? engine::Completer::reopen(workspace, *snap.recommender, *previous->completer)
+                         : engine::Completer::open(workspace, *snap.recommender);
     if (!quiet) {
       spdlog::info("complete the look: on ({}, learned from {} outfits, loaded in {:.2f} s)", path.string(),
                    snap.completer->description().value("outfits_learned_from", std::int64_t{0}),
@@ -144,7 +147,8 @@ std::shared_ptr<Snapshot> open_snapshot(ServerState& state, std::uint64_t genera
   const auto t0 = Clock::now();
   auto snap = std::make_shared<Snapshot>();
   snap->recommender = engine::Recommender::open(state.workspace, state.config);
-  open_completer(*snap, state.workspace, /*quiet=*/true);
+  const auto previous = state.snapshot();
+  open_completer(*snap, state.workspace, /*quiet=*/true, previous.get());
   if (state.options.warm_up) warm_up(*snap);
   snap->generation = generation;
   snap->load_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -159,7 +163,9 @@ bool reload_locked(ServerState& state, const char* why) {
     const auto& rec = *next->recommender;
     spdlog::info("reloaded ({}): generation {}, {} items, {} outfits, {} indexed, complete the look {}, in {:.2f} s",
                  why, next->generation, rec.graph().items().size(), rec.graph().outfits().size(),
-                 rec.indexed_items(), next->completer ? "on" : "off", next->load_seconds);
+                 rec.indexed_items(),
+                 next->completer ? fmt::format("on ({} items computed)", next->completer->items_computed()) : "off",
+                 next->load_seconds);
     state.publish(std::move(next));
     state.last_stamp = stamp;
     state.last_reload_error.clear();

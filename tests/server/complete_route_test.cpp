@@ -4,11 +4,13 @@
 #include <httplib.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
 #include "mystyle/core/file_io.h"
+#include "mystyle/engine/catalog_edits.h"
 #include "mystyle/engine/compat_train_job.h"
 #include "mystyle/engine/completer.h"
 #include "mystyle/server/server.h"
@@ -25,26 +27,6 @@ const std::filesystem::path kPlainWorkspace = MYSTYLE_SERVER_TEST_WORKSPACE;
 const std::filesystem::path kCompatWorkspace = std::string(MYSTYLE_SERVER_TEST_WORKSPACE) + "-compat";
 constexpr std::size_t kOutfits = 40;
 
-/// Copies the files of `from` into `to`. Other test processes may have `from` open meanwhile: the
-/// SQLite catalog's -wal and -shm files come and go with its readers (the made workspace's writes
-/// were checkpointed when it was made), and the index is saved through a temporary file; those are
-/// skipped, as is any file that vanishes while we copy.
-void copy_workspace(const std::filesystem::path& from, const std::filesystem::path& to) {
-  namespace fs = std::filesystem;
-  for (const auto& entry : fs::recursive_directory_iterator(from)) {
-    const auto target = to / fs::relative(entry.path(), from);
-    const std::string name = entry.path().filename().string();
-    std::error_code ec;
-    if (entry.is_directory(ec)) {
-      fs::create_directories(target);
-    } else if (name.ends_with("-wal") || name.ends_with("-shm") || name.ends_with("-journal")) {
-      continue;
-    } else if (!fs::copy_file(entry.path(), target, ec) && fs::exists(entry.path())) {
-      throw fs::filesystem_error("cannot copy the test workspace", entry.path(), target, ec);
-    }
-  }
-}
-
 /// The shared workspace copied to `kCompatWorkspace` with a compat model trained for one epoch
 /// there; made under a temporary name and renamed, so concurrent test processes reuse one.
 bool make_compat_workspace() {
@@ -53,7 +35,7 @@ bool make_compat_workspace() {
     return true;
   const auto tmp = kCompatWorkspace.string() + fmt::format(".tmp-{}", ::getpid());
   std::filesystem::remove_all(tmp);
-  copy_workspace(kPlainWorkspace, tmp);
+  testing::copy_workspace(kPlainWorkspace, tmp);
   engine::CompatTrainOptions options;
   options.settings.epochs = 1;
   options.threads = 2;
@@ -329,6 +311,60 @@ TEST(CompleteApiWithoutModelTest, Answers503NamingTheTrainCommand) {
   auto recommend = server.client().Post("/api/recommend", form);
   ASSERT_TRUE(recommend);
   EXPECT_EQ(recommend->status, 200);
+}
+
+// A reload after an edit reuses what the previous "complete the look" computed, and ends with exactly
+// what opening from scratch gives (features bit for bit, views up to the batch's rounding).
+TEST(CompleteReloadTest, ReopenAfterAnEditEqualsAFreshOpenAndComputesOnlyTheNewItem) {
+  if (!make_compat_workspace()) GTEST_SKIP() << "MANGO data set not found under MYSTYLE_DATASETS";
+  const auto dir = kCompatWorkspace.parent_path() / fmt::format("reopen-{}", ::getpid());
+  std::filesystem::remove_all(dir);
+  testing::copy_workspace(kCompatWorkspace, dir);
+  const engine::Workspace ws(dir);
+  std::shared_ptr<engine::Recommender> first = engine::Recommender::open(ws, engine::RecommenderConfig{});
+  const auto before = engine::Completer::open(ws, *first);
+  EXPECT_EQ(before->items_computed(), before->table().size());
+
+  // Unchanged workspace: nothing is computed again.
+  std::shared_ptr<engine::Recommender> same = engine::Recommender::open(ws, engine::RecommenderConfig{});
+  EXPECT_EQ(engine::Completer::reopen(ws, *same, *before)->items_computed(), 0u);
+
+  // One item added with a photo no item has.
+  std::set<std::string> used;
+  for (const auto& item : first->graph().items()) {
+    if (item.image_path) used.insert(std::filesystem::path(*item.image_path).filename().string());
+  }
+  std::filesystem::path photo;
+  for (const auto& e : std::filesystem::directory_iterator(testing::dataset_path("mango/images"))) {
+    if (e.path().extension() == ".jpg" && !used.contains(e.path().filename().string()) && (photo.empty() || e.path() < photo))
+      photo = e.path();
+  }
+  catalog::Item item;
+  item.source = "admin";
+  item.source_id = "reopen-1";
+  item.category = "Bottoms";
+  item.type = "Trousers";
+  item.slot = catalog::Slot::kBottom;
+  const auto added = engine::add_item_with_photo(ws, item, read_file_bytes(photo));
+  std::shared_ptr<engine::Recommender> second = engine::Recommender::open(ws, engine::RecommenderConfig{});
+  const auto reopened = engine::Completer::reopen(ws, *second, *before);
+  const auto fresh = engine::Completer::open(ws, *second);
+  EXPECT_EQ(reopened->items_computed(), 1u);
+  ASSERT_EQ(reopened->table().size(), fresh->table().size());
+  ASSERT_EQ(reopened->table().size(), before->table().size() + 1);
+  ASSERT_TRUE(reopened->table().has(added.item.id));
+  float worst = 0;
+  for (const auto& x : second->graph().items()) {
+    if (!fresh->table().has(x.id)) continue;
+    for (const auto other : catalog::kAllSlots) {
+      const float* a = reopened->table().view(x.id, other);
+      const float* b = fresh->table().view(x.id, other);
+      ASSERT_NE(a, nullptr);
+      for (int k = 0; k < fresh->table().dim(); ++k) worst = std::max(worst, std::abs(a[k] - b[k]));
+    }
+  }
+  EXPECT_LT(worst, 1e-4f);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -34,7 +34,7 @@ class LiveUpdateTest : public ::testing::Test {
     if (!testing::open_shared_workspace(shared_, /*outfit_count=*/40)) return;
     workspace_ = fs::path(MYSTYLE_SERVER_TEST_WORKSPACE).parent_path() / fmt::format("live-{}", ::getpid());
     fs::remove_all(workspace_);
-    fs::copy(shared_, workspace_, fs::copy_options::recursive);
+    testing::copy_workspace(shared_, workspace_);
     start(engine::Recommender::open(engine::Workspace(workspace_), engine::RecommenderConfig{}));
   }
   static void start(std::shared_ptr<engine::Recommender> recommender) {

@@ -81,6 +81,26 @@ inline bool import_mango_outfits(const std::filesystem::path& workspace, std::si
   return true;
 }
 
+/// Copies the files of `from` into `to`. Other test processes may have `from` open meanwhile: the
+/// SQLite catalog's -wal and -shm files come and go with its readers (the made workspace's writes
+/// were checkpointed when it was made), and the index is saved through a temporary file; those are
+/// skipped, as is any file that vanishes while we copy.
+inline void copy_workspace(const std::filesystem::path& from, const std::filesystem::path& to) {
+  namespace fs = std::filesystem;
+  for (const auto& entry : fs::recursive_directory_iterator(from)) {
+    const auto target = to / fs::relative(entry.path(), from);
+    const std::string name = entry.path().filename().string();
+    std::error_code ec;
+    if (entry.is_directory(ec)) {
+      fs::create_directories(target);
+    } else if (name.ends_with("-wal") || name.ends_with("-shm") || name.ends_with("-journal")) {
+      continue;
+    } else if (!fs::copy_file(entry.path(), target, ec) && fs::exists(entry.path())) {
+      throw fs::filesystem_error("cannot copy the test workspace", entry.path(), target, ec);
+    }
+  }
+}
+
 /// import_mango_outfits, then one quick epoch of training and the embeddings.
 inline bool make_trained_workspace(const std::filesystem::path& workspace, std::size_t outfit_count) {
   if (!import_mango_outfits(workspace, outfit_count)) return false;

@@ -111,6 +111,13 @@ class CompatTable {
   CompatTable() = default;
   /// Embeds every item of `features` whose slot `graph` knows.
   CompatTable(CompatModel& model, const CompatFeatures& features, const recommend::OutfitGraph& graph);
+  /// The same table, reusing `previous`'s views (made by the same model) for every item whose
+  /// features row and slot are unchanged in `previous_features`: a reload after a small edit
+  /// embeds only what changed.
+  CompatTable(CompatModel& model, const CompatFeatures& features, const recommend::OutfitGraph& graph,
+              const CompatTable& previous, const CompatFeatures& previous_features);
+  /// Items whose views the last constructor computed (the rest were reused).
+  std::size_t computed() const { return computed_; }
   bool has(std::int64_t id) const;
   /// a's embedding as seen from `other` (dim() floats), or nullptr.
   const float* view(std::int64_t id, catalog::Slot other) const;
@@ -122,6 +129,7 @@ class CompatTable {
 
  private:
   std::ptrdiff_t index(std::int64_t id) const;
+  std::size_t computed_ = 0;
   std::vector<std::int64_t> ids_;  ///< ascending
   std::vector<catalog::Slot> slots_;
   std::vector<float> views_;  ///< [ids, kCompatSlots, dim]

@@ -91,6 +91,8 @@ class Recommender {
   std::size_t indexed_items() const { return index_->size() / static_cast<std::size_t>(views_per_item_); }
   /// The catalog's same-type and random pair similarities (cosine) that match strengths come from.
   const MatchCalibration& calibration() const { return calibration_; }
+  /// embedding_source_hash of the model file it serves (what its embeddings were checked against).
+  std::uint64_t source_hash() const { return source_hash_; }
   /// Distinct catalog categories, sorted (for filters in the UI).
   const std::vector<std::string>& categories() const { return categories_; }
 
@@ -107,6 +109,7 @@ class Recommender {
   std::vector<std::string> categories_;
   int views_per_item_ = 1;
   MatchCalibration calibration_;
+  std::uint64_t source_hash_ = 0;
 };
 
 }  // namespace mystyle::engine
