@@ -7,12 +7,19 @@
 
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
+#include "mystyle/core/progress.h"
 #include "mystyle/index/exact_index.h"
 #include "mystyle/index/faiss_index.h"
 #include "mystyle/index/index_io.h"
 
 namespace mystyle::engine {
 namespace {
+
+// An HNSW graph takes minutes per million items (docs/benchmarks.md): it is built in slices, with
+// progress and an ETA on stderr from this many items on. Exact adds take seconds and go in one call
+// (ExactIndex::add reserves exactly, so slices would copy the index again each time).
+constexpr std::size_t kHnswSliceItems = 1 << 16;
+constexpr std::size_t kHnswProgressFrom = 100'000;
 
 std::unique_ptr<index::VectorIndex> empty_index(IndexKind kind, std::size_t dim, index::Metric metric) {
   if (kind == IndexKind::kExact) return std::make_unique<index::ExactIndex>(dim, metric);
@@ -64,8 +71,11 @@ IndexSync sync_index(const Workspace& workspace, const std::string& model, const
     sync.rebuilt = true;
   }
 
-  const std::unordered_set<std::int64_t> wanted(embeddings.ids.begin(), embeddings.ids.end());
   const std::vector<std::int64_t> present = index_ids(*sync.index);
+  // The usual case, a saved index of these very embeddings (both in id order): no need for the hash
+  // sets below, a million ids each at scale, on every server start.
+  if (!sync.rebuilt && present == embeddings.ids) return sync;
+  const std::unordered_set<std::int64_t> wanted(embeddings.ids.begin(), embeddings.ids.end());
   const std::unordered_set<std::int64_t> have(present.begin(), present.end());
   std::vector<std::int64_t> gone;
   for (std::int64_t id : present) {
@@ -80,7 +90,18 @@ IndexSync sync_index(const Workspace& workspace, const std::string& model, const
     const auto row = embeddings.row(i);
     new_vectors.insert(new_vectors.end(), row.begin(), row.end());
   }
-  if (!new_ids.empty()) sync.index->add(new_ids, new_vectors);
+  if (kind == IndexKind::kHnsw && new_ids.size() >= kHnswProgressFrom) {
+    const auto dim = static_cast<std::size_t>(embeddings.dim);
+    Progress progress(fmt::format("building the HNSW index {}", sync.path.filename().string()),
+                      static_cast<std::int64_t>(new_ids.size()), "items");
+    for (std::size_t s = 0; s < new_ids.size(); s += kHnswSliceItems) {
+      const std::size_t n = std::min(kHnswSliceItems, new_ids.size() - s);
+      sync.index->add(std::span(new_ids).subspan(s, n), std::span(new_vectors).subspan(s * dim, n * dim));
+      progress.advance(static_cast<std::int64_t>(n));
+    }
+  } else if (!new_ids.empty()) {
+    sync.index->add(new_ids, new_vectors);
+  }
   sync.added = new_ids.size();
   if (sync.rebuilt || sync.added > 0 || sync.removed > 0) {
     index::save_index(*sync.index, sync.path);

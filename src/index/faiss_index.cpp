@@ -174,6 +174,22 @@ std::unique_ptr<faiss::IndexHNSWFlat> make_hnsw(std::size_t dim, Metric metric, 
   return hnsw;
 }
 
+// faiss::VectorIOReader over bytes it does not own (the same reads, without a copy of the blob).
+struct ViewIOReader final : faiss::IOReader {
+  std::string_view bytes;
+  std::size_t pos = 0;
+  explicit ViewIOReader(std::string_view b) : bytes(b) {}
+  std::size_t operator()(void* ptr, std::size_t size, std::size_t nitems) override {
+    if (size == 0 || pos >= bytes.size()) return 0;
+    nitems = std::min(nitems, (bytes.size() - pos) / size);
+    if (nitems > 0) {
+      std::memcpy(ptr, bytes.data() + pos, size * nitems);
+      pos += size * nitems;
+    }
+    return nitems;
+  }
+};
+
 const float* stored_vectors(const faiss::IndexHNSWFlat& hnsw) {
   return static_cast<const faiss::IndexFlat*>(hnsw.storage)->get_xb();
 }
@@ -382,7 +398,7 @@ void FaissIndex::write_state(ByteWriter& out) const {
   out.put_array<std::uint8_t>(blob.data);
 }
 
-FaissIndex FaissIndex::read_state(ByteReader& in, std::size_t dim, Metric metric) {
+FaissIndex FaissIndex::read_state(ByteReader& in, std::string_view payload, std::size_t dim, Metric metric) {
   HnswSettings s;
   s.neighbors_per_node = in.get<std::int32_t>();
   s.ef_construction = in.get<std::int32_t>();
@@ -396,12 +412,13 @@ FaissIndex FaissIndex::read_state(ByteReader& in, std::size_t dim, Metric metric
   FaissIndex index(dim, metric, s);
   index.slot_ids_ = in.get_array<std::int64_t>();
   index.alive_ = in.get_array<std::uint8_t>();
-  faiss::VectorIOReader blob;
-  blob.data = in.get_array<std::uint8_t>();
-  if (const auto problem =
-          hnsw_blob_problem({reinterpret_cast<const char*>(blob.data.data()), blob.data.size()})) {
-    in.fail("FAISS graph unreadable: " + *problem);
+  const auto blob_bytes = in.get<std::uint64_t>();
+  if (blob_bytes > in.remaining()) {
+    in.fail("truncated: an array of " + std::to_string(blob_bytes) + " runs past the end");
   }
+  if (blob_bytes < in.remaining()) in.fail("trailing bytes after the payload");
+  ViewIOReader blob(payload.substr(payload.size() - blob_bytes));
+  if (const auto problem = hnsw_blob_problem(blob.bytes)) in.fail("FAISS graph unreadable: " + *problem);
   std::unique_ptr<faiss::Index> loaded;
   try {
     loaded.reset(faiss::read_index(&blob));
@@ -419,6 +436,7 @@ FaissIndex FaissIndex::read_state(ByteReader& in, std::size_t dim, Metric metric
   loaded.release();
   index.hnsw_.reset(hnsw);
   index.hnsw_->hnsw.efSearch = s.ef_search;
+  index.slot_of_.reserve(index.slot_ids_.size());
   for (std::size_t slot = 0; slot < index.slot_ids_.size(); ++slot) {
     if (index.alive_[slot] && !index.slot_of_.emplace(index.slot_ids_[slot], slot).second) {
       in.fail(fmt::format("duplicate id {}", index.slot_ids_[slot]));

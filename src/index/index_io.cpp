@@ -54,7 +54,11 @@ void save_index(const VectorIndex& index, const std::filesystem::path& path) {
 }
 
 std::unique_ptr<VectorIndex> load_index(const std::filesystem::path& path) {
-  const std::string bytes = read_file_bytes(path);
+  // Mapped, not read: at a million items the file is ~0.9 GB, and a read copy (zeroed first) cost
+  // more than the rest of the load. Files are replaced by rename, never rewritten in place, so the
+  // mapping stays valid while it is read.
+  const MappedFile file(path);
+  const std::string_view bytes(reinterpret_cast<const char*>(file.bytes().data()), file.bytes().size());
   const std::string context = path.string() + ": corrupt index file";
   ByteReader header(bytes, context);
   if (bytes.size() < kHeaderBytes + kTrailerBytes)
@@ -93,13 +97,15 @@ std::unique_ptr<VectorIndex> load_index(const std::filesystem::path& path) {
     } catch (const Error& e) {
       payload.fail(e.what());
     }
+    if (payload.remaining() != 0) payload.fail("trailing bytes after the payload");
     index = std::move(exact);
   } else if (kind == static_cast<std::uint32_t>(IndexKind::kHnsw)) {
-    index = std::make_unique<FaissIndex>(FaissIndex::read_state(payload, dim, metric));
+    // Reads to the payload's end (the FAISS graph, its last field, straight from the file's bytes).
+    index =
+        std::make_unique<FaissIndex>(FaissIndex::read_state(payload, body.substr(kHeaderBytes), dim, metric));
   } else {
     header.fail(fmt::format("unknown index kind {}", kind));
   }
-  if (payload.remaining() != 0) payload.fail("trailing bytes after the payload");
   if (index->size() != count)
     payload.fail(fmt::format("holds {} items, header says {}", index->size(), count));
   return index;

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -74,9 +75,10 @@ class FaissIndex final : public VectorIndex {
   std::size_t memory_bytes() const;
 
   /// Serialisation for index_io.cpp (the FAISS graph is written with faiss::write_index, not
-  /// rebuilt on load).
+  /// rebuilt on load). read_state reads `in`, a reader over `payload`, to its end: the graph is the
+  /// last field, and FAISS reads it from `payload`'s bytes without a copy of them.
   void write_state(ByteWriter& out) const;
-  static FaissIndex read_state(ByteReader& in, std::size_t dim, Metric metric);
+  static FaissIndex read_state(ByteReader& in, std::string_view payload, std::size_t dim, Metric metric);
 
  private:
   std::vector<float> prepare(std::span<const float> vectors) const;
