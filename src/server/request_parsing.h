@@ -85,7 +85,8 @@ struct BodyRefusal {
 /// read whole whatever its size, a body without Content-Length is read until the client closes,
 /// and a compressed one (Content-Encoding) is inflated whole (gzip: ~1000 x its size). For the
 /// methods whose body httplib reads (POST, PUT, PATCH, DELETE), those are refused: 411 without a
-/// Content-Length or with a Transfer-Encoding, 415 for a Content-Encoding other than identity.
+/// Content-Length (except a DELETE, which then has no body: httplib reads none) or with a
+/// Transfer-Encoding, 415 for a Content-Encoding other than identity.
 /// nullopt when the body is bounded, or when httplib will not read one (GET, HEAD, OPTIONS).
 /// After a refusal the connection should close: the unread body would be read as the next request.
 std::optional<BodyRefusal> refuse_unbounded_body(const httplib::Request& req);

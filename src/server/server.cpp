@@ -21,6 +21,7 @@
 
 #include "mystyle/core/error.h"
 #include "mystyle/server/http_error.h"
+#include "request_parsing.h"
 #include "routes.h"
 
 namespace mystyle::server {
@@ -292,8 +293,17 @@ Server::Server(std::shared_ptr<engine::Recommender> recommender, engine::Workspa
   http.set_write_timeout(state.options.write_timeout_s, 0);
   http.set_default_headers(security_headers());
 
-  http.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+  http.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
     t_request_start = Clock::now();
+    // Before any body is read: cpp-httplib holds a body to the limit only through its
+    // Content-Length, so chunked, unsized and compressed bodies are refused here (411/415) and the
+    // connection closes (their unread bytes must not be read as the next request).
+    if (const auto refusal = refuse_unbounded_body(req)) {
+      res.status = refusal->status;
+      res.set_header("Connection", "close");
+      res.set_content(error_json(refusal->message), "application/json");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     return httplib::Server::HandlerResponse::Unhandled;
   });
 
