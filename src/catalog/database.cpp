@@ -1,5 +1,7 @@
 #include "mystyle/catalog/database.h"
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include <cstring>
@@ -93,9 +95,22 @@ Database::Database(const std::filesystem::path& path) : path_(path) {
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   db_.reset(raw);
-  if (rc != SQLITE_OK) fail(raw, path.string(), "cannot open database");
-  sqlite3_busy_timeout(raw, 5000);
-  exec("PRAGMA journal_mode=WAL");
+  try {
+    if (rc != SQLITE_OK) fail(raw, path.string(), "cannot open database");
+    sqlite3_busy_timeout(raw, 5000);
+    exec("PRAGMA journal_mode=WAL");
+  } catch (const Error& e) {
+    // SQLite's own words ("attempt to write a readonly database") do not say what to do.
+    const auto folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+    if (::access(folder.c_str(), W_OK) != 0 || (std::filesystem::exists(path) && ::access(path.c_str(), W_OK) != 0)) {
+      throw Error(fmt::format("{}: cannot open the catalog: its folder or file is not writable, and SQLite writes "
+                              "its -wal and -shm files beside the catalog even to read it; make {} writable "
+                              "(or work on a copy of the workspace) ({})",
+                              path.string(), folder.string(), e.what()),
+                  ErrorKind::kIo);
+    }
+    throw;
+  }
   exec("PRAGMA foreign_keys=ON");
   exec("PRAGMA synchronous=NORMAL");
 }

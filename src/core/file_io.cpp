@@ -51,6 +51,12 @@ void remove_orphaned_temporaries(const std::filesystem::path& path) {
 
 }  // namespace
 
+void create_folder(const std::filesystem::path& folder) {
+  std::error_code ec;
+  std::filesystem::create_directories(folder, ec);
+  if (ec) throw Error(fmt::format("{}: cannot create folder: {}", folder.string(), ec.message()), ErrorKind::kIo);
+}
+
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes) {
   static std::atomic<unsigned> counter{0};
   std::error_code ec;
@@ -160,7 +166,8 @@ FileLock::FileLock(const std::filesystem::path& path) {
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   // A workspace this process may not write: nothing it does there can race, and the write that
   // follows fails with its own error naming its own file.
-  if (fd_ < 0 && (errno == EACCES || errno == EROFS || errno == EPERM)) return;
+  // (ENOENT: its folder could not be made, for the same reason.)
+  if (fd_ < 0 && (errno == EACCES || errno == EROFS || errno == EPERM || errno == ENOENT)) return;
   if (fd_ < 0) throw Error(fmt::format("{}: cannot open lock file: {}", path.string(), std::strerror(errno)), ErrorKind::kIo);
   while (::flock(fd_, LOCK_EX) != 0) {
     if (errno == EINTR) continue;

@@ -61,8 +61,8 @@ CompatTrainReport train_compat_on_catalog(const Workspace& workspace, const Comp
   spdlog::info("compat: learning from {} outfits of training designs ({} left out: they hold a held-out design)",
                report.outfits_used, report.outfits_left_out);
   const auto report_dir = workspace.report_dir(kCompatModel);
-  std::filesystem::create_directories(report_dir);
-  std::filesystem::create_directories(workspace.model_file(kCompatModel).parent_path());
+  create_folder(report_dir);
+  create_folder(workspace.model_file(kCompatModel).parent_path());
   std::string history = "epoch,loss,accuracy,pairs,seconds\n";
   Progress progress("training compat", options.settings.epochs, "epochs");
   CompatModel model = train_compat(graph, outfits, features, options.settings, [&](const CompatEpoch& e) {

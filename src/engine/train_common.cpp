@@ -7,6 +7,7 @@
 
 #include "mystyle/core/csv_reader.h"
 #include "mystyle/core/error.h"
+#include "mystyle/core/file_io.h"
 
 namespace mystyle::engine::detail {
 
@@ -44,8 +45,8 @@ void require_checkpoint(const RunFiles& files) {
 }
 
 void make_run_dirs(const RunFiles& files) {
-  std::filesystem::create_directories(files.report_dir);
-  std::filesystem::create_directories(files.model.parent_path());
+  create_folder(files.report_dir);
+  create_folder(files.model.parent_path());
 }
 
 std::vector<std::vector<double>> read_history_rows(const std::filesystem::path& path, std::size_t fields,

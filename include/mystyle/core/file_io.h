@@ -16,6 +16,10 @@ namespace mystyle {
 /// Throws mystyle::Error (kIo) naming the file.
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes);
 
+/// Creates `folder` and its parents when absent. Throws mystyle::Error (kIo) naming the folder and
+/// why (e.g. "Permission denied" in a read-only workspace), never std::filesystem_error.
+void create_folder(const std::filesystem::path& folder);
+
 /// Reads a whole file. Throws kNotFound when it cannot be opened, kTooLarge past `max_bytes`.
 std::string read_file_bytes(const std::filesystem::path& path, std::size_t max_bytes = SIZE_MAX);
 
