@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The whole product at catalog scale (issue 13, docs/benchmarks.md "A million items"): makes a
+# synthetic workspace of N items and measures, against the targets,
+#   1. import: `mystyle import csv` of make_scale_catalog's CSVs (items/s);
+#   2. vectors: make_scale_vectors (the model file, the photos encoded, the rest drawn);
+#   3. in process (bench/scale_bench): exact and FAISS HNSW index builds from the embeddings,
+#      the start from the saved index stage by stage, recommend p50/p99 with HNSW on one thread
+#      (real MANGO photos not in the catalog) and recall@10 against the exact index;
+#   4. the server: `mystyle serve --index hnsw` from the saved index, seconds from launch to the
+#      first 200 from /healthz, VmRSS/VmHWM after its warm-up and after sequential photo queries
+#      over HTTP (curl, one at a time; their latency is printed too).
+#
+#   bench/scale_bench.sh [--items 1000000] [--dir /tmp/mystyle-scale] [--fit-from TRAINED_WS]
+#                        [--queries 500] [--http-queries 200] [--seed 1] [--keep]
+#
+# --fit-from: a workspace with a trained style model and its embeddings (MANGO after ./run demo):
+#   its model is used and the vectors are drawn from a mixture fitted to its embeddings; without it
+#   an untrained model and a seeded clustered mixture (make_scale_vectors.cpp says how).
+# --keep: reuse DIR's workspace and index files when they are there (steps 1-2 and the builds are
+#   then skipped; the figures printed for them are load times).
+# Everything lands in DIR (several GB at 1M items; never in the repository). Binaries: $MYSTYLE_BUILD
+# (default build/release). Datasets: $MYSTYLE_DATASETS (default ../shared/datasets).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+items=1000000 dir=/tmp/mystyle-scale fit_from="" queries=500 http_queries=200 seed=1 keep=0
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --items) items=$2; shift 2 ;;
+    --dir) dir=$2; shift 2 ;;
+    --fit-from) fit_from=$2; shift 2 ;;
+    --queries) queries=$2; shift 2 ;;
+    --http-queries) http_queries=$2; shift 2 ;;
+    --seed) seed=$2; shift 2 ;;
+    --keep) keep=1; shift ;;
+    *) usage ;;
+  esac
+done
+build=${MYSTYLE_BUILD:-$root/build/release}
+mystyle=$build/src/cli/mystyle
+mango=${MYSTYLE_DATASETS:-$root/../shared/datasets}/mango
+for bin in "$mystyle" "$build/bench/make_scale_catalog" "$build/bench/make_scale_vectors" "$build/bench/scale_bench"; do
+  [[ -x $bin ]] || { echo "scale_bench: $bin is missing (cmake --build $build)" >&2; exit 1; }
+done
+[[ -d $mango/images ]] || { echo "scale_bench: no MANGO data set at $mango" >&2; exit 1; }
+csv=$dir/csv ws=$dir/workspace
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+summary=()
+note() { summary+=("$1"); echo "$1"; }
+
+note "machine: $(nproc) hardware threads; load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [[ $keep == 0 || ! -f $ws/embeddings/style-flat.bin ]]; then
+  rm -rf "$csv" "$ws"  # only what this script makes there
+  mkdir -p "$dir"
+  echo "== 1. catalog: $items items (make_scale_catalog), then mystyle import csv"
+  "$build/bench/make_scale_catalog" --out "$csv" --items "$items" --queries "$queries" --seed "$seed" --mango "$mango"
+  t=$(now)
+  "$mystyle" import csv --workspace "$ws" --items "$csv/items.csv" --outfits "$csv/outfits.csv" --source scale \
+    --images-root "$mango/images"
+  s=$(elapsed "$t")
+  note "import: $items items + $(($(wc -l <"$csv/outfits.csv") - 1)) outfit rows in $s s ($(awk -v n="$items" -v s="$s" 'BEGIN { printf "%.0f", n / s }') items/s), catalog.db $(du -m "$ws/catalog.db" | cut -f1) MB"
+  echo "== 2. model and vectors (make_scale_vectors${fit_from:+ --fit-from $fit_from})"
+  t=$(now)
+  "$build/bench/make_scale_vectors" --workspace "$ws" --seed "$seed" ${fit_from:+--fit-from "$fit_from"}
+  note "vectors: $(elapsed "$t") s ($( [[ -n $fit_from ]] && echo "fitted to $fit_from" || echo "untrained model, seeded mixture"))"
+fi
+
+echo "== 3. in process: index builds, start stages, recommend with HNSW, recall@10 (bench/scale_bench)"
+"$build/bench/scale_bench" "$ws" --queries "$csv/queries.txt" --limit "$queries" $([[ $keep == 1 ]] && echo --reuse-index)
+
+echo "== 4. the server: mystyle serve --index hnsw from the saved index"
+port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+server_pid=""
+cleanup() {
+  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then kill -TERM "$server_pid"; wait "$server_pid" || true; fi
+}
+trap cleanup EXIT
+rss() { awk -v k="$1:" '$1 == k { printf "%.0f", $2 / 1024 }' "/proc/$server_pid/status"; }
+# The server's CPU seconds (user + system): on a shared machine, what its start cost it.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.1f", ($12 + $13) / hz }' "/proc/$server_pid/stat"; }
+t=$(now)
+"$mystyle" serve --workspace "$ws" --index hnsw --port "$port" >"$dir/serve.out" 2>"$dir/serve.log" &
+server_pid=$!
+until curl -sf -o /dev/null "http://127.0.0.1:$port/healthz"; do
+  kill -0 "$server_pid" 2>/dev/null || { echo "scale_bench: the server died:" >&2; cat "$dir/serve.log" >&2; exit 1; }
+  sleep 0.05
+done
+start_s=$(elapsed "$t")
+start_cpu=$(cpu)
+grep -m1 "loaded " "$dir/serve.log" || true
+rss_warm=$(rss VmRSS)
+note "server start (launch to the first 200 from /healthz): $start_s s wall, $start_cpu s of CPU (load average then: $(cut -d' ' -f1-3 /proc/loadavg))"
+note "server memory after its warm-up: VmRSS $rss_warm MB, VmHWM $(rss VmHWM) MB"
+head -n "$http_queries" "$csv/queries.txt" | while read -r photo; do
+  curl -s -o /dev/null -H "Expect:" -w '%{http_code} %{time_total}\n' -F "image=@$photo;type=image/jpeg" \
+    "http://127.0.0.1:$port/api/recommend?k=10&outfits=9"
+done >"$dir/http_times.txt"
+rss_after=$(rss VmRSS)
+hwm_after=$(rss VmHWM)
+ok=$(awk '$1 == 200' "$dir/http_times.txt" | wc -l)
+read -r p50 p99 < <(awk '{ print $2 * 1000 }' "$dir/http_times.txt" | sort -n |
+  awk '{ v[NR] = $1 } END { printf "%.2f %.2f\n", v[int(0.5 * (NR - 1)) + 1], v[int(0.99 * (NR - 1)) + 1] }')
+# The server's own time per request (its log line), without curl and the loopback.
+read -r s50 s99 < <(sed -n 's/.*POST \/api\/recommend 200 \([0-9.]*\) ms$/\1/p' "$dir/serve.log" | sort -n |
+  awk '{ v[NR] = $1 } END { printf "%.2f %.2f\n", v[int(0.5 * (NR - 1)) + 1], v[int(0.99 * (NR - 1)) + 1] }')
+note "server, $http_queries photos over HTTP one at a time (curl): $ok answered 200, p50 $p50 ms, p99 $p99 ms (the server's own log: p50 $s50 ms, p99 $s99 ms)"
+note "server memory after them: VmRSS $rss_after MB, VmHWM $hwm_after MB"
+cleanup
+server_pid=""
+
+echo
+echo "== summary ($items items, $dir)"
+printf '%s\n' "${summary[@]}"
+awk -v s="$start_s" -v r="$rss_after" -v h="$hwm_after" 'BEGIN {
+  printf "targets: server start %.1f s <= 30 s: %s (%.2fx of the limit); RSS %d MB <= 4096 MB: %s (%.2fx; peak %d MB)\n",
+    s, s <= 30 ? "met" : "NOT met", s / 30, r, r <= 4096 ? "met" : "NOT met", r / 4096, h }'
+echo "(recommend p50 and recall@10 against their targets: section 3 above)"
