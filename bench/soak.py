@@ -87,6 +87,7 @@ def main():
     ap.add_argument("--minutes", type=float, default=10)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--warmup", type=float, default=60, help="seconds before the reference RSS is taken")
+    ap.add_argument("--serve-args", default="", help="extra `mystyle serve` options, e.g. '--keep-alive 5'")
     ap.add_argument("--json")
     a = ap.parse_args()
 
@@ -104,7 +105,7 @@ def main():
     log_path = os.path.join(a.workspace, "soak-server.log")
     log = open(log_path, "w")
     server = subprocess.Popen([a.mystyle, "serve", "--workspace", a.workspace, "--port", str(port), "--threads",
-                               str(threads)], stdout=log, stderr=subprocess.STDOUT)
+                               str(threads)] + a.serve_args.split(), stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 120
     while time.time() < deadline:
         try:

@@ -28,7 +28,9 @@ struct ServerOptions {
   /// connection closes; an idle keep-alive connection closes after keep_alive_timeout_s.
   int read_timeout_s = 5;
   int write_timeout_s = 5;
-  int keep_alive_timeout_s = 2;
+  /// 5, not 2: at 2 s a loaded server (2 cores, 64 soak connections) closed keep-alive connections as
+  /// their next request arrived: 4 dropped requests and 3 failed /healthz in a 4-minute soak, none at 5.
+  int keep_alive_timeout_s = 5;
   /// Accepted connections waiting for a worker; with this many waiting, the server stops accepting
   /// until one is taken (the rest wait in the kernel's backlog): memory stays bounded under a flood.
   std::size_t max_queued_connections = 64;
