@@ -91,9 +91,11 @@ void add_train(CLI::App& app) {
                    "Share of training photos whose studio background is repainted with a texture (style, or "
                    "with --augment; experimental: docs/results.md section 0, run 6)")
       ->check(CLI::Range(0.0, 1.0));
-  train->add_option("--patience", o.patience, "Epochs without validation improvement before stopping")
-      ->check(CLI::Range(1, 100000))
-      ->capture_default_str();
+  train
+      ->add_option("--patience", o.patience,
+                   "Epochs without validation improvement before stopping (default: 5 for the autoencoders; "
+                   "style runs its whole learning-rate schedule and keeps the best epoch)")
+      ->check(CLI::Range(1, 100000));
   train->add_option("--threads", o.threads, "Worker threads (0 = all cores)")->capture_default_str();
   train->add_option("--max-items", o.max_items, "Use only the first N items with a photo (quick runs)");
   train->add_flag("--json", args->json, "Print the report as JSON");

@@ -29,6 +29,7 @@ struct EpochRecord {
 };
 
 constexpr double kMinImprovement = 1e-5;
+constexpr int kDefaultPatience = 5;  // TrainOptions::patience 0 means this for the autoencoders
 constexpr std::size_t kGridImages = 10;
 
 std::uint64_t mix(std::uint64_t x) {  // splitmix64 finaliser
@@ -194,7 +195,7 @@ TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& opt
   double run_seconds = 0;
   std::int64_t run_images = 0;
   for (int epoch = trainer.epoch() + 1; epoch <= options.epochs; ++epoch) {
-    if (stopping.should_stop(options.patience)) {
+    if (stopping.should_stop(options.patience > 0 ? options.patience : kDefaultPatience)) {
       report.stopped_early = true;
       spdlog::info("stopping early: validation loss has not improved for {} epochs", stopping.since_best());
       break;

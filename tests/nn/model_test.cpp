@@ -119,13 +119,15 @@ TEST(Model, ServingMatchesPlainInference) {
     }
   }
   const int batch = 6;
-  const auto x = smooth_images(batch, 64);
+  const int side = m.spec().image_side_px;
+  const auto x = smooth_images(batch, side);
   const int d = m.feature_size(LatentPooling::kFlat);
   std::vector<float> plain(static_cast<std::size_t>(batch * d)), served(plain.size()), one(d);
   m.encode(x, batch, LatentPooling::kFlat, plain);
   m.set_serving(true);
   m.encode(x, batch, LatentPooling::kFlat, served);
-  m.encode(std::span<const float>(x).subspan(3 * 3 * 64 * 64, 3 * 64 * 64), 1, LatentPooling::kFlat, one);
+  m.encode(std::span<const float>(x).subspan(3 * 3 * side * side, 3 * side * side), 1, LatentPooling::kFlat,
+           one);
   for (std::size_t i = 0; i < plain.size(); ++i) ASSERT_NEAR(served[i], plain[i], 2e-5) << i;
   for (int i = 0; i < d; ++i) ASSERT_NEAR(one[i], plain[static_cast<std::size_t>(3 * d + i)], 2e-5) << i;
   // Training while serving is refused; after serving ends, a changed weight is seen at once.

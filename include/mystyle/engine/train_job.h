@@ -17,7 +17,10 @@ struct TrainOptions {
   double learning_rate = 1e-3;
   std::uint64_t seed = 1;     ///< weights, split and shuffling
   bool resume = false;        ///< continue from models/<model>.checkpoint
-  int patience = 5;           ///< epochs without a better validation loss before stopping
+  /// Epochs without a better validation loss before stopping; 0 = the model's default: 5 for the
+  /// autoencoders, none for `style`, whose learning rate follows a cosine over all `epochs` (its
+  /// validation loss wanders for several epochs mid-schedule and still falls at the end).
+  int patience = 0;
   int threads = 0;            ///< 0 = every core
   std::size_t max_items = 0;  ///< 0 = every catalog item with a photo (a smaller number is for quick runs)
   /// Stop (as if killed) after this many epochs of this run; 0 = never. For tests of --resume.
