@@ -8,7 +8,6 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <set>
-#include <thread>
 
 #include "mystyle/catalog/design_split.h"
 #include "mystyle/core/error.h"
@@ -43,32 +42,6 @@ bool validation_design(const catalog::Item& item, std::uint64_t split_seed) {
   return fnv1a64(fmt::format("validation:{}:{}/{}", split_seed, item.source, catalog::design_of(item.source_id))) %
              1000 <
          static_cast<std::uint64_t>(kValidationFraction * 1000);
-}
-
-/// Flips each image left-right with probability 1/2 (drawn from `seed`), then the user-photo edits.
-/// Each image's edits depend on the seed and its position only, so the batch is split between
-/// `threads` workers (the edits took a third of a training step on one thread).
-void augment_batch(std::span<float> inputs, int n, int side, const image::AugmentSettings& edits,
-                   std::uint64_t seed, int threads) {
-  const std::size_t floats = static_cast<std::size_t>(3 * side * side);
-  const auto edit = [&](int i) {
-    const std::uint64_t s = seed + 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(i + 1);
-    const std::span<float> img = inputs.subspan(static_cast<std::size_t>(i) * floats, floats);
-    if ((s >> 61) & 1) {
-      for (int row = 0; row < 3 * side; ++row) {
-        std::reverse(img.begin() + row * side, img.begin() + (row + 1) * side);
-      }
-    }
-    image::augment_image(img, 3, side, edits, s);
-  };
-  const int workers = std::clamp(threads, 1, std::max(n, 1));
-  std::vector<std::jthread> pool;
-  for (int w = 1; w < workers; ++w) {
-    pool.emplace_back([&, w] {
-      for (int i = w; i < n; i += workers) edit(i);
-    });
-  }
-  for (int i = 0; i < n; i += workers) edit(i);
 }
 
 void write_history(const std::filesystem::path& path, const std::vector<StyleEpoch>& history) {
@@ -213,8 +186,10 @@ TrainReport train_style_on_catalog(const Workspace& workspace, const TrainOption
   image::AugmentSettings edits = options.augmentation;
   edits.tint = std::min(edits.tint, kMaxTint);
   edits.gamma = std::min(edits.gamma, kMaxGamma);
+  // Each photo mirrored half the time, then edited; the batch split between the training threads (the
+  // edits took about a third of a training step on one thread).
   settings.augment = [side, edits, threads](std::span<float> in, int n, std::uint64_t seed) {
-    augment_batch(in, n, side, edits, seed, threads);
+    image::augment_batch(in, n, 3, side, edits, seed, threads, /*mirror=*/true);
   };
   nn::Model model(spec, options.seed);
   nn::StyleTrainer trainer(model, settings);

@@ -6,8 +6,12 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <exception>
+#include <mutex>
 #include <opencv2/imgproc.hpp>
 #include <random>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "mystyle/core/error.h"
@@ -185,6 +189,44 @@ void augment_image(std::span<float> chw, int channels, int side_px, const Augmen
       v = std::clamp(curved * g, 0.0f, 1.0f);
     }
   }
+}
+
+void augment_batch(std::span<float> batch, int n, int channels, int side_px, const AugmentSettings& settings,
+                   std::uint64_t seed, int threads, bool mirror) {
+  if (n < 0 || channels < 1 || side_px < 1 ||
+      batch.size() != static_cast<std::size_t>(n) * static_cast<std::size_t>(channels) * side_px * side_px) {
+    throw Error("augment_batch: a batch of " + std::to_string(batch.size()) + " floats is not " + std::to_string(n) +
+                    " images of " + std::to_string(channels) + "x" + std::to_string(side_px) + "x" +
+                    std::to_string(side_px),
+                ErrorKind::kInvalidInput);
+  }
+  const std::size_t floats = static_cast<std::size_t>(channels) * side_px * side_px;
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
+  const auto edit_every = [&](int first, int step) {
+    try {
+      for (int i = first; i < n; i += step) {
+        const std::uint64_t s = seed + 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(i + 1);
+        const std::span<float> img = batch.subspan(static_cast<std::size_t>(i) * floats, floats);
+        if (mirror && ((s >> 61) & 1)) {
+          for (int row = 0; row < channels * side_px; ++row) {
+            std::reverse(img.begin() + row * side_px, img.begin() + (row + 1) * side_px);
+          }
+        }
+        augment_image(img, channels, side_px, settings, s);
+      }
+    } catch (...) {
+      std::lock_guard lock(failure_mutex);
+      if (!failure) failure = std::current_exception();
+    }
+  };
+  const int workers = std::clamp(threads, 1, std::max(n, 1));
+  {
+    std::vector<std::jthread> pool;
+    for (int w = 1; w < workers; ++w) pool.emplace_back(edit_every, w, workers);
+    edit_every(0, workers);
+  }
+  if (failure) std::rethrow_exception(failure);
 }
 
 }  // namespace mystyle::image

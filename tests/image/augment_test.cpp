@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <span>
 #include <vector>
 
 #include "mystyle/core/error.h"
@@ -148,6 +150,42 @@ TEST(Augment, TextureChanceZeroLeavesOtherEditsUnchanged) {
   auto c = disc_image(24, 24, 12);
   augment_image(c, 3, kSide, s, 5);
   EXPECT_EQ(a, c);
+}
+
+// The batch form edits image i exactly as augment_image does with its own seed (after an optional
+// mirror), whatever the number of threads; a wrong batch size is refused.
+TEST(Augment, BatchMatchesOneImageAtATimeForAnyThreadCount) {
+  constexpr int kImages = 7;
+  constexpr std::uint64_t kSeed = 99;
+  std::vector<float> batch;
+  for (int i = 0; i < kImages; ++i) {
+    const auto img = disc_image(14.0f + 3.0f * static_cast<float>(i), 22, 8);
+    batch.insert(batch.end(), img.begin(), img.end());
+  }
+  const std::size_t floats = 3 * kSide * kSide;
+  std::vector<float> expected = batch;
+  int mirrored = 0;
+  for (int i = 0; i < kImages; ++i) {
+    const std::uint64_t s = kSeed + 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(i + 1);
+    std::span<float> img(expected.data() + i * floats, floats);
+    if ((s >> 61) & 1) {
+      ++mirrored;
+      for (int row = 0; row < 3 * kSide; ++row) std::reverse(img.begin() + row * kSide, img.begin() + (row + 1) * kSide);
+    }
+    augment_image(img, 3, kSide, {}, s);
+  }
+  ASSERT_GT(mirrored, 0);
+  ASSERT_LT(mirrored, kImages);
+  for (int threads : {1, 2, 3, 16}) {
+    auto got = batch;
+    augment_batch(got, kImages, 3, kSide, {}, kSeed, threads, /*mirror=*/true);
+    EXPECT_EQ(got, expected) << threads << " threads";
+  }
+  auto plain = batch;
+  augment_batch(plain, kImages, 3, kSide, nothing(), kSeed, 2, /*mirror=*/false);
+  EXPECT_EQ(plain, batch);
+  EXPECT_THROW(augment_batch(std::span<float>(plain).first(plain.size() - 1), kImages, 3, kSide, {}, kSeed, 2, true),
+               Error);
 }
 
 TEST(Augment, WrongSizeIsAnError) {

@@ -36,4 +36,12 @@ void texture_background(std::span<float> chw, int channels, int side_px, std::ui
 void augment_image(std::span<float> chw, int channels, int side_px, const AugmentSettings& settings,
                    std::uint64_t seed);
 
+/// Edits the `n` planar images of `batch` (each `channels` x side x side floats) in place, as training
+/// does: image i, with its own seed s_i = seed + 0x9E3779B97F4A7C15 * (i + 1), is mirrored left-right
+/// when `mirror` and bit 61 of s_i are set, then edited by augment_image(..., s_i). The images are split
+/// between `threads` workers (at least 1); the result does not depend on `threads`. Throws like
+/// augment_image, and mystyle::Error (kInvalidInput) when `batch` does not hold `n` such images.
+void augment_batch(std::span<float> batch, int n, int channels, int side_px, const AugmentSettings& settings,
+                   std::uint64_t seed, int threads, bool mirror);
+
 }  // namespace mystyle::image
