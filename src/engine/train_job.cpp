@@ -155,13 +155,9 @@ TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& opt
   settings.shuffle_seed = options.seed;
   if (options.augment || options.contrastive_weight > 0) {
     const int side = spec.image_side_px;
-    settings.corrupt_inputs = [side, aug = options.augmentation](std::span<float> inputs, int n,
-                                                                 std::uint64_t seed) {
-      const std::size_t floats = static_cast<std::size_t>(3 * side * side);
-      for (int i = 0; i < n; ++i) {
-        image::augment_image(inputs.subspan(static_cast<std::size_t>(i) * floats, floats), 3, side, aug,
-                             seed + 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(i + 1));
-      }
+    settings.corrupt_inputs = [side, threads, aug = options.augmentation](std::span<float> inputs, int n,
+                                                                          std::uint64_t seed) {
+      image::augment_batch(inputs, n, 3, side, aug, seed, threads, /*mirror=*/false);
     };
   }
   settings.contrastive_weight = options.contrastive_weight;
