@@ -123,6 +123,13 @@ std::string read_file_bytes(const std::filesystem::path& path, std::size_t max_b
   return bytes;
 }
 
+std::array<std::int64_t, 3> file_stamp(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {-1, -1, -1};
+  return {static_cast<std::int64_t>(st.st_ino), static_cast<std::int64_t>(st.st_size),
+          static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
 std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t seed) {
   std::uint64_t h = seed;
   for (unsigned char c : bytes) {

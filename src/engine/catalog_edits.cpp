@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <opencv2/core.hpp>
 #include <optional>
 #include <vector>
@@ -99,21 +100,10 @@ PhotoVectors encode_catalog_photo(nn::Model& model, nn::LatentPooling pooling, c
   return out;
 }
 
-AddedItem WorkspaceWriter::add_item(catalog::Item item, std::string_view photo_bytes) {
-  return add_item_with_photo(workspace_, std::move(item), photo_bytes, options_);
-}
+namespace {
 
-bool WorkspaceWriter::remove_item(std::int64_t id) {
-  return engine::remove_item(workspace_, id, options_);
-}
-
-catalog::Outfit WorkspaceWriter::add_outfit(const catalog::Outfit& outfit) {
-  catalog::Catalog cat(workspace_.root());
-  return cat.add_outfit(outfit);
-}
-
-AddedItem add_item_with_photo(const Workspace& workspace, catalog::Item item, std::string_view photo_bytes,
-                              const CatalogEditOptions& options) {
+AddedItem add_item_encoded_by(const Workspace& workspace, catalog::Item item, std::string_view photo_bytes,
+                              const CatalogEditOptions& options, const std::function<EmbeddingModel&()>& model_of) {
   const auto start = std::chrono::steady_clock::now();
   const std::string name = fmt::format("photo of {}/{}", item.source, item.source_id);
   // Everything that can refuse the edit is checked before anything is written.
@@ -123,7 +113,9 @@ AddedItem add_item_with_photo(const Workspace& workspace, catalog::Item item, st
     throw Error("an item needs a source and a source_id", ErrorKind::kInvalidInput);
 
   FileLock lock(workspace.write_lock_file());
-  auto [model, source_hash] = load_embedding_model(workspace, options.model);
+  EmbeddingModel& loaded = model_of();
+  nn::Model& model = loaded.model;
+  const std::uint64_t source_hash = loaded.source_hash;
   Embeddings embeddings = load_current_embeddings(workspace, options.model, options.pooling, source_hash);
   std::string stale;
   std::optional<Embeddings> views = load_current_views(workspace, options.model, embeddings, &stale);
@@ -164,6 +156,41 @@ AddedItem add_item_with_photo(const Workspace& workspace, catalog::Item item, st
   added.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return added;
 }
+
+}  // namespace
+
+AddedItem WorkspaceWriter::add_item(catalog::Item item, std::string_view photo_bytes) {
+  std::lock_guard lock(model_mutex_);
+  return add_item_encoded_by(workspace_, std::move(item), photo_bytes, options_, [this]() -> EmbeddingModel& {
+    // The model of the last add while its file is unchanged (checked under the write lock).
+    const auto stamp = file_stamp(workspace_.model_file(options_.model));
+    if (!model_ || stamp != model_stamp_) {
+      model_.reset();
+      model_.emplace(load_embedding_model(workspace_, options_.model));
+      model_stamp_ = stamp;
+    }
+    return *model_;
+  });
+}
+
+bool WorkspaceWriter::remove_item(std::int64_t id) {
+  return engine::remove_item(workspace_, id, options_);
+}
+
+catalog::Outfit WorkspaceWriter::add_outfit(const catalog::Outfit& outfit) {
+  catalog::Catalog cat(workspace_.root());
+  return cat.add_outfit(outfit);
+}
+
+AddedItem add_item_with_photo(const Workspace& workspace, catalog::Item item, std::string_view photo_bytes,
+                              const CatalogEditOptions& options) {
+  std::optional<EmbeddingModel> model;
+  return add_item_encoded_by(workspace, std::move(item), photo_bytes, options, [&]() -> EmbeddingModel& {
+    model.emplace(load_embedding_model(workspace, options.model));
+    return *model;
+  });
+}
+
 
 bool remove_item(const Workspace& workspace, std::int64_t id, const CatalogEditOptions& options) {
   FileLock lock(workspace.write_lock_file());

@@ -15,11 +15,11 @@
 #include <deque>
 #include <condition_variable>
 #include <stop_token>
-#include <sys/stat.h>
 
 #include "mystyle/engine/photo_views.h"
 
 #include "mystyle/core/error.h"
+#include "mystyle/core/file_io.h"
 #include "mystyle/server/http_error.h"
 #include "request_parsing.h"
 #include "routes.h"
@@ -112,13 +112,6 @@ void open_completer(Snapshot& snap, const engine::Workspace& workspace, bool qui
     snap.completer_unavailable = fmt::format("complete the look is not available: {}", e.what());
     spdlog::warn("complete the look: off ({})", e.what());
   }
-}
-
-std::array<std::int64_t, 3> file_stamp(const std::filesystem::path& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return {-1, -1, -1};
-  return {static_cast<std::int64_t>(st.st_ino), static_cast<std::int64_t>(st.st_size),
-          static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "mystyle/core/file_io.h"
+#include "mystyle/engine/catalog_edits.h"
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/recommender.h"
 #include "mystyle/server/server.h"
@@ -326,6 +327,77 @@ TEST_F(LiveUpdateTest, RequestsDuringReloadsAllSucceed) {
   EXPECT_EQ(server_->generation(), before + 4);
   EXPECT_GT(ok.load(), 0);
   EXPECT_EQ(failed.load(), 0);
+}
+
+// The admin API's writer keeps its model between adds: an add through it stores the vector a freshly
+// loaded model gives, the same model file rewritten is loaded again and still agrees, and a model file
+// replaced by a broken one is noticed at the next add (an error naming it), not encoded with the old one.
+TEST(WorkspaceWriterTest, KeepsItsModelOnlyWhileTheFileIsUnchanged) {
+  fs::path shared = MYSTYLE_SERVER_TEST_WORKSPACE;
+  if (!testing::open_shared_workspace(shared, /*outfit_count=*/40)) GTEST_SKIP() << "MANGO data set not found";
+  const fs::path dir = shared.parent_path() / fmt::format("writer-{}", ::getpid());
+  fs::remove_all(dir);
+  testing::copy_workspace(shared, dir);
+  const engine::Workspace ws(dir);
+  std::set<std::string> used;
+  {
+    catalog::Catalog cat(dir);
+    for (const auto& item : cat.all_items()) {
+      if (item.image_path) used.insert(fs::path(*item.image_path).filename().string());
+    }
+  }
+  std::vector<fs::path> photos;
+  for (const auto& e : fs::directory_iterator(testing::dataset_path("mango/images"))) {
+    if (e.path().extension() == ".jpg" && !used.contains(e.path().filename().string())) photos.push_back(e.path());
+  }
+  std::sort(photos.begin(), photos.end());
+  ASSERT_GE(photos.size(), 4u);
+
+  engine::WorkspaceWriter writer(ws, {});
+  const auto add = [&](int i) {
+    catalog::Item item;
+    item.source = "admin";
+    item.source_id = fmt::format("writer-{}", i);
+    item.category = "Tops";
+    item.type = "T-Shirt";
+    item.slot = catalog::Slot::kMainTop;
+    return writer.add_item(item, read_file_bytes(photos[static_cast<std::size_t>(i)]));
+  };
+  const auto stored = [&](std::int64_t id) {
+    const engine::Embeddings e = engine::load_embeddings(ws.embeddings_file(engine::kDefaultModel, "flat"));
+    const auto at = std::ranges::lower_bound(e.ids, id);
+    EXPECT_TRUE(at != e.ids.end() && *at == id);
+    const auto row = static_cast<std::size_t>(at - e.ids.begin()) * static_cast<std::size_t>(e.dim);
+    return std::vector<float>(e.vectors.begin() + static_cast<std::ptrdiff_t>(row),
+                              e.vectors.begin() + static_cast<std::ptrdiff_t>(row + static_cast<std::size_t>(e.dim)));
+  };
+  const auto fresh = [&](int i) {
+    auto loaded = engine::load_embedding_model(ws, engine::kDefaultModel);
+    return engine::encode_catalog_photo(loaded.model, nn::LatentPooling::kFlat, photos[static_cast<std::size_t>(i)],
+                                        false)
+        .item;
+  };
+  const auto near = [](const std::vector<float>& a, const std::vector<float>& b) {
+    float worst = a.size() == b.size() ? 0.0f : 1.0f;
+    for (std::size_t k = 0; k < std::min(a.size(), b.size()); ++k) worst = std::max(worst, std::abs(a[k] - b[k]));
+    return worst;
+  };
+  EXPECT_LT(near(stored(add(0).item.id), fresh(0)), 1e-5f);
+  EXPECT_LT(near(stored(add(1).item.id), fresh(1)), 1e-5f);  // the kept model
+
+  const fs::path model_file = ws.model_file(engine::kDefaultModel);
+  const std::string model_bytes = read_file_bytes(model_file);
+  write_file_atomic(model_file, model_bytes);  // a new file, the same model: loaded again, same vectors
+  EXPECT_LT(near(stored(add(2).item.id), fresh(2)), 1e-5f);
+
+  write_file_atomic(model_file, model_bytes.substr(0, model_bytes.size() / 2));
+  try {
+    add(3);
+    ADD_FAILURE() << "an add after the model file was replaced by a broken one succeeded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(model_file.string()), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #pragma once
 /// Whole-file I/O shared by every module that stores something in the workspace: atomic writes,
 /// bounded reads, a checksum, and read-only memory maps.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -22,6 +23,10 @@ void create_folder(const std::filesystem::path& folder);
 
 /// Reads a whole file. Throws kNotFound when it cannot be opened, kTooLarge past `max_bytes`.
 std::string read_file_bytes(const std::filesystem::path& path, std::size_t max_bytes = SIZE_MAX);
+
+/// (inode, size, modification time in ns) of `path`, all -1 when it cannot be read: it changes whenever
+/// the file is rewritten or replaced (write_file_atomic renames a new file over it).
+std::array<std::int64_t, 3> file_stamp(const std::filesystem::path& path);
 
 /// 64-bit FNV-1a of `bytes`: the checksum of the project's file formats.
 std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t seed = 0xcbf29ce484222325ull);

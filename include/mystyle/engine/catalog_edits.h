@@ -10,12 +10,16 @@
 /// encodes. Remove: embedding rows -> catalog rows -> photo; a kill in between leaves an item
 /// without a vector, or an unreferenced photo. Every edit holds the workspace's write lock
 /// (Workspace::write_lock_file), as `mystyle embed` does, so the two never overwrite each other's rows.
+#include <array>
 #include <cstdint>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "mystyle/catalog/catalog.h"
+#include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/workspace.h"
 #include "mystyle/image/decode.h"
 #include "mystyle/nn/model.h"
@@ -67,6 +71,11 @@ class WorkspaceWriter : public CatalogWriter {
  private:
   Workspace workspace_;
   CatalogEditOptions options_;
+  /// The model of the last add, kept while its file's stamp stays the same: loading it and laying its
+  /// weights out for serving was a third of an add on MANGO. One add uses it at a time.
+  std::mutex model_mutex_;
+  std::optional<EmbeddingModel> model_;
+  std::array<std::int64_t, 3> model_stamp_{};
 };
 
 /// Adds `item` (source, source_id, name, category, ... ; id and image_path are ignored) with the
