@@ -29,6 +29,22 @@ namespace fs = std::filesystem;
 
 constexpr const char* kToken = "test-admin-token-0123456789";
 
+/// The first `n` MANGO product photos (by name) that no item of the workspace at `workspace` uses.
+std::vector<fs::path> unused_mango_photos(const fs::path& workspace, std::size_t n) {
+  std::set<std::string> used;
+  catalog::Catalog cat(workspace);
+  for (const auto& item : cat.all_items()) {
+    if (item.image_path) used.insert(fs::path(*item.image_path).filename().string());
+  }
+  std::vector<fs::path> all;
+  for (const auto& entry : fs::directory_iterator(testing::dataset_path("mango/images"))) {
+    if (entry.path().extension() == ".jpg" && !used.contains(entry.path().filename().string())) all.push_back(entry.path());
+  }
+  std::sort(all.begin(), all.end());
+  all.resize(std::min(all.size(), n));
+  return all;
+}
+
 class LiveUpdateTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -73,21 +89,7 @@ class LiveUpdateTest : public ::testing::Test {
   }
   static httplib::Headers admin() { return {{"Authorization", std::string("Bearer ") + kToken}}; }
 
-  /// MANGO product photos that no item of the workspace uses.
-  static std::vector<fs::path> unused_photos(std::size_t n) {
-    std::set<std::string> used;
-    catalog::Catalog cat(workspace_);
-    for (const auto& item : cat.all_items()) {
-      if (item.image_path) used.insert(fs::path(*item.image_path).filename().string());
-    }
-    std::vector<fs::path> all;
-    for (const auto& entry : fs::directory_iterator(testing::dataset_path("mango/images"))) {
-      if (entry.path().extension() == ".jpg" && !used.contains(entry.path().filename().string())) all.push_back(entry.path());
-    }
-    std::sort(all.begin(), all.end());
-    all.resize(std::min(all.size(), n));
-    return all;
-  }
+  static std::vector<fs::path> unused_photos(std::size_t n) { return unused_mango_photos(workspace_, n); }
 
   static httplib::Result add_item(const fs::path& photo, const std::string& source_id,
                                   const httplib::Headers& headers = admin()) {
@@ -339,19 +341,8 @@ TEST(WorkspaceWriterTest, KeepsItsModelOnlyWhileTheFileIsUnchanged) {
   fs::remove_all(dir);
   testing::copy_workspace(shared, dir);
   const engine::Workspace ws(dir);
-  std::set<std::string> used;
-  {
-    catalog::Catalog cat(dir);
-    for (const auto& item : cat.all_items()) {
-      if (item.image_path) used.insert(fs::path(*item.image_path).filename().string());
-    }
-  }
-  std::vector<fs::path> photos;
-  for (const auto& e : fs::directory_iterator(testing::dataset_path("mango/images"))) {
-    if (e.path().extension() == ".jpg" && !used.contains(e.path().filename().string())) photos.push_back(e.path());
-  }
-  std::sort(photos.begin(), photos.end());
-  ASSERT_GE(photos.size(), 4u);
+  const std::vector<fs::path> photos = unused_mango_photos(dir, 4);
+  ASSERT_EQ(photos.size(), 4u);
 
   engine::WorkspaceWriter writer(ws, {});
   const auto add = [&](int i) {
