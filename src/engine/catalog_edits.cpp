@@ -191,7 +191,6 @@ AddedItem add_item_with_photo(const Workspace& workspace, catalog::Item item, st
   });
 }
 
-
 bool remove_item(const Workspace& workspace, std::int64_t id, const CatalogEditOptions& options) {
   FileLock lock(workspace.write_lock_file());
   std::optional<catalog::Item> item;
