@@ -358,9 +358,8 @@ TEST(WorkspaceWriterTest, KeepsItsModelOnlyWhileTheFileIsUnchanged) {
     const engine::Embeddings e = engine::load_embeddings(ws.embeddings_file(engine::kDefaultModel, "flat"));
     const auto at = std::ranges::lower_bound(e.ids, id);
     EXPECT_TRUE(at != e.ids.end() && *at == id);
-    const auto row = static_cast<std::size_t>(at - e.ids.begin()) * static_cast<std::size_t>(e.dim);
-    return std::vector<float>(e.vectors.begin() + static_cast<std::ptrdiff_t>(row),
-                              e.vectors.begin() + static_cast<std::ptrdiff_t>(row + static_cast<std::size_t>(e.dim)));
+    const auto row = e.row(static_cast<std::size_t>(at - e.ids.begin()));
+    return std::vector<float>(row.begin(), row.end());
   };
   const auto fresh = [&](int i) {
     auto loaded = engine::load_embedding_model(ws, engine::kDefaultModel);
