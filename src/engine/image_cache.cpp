@@ -35,10 +35,15 @@ std::string pipeline_fingerprint(const image::PreprocessOptions& o) {
   // Every field that changes a cached pixel; bump the "pipeline" number when the code's output changes.
   return fmt::format(
       "pipeline=1 side={} gamma={:.6f} normalise={} reference={} crop={} edge={} line={} margin={:.6f} "
-      "window={},{},{},{}",
+      "window={},{},{},{}{}",
       o.image_side_px, o.gamma, o.normalise_background, o.background_reference, static_cast<int>(o.crop.mode),
       o.crop.edge_threshold, o.crop.min_line_pixels, o.crop.margin_frac, o.crop.fixed_window.x,
-      o.crop.fixed_window.y, o.crop.fixed_window.width, o.crop.fixed_window.height);
+      o.crop.fixed_window.y, o.crop.fixed_window.width, o.crop.fixed_window.height,
+      o.paint_out_busy_background
+          ? fmt::format(" busy={:.4f},{:.4f},{},{},{},{},{}", o.background.band_frac, o.background.busy_edge_share,
+                        o.background.segment_side_px, o.background.segment_iterations, o.background.fill[0],
+                        o.background.fill[1], o.background.fill[2])
+          : std::string());
 }
 
 namespace {

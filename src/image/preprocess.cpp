@@ -93,8 +93,11 @@ CropResult preprocess_into(const cv::Mat& rgb, const PreprocessOptions& options,
                     std::to_string(side) + " x " + std::to_string(side),
                 ErrorKind::kInvalidInput);
   }
-  CropResult crop = crop_image(rgb, options.crop);
-  const ChannelTables tables = channel_tables(rgb, options);
+  const cv::Mat source = options.paint_out_busy_background && options.crop.mode == CropMode::kObject
+                             ? paint_out_background(rgb, options.background, options.crop.edge_threshold).rgb
+                             : rgb;
+  CropResult crop = crop_image(source, options.crop);
+  const ChannelTables tables = channel_tables(source, options);
   cv::Mat small;
   cv::resize(crop.region, small, cv::Size(side, side), 0.0, 0.0, cv::INTER_AREA);
   if (seen_rgb8 != nullptr) seen_rgb8->create(side, side, CV_8UC3);

@@ -1,6 +1,7 @@
 #pragma once
 /// The one preprocessing path shared by training, indexing and serving (the 2022 prototype's
-/// train/serve mismatch must not come back): crop (crop.h) -> resize with cv::INTER_AREA to
+/// train/serve mismatch must not come back): a busy background painted out (background.h; object
+/// crop only) -> crop (crop.h) -> resize with cv::INTER_AREA to
 /// side_px x side_px -> background normalisation (optional, on by default) -> gamma correction
 /// through an 8-bit table -> floats in [0, 1], planar CHW.
 ///
@@ -14,6 +15,7 @@
 #include <span>
 #include <vector>
 
+#include "mystyle/image/background.h"
 #include "mystyle/image/crop.h"
 #include "mystyle/image/decode.h"
 
@@ -29,6 +31,11 @@ struct PreprocessOptions {
   /// channels below 48), where the scale would be unreliable; factors are clamped to [0.5, 3].
   bool normalise_background = true;
   int background_reference = 240;  ///< 0..255, the same for the three channels
+  /// With CropMode::kObject: a photo whose frame edge is textured (not a studio backdrop) has its
+  /// background segmented and painted `background.fill` before the crop (background.h). Studio
+  /// photos are unchanged.
+  bool paint_out_busy_background = true;
+  BackgroundOptions background;
 };
 
 /// One preprocessed image.
