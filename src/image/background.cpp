@@ -19,15 +19,24 @@ void check_rgb(const cv::Mat& rgb) {
 constexpr double kMinKeptShare = 0.03, kMaxKeptShare = 0.92;
 constexpr double kMaxFrameContact = 0.05;
 constexpr std::uint64_t kSegmentSeed = 0x5EED5EED;
+// A studio backdrop's pixel: light (every channel at least this) and nearly grey (channels within this).
+constexpr int kStudioMinLevel = 200, kStudioMaxChroma = 20;
 
 }  // namespace
 
-double band_edge_share(const cv::Mat& rgb, const BackgroundOptions& options, int edge_threshold) {
+namespace {
+
+struct BandStats {
+  double edge_share = 0, studio_share = 0;
+};
+
+BandStats band_stats(const cv::Mat& rgb, const BackgroundOptions& options, int edge_threshold) {
   check_rgb(rgb);
-  if (rgb.rows < 3 || rgb.cols < 3) return 0.0;
+  BandStats stats;
+  if (rgb.rows < 3 || rgb.cols < 3) return stats;
   const int band_y = std::max(1, static_cast<int>(std::lround(rgb.rows * options.band_frac)));
   const int band_x = std::max(1, static_cast<int>(std::lround(rgb.cols * options.band_frac)));
-  std::size_t edges = 0, pixels = 0;
+  std::size_t edges = 0, studio = 0, pixels = 0;
   for (int y = 1; y + 1 < rgb.rows; ++y) {
     const std::uint8_t* above = rgb.ptr<std::uint8_t>(y - 1);
     const std::uint8_t* row = rgb.ptr<std::uint8_t>(y);
@@ -40,7 +49,10 @@ double band_edge_share(const cv::Mat& rgb, const BackgroundOptions& options, int
           const int i = 3 * x + c;
           edge |= std::abs(row[i + 3] - row[i - 3]) > edge_threshold || std::abs(below[i] - above[i]) > edge_threshold;
         }
+        const std::uint8_t* px = row + 3 * x;
+        const int hi = std::max({px[0], px[1], px[2]}), lo = std::min({px[0], px[1], px[2]});
         edges += edge;
+        studio += lo >= kStudioMinLevel && hi - lo <= kStudioMaxChroma;
         ++pixels;
       }
     };
@@ -51,14 +63,28 @@ double band_edge_share(const cv::Mat& rgb, const BackgroundOptions& options, int
       scan(std::max(rgb.cols - 1 - band_x, band_x + 1), rgb.cols - 1);
     }
   }
-  return pixels == 0 ? 0.0 : static_cast<double>(edges) / static_cast<double>(pixels);
+  if (pixels > 0) {
+    stats.edge_share = static_cast<double>(edges) / static_cast<double>(pixels);
+    stats.studio_share = static_cast<double>(studio) / static_cast<double>(pixels);
+  }
+  return stats;
+}
+
+}  // namespace
+
+double band_edge_share(const cv::Mat& rgb, const BackgroundOptions& options, int edge_threshold) {
+  return band_stats(rgb, options, edge_threshold).edge_share;
 }
 
 BackgroundResult paint_out_background(const cv::Mat& rgb, const BackgroundOptions& options, int edge_threshold) {
   BackgroundResult result;
   result.rgb = rgb;
-  result.edge_share = band_edge_share(rgb, options, edge_threshold);
-  result.busy = result.edge_share > options.busy_edge_share;
+  const BandStats band = band_stats(rgb, options, edge_threshold);
+  result.edge_share = band.edge_share;
+  result.studio_share = band.studio_share;
+  // Busy: edges all along the band, and little of it a light studio backdrop (a close-up of a
+  // patterned garment on a studio backdrop has edges in the band, but backdrop beside them).
+  result.busy = band.edge_share > options.busy_edge_share && band.studio_share < options.max_studio_share;
   if (!result.busy) return result;
 
   // GrabCut on a small copy, every pixel but a thin frame "probably foreground" to start.

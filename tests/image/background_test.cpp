@@ -87,15 +87,28 @@ TEST(Background, AGarmentOnAWoodFloorKeepsItsPixelsAndLosesTheFloor) {
 }
 
 TEST(Background, AClosedUpPatternedGarmentIsNotABackground) {
-  // Stripes to every edge of the frame: the band is busy, but what GrabCut keeps runs out of the
-  // frame (or is everything), so the photo is left alone.
+  // Red and blue stripes to every edge of the frame: the band is busy and holds no backdrop, but what
+  // GrabCut keeps runs out of the frame (or is everything), so the photo is left alone.
   cv::Mat photo(kRows, kCols, CV_8UC3);
   for (int y = 0; y < kRows; ++y) {
-    for (int x = 0; x < kCols; ++x) photo.at<cv::Vec3b>(y, x) = ((x / 9) % 2) ? cv::Vec3b(20, 20, 30) : cv::Vec3b(235, 230, 220);
+    for (int x = 0; x < kCols; ++x) photo.at<cv::Vec3b>(y, x) = ((x / 9) % 2) ? cv::Vec3b(150, 30, 40) : cv::Vec3b(30, 40, 140);
   }
   const BackgroundResult r = paint_out_background(photo, BackgroundOptions{}, 20);
   EXPECT_TRUE(r.busy);
   EXPECT_FALSE(r.painted);
+  EXPECT_EQ(r.rgb.data, photo.data);
+}
+
+TEST(Background, APatternedGarmentCutByTheFrameOnAStudioBackdropIsNotBusy) {
+  // A tight crop: the striped garment runs out at the top and bottom, the backdrop shows at the sides.
+  cv::Mat photo = studio_backdrop();
+  for (int y = 0; y < kRows; ++y) {
+    for (int x = 60; x < 240; ++x) photo.at<cv::Vec3b>(y, x) = ((y / 6) % 2) ? cv::Vec3b(20, 20, 30) : cv::Vec3b(200, 40, 40);
+  }
+  const BackgroundResult r = paint_out_background(photo, BackgroundOptions{}, 20);
+  EXPECT_GT(r.edge_share, BackgroundOptions{}.busy_edge_share) << "edges in the band";
+  EXPECT_GT(r.studio_share, 0.3) << "and backdrop beside them";
+  EXPECT_FALSE(r.busy);
   EXPECT_EQ(r.rgb.data, photo.data);
 }
 
