@@ -93,10 +93,14 @@ CropResult preprocess_into(const cv::Mat& rgb, const PreprocessOptions& options,
                     std::to_string(side) + " x " + std::to_string(side),
                 ErrorKind::kInvalidInput);
   }
-  const cv::Mat source = options.paint_out_busy_background && options.crop.mode == CropMode::kObject
-                             ? paint_out_background(rgb, options.background, options.crop.edge_threshold).rgb
-                             : rgb;
+  BackgroundResult background;
+  background.rgb = rgb;
+  if (options.paint_out_busy_background && options.crop.mode == CropMode::kObject) {
+    background = paint_out_background(rgb, options.background, options.crop.edge_threshold);
+  }
+  const cv::Mat& source = background.rgb;
   CropResult crop = crop_image(source, options.crop);
+  crop.background_painted = background.painted;
   const ChannelTables tables = channel_tables(source, options);
   cv::Mat small;
   cv::resize(crop.region, small, cv::Size(side, side), 0.0, 0.0, cv::INTER_AREA);
@@ -133,6 +137,7 @@ Preprocessed preprocess(const cv::Mat& rgb, const PreprocessOptions& options) {
   const CropResult crop = preprocess_into(rgb, options, out.chw, &out.seen_rgb8);
   out.object_box = crop.object_box;
   out.crop_box = crop.crop_box;
+  out.background_painted = crop.background_painted;
   return out;
 }
 

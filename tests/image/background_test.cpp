@@ -119,8 +119,11 @@ TEST(Background, PreprocessPaintsOutOnlyBusyBackgroundsAndOnlyForTheObjectCrop) 
   off.paint_out_busy_background = false;
   const cv::Mat studio = with_garment(studio_backdrop());
   EXPECT_EQ(preprocess(studio, on).chw, preprocess(studio, off).chw);
+  EXPECT_FALSE(preprocess(studio, on).background_painted);
   const cv::Mat floor = with_garment(wood_floor());
   const Preprocessed painted = preprocess(floor, on);
+  EXPECT_TRUE(painted.background_painted);
+  EXPECT_FALSE(preprocess(floor, off).background_painted);
   EXPECT_NE(painted.chw, preprocess(floor, off).chw);
   EXPECT_LT(painted.crop_box.width, kCols * 3 / 4) << "the crop closes in on the garment";
   PreprocessOptions window = on;

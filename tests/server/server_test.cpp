@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <thread>
 
 #include "mystyle/core/file_io.h"
@@ -153,6 +154,30 @@ TEST_F(ServerTest, RecommendReturnsTheEngineDocumentAndWhatTheModelSaw) {
   json expected = recommender_->to_json(result, request, true);
   for (json* d : {&doc, &expected}) d->erase("timings_ms");
   EXPECT_EQ(doc, expected);
+}
+
+// A garment photographed on a wooden floor: the answer says its background was painted out (the
+// catalog photo above: not), and what the model saw is the garment on plain grey.
+TEST_F(ServerTest, RecommendSaysWhenABusyBackgroundWasPaintedOut) {
+  cv::Mat floor(400, 300, CV_8UC3);
+  for (int y = 0; y < floor.rows; ++y) {
+    for (int x = 0; x < floor.cols; ++x) {
+      const int grain = ((x * 7 + y * 3) % 11) * 3;
+      floor.at<cv::Vec3b>(y, x) = ((y / 7) % 2) ? cv::Vec3b(40, 70 + grain / 2, 110 + grain)
+                                                : cv::Vec3b(70, 120 + grain / 2, 170 + grain);  // BGR
+    }
+  }
+  cv::ellipse(floor, {150, 200}, {60, 100}, 0, 0, 360, cv::Scalar(160, 60, 40), cv::FILLED);
+  std::vector<std::uint8_t> jpeg;
+  ASSERT_TRUE(cv::imencode(".jpg", floor, jpeg));
+  auto res = post_photo(std::string(jpeg.begin(), jpeg.end()), "?k=3&outfits=0");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(json::parse(res->body)["query"]["background_painted"], true);
+  auto studio = post_photo(photo(), "?k=3&outfits=0");
+  ASSERT_TRUE(studio);
+  ASSERT_EQ(studio->status, 200) << studio->body;
+  EXPECT_EQ(json::parse(studio->body)["query"]["background_painted"], false);
 }
 
 TEST_F(ServerTest, RecommendAcceptsARawBodyAndQueryParameters) {

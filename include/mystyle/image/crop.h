@@ -50,6 +50,7 @@ struct CropResult {
   CropBox object_box;  ///< kObject: the object's tight bounding box; other modes: same as crop_box
   CropBox crop_box;    ///< the region in source pixel coordinates (kObject: a square, possibly extending past
                        ///< the image)
+  bool background_painted = false;  ///< set by preprocess_into: a busy background was painted out first (background.h)
 };
 
 /// The background colour: per-channel (lower) median of the image's outermost ring of pixels.

@@ -44,6 +44,7 @@ struct Preprocessed {
   std::vector<float> chw;  ///< 3 x side x side floats in [0, 1], planar RGB: chw[(c * side + y) * side + x]
   CropBox object_box;      ///< see CropResult::object_box
   CropBox crop_box;        ///< see CropResult::crop_box
+  bool background_painted = false;  ///< see CropResult::background_painted
 };
 
 /// The 256-entry gamma table described above. Throws kInvalidInput unless gamma > 0 and finite.
