@@ -151,7 +151,9 @@ function renderResult(doc) {
   if (q.seen_image) $('#seen-image').src = q.seen_image;
   const t = doc.timings_ms;
   const meta = $('#query-meta');
-  meta.textContent = `Looks like: ${slotLabel(q.slot) || 'unknown'} · answered in ${t.total.toFixed(0)} ms ` +
+  meta.textContent = `Looks like: ${slotLabel(q.slot) || 'unknown'}` +
+    (q.background_painted ? ' · busy background painted out' : '') +
+    ` · answered in ${t.total.toFixed(0)} ms ` +
     `(decode ${t.decode_preprocess.toFixed(1)}, encode ${t.encode.toFixed(1)}, search ${t.search.toFixed(1)}, outfits ${t.outfits.toFixed(1)})`;
   show(meta, true);
 
