@@ -28,7 +28,8 @@ void print_table(const engine::Recommender& rec, const engine::RecommendResult& 
   print_line(fmt::format("query {}: object at {},{} {}x{}{}; slot {}; {:.1f} ms (decode+preprocess {:.1f}, encode {:.1f}, "
                          "search {:.1f}, outfits {:.1f})",
                          r.query_name, box.x, box.y, box.width, box.height,
-                         r.query.background_painted ? " (busy background painted out)" : "", r.query_slot ? catalog::slot_name(*r.query_slot) : "?", r.decode_ms + r.encode_ms + r.search_ms + r.outfits_ms,
+                         r.query.background_painted ? " (busy background painted out)" : "",
+                         r.query_slot ? catalog::slot_name(*r.query_slot) : "?", r.decode_ms + r.encode_ms + r.search_ms + r.outfits_ms,
                          r.decode_ms, r.encode_ms, r.search_ms, r.outfits_ms));
   print_line(fmt::format("\nsimilar items ({}):", index::metric_name(req.metric)));
   print_line(fmt::format("  {:>3}  {:>8}  {:<16} {:<14} {:<22} {:<8} {:<10} {:<10} {}", "#", "score", "match",

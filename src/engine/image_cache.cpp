@@ -40,9 +40,10 @@ std::string pipeline_fingerprint(const image::PreprocessOptions& o) {
       o.crop.edge_threshold, o.crop.min_line_pixels, o.crop.margin_frac, o.crop.fixed_window.x,
       o.crop.fixed_window.y, o.crop.fixed_window.width, o.crop.fixed_window.height,
       o.paint_out_busy_background
-          ? fmt::format(" busy={:.4f},{:.4f},{},{},{},{},{}", o.background.band_frac, o.background.busy_edge_share,
-                        o.background.segment_side_px, o.background.segment_iterations, o.background.fill[0],
-                        o.background.fill[1], o.background.fill[2])
+          ? fmt::format(" busy={:.4f},{:.4f},{:.4f},{},{},{},{},{}", o.background.band_frac,
+                        o.background.busy_edge_share, o.background.max_studio_share, o.background.segment_side_px,
+                        o.background.segment_iterations, o.background.fill[0], o.background.fill[1],
+                        o.background.fill[2])
           : std::string());
 }
 

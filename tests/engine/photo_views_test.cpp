@@ -72,6 +72,21 @@ TEST(EmbeddingSource, HashCoversModelAndPipeline) {
   image::PreprocessOptions a, b;
   b.gamma = 1.0;
   EXPECT_NE(pipeline_fingerprint(a), pipeline_fingerprint(b));
+  // Every option of the busy-background painting changes pixels, so each is in the fingerprint.
+  const std::string base = pipeline_fingerprint(a);
+  for (int field = 0; field < 7; ++field) {
+    image::PreprocessOptions c;
+    switch (field) {
+      case 0: c.paint_out_busy_background = false; break;
+      case 1: c.background.band_frac = 0.1; break;
+      case 2: c.background.busy_edge_share = 0.02; break;
+      case 3: c.background.max_studio_share = 0.3; break;
+      case 4: c.background.segment_side_px = 200; break;
+      case 5: c.background.segment_iterations = 5; break;
+      default: c.background.fill = {230, 230, 230};
+    }
+    EXPECT_NE(pipeline_fingerprint(c), base) << "field " << field;
+  }
 }
 
 }  // namespace
