@@ -31,8 +31,14 @@ constexpr std::size_t kOutfits = 40;
 /// there; made under a temporary name and renamed, so concurrent test processes reuse one.
 bool make_compat_workspace() {
   if (!testing::open_shared_workspace(kPlainWorkspace, kOutfits)) return false;
-  if (std::filesystem::exists(engine::Workspace(kCompatWorkspace).model_file(engine::kCompatModel)))
-    return true;
+  if (std::filesystem::exists(engine::Workspace(kCompatWorkspace).model_file(engine::kCompatModel))) {
+    try {
+      engine::Recommender::open(engine::Workspace(kCompatWorkspace), engine::RecommenderConfig{});
+      return true;
+    } catch (const mystyle::Error&) {
+      std::filesystem::remove_all(kCompatWorkspace);  // made by an older build (stale embeddings): make it again
+    }
+  }
   const auto tmp = kCompatWorkspace.string() + fmt::format(".tmp-{}", ::getpid());
   std::filesystem::remove_all(tmp);
   testing::copy_workspace(kPlainWorkspace, tmp);
