@@ -6,14 +6,13 @@
 #include <opencv2/imgproc.hpp>
 
 #include "mystyle/core/error.h"
+#include "pixel_checks.h"
 
 namespace mystyle::image {
 namespace {
 
 void check_rgb(const cv::Mat& rgb) {
-  if (rgb.empty() || rgb.type() != CV_8UC3) {
-    throw Error("background: expected a non-empty 8-bit RGB image", ErrorKind::kInvalidInput);
-  }
+  detail::check_rgb(rgb, "background");
 }
 
 constexpr double kMinKeptShare = 0.03, kMaxKeptShare = 0.92;
@@ -45,9 +44,8 @@ BandStats band_stats(const cv::Mat& rgb, const BackgroundOptions& options, int e
     const auto scan = [&](int x0, int x1) {  // columns [x0, x1)
       for (int x = x0; x < x1; ++x) {
         bool edge = false;
-        for (int c = 0; c < 3; ++c) {
-          const int i = 3 * x + c;
-          edge |= std::abs(row[i + 3] - row[i - 3]) > edge_threshold || std::abs(below[i] - above[i]) > edge_threshold;
+        for (std::size_t i = 3 * static_cast<std::size_t>(x); i < 3 * static_cast<std::size_t>(x) + 3; ++i) {
+          edge |= detail::contrast(above, row, below, i) > edge_threshold;
         }
         const std::uint8_t* px = row + 3 * x;
         const int hi = std::max({px[0], px[1], px[2]}), lo = std::min({px[0], px[1], px[2]});

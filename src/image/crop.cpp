@@ -10,16 +10,13 @@
 #include <vector>
 
 #include "mystyle/core/error.h"
+#include "pixel_checks.h"
 
 namespace mystyle::image {
 namespace {
 
 void check_rgb(const cv::Mat& rgb) {
-  if (rgb.empty() || rgb.type() != CV_8UC3) {
-    throw Error("crop: expected a non-empty 8-bit RGB image (CV_8UC3), got " + std::to_string(rgb.cols) +
-                    "x" + std::to_string(rgb.rows) + " of type " + std::to_string(rgb.type()),
-                ErrorKind::kInvalidInput);
-  }
+  detail::check_rgb(rgb, "crop");
 }
 
 void check_options(const CropOptions& options) {
@@ -116,16 +113,13 @@ CropBox find_object_box(const cv::Mat& rgb, const CropOptions& options) {
   const std::size_t row_bytes = 3 * static_cast<std::size_t>(rgb.cols);
   // 1 where that channel's contrast exceeds the threshold; then per pixel, any channel.
   std::vector<std::uint8_t> over(row_bytes, 0), edge(static_cast<std::size_t>(rgb.cols), 0);
-  auto absdiff = [](std::uint8_t a, std::uint8_t b) {
-    return static_cast<std::uint8_t>(a > b ? a - b : b - a);
-  };
   const auto threshold = static_cast<std::uint8_t>(options.edge_threshold);
   for (int y = 1; y + 1 < rgb.rows; ++y) {
     const std::uint8_t* above = rgb.ptr<std::uint8_t>(y - 1);
     const std::uint8_t* row = rgb.ptr<std::uint8_t>(y);
     const std::uint8_t* below = rgb.ptr<std::uint8_t>(y + 1);
     for (std::size_t i = 3; i + 3 < row_bytes; ++i) {
-      over[i] = std::max(absdiff(row[i + 3], row[i - 3]), absdiff(below[i], above[i])) > threshold;
+      over[i] = detail::contrast(above, row, below, i) > threshold;
     }
     const std::size_t inner = static_cast<std::size_t>(rgb.cols) - 1;
     for (std::size_t x = 1; x < inner; ++x) {
