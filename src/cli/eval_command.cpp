@@ -11,6 +11,7 @@
 #include "mystyle/core/file_io.h"
 #include "mystyle/eval/eval_data.h"
 #include "mystyle/eval/outfit_eval.h"
+#include "mystyle/eval/probe.h"
 #include "mystyle/eval/questions.h"
 #include "mystyle/eval/retrieval.h"
 #include "mystyle/eval/robustness.h"
@@ -226,6 +227,39 @@ void add_outfits(CLI::App& eval) {
   });
 }
 
+void add_probe(CLI::App& eval) {
+  struct Args {
+    std::filesystem::path workspace;
+    eval::ProbeOptions options;
+    bool json = false;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = eval.add_subcommand("probe",
+                                      "Linear probes: each label's classifier fitted on training designs, "
+                                      "accuracy and P@k on held-out designs");
+  add_workspace_option(*cmd, args->workspace);
+  cmd->add_option("--model", args->options.model, "Trained model (with flat embeddings)")
+      ->capture_default_str();
+  cmd->add_option("--split-seed", args->options.split_seed, "Seed of the held-out designs")
+      ->capture_default_str();
+  cmd->add_option("-k", args->options.k, "Ranks for precision@k")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  cmd->add_option("--iterations", args->options.fit.iterations, "Full-batch Adam steps per probe")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  cmd->add_option("--l2", args->options.fit.l2, "Weight decay of each probe")
+      ->check(CLI::Range(0.0, 100.0))
+      ->capture_default_str();
+  cmd->add_option("--threads", args->options.threads, "Worker threads for the rankings (0 = all cores)");
+  cmd->add_flag("--json", args->json, "Print the report as JSON");
+  cmd->callback([args] {
+    const engine::Workspace ws(args->workspace);
+    const auto r = eval::run_probe(ws, args->options);
+    report(ws, "probe", eval::to_json(r), eval::format_table(r), args->json);
+  });
+}
+
 void add_robustness(CLI::App& eval) {
   struct Args {
     std::filesystem::path workspace;
@@ -295,6 +329,7 @@ void add_eval_command(CLI::App& app) {
   add_answer(*eval, /*fitb=*/false);
   add_outfits(*eval);
   add_robustness(*eval);
+  add_probe(*eval);
   add_transfer(*eval);
 }
 

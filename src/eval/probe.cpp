@@ -1,0 +1,436 @@
+#include "mystyle/eval/probe.h"
+
+#include <cblas.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+#include "mystyle/catalog/catalog.h"
+#include "mystyle/core/error.h"
+#include "mystyle/core/file_io.h"
+#include "mystyle/core/progress.h"
+#include "mystyle/engine/embeddings.h"
+#include "mystyle/engine/simple_features.h"
+
+namespace mystyle::eval {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// logits[n, classes] = x[n, dim] w[dim, classes] + bias.
+std::vector<float> logits_of(std::span<const float> x, std::size_t n, std::size_t dim,
+                             std::span<const float> w, std::span<const float> bias) {
+  const std::size_t c = bias.size();
+  std::vector<float> z(n * c);
+  for (std::size_t i = 0; i < n; ++i) std::ranges::copy(bias, z.begin() + static_cast<std::ptrdiff_t>(i * c));
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(n), static_cast<int>(c),
+              static_cast<int>(dim), 1.0f, x.data(), static_cast<int>(dim), w.data(), static_cast<int>(c),
+              1.0f, z.data(), static_cast<int>(c));
+  return z;
+}
+
+/// Row-wise softmax in place.
+void softmax_rows(std::vector<float>& z, std::size_t c) {
+  for (std::size_t r = 0; r < z.size() / c; ++r) {
+    float* row = z.data() + r * c;
+    const float top = *std::max_element(row, row + c);
+    double sum = 0;
+    for (std::size_t j = 0; j < c; ++j) sum += row[j] = std::exp(row[j] - top);
+    for (std::size_t j = 0; j < c; ++j) row[j] = static_cast<float>(row[j] / sum);
+  }
+}
+
+std::vector<float> standardise(std::span<const float> x, std::size_t dim, std::span<const float> mean,
+                               std::span<const float> scale) {
+  std::vector<float> out(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) out[i] = (x[i] - mean[i % dim]) / scale[i % dim];
+  return out;
+}
+
+/// Rows of `wanted` ids within `ids` (every wanted id must be present).
+std::vector<float> select_rows(std::span<const std::int64_t> ids, std::span<const float> vectors,
+                               std::size_t dim, std::span<const std::int64_t> wanted) {
+  std::unordered_map<std::int64_t, std::size_t> row_of;
+  for (std::size_t i = 0; i < ids.size(); ++i) row_of[ids[i]] = i;
+  std::vector<float> out;
+  out.reserve(wanted.size() * dim);
+  for (std::int64_t id : wanted) {
+    const std::size_t r = row_of.at(id);
+    out.insert(out.end(), vectors.begin() + static_cast<std::ptrdiff_t>(r * dim),
+               vectors.begin() + static_cast<std::ptrdiff_t>((r + 1) * dim));
+  }
+  return out;
+}
+
+/// Rows `which` of `v` ([*, dim]).
+std::vector<float> rows_of(std::span<const float> v, std::size_t dim, std::span<const std::size_t> which) {
+  std::vector<float> out;
+  out.reserve(which.size() * dim);
+  for (std::size_t r : which) {
+    out.insert(out.end(), v.begin() + static_cast<std::ptrdiff_t>(r * dim),
+               v.begin() + static_cast<std::ptrdiff_t>((r + 1) * dim));
+  }
+  return out;
+}
+
+/// Rows of `a` ([n, da]) and `b` ([n, db]) side by side.
+std::vector<float> side_by_side(std::span<const float> a, std::size_t da, std::span<const float> b,
+                                std::size_t db) {
+  const std::size_t n = a.size() / da;
+  std::vector<float> out;
+  out.reserve(n * (da + db));
+  for (std::size_t i = 0; i < n; ++i) {
+    out.insert(out.end(), a.begin() + static_cast<std::ptrdiff_t>(i * da),
+               a.begin() + static_cast<std::ptrdiff_t>((i + 1) * da));
+    out.insert(out.end(), b.begin() + static_cast<std::ptrdiff_t>(i * db),
+               b.begin() + static_cast<std::ptrdiff_t>((i + 1) * db));
+  }
+  return out;
+}
+
+/// Each row scaled to unit length (an all-zero row stays zero).
+void normalise_rows(std::vector<float>& v, std::size_t dim) {
+  for (std::size_t r = 0; r < v.size() / dim; ++r) {
+    double sq = 0;
+    for (std::size_t j = 0; j < dim; ++j) sq += double(v[r * dim + j]) * v[r * dim + j];
+    const float s = sq > 0 ? static_cast<float>(1 / std::sqrt(sq)) : 0.0f;
+    for (std::size_t j = 0; j < dim; ++j) v[r * dim + j] *= s;
+  }
+}
+
+struct Method {
+  std::string name;
+  std::vector<float> train, held;  // [rows, dim]
+  std::size_t dim;
+  bool baseline;
+};
+
+}  // namespace
+
+std::vector<float> SoftmaxProbe::probabilities(std::span<const float> rows) const {
+  const std::vector<float> x = standardise(rows, dim, mean, scale);
+  std::vector<float> p = logits_of(x, rows.size() / dim, dim, weights, bias);
+  softmax_rows(p, classes);
+  return p;
+}
+
+double softmax_objective(std::span<const float> x, std::size_t dim, std::span<const int> labels,
+                         std::size_t classes, std::span<const float> weights, std::span<const float> bias,
+                         double l2, std::span<float> grad_weights, std::span<float> grad_bias) {
+  const std::size_t n = labels.size();
+  const auto labelled = static_cast<std::size_t>(std::ranges::count_if(labels, [](int l) { return l >= 0; }));
+  if (labelled == 0) throw Error("softmax probe: no labelled row to fit");
+  std::vector<float> p = logits_of(x, n, dim, weights, bias);
+  softmax_rows(p, classes);
+  double loss = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    float* row = p.data() + i * classes;
+    if (labels[i] < 0) {
+      std::fill(row, row + classes, 0.0f);  // left out: no gradient
+      continue;
+    }
+    loss -= std::log(std::max(row[labels[i]], 1e-30f));
+    row[labels[i]] -= 1.0f;
+    for (std::size_t j = 0; j < classes; ++j) row[j] /= static_cast<float>(labelled);
+  }
+  loss /= static_cast<double>(labelled);
+  double sq = 0;
+  for (float w : weights) sq += double(w) * w;
+  loss += 0.5 * l2 * sq;
+  if (!grad_weights.empty()) {
+    // grad_w = x^T g + l2 w; grad_b = column sums of g (g = (p - onehot) / labelled, now in p).
+    std::ranges::copy(weights, grad_weights.begin());
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(dim), static_cast<int>(classes),
+                static_cast<int>(n), 1.0f, x.data(), static_cast<int>(dim), p.data(),
+                static_cast<int>(classes), static_cast<float>(l2), grad_weights.data(),
+                static_cast<int>(classes));
+  }
+  if (!grad_bias.empty()) {
+    std::ranges::fill(grad_bias, 0.0f);
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t j = 0; j < classes; ++j) grad_bias[j] += p[i * classes + j];
+    }
+  }
+  return loss;
+}
+
+SoftmaxProbe fit_softmax_probe(std::span<const float> x, std::size_t dim, std::span<const int> labels,
+                               std::size_t classes, const ProbeFit& fit, std::span<const float> val_x,
+                               std::span<const int> val_labels) {
+  if (dim == 0 || classes == 0 || x.size() != labels.size() * dim ||
+      val_x.size() != val_labels.size() * dim) {
+    throw Error(fmt::format("softmax probe: {} numbers for {} rows of {} (classes {})", x.size(),
+                            labels.size(), dim, classes));
+  }
+  SoftmaxProbe probe;
+  probe.dim = dim;
+  probe.classes = classes;
+  probe.mean.assign(dim, 0.0f);
+  probe.scale.assign(dim, 1.0f);
+  const std::size_t n = labels.size();
+  std::vector<double> sum(dim, 0), sq(dim, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < dim; ++j) {
+      sum[j] += x[i * dim + j];
+      sq[j] += double(x[i * dim + j]) * x[i * dim + j];
+    }
+  }
+  // Centred per number, then one scale for all (the root mean square deviation): per-number
+  // scaling blew rare histogram bins up into outliers that the probe overfitted.
+  double total_var = 0;
+  for (std::size_t j = 0; j < dim; ++j) {
+    const double m = sum[j] / static_cast<double>(n);
+    probe.mean[j] = static_cast<float>(m);
+    total_var += std::max(sq[j] / static_cast<double>(n) - m * m, 0.0);
+  }
+  const double rms = std::sqrt(total_var / static_cast<double>(dim));
+  std::ranges::fill(probe.scale, rms > 1e-12 ? static_cast<float>(rms) : 1.0f);  // constant inputs stay 0
+  const std::vector<float> xs = standardise(x, dim, probe.mean, probe.scale);
+  probe.weights.assign(dim * classes, 0.0f);
+  probe.bias.assign(classes, 0.0f);
+
+  const bool checked = std::ranges::any_of(val_labels, [](int l) { return l >= 0; });
+  const std::vector<float> val_xs =
+      checked ? standardise(val_x, dim, probe.mean, probe.scale) : std::vector<float>();
+  SoftmaxProbe best = probe;
+  double best_val = std::numeric_limits<double>::infinity();
+  auto check = [&](int t) {
+    if (!checked) return;
+    const std::vector<float> z = logits_of(val_xs, val_labels.size(), dim, probe.weights, probe.bias);
+    std::size_t wrong = 0;
+    for (std::size_t i = 0; i < val_labels.size(); ++i) {
+      const float* row = z.data() + i * classes;
+      wrong += val_labels[i] >= 0 && std::max_element(row, row + classes) - row != val_labels[i];
+    }
+    const auto v = static_cast<double>(wrong);
+    if (v < best_val) {
+      best_val = v;
+      best = probe;
+      best.iterations = t;
+    }
+  };
+  check(0);
+
+  // Adam over the weights and biases as one parameter vector.
+  const std::size_t np = dim * classes + classes;
+  std::vector<float> grad(np), m1(np, 0.0f), m2(np, 0.0f);
+  const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
+  for (int t = 1; t <= fit.iterations; ++t) {
+    softmax_objective(xs, dim, labels, classes, probe.weights, probe.bias, fit.l2,
+                      std::span(grad).first(dim * classes), std::span(grad).subspan(dim * classes));
+    const double c1 = 1 - std::pow(b1, t), c2 = 1 - std::pow(b2, t);
+    for (std::size_t i = 0; i < np; ++i) {
+      m1[i] = static_cast<float>(b1 * m1[i] + (1 - b1) * grad[i]);
+      m2[i] = static_cast<float>(b2 * m2[i] + (1 - b2) * double(grad[i]) * grad[i]);
+      const double step = fit.learning_rate * (m1[i] / c1) / (std::sqrt(m2[i] / c2) + eps);
+      float& param = i < dim * classes ? probe.weights[i] : probe.bias[i - dim * classes];
+      param -= static_cast<float>(step);
+    }
+    probe.iterations = t;
+    if (t % std::max(fit.check_every, 1) == 0 || t == fit.iterations) check(t);
+  }
+  return checked ? best : probe;
+}
+
+ProbeReport run_probe(const engine::Workspace& workspace, const ProbeOptions& options) {
+  ProbeReport report;
+  report.options = options;
+  const std::size_t threads = options.threads > 0 ? static_cast<std::size_t>(options.threads)
+                                                  : std::max(1u, std::thread::hardware_concurrency());
+  catalog::Catalog cat(workspace.root());
+  const std::vector<catalog::Item> items = cat.all_items();
+  const engine::EmbeddingModel model = engine::load_embedding_model(workspace, options.model);
+  const engine::Embeddings flat =
+      engine::load_current_embeddings(workspace, options.model, nn::LatentPooling::kFlat, model.source_hash);
+  const engine::SimpleFeatures features =
+      engine::load_simple_features(workspace.root(), items, static_cast<int>(threads));
+
+  // Every item with features and an embedding, on its side of the split; labels coded over both
+  // sides (a held-out label the training side lacks is a class no training row has: never predicted).
+  std::vector<const catalog::Item*> train_items, held_items;
+  std::vector<std::int64_t> train_ids, held_ids;
+  std::set<std::string> train_designs, held_designs;
+  for (const catalog::Item& item : items) {
+    if (!std::ranges::binary_search(features.ids, item.id) || !std::ranges::binary_search(flat.ids, item.id))
+      continue;
+    const bool held = catalog::is_held_out_design(item, options.split_seed);
+    (held ? held_items : train_items).push_back(&item);
+    (held ? held_ids : train_ids).push_back(item.id);
+    (held ? held_designs : train_designs).insert(item.source + "/" + catalog::design_of(item.source_id));
+  }
+  if (train_items.size() < 2 || held_items.size() < 2) {
+    throw Error(fmt::format("{}: {} items of training designs and {} of held-out designs: too few to probe",
+                            workspace.root().string(), train_items.size(), held_items.size()));
+  }
+  report.train_items = train_items.size();
+  report.held_out_items = held_items.size();
+  report.train_designs = train_designs.size();
+  report.held_out_designs = held_designs.size();
+  std::vector<const catalog::Item*> all = train_items;
+  all.insert(all.end(), held_items.begin(), held_items.end());
+  const ItemLabels codes = label_codes(all);
+  std::array<std::size_t, kLabelCount> classes{};
+  for (const auto& c : codes.codes) {
+    for (std::size_t l = 0; l < kLabelCount; ++l)
+      classes[l] = std::max(classes[l], static_cast<std::size_t>(c[l] + 1));
+  }
+  ItemLabels held_labels;
+  held_labels.codes.assign(codes.codes.begin() + static_cast<std::ptrdiff_t>(train_items.size()),
+                           codes.codes.end());
+
+  std::vector<Method> methods;
+  // Each representation as cosine sees it: rows of unit length (each part of a pair on its own).
+  auto add = [&](std::string name, std::span<const std::int64_t> ids, std::span<const float> v,
+                 std::size_t dim, bool baseline) {
+    Method m{std::move(name), select_rows(ids, v, dim, train_ids), select_rows(ids, v, dim, held_ids), dim,
+             baseline};
+    normalise_rows(m.train, dim);
+    normalise_rows(m.held, dim);
+    methods.push_back(std::move(m));
+  };
+  add("colour thumbnail 16x16", features.ids, features.colour, engine::kColourDim, true);
+  add("HSV histogram (object)", features.ids, features.hsv, engine::kHsvDim, true);
+  const auto flat_dim = static_cast<std::size_t>(flat.dim);
+  add(fmt::format("{} flat code ({}) = ours", options.model, flat_dim), flat.ids, flat.vectors, flat_dim,
+      false);
+  // A tenth of the training designs chooses when each probe stops.
+  std::vector<std::size_t> fit_rows, stop_rows;
+  for (std::size_t i = 0; i < train_items.size(); ++i) {
+    const catalog::Item& item = *train_items[i];
+    const bool stop = fnv1a64(fmt::format("probe-stop:{}:{}/{}", options.split_seed, item.source,
+                                          catalog::design_of(item.source_id))) %
+                          10 ==
+                      0;
+    (stop ? stop_rows : fit_rows).push_back(i);
+  }
+  const Method& hsv = methods[1];
+  const Method& ours = methods[2];
+  methods.push_back({fmt::format("{} + HSV histogram", options.model),
+                     side_by_side(ours.train, flat_dim, hsv.train, engine::kHsvDim),
+                     side_by_side(ours.held, flat_dim, hsv.held, engine::kHsvDim), flat_dim + engine::kHsvDim,
+                     false});
+
+  constexpr std::size_t kType = 0, kColour = 3;
+  Progress progress("probing", static_cast<std::int64_t>(methods.size() * kLabelCount), "probes");
+  for (const Method& m : methods) {
+    const auto start = Clock::now();
+    ProbeRow row;
+    row.method = m.name;
+    row.dim = m.dim;
+    row.baseline = m.baseline;
+    std::array<std::vector<float>, kLabelCount> beliefs;
+    for (std::size_t l = 0; l < kLabelCount; ++l) {
+      std::vector<int> y, stop_y;
+      for (std::size_t i : fit_rows) y.push_back(codes.codes[i][l]);
+      for (std::size_t i : stop_rows) stop_y.push_back(codes.codes[i][l]);
+      if (classes[l] == 0 || std::ranges::none_of(y, [](int v) { return v >= 0; })) {
+        progress.advance();
+        continue;  // no item has the label
+      }
+      const SoftmaxProbe probe = fit_softmax_probe(rows_of(m.train, m.dim, fit_rows), m.dim, y, classes[l],
+                                                   options.fit, rows_of(m.train, m.dim, stop_rows), stop_y);
+      row.iterations[l] = probe.iterations;
+      beliefs[l] = probe.probabilities(m.held);
+      std::size_t right = 0, asked = 0;
+      for (std::size_t i = 0; i < held_items.size(); ++i) {
+        const int truth = held_labels.codes[i][l];
+        if (truth < 0) continue;
+        ++asked;
+        const float* p = beliefs[l].data() + i * classes[l];
+        right += static_cast<std::size_t>(std::max_element(p, p + classes[l]) - p) ==
+                 static_cast<std::size_t>(truth);
+      }
+      row.accuracy[l] = asked ? static_cast<double>(right) / static_cast<double>(asked) : 0;
+      row.ranked_p[l] = evaluate_vectors(m.name, held_ids, beliefs[l], classes[l], index::Metric::kCosine,
+                                         held_labels, options.k, threads)
+                            .precision_at_k[l];
+      progress.advance();
+    }
+    if (!beliefs[kType].empty() && !beliefs[kColour].empty()) {
+      normalise_rows(beliefs[kType], classes[kType]);
+      normalise_rows(beliefs[kColour], classes[kColour]);
+      const std::vector<float> joint =
+          side_by_side(beliefs[kType], classes[kType], beliefs[kColour], classes[kColour]);
+      const RetrievalRow r = evaluate_vectors(m.name, held_ids, joint, classes[kType] + classes[kColour],
+                                              index::Metric::kCosine, held_labels, options.k, threads);
+      row.joint_type_p = r.precision_at_k[kType];
+      row.joint_colour_p = r.precision_at_k[kColour];
+    }
+    row.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    report.rows.push_back(std::move(row));
+  }
+  progress.finish();
+  return report;
+}
+
+nlohmann::json to_json(const ProbeReport& report) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const ProbeRow& r : report.rows) {
+    nlohmann::json accuracy, ranked;
+    for (std::size_t l = 0; l < kLabelCount; ++l) {
+      accuracy[kLabelNames[l]] = r.accuracy[l];
+      ranked[kLabelNames[l]] = r.ranked_p[l];
+    }
+    rows.push_back({{"method", r.method},
+                    {"dim", r.dim},
+                    {"baseline", r.baseline},
+                    {"held_out_accuracy", accuracy},
+                    {"precision_at_k_ranked_by_probe", ranked},
+                    {"fit_steps_kept", r.iterations},
+                    {"precision_at_k_ranked_by_type_and_colour_probes",
+                     {{"type", r.joint_type_p}, {"colour", r.joint_colour_p}}},
+                    {"seconds", r.seconds}});
+  }
+  const auto& o = report.options;
+  return {{"protocol", "probes fitted on training designs, scored on held-out designs"},
+          {"model", o.model},
+          {"split_seed", o.split_seed},
+          {"k", o.k},
+          {"fit",
+           {{"optimiser", "full-batch Adam, early-stopped on a tenth of the training designs"},
+            {"iterations", o.fit.iterations},
+            {"learning_rate", o.fit.learning_rate},
+            {"l2", o.fit.l2}}},
+          {"train_items", report.train_items},
+          {"train_designs", report.train_designs},
+          {"held_out_items", report.held_out_items},
+          {"held_out_designs", report.held_out_designs},
+          {"rows", rows}};
+}
+
+std::string format_table(const ProbeReport& report) {
+  std::string out = fmt::format(
+      "linear probes: fitted on {} items of {} training designs, scored on {} items of {} held-out designs "
+      "(split seed {})\n",
+      report.train_items, report.train_designs, report.held_out_items, report.held_out_designs,
+      report.options.split_seed);
+  out += fmt::format("{:<32} {:>5} | {:^31} | {:^31} | {:^13}\n", "", "", "held-out accuracy",
+                     fmt::format("P@{} ranked by the label's probe", report.options.k), "type+colour");
+  out += fmt::format("{:<32} {:>5} |", "method", "dim");
+  for (int twice = 0; twice < 2; ++twice) {
+    for (const char* name : kLabelNames) out += fmt::format(" {:>7}", std::string(name).substr(0, 6));
+    out += " |";
+  }
+  out += fmt::format(" {:>6} {:>6}\n", "type", "colour");
+  for (const ProbeRow& r : report.rows) {
+    out += fmt::format("{:<32} {:>5} |", r.method.substr(0, 32), r.dim);
+    for (double a : r.accuracy) out += fmt::format(" {:>7.3f}", a);
+    out += " |";
+    for (double p : r.ranked_p) out += fmt::format(" {:>7.3f}", p);
+    out += fmt::format(" | {:>6.3f} {:>6.3f}\n", r.joint_type_p, r.joint_colour_p);
+  }
+  out +=
+      "A ranking by one label's probe is what a retrieval that knew only that classifier's beliefs reaches;\n"
+      "type+colour ranks by both probes' beliefs (each unit length) side by side.";
+  return out;
+}
+
+}  // namespace mystyle::eval
