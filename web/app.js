@@ -560,7 +560,7 @@ async function loadModel() {
   }
 }
 
-// Small tables of the eval reports: retrieval P@10, outfit FITB/AUC, robustness recall.
+// Small tables of the eval reports: retrieval P@10, outfit FITB/AUC, robustness recall, transfer, probes.
 function qualityTable(caption, head, rows) {
   const table = document.createElement('table');
   table.className = 'quality';
@@ -621,6 +621,15 @@ function renderQuality(ev) {
     }));
     tables.push(qualityTable(`Beyond the studio: ${ev.transfer.queries} photos edited as if taken elsewhere get the right slot / type (top-10 vote)`,
       ['edit', ...methods], rows));
+  }
+  if (ev.probe && ev.probe.rows) {
+    const rows = ev.probe.rows.map((r) => ({
+      ours: r.method.includes('ours'),
+      cells: [r.method, `${f(r.held_out_accuracy.type)} / ${f(r.held_out_accuracy.colour)}`,
+              `${f(r.precision_at_k_ranked_by_probe.type)} / ${f(r.precision_at_k_ranked_by_probe.colour)}`],
+    }));
+    tables.push(qualityTable(`What a linear classifier reads off each representation for ${ev.probe.held_out_items} items of unseen designs`,
+      ['representation', 'accuracy type / colour', `P@${ev.probe.k} ranked by it, type / colour`], rows));
   }
   if (tables.length) $('#quality-tables').replaceChildren(...tables);
 }

@@ -185,7 +185,7 @@ void describe_model(httplib::Response& res, ServerState& state) {
   }
   // The latest `mystyle eval` reports, as they were saved (null where that evaluation never ran).
   nlohmann::json evaluation = nlohmann::json::object();
-  for (const char* kind : {"retrieval", "outfits", "robustness", "transfer"}) {
+  for (const char* kind : {"retrieval", "outfits", "robustness", "transfer", "probe"}) {
     const auto path = state.workspace.root() / "reports" / "eval" / (std::string(kind) + ".json");
     evaluation[kind] = std::filesystem::exists(path)
                            ? nlohmann::json::parse(read_file_bytes(path), nullptr, /*allow_exceptions=*/false)

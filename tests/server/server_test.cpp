@@ -356,7 +356,7 @@ TEST_F(ServerTest, DescribesCategoriesAndTheModel) {
   EXPECT_TRUE(model["images"]["reconstructions"].is_null());
   // No `mystyle eval` has run on the test workspace: every evaluation is reported as absent.
   ASSERT_TRUE(model["evaluation"].is_object());
-  for (const char* kind : {"retrieval", "outfits", "robustness", "transfer"}) {
+  for (const char* kind : {"retrieval", "outfits", "robustness", "transfer", "probe"}) {
     EXPECT_TRUE(model["evaluation"][kind].is_null()) << kind;
   }
   for (const char* key : {"loss_curve", "accuracy_curve", "latent_space"}) {
@@ -369,6 +369,20 @@ TEST_F(ServerTest, DescribesCategoriesAndTheModel) {
     EXPECT_TRUE(res->body.starts_with("\x89PNG"));
   }
   EXPECT_EQ(get_json("/images/model/history.png").first, 404);
+}
+
+// A saved `mystyle eval` report is served as it was written; one that is not JSON reads as absent.
+TEST_F(ServerTest, ServesSavedEvaluationReports) {
+  const auto path = workspace_ / "reports" / "eval" / "probe.json";
+  struct Remove {
+    std::filesystem::path p;
+    ~Remove() { std::filesystem::remove(p); }
+  } cleanup{path};
+  const json report = {{"held_out_items", 12}, {"rows", json::array({{{"method", "m"}}})}};
+  write_file_atomic(path, report.dump());
+  EXPECT_EQ(get_json("/api/model").second["evaluation"]["probe"], report);
+  write_file_atomic(path, "{\"rows\": [");
+  EXPECT_TRUE(get_json("/api/model").second["evaluation"]["probe"].is_null());
 }
 
 TEST_F(ServerTest, ExportsPrometheusMetrics) {
