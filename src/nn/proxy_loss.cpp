@@ -11,7 +11,8 @@ namespace {
 constexpr double kTinyNorm = 1e-12;
 
 /// Unit rows of `x` ([rows, dim]) in double, and each row's norm.
-void unit_rows(std::span<const float> x, int rows, int dim, std::vector<double>& unit, std::vector<double>& norm) {
+void unit_rows(std::span<const float> x, int rows, int dim, std::vector<double>& unit,
+               std::vector<double>& norm) {
   unit.resize(static_cast<std::size_t>(rows) * dim);
   norm.resize(static_cast<std::size_t>(rows));
   for (int r = 0; r < rows; ++r) {
@@ -33,11 +34,13 @@ void unit_backward(const double* u, const double* du, double len, int dim, float
 
 }  // namespace
 
-ProxyLoss::ProxyLoss(int dim, std::vector<ProxyHeadSpec> heads, double scale, std::uint64_t init_seed)
-    : dim_(dim), heads_(std::move(heads)), scale_(scale) {
+ProxyLoss::ProxyLoss(int dim, std::vector<ProxyHeadSpec> heads, double scale, std::uint64_t init_seed,
+                     double margin)
+    : dim_(dim), heads_(std::move(heads)), scale_(scale), margin_(margin) {
   if (dim_ < 1) throw Error("proxy loss: the embedding needs at least one dimension");
   if (heads_.empty()) throw Error("proxy loss: no heads");
   if (!(scale_ > 0)) throw Error("proxy loss: the scale must be positive");
+  if (!(margin_ >= 0 && margin_ < 1)) throw Error("proxy loss: the margin must be in [0, 1)");
   Rng rng(init_seed);
   for (const auto& h : heads_) {
     if (h.classes < 1) throw Error("proxy loss: head '" + h.name + "' has no classes");
@@ -110,14 +113,19 @@ double ProxyLoss::compute(std::span<const float> features, int n, const std::vec
             best = c;
           }
         }
+        if (margin_ > 0) {  // the nearest proxy (best) is chosen without it
+          logits[static_cast<std::size_t>(y[i])] -= scale_ * margin_;
+          top = *std::max_element(logits.begin(), logits.end());
+        }
         double sum = 0;
         for (double l : logits) sum += std::exp(l - top);
         const double lse = top + std::log(sum);
         hs.loss += lse - logits[static_cast<std::size_t>(y[i])];
         hs.correct += best == y[i];
-        // dL/dlogit_c = softmax_c - [c == y]; logit_c = scale z . p_c.
+        // dL/dlogit_c = softmax_c - [c == y]; logit_c = scale z . p_c (- scale m for y: a constant).
         for (int c = 0; c < classes; ++c) {
-          const double g = coeff * (std::exp(logits[static_cast<std::size_t>(c)] - lse) - (c == y[i] ? 1.0 : 0.0));
+          const double g =
+              coeff * (std::exp(logits[static_cast<std::size_t>(c)] - lse) - (c == y[i] ? 1.0 : 0.0));
           if (g == 0) continue;
           const double* pc = &p[static_cast<std::size_t>(c) * d];
           double* dpc = &dp[static_cast<std::size_t>(c) * d];

@@ -39,7 +39,8 @@ void get_adam(ByteReader& r, Adam& adam, const std::string& ctx) {
 StyleTrainer::StyleTrainer(Model& model, StyleTrainerSettings settings)
     : model_(model),
       settings_(std::move(settings)),
-      proxies_(code_size(model), settings_.heads, settings_.scale, settings_.shuffle_seed ^ 0x5EEDull),
+      proxies_(code_size(model), settings_.heads, settings_.scale, settings_.shuffle_seed ^ 0x5EEDull,
+               settings_.margin),
       adam_(model.params(), settings_.adam),
       proxy_adam_(proxies_.params(), with_rate(settings_.adam, settings_.proxy_learning_rate)),
       rng_(settings_.shuffle_seed) {

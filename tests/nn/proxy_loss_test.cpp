@@ -1,3 +1,5 @@
+#include "mystyle/nn/proxy_loss.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -5,7 +7,6 @@
 
 #include "mystyle/core/error.h"
 #include "mystyle/nn/model.h"
-#include "mystyle/nn/proxy_loss.h"
 #include "mystyle/nn/rng.h"
 #include "nn/gradient_check.h"
 
@@ -27,7 +28,7 @@ ProxyLoss two_heads(int dim) {
 TEST(ProxyLoss, MatchesClosedForm) {
   ProxyLoss loss(2, {{"type", 2, 1.0}}, 3.0, 1);
   auto params = loss.params();
-  params[0]->value = {2.0f, 0.0f, 0.0f, 0.5f};  // proxy 0 = x axis, proxy 1 = y axis (any length)
+  params[0]->value = {2.0f, 0.0f, 0.0f, 0.5f};            // proxy 0 = x axis, proxy 1 = y axis (any length)
   const std::vector<float> f = {5.0f, 0.0f, 1.0f, 1.0f};  // image 0 on x, image 1 at 45 degrees
   std::vector<float> grad(4);
   std::vector<ProxyHeadStats> stats;
@@ -41,10 +42,29 @@ TEST(ProxyLoss, MatchesClosedForm) {
   EXPECT_EQ(stats[0].correct, 1);  // image 1 ties: the first proxy wins, so it counts as wrong
 }
 
-// Gradients with respect to the features and to every proxy, against central finite differences.
-TEST(ProxyLoss, GradientsMatchFiniteDifferences) {
-  const int n = 5, dim = 6;
-  ProxyLoss loss = two_heads(dim);
+// With a margin m the true class's logit is scale * (cos - m); the nearest proxy still decides accuracy.
+TEST(ProxyLoss, MatchesClosedFormWithAMargin) {
+  ProxyLoss loss(2, {{"type", 2, 1.0}}, 3.0, 1, /*margin=*/0.2);
+  EXPECT_EQ(loss.margin(), 0.2);
+  auto params = loss.params();
+  params[0]->value = {2.0f, 0.0f, 0.0f, 0.5f};
+  const std::vector<float> f = {5.0f, 0.0f, 1.0f, 1.0f};
+  std::vector<float> grad(4);
+  std::vector<ProxyHeadStats> stats;
+  const double value = loss.compute(f, 2, {{0, 1}}, grad, &stats);
+  const double c = std::sqrt(0.5);
+  const double l0 = -3.0 * 0.8 + std::log(std::exp(3.0 * 0.8) + std::exp(0.0));
+  const double l1 = -3.0 * (c - 0.2) + std::log(std::exp(3.0 * c) + std::exp(3.0 * (c - 0.2)));
+  EXPECT_NEAR(value, (l0 + l1) / 2, 1e-12);
+  EXPECT_EQ(stats[0].correct, 1);
+  EXPECT_THROW(ProxyLoss(2, {{"type", 2, 1.0}}, 3.0, 1, -0.1), Error);
+  EXPECT_THROW(ProxyLoss(2, {{"type", 2, 1.0}}, 3.0, 1, 1.0), Error);
+}
+
+// Gradients with respect to the features and to every proxy, against central finite differences,
+// without and with a margin.
+void expect_gradients_match_finite_differences(ProxyLoss loss) {
+  const int n = 5, dim = loss.dim();
   auto f = random_values(static_cast<std::size_t>(n) * dim, 3);
   const std::vector<std::vector<int>> labels = {{0, 2, -1, 1, 0}, {3, -1, 1, 0, 2}};
   std::vector<float> grad(f.size()), scratch(f.size());
@@ -73,6 +93,12 @@ TEST(ProxyLoss, GradientsMatchFiniteDifferences) {
   }
 }
 
+TEST(ProxyLoss, GradientsMatchFiniteDifferences) {
+  expect_gradients_match_finite_differences(two_heads(6));
+  expect_gradients_match_finite_differences(
+      ProxyLoss(6, {{"type", 3, 1.0}, {"colour", 4, 0.5}}, 4.0, 7, 0.35));
+}
+
 // The loss depends on the features' directions only: scaling a row changes nothing.
 TEST(ProxyLoss, InvariantToFeatureLength) {
   const int n = 3, dim = 4;
@@ -89,8 +115,8 @@ TEST(ProxyLoss, BadInputsAreErrors) {
   ProxyLoss loss = two_heads(4);
   std::vector<float> f(8), grad(8), short_grad(7);
   EXPECT_THROW(loss.compute(f, 2, {{0, 1}, {0, 1}}, short_grad), Error);
-  EXPECT_THROW(loss.compute(f, 2, {{0, 1}}, grad), Error);           // one head's labels missing
-  EXPECT_THROW(loss.compute(f, 2, {{0, 3}, {0, 1}}, grad), Error);   // label past the classes
+  EXPECT_THROW(loss.compute(f, 2, {{0, 1}}, grad), Error);          // one head's labels missing
+  EXPECT_THROW(loss.compute(f, 2, {{0, 3}, {0, 1}}, grad), Error);  // label past the classes
   EXPECT_THROW(ProxyLoss(4, {}, 1.0, 1), Error);
   EXPECT_THROW(ProxyLoss(4, {{"x", 0, 1.0}}, 1.0, 1), Error);
 }
@@ -98,8 +124,7 @@ TEST(ProxyLoss, BadInputsAreErrors) {
 // An encoder-only model ending in l2norm: encode() returns unit rows, and compute_latent_gradients
 // with the proxy loss gives the encoder's gradients (finite differences on the weights).
 TEST(ProxyLoss, TrainsAnEncoderOnlyModel) {
-  const ModelSpec spec =
-      parse_model_spec("model tiny\ninput 3 8\nconv 4 relu\nmaxpool\nlinear 5\nl2norm\n");
+  const ModelSpec spec = parse_model_spec("model tiny\ninput 3 8\nconv 4 relu\nmaxpool\nlinear 5\nl2norm\n");
   ASSERT_TRUE(is_encoder_only(spec));
   ASSERT_TRUE(spec.l2_normalize);
   EXPECT_EQ(parse_model_spec(format_model_spec(spec)), spec);
@@ -112,7 +137,8 @@ TEST(ProxyLoss, TrainsAnEncoderOnlyModel) {
   model.encode(pixels, batch, LatentPooling::kFlat, codes);
   for (int b = 0; b < batch; ++b) {
     double s = 0;
-    for (int k = 0; k < dim; ++k) s += codes[static_cast<std::size_t>(b) * dim + k] * codes[static_cast<std::size_t>(b) * dim + k];
+    for (int k = 0; k < dim; ++k)
+      s += codes[static_cast<std::size_t>(b) * dim + k] * codes[static_cast<std::size_t>(b) * dim + k];
     EXPECT_NEAR(s, 1.0, 1e-5);
   }
   ProxyLoss loss(dim, {{"type", 3, 1.0}}, 5.0, 2);

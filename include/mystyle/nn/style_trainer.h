@@ -24,6 +24,7 @@ struct StyleTrainerSettings {
   std::uint64_t shuffle_seed = 1;
   std::vector<ProxyHeadSpec> heads;
   double scale = 16.0;  ///< ProxyLoss scale (inverse temperature)
+  double margin = 0.0;  ///< ProxyLoss additive cosine margin
   /// > 0: both learning rates follow a cosine decay over this many epochs (epoch e of E, from 0:
   /// rate * (1 + cos(pi e / E)) / 2); 0 keeps them constant.
   int schedule_epochs = 0;
