@@ -1,6 +1,9 @@
 #include "mystyle/eval/eval_data.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <thread>
+#include <unordered_map>
 
 #include "mystyle/core/file_io.h"
 
@@ -10,6 +13,33 @@ engine::Embeddings load_checked_embeddings(const engine::Workspace& workspace, c
                                            const std::string& pooling) {
   const std::uint64_t source_hash = engine::load_embedding_model(workspace, model).source_hash;
   return engine::load_current_embeddings(workspace, model, engine::parse_pooling(pooling), source_hash);
+}
+
+std::size_t eval_threads(int requested) {
+  return requested > 0 ? static_cast<std::size_t>(requested) : std::max(1u, std::thread::hardware_concurrency());
+}
+
+FlatEvalInputs load_flat_eval_inputs(const engine::Workspace& workspace, const std::string& model,
+                                     std::size_t threads) {
+  FlatEvalInputs in{catalog::Catalog(workspace.root()).all_items(), engine::load_embedding_model(workspace, model),
+                    {}, {}};
+  in.flat = engine::load_current_embeddings(workspace, model, nn::LatentPooling::kFlat, in.model.source_hash);
+  in.features = engine::load_simple_features(workspace.root(), in.items, static_cast<int>(threads));
+  return in;
+}
+
+std::vector<float> select_rows(std::span<const std::int64_t> ids, std::span<const float> vectors,
+                               std::size_t dim, std::span<const std::int64_t> wanted) {
+  std::unordered_map<std::int64_t, std::size_t> row_of;
+  for (std::size_t i = 0; i < ids.size(); ++i) row_of[ids[i]] = i;
+  std::vector<float> out;
+  out.reserve(wanted.size() * dim);
+  for (std::int64_t id : wanted) {
+    const std::size_t r = row_of.at(id);
+    out.insert(out.end(), vectors.begin() + static_cast<std::ptrdiff_t>(r * dim),
+               vectors.begin() + static_cast<std::ptrdiff_t>((r + 1) * dim));
+  }
+  return out;
 }
 
 std::filesystem::path report_path(const engine::Workspace& workspace, const std::string& kind) {

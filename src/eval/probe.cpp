@@ -11,7 +11,6 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
-#include <unordered_map>
 
 #include "mystyle/catalog/catalog.h"
 #include "mystyle/core/error.h"
@@ -19,6 +18,7 @@
 #include "mystyle/core/progress.h"
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/simple_features.h"
+#include "mystyle/eval/eval_data.h"
 
 namespace mystyle::eval {
 namespace {
@@ -52,21 +52,6 @@ std::vector<float> standardise(std::span<const float> x, std::size_t dim, std::s
                                std::span<const float> scale) {
   std::vector<float> out(x.size());
   for (std::size_t i = 0; i < x.size(); ++i) out[i] = (x[i] - mean[i % dim]) / scale[i % dim];
-  return out;
-}
-
-/// Rows of `wanted` ids within `ids` (every wanted id must be present).
-std::vector<float> select_rows(std::span<const std::int64_t> ids, std::span<const float> vectors,
-                               std::size_t dim, std::span<const std::int64_t> wanted) {
-  std::unordered_map<std::int64_t, std::size_t> row_of;
-  for (std::size_t i = 0; i < ids.size(); ++i) row_of[ids[i]] = i;
-  std::vector<float> out;
-  out.reserve(wanted.size() * dim);
-  for (std::int64_t id : wanted) {
-    const std::size_t r = row_of.at(id);
-    out.insert(out.end(), vectors.begin() + static_cast<std::ptrdiff_t>(r * dim),
-               vectors.begin() + static_cast<std::ptrdiff_t>((r + 1) * dim));
-  }
   return out;
 }
 
@@ -243,15 +228,9 @@ SoftmaxProbe fit_softmax_probe(std::span<const float> x, std::size_t dim, std::s
 ProbeReport run_probe(const engine::Workspace& workspace, const ProbeOptions& options) {
   ProbeReport report;
   report.options = options;
-  const std::size_t threads = options.threads > 0 ? static_cast<std::size_t>(options.threads)
-                                                  : std::max(1u, std::thread::hardware_concurrency());
-  catalog::Catalog cat(workspace.root());
-  const std::vector<catalog::Item> items = cat.all_items();
-  const engine::EmbeddingModel model = engine::load_embedding_model(workspace, options.model);
-  const engine::Embeddings flat =
-      engine::load_current_embeddings(workspace, options.model, nn::LatentPooling::kFlat, model.source_hash);
-  const engine::SimpleFeatures features =
-      engine::load_simple_features(workspace.root(), items, static_cast<int>(threads));
+  const std::size_t threads = eval_threads(options.threads);
+  const FlatEvalInputs in = load_flat_eval_inputs(workspace, options.model, threads);
+  const auto& [items, model, flat, features] = in;
 
   // Every item with features and an embedding, on its side of the split; labels coded over both
   // sides (a held-out label the training side lacks is a class no training row has: never predicted).

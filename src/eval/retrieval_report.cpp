@@ -7,7 +7,6 @@
 #include <opencv2/imgcodecs.hpp>
 #include <optional>
 #include <thread>
-#include <unordered_map>
 
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
@@ -19,21 +18,6 @@
 
 namespace mystyle::eval {
 namespace {
-
-/// Rows of `wanted` ids within `ids` (every wanted id must be present).
-std::vector<float> select_rows(std::span<const std::int64_t> ids, std::span<const float> vectors,
-                               std::size_t dim, std::span<const std::int64_t> wanted) {
-  std::unordered_map<std::int64_t, std::size_t> row_of;
-  for (std::size_t i = 0; i < ids.size(); ++i) row_of[ids[i]] = i;
-  std::vector<float> out;
-  out.reserve(wanted.size() * dim);
-  for (std::int64_t id : wanted) {
-    const std::size_t r = row_of.at(id);
-    out.insert(out.end(), vectors.begin() + static_cast<std::ptrdiff_t>(r * dim),
-               vectors.begin() + static_cast<std::ptrdiff_t>((r + 1) * dim));
-  }
-  return out;
-}
 
 /// What a method's vectors are, for the best-baseline comparison and the similarity plot.
 enum class Role {
@@ -150,15 +134,10 @@ std::array<bool, kColumnCount> beats(const RetrievalRow& row, const BestBaseline
 RetrievalReport run_retrieval(const engine::Workspace& workspace, const RetrievalOptions& options) {
   RetrievalReport report;
   report.options = options;
-  const std::size_t threads = options.threads > 0 ? static_cast<std::size_t>(options.threads)
-                                                  : std::max(1u, std::thread::hardware_concurrency());
-  catalog::Catalog cat(workspace.root());
-  const std::vector<catalog::Item> items = cat.all_items();
-  const engine::EmbeddingModel model = engine::load_embedding_model(workspace, options.model);
-  const engine::Embeddings flat =
-      engine::load_current_embeddings(workspace, options.model, nn::LatentPooling::kFlat, model.source_hash);
+  const std::size_t threads = eval_threads(options.threads);
+  const FlatEvalInputs in = load_flat_eval_inputs(workspace, options.model, threads);
+  const auto& [items, model, flat, features] = in;
   const auto means = load_channel_means(workspace, options.model, model, report.notes);
-  const engine::SimpleFeatures features = engine::load_simple_features(workspace.root(), items, static_cast<int>(threads));
   for (const auto& w : features.warnings) report.notes.push_back("photo left out: " + w);
 
   // The same items for every method: the protocol's, with a photo, simple features and every embedding.

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "engine/engine_fixture.h"
+#include "eval/eval_fixture.h"
 #include "mystyle/core/error.h"
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/train_job.h"
@@ -119,12 +120,7 @@ TEST(Probe, RunOnRealPhotosScoresHeldOutDesignsOnly) {
   o.threads = 2;
   o.fit.iterations = 50;
   EXPECT_THROW(run_probe(ws, o), Error);  // no model yet: the error names the command
-  engine::TrainOptions train;
-  train.model = "seed64";
-  train.epochs = 1;
-  train.threads = 2;
-  engine::train_on_catalog(ws, train);
-  engine::embed_catalog(ws, "seed64", nn::LatentPooling::kFlat, 2);
+  testing::train_one_epoch_and_embed(dir.path());
   std::size_t held = 0, trained = 0;
   std::set<std::string> held_designs;
   for (const auto& item : catalog::Catalog(dir.path()).all_items()) {

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "engine/engine_fixture.h"
+#include "eval/eval_fixture.h"
 #include "mystyle/catalog/import.h"
 #include "mystyle/core/error.h"
 #include "mystyle/engine/embeddings.h"
@@ -290,12 +291,7 @@ TEST(RetrievalProtocol, RunOnRealPhotosUsesHeldOutItemsAndWritesSimilarityFiles)
   testing::TempDir dir;
   if (!testing::import_mango_sample(dir.path(), 150)) GTEST_SKIP() << "MANGO data set absent";
   const engine::Workspace ws(dir.path());
-  engine::TrainOptions train;
-  train.model = "seed64";
-  train.epochs = 1;
-  train.threads = 2;
-  engine::train_on_catalog(ws, train);
-  engine::embed_catalog(ws, "seed64", nn::LatentPooling::kFlat, 2);
+  testing::train_one_epoch_and_embed(dir.path());
   engine::embed_catalog(ws, "seed64", nn::LatentPooling::kMean, 2);
   const auto items = catalog::Catalog(dir.path()).all_items();
   std::set<std::string> designs;

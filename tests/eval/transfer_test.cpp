@@ -17,6 +17,7 @@
 #include "mystyle/engine/train_job.h"
 #include "mystyle/eval/perturb.h"
 #include "mystyle/eval/robustness.h"
+#include "eval/eval_fixture.h"
 #include "support/test_support.h"
 
 namespace mystyle::eval {
@@ -173,14 +174,7 @@ class TransferOnMango : public ::testing::Test {
     catalog::Catalog cat(dir_->path());
     catalog::import_csv(cat, testing::write_file(*dir_ / "items.csv", items), std::nullopt, "mango",
                         testing::dataset_path("mango/images"));
-    const engine::Workspace ws(dir_->path());
-    engine::TrainOptions train;
-    train.model = "seed64";
-    train.epochs = 1;
-    train.batch_size = 16;
-    train.threads = 2;
-    engine::train_on_catalog(ws, train);
-    engine::embed_catalog(ws, "seed64", nn::LatentPooling::kFlat, 2);
+    testing::train_one_epoch_and_embed(dir_->path(), /*batch_size=*/16);
   }
   static void TearDownTestSuite() {
     delete dir_;
