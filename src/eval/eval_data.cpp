@@ -16,13 +16,14 @@ engine::Embeddings load_checked_embeddings(const engine::Workspace& workspace, c
 }
 
 std::size_t eval_threads(int requested) {
-  return requested > 0 ? static_cast<std::size_t>(requested) : std::max(1u, std::thread::hardware_concurrency());
+  return requested > 0 ? static_cast<std::size_t>(requested)
+                       : std::max(1u, std::thread::hardware_concurrency());
 }
 
 FlatEvalInputs load_flat_eval_inputs(const engine::Workspace& workspace, const std::string& model,
                                      std::size_t threads) {
-  FlatEvalInputs in{catalog::Catalog(workspace.root()).all_items(), engine::load_embedding_model(workspace, model),
-                    {}, {}};
+  FlatEvalInputs in{
+      catalog::Catalog(workspace.root()).all_items(), engine::load_embedding_model(workspace, model), {}, {}};
   in.flat = engine::load_current_embeddings(workspace, model, nn::LatentPooling::kFlat, in.model.source_hash);
   in.features = engine::load_simple_features(workspace.root(), in.items, static_cast<int>(threads));
   return in;
