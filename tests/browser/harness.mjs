@@ -156,10 +156,11 @@ export function check(condition, message) {
   console.log(`ok - ${message}`);
 }
 
-/** Makes lazy images load now (a screenshot shows the whole page) and waits for all of them. */
+/** Makes lazy images load now (a screenshot shows the whole page) and waits for all of them. The wait is
+ * long because it is not a speed check: under `ctest -j2` beside the MANGO tests, 30 s once ran out. */
 export async function loadAllImages(page) {
   await page.evaluate(() => { for (const img of document.querySelectorAll('img[loading=lazy]')) img.loading = 'eager'; });
-  await page.waitForFunction(() => [...document.images].every((i) => i.complete), null, { timeout: 30000 });
+  await page.waitForFunction(() => [...document.images].every((i) => i.complete), null, { timeout: 120000 });
 }
 
 /** Pixels the document is wider than the window (0 when nothing scrolls sideways). */
