@@ -19,6 +19,7 @@
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/simple_features.h"
 #include "mystyle/eval/eval_data.h"
+#include "mystyle/nn/proxy_loss.h"
 
 namespace mystyle::eval {
 namespace {
@@ -79,16 +80,6 @@ std::vector<float> side_by_side(std::span<const float> a, std::size_t da, std::s
                b.begin() + static_cast<std::ptrdiff_t>((i + 1) * db));
   }
   return out;
-}
-
-/// Each row scaled to unit length (an all-zero row stays zero).
-void normalise_rows(std::vector<float>& v, std::size_t dim) {
-  for (std::size_t r = 0; r < v.size() / dim; ++r) {
-    double sq = 0;
-    for (std::size_t j = 0; j < dim; ++j) sq += double(v[r * dim + j]) * v[r * dim + j];
-    const float s = sq > 0 ? static_cast<float>(1 / std::sqrt(sq)) : 0.0f;
-    for (std::size_t j = 0; j < dim; ++j) v[r * dim + j] *= s;
-  }
 }
 
 struct Method {
@@ -271,8 +262,8 @@ ProbeReport run_probe(const engine::Workspace& workspace, const ProbeOptions& op
                  std::size_t dim, bool baseline) {
     Method m{std::move(name), select_rows(ids, v, dim, train_ids), select_rows(ids, v, dim, held_ids), dim,
              baseline};
-    normalise_rows(m.train, dim);
-    normalise_rows(m.held, dim);
+    nn::l2_normalize_rows(m.train, static_cast<int>(dim));
+    nn::l2_normalize_rows(m.held, static_cast<int>(dim));
     methods.push_back(std::move(m));
   };
   add("colour thumbnail 16x16", features.ids, features.colour, engine::kColourDim, true);
@@ -334,8 +325,8 @@ ProbeReport run_probe(const engine::Workspace& workspace, const ProbeOptions& op
       progress.advance();
     }
     if (!beliefs[kType].empty() && !beliefs[kColour].empty()) {
-      normalise_rows(beliefs[kType], classes[kType]);
-      normalise_rows(beliefs[kColour], classes[kColour]);
+      nn::l2_normalize_rows(beliefs[kType], static_cast<int>(classes[kType]));
+      nn::l2_normalize_rows(beliefs[kColour], static_cast<int>(classes[kColour]));
       const std::vector<float> joint =
           side_by_side(beliefs[kType], classes[kType], beliefs[kColour], classes[kColour]);
       const RetrievalRow r = evaluate_vectors(m.name, held_ids, joint, classes[kType] + classes[kColour],
