@@ -30,6 +30,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import mango_sample  # noqa: E402  (the small MANGO catalog the system tests share)
+
 
 def sha(path):
     with open(path, "rb") as f:
@@ -104,45 +107,11 @@ class Harness:
 def make_dataset(datasets, out_dir, outfits):
     """The first `outfits` MANGO outfits with their products, split into two item files (to import
     in two steps: a kill during the second must leave exactly the first)."""
-    mango = os.path.join(datasets, "mango")
-    wanted, rows = [], []
-    seen = set()
-    with open(os.path.join(mango, "outfit_data.csv"), newline="") as f:
-        for r in csv.DictReader(f):
-            if r["cod_outfit"] not in seen:
-                if len(seen) == outfits:
-                    break
-                seen.add(r["cod_outfit"])
-            rows.append((r["cod_outfit"], r["cod_modelo_color"]))
-            if r["cod_modelo_color"] not in wanted:
-                wanted.append(r["cod_modelo_color"])
-    items = {}
-    with open(os.path.join(mango, "product_data.csv"), newline="") as f:
-        for r in csv.DictReader(f):
-            if r["cod_modelo_color"] in wanted:
-                items[r["cod_modelo_color"]] = r
-    header = ["id", "name", "category", "family", "type", "colour", "url", "image"]
-
-    def write_items(path, ids):
-        with open(path, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(header)
-            for i in ids:
-                r = items[i]
-                image = os.path.join(mango, "images", os.path.basename(r["des_filename"]))
-                w.writerow([i, i, r["des_product_category"], r["des_product_family"], r["des_product_type"],
-                            r["des_agrup_color_eng"], f"https://shop.example/{i}", image])
-
-    ids = [i for i in wanted if i in items]
+    ids, rows, products = mango_sample.first_outfits(datasets, outfits)
     half = len(ids) // 2
-    write_items(os.path.join(out_dir, "items-a.csv"), ids[:half])
-    write_items(os.path.join(out_dir, "items-all.csv"), ids)
-    with open(os.path.join(out_dir, "outfits.csv"), "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["outfit_id", "item_id"])
-        for o, i in rows:
-            if i in items:
-                w.writerow([o, i])
+    mango_sample.write_items(os.path.join(out_dir, "items-a.csv"), datasets, ids[:half], products)
+    mango_sample.write_items(os.path.join(out_dir, "items-all.csv"), datasets, ids, products)
+    mango_sample.write_outfits(os.path.join(out_dir, "outfits.csv"), rows)
     return ids
 
 
