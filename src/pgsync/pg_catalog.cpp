@@ -650,6 +650,30 @@ Connection& connection(std::unique_ptr<Connection>& db, const std::string& url) 
   return *db;
 }
 
+// Runs `work` on the writer's connection; a broken connection (kIo) is dropped, so the next edit
+// opens a new one.
+template <class Work>
+decltype(auto) on_connection(std::unique_ptr<Connection>& db, const std::string& url, Work&& work) {
+  try {
+    return work(connection(db, url));
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::kIo) db.reset();
+    throw;
+  }
+}
+
+// One edit: a transaction holding the writers' lock around `body`, then the NOTIFY and the commit.
+// A body that returns false rolls the transaction back.
+template <class Body>
+bool edit_transaction(Connection& db, Body&& body) {
+  Transaction tx(db);
+  db.exec(kWriterLock);
+  if (!body()) return false;
+  notify(db);
+  tx.commit();
+  return true;
+}
+
 }  // namespace
 
 engine::AddedItem PgWriter::add_item(catalog::Item item, std::string_view photo_bytes) {
@@ -663,15 +687,13 @@ engine::AddedItem PgWriter::add_item(catalog::Item item, std::string_view photo_
     throw Error("an item needs a source and a source_id", ErrorKind::kInvalidInput);
   const engine::Workspace& ws = mirror_->workspace();
   const std::string pooling = engine::pooling_name(mirror_->pooling());
-  Connection* db = nullptr;
-  try {
-    db = &connection(state_->db, mirror_->url());
+  on_connection(state_->db, mirror_->url(), [&](Connection& db) {
     if (!state_->model) state_->model = engine::load_embedding_model(ws, mirror_->model());
-    const auto [model_hash, dim] = embedding_set(*db, mirror_->model(), pooling);
-    if (model_hash != state_->model->source_hash) check_model(ws, mirror_->model(), model_hash, db->where());
+    const auto [model_hash, dim] = embedding_set(db, mirror_->model(), pooling);
+    if (model_hash != state_->model->source_hash) check_model(ws, mirror_->model(), model_hash, db.where());
     const bool views =
-        db->exec("SELECT EXISTS (SELECT 1 FROM embeddings WHERE model = $1 AND pooling = $2 AND view > 0)",
-                 {mirror_->model(), pooling})
+        db.exec("SELECT EXISTS (SELECT 1 FROM embeddings WHERE model = $1 AND pooling = $2 AND view > 0)",
+                {mirror_->model(), pooling})
             .text(0, 0) == "t";
     // Encoded from the file the mirror will hold, exactly as `mystyle embed` would.
     const std::string hash = photo_hash(photo_bytes);
@@ -680,40 +702,36 @@ engine::AddedItem PgWriter::add_item(catalog::Item item, std::string_view photo_
     const engine::PhotoVectors vectors =
         engine::encode_catalog_photo(state_->model->model, mirror_->pooling(), path, views);
 
-    Transaction tx(*db);
-    db->exec(kWriterLock);
-    if (const Result taken = db->exec("SELECT id FROM items WHERE source = $1 AND source_id = $2",
-                                      {item.source, item.source_id});
-        taken.rows() > 0) {
-      throw Error(fmt::format("item {}/{} is already in the catalog as item {}", item.source, item.source_id,
-                              taken.text(0, 0)),
-                  ErrorKind::kInvalidInput);
-    }
-    db->exec("INSERT INTO photos (hash, format, bytes) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-             {hash, info.format, Param::bytes(std::string(photo_bytes))});
-    const Result added = db->exec(
-        "INSERT INTO items (source, source_id, name, category, family, type, colour, slot, shop_url, photo) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-        {item.source, item.source_id, item.name, item.category, item.family, item.type, item.colour,
-         std::string(catalog::slot_name(item.slot)), item.shop_url, hash});
-    item.id = added.int64(0, 0);
-    auto put = [&](int view, std::span<const float> row) {
-      db->exec("INSERT INTO embeddings (model, pooling, item_id, view, vector) VALUES ($1, $2, $3, $4, $5)",
-               {mirror_->model(), pooling, item.id, view, Param::bytes(vector_bytes(row))});
-    };
-    put(0, vectors.item);
-    for (int v = 1; views && v <= engine::kEditedViews; ++v) {
-      put(v, std::span<const float>(vectors.views).subspan(static_cast<std::size_t>((v - 1) * dim),
-                                                           static_cast<std::size_t>(dim)));
-    }
-    log_change(*db, "item", item.id, "upsert");
-    notify(*db);
-    tx.commit();
+    edit_transaction(db, [&] {
+      if (const Result taken = db.exec("SELECT id FROM items WHERE source = $1 AND source_id = $2",
+                                       {item.source, item.source_id});
+          taken.rows() > 0) {
+        throw Error(fmt::format("item {}/{} is already in the catalog as item {}", item.source, item.source_id,
+                                taken.text(0, 0)),
+                    ErrorKind::kInvalidInput);
+      }
+      db.exec("INSERT INTO photos (hash, format, bytes) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+              {hash, info.format, Param::bytes(std::string(photo_bytes))});
+      const Result added = db.exec(
+          "INSERT INTO items (source, source_id, name, category, family, type, colour, slot, shop_url, photo) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+          {item.source, item.source_id, item.name, item.category, item.family, item.type, item.colour,
+           std::string(catalog::slot_name(item.slot)), item.shop_url, hash});
+      item.id = added.int64(0, 0);
+      auto put = [&](int view, std::span<const float> row) {
+        db.exec("INSERT INTO embeddings (model, pooling, item_id, view, vector) VALUES ($1, $2, $3, $4, $5)",
+                {mirror_->model(), pooling, item.id, view, Param::bytes(vector_bytes(row))});
+      };
+      put(0, vectors.item);
+      for (int v = 1; views && v <= engine::kEditedViews; ++v) {
+        put(v, std::span<const float>(vectors.views).subspan(static_cast<std::size_t>((v - 1) * dim),
+                                                             static_cast<std::size_t>(dim)));
+      }
+      log_change(db, "item", item.id, "upsert");
+      return true;
+    });
     item.image_path = path.string();
-  } catch (const Error& e) {
-    if (e.kind() == ErrorKind::kIo) state_->db.reset();  // a broken connection: a new one next time
-    throw;
-  }
+  });
   mirror_->pull();
   engine::AddedItem out;
   out.item = item;
@@ -724,27 +742,23 @@ engine::AddedItem PgWriter::add_item(catalog::Item item, std::string_view photo_
 
 bool PgWriter::remove_item(std::int64_t id) {
   std::lock_guard lock(mutex_);
-  try {
-    Connection& db = connection(state_->db, mirror_->url());
-    Transaction tx(db);
-    db.exec(kWriterLock);
-    const Result outfits = db.exec("SELECT DISTINCT outfit_id FROM outfit_items WHERE item_id = $1", {id});
-    db.exec("DELETE FROM outfit_items WHERE item_id = $1", {id});
-    for (int i = 0; i < outfits.rows(); ++i) {
-      const std::int64_t outfit = outfits.int64(i, 0);
-      // An outfit left with fewer than two pieces goes too (as in the SQLite catalog).
-      db.exec("DELETE FROM outfits WHERE id = $1 AND (SELECT count(*) FROM outfit_items WHERE outfit_id = $1) < 2",
-              {outfit});
-      log_change(db, "outfit", outfit, "upsert");
-    }
-    if (db.exec("DELETE FROM items WHERE id = $1 RETURNING id", {id}).rows() == 0) return false;  // rolls back
-    log_change(db, "item", id, "delete");
-    notify(db);
-    tx.commit();
-  } catch (const Error& e) {
-    if (e.kind() == ErrorKind::kIo) state_->db.reset();
-    throw;
-  }
+  const bool removed = on_connection(state_->db, mirror_->url(), [&](Connection& db) {
+    return edit_transaction(db, [&] {
+      const Result outfits = db.exec("SELECT DISTINCT outfit_id FROM outfit_items WHERE item_id = $1", {id});
+      db.exec("DELETE FROM outfit_items WHERE item_id = $1", {id});
+      for (int i = 0; i < outfits.rows(); ++i) {
+        const std::int64_t outfit = outfits.int64(i, 0);
+        // An outfit left with fewer than two pieces goes too (as in the SQLite catalog).
+        db.exec("DELETE FROM outfits WHERE id = $1 AND (SELECT count(*) FROM outfit_items WHERE outfit_id = $1) < 2",
+                {outfit});
+        log_change(db, "outfit", outfit, "upsert");
+      }
+      if (db.exec("DELETE FROM items WHERE id = $1 RETURNING id", {id}).rows() == 0) return false;  // rolls back
+      log_change(db, "item", id, "delete");
+      return true;
+    });
+  });
+  if (!removed) return false;
   mirror_->pull();
   return true;
 }
@@ -756,41 +770,36 @@ catalog::Outfit PgWriter::add_outfit(const catalog::Outfit& outfit) {
   if (outfit.members.size() < 2)
     throw Error(fmt::format("an outfit needs at least two pieces, not {}", outfit.members.size()), ErrorKind::kInvalidInput);
   catalog::Outfit added = outfit;
-  try {
-    Connection& db = connection(state_->db, mirror_->url());
-    Transaction tx(db);
-    db.exec(kWriterLock);
-    for (std::size_t i = 0; i < outfit.members.size(); ++i) {
-      const std::int64_t item = outfit.members[i].item_id;
-      if (db.exec("SELECT 1 FROM items WHERE id = $1", {item}).rows() == 0)
-        throw Error(fmt::format("members[{}]: no item {}", i, item), ErrorKind::kNotFound);
-      for (std::size_t j = 0; j < i; ++j) {
-        if (outfit.members[j].item_id == item)
-          throw Error(fmt::format("members[{}]: item {} is already members[{}]", i, item, j), ErrorKind::kInvalidInput);
+  on_connection(state_->db, mirror_->url(), [&](Connection& db) {
+    edit_transaction(db, [&] {
+      for (std::size_t i = 0; i < outfit.members.size(); ++i) {
+        const std::int64_t item = outfit.members[i].item_id;
+        if (db.exec("SELECT 1 FROM items WHERE id = $1", {item}).rows() == 0)
+          throw Error(fmt::format("members[{}]: no item {}", i, item), ErrorKind::kNotFound);
+        for (std::size_t j = 0; j < i; ++j) {
+          if (outfit.members[j].item_id == item)
+            throw Error(fmt::format("members[{}]: item {} is already members[{}]", i, item, j), ErrorKind::kInvalidInput);
+        }
       }
-    }
-    if (const Result taken = db.exec("SELECT id FROM outfits WHERE source = $1 AND source_id = $2",
-                                     {outfit.source, outfit.source_id});
-        taken.rows() > 0) {
-      throw Error(fmt::format("outfit {}/{} is already in the catalog as outfit {}", outfit.source, outfit.source_id,
-                              taken.text(0, 0)),
-                  ErrorKind::kInvalidInput);
-    }
-    added.id = db.exec("INSERT INTO outfits (source, source_id) VALUES ($1, $2) RETURNING id",
-                       {outfit.source, outfit.source_id})
-                   .int64(0, 0);
-    for (std::size_t p = 0; p < outfit.members.size(); ++p) {
-      db.exec("INSERT INTO outfit_items (outfit_id, position, item_id, slot) VALUES ($1, $2, $3, $4)",
-              {added.id, static_cast<std::int64_t>(p), outfit.members[p].item_id,
-               std::string(catalog::slot_name(outfit.members[p].slot))});
-    }
-    log_change(db, "outfit", added.id, "upsert");
-    notify(db);
-    tx.commit();
-  } catch (const Error& e) {
-    if (e.kind() == ErrorKind::kIo) state_->db.reset();
-    throw;
-  }
+      if (const Result taken = db.exec("SELECT id FROM outfits WHERE source = $1 AND source_id = $2",
+                                       {outfit.source, outfit.source_id});
+          taken.rows() > 0) {
+        throw Error(fmt::format("outfit {}/{} is already in the catalog as outfit {}", outfit.source, outfit.source_id,
+                                taken.text(0, 0)),
+                    ErrorKind::kInvalidInput);
+      }
+      added.id = db.exec("INSERT INTO outfits (source, source_id) VALUES ($1, $2) RETURNING id",
+                         {outfit.source, outfit.source_id})
+                     .int64(0, 0);
+      for (std::size_t p = 0; p < outfit.members.size(); ++p) {
+        db.exec("INSERT INTO outfit_items (outfit_id, position, item_id, slot) VALUES ($1, $2, $3, $4)",
+                {added.id, static_cast<std::int64_t>(p), outfit.members[p].item_id,
+                 std::string(catalog::slot_name(outfit.members[p].slot))});
+      }
+      log_change(db, "outfit", added.id, "upsert");
+      return true;
+    });
+  });
   mirror_->pull();
   return added;
 }

@@ -18,7 +18,6 @@ Usage: two_servers.py MYSTYLE DATASETS [--json FILE]   (MYSTYLE_DATASETS, when s
 Exit 0 when every check passes, 1 on a failure, 77 (skip) without PostgreSQL's server programs or MANGO.
 """
 import argparse
-import csv
 import glob
 import json
 import os
@@ -33,6 +32,9 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import mango_sample  # noqa: E402  (the small MANGO catalog the system tests share)
 
 TOKEN = "pgsync-test-token-0123456789"
 failures = []
@@ -147,42 +149,17 @@ def within(seconds, probe):
 
 def make_workspace(mystyle, datasets, ws, outfits=25):
     mango = os.path.join(datasets, "mango")
-    wanted, rows, seen = [], [], set()
-    with open(os.path.join(mango, "outfit_data.csv"), newline="") as f:
-        for r in csv.DictReader(f):
-            if r["cod_outfit"] not in seen:
-                if len(seen) == outfits:
-                    break
-                seen.add(r["cod_outfit"])
-            rows.append((r["cod_outfit"], r["cod_modelo_color"]))
-            if r["cod_modelo_color"] not in wanted:
-                wanted.append(r["cod_modelo_color"])
-    items = {}
-    with open(os.path.join(mango, "product_data.csv"), newline="") as f:
-        for r in csv.DictReader(f):
-            items[r["cod_modelo_color"]] = r
+    ids, rows, products = mango_sample.first_outfits(datasets, outfits)
     os.makedirs(ws, exist_ok=True)
-    with open(os.path.join(ws, "items.csv"), "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["id", "name", "category", "family", "type", "colour", "url", "image"])
-        for i in wanted:
-            if i in items:
-                r = items[i]
-                w.writerow([i, r["des_product_type"], r["des_product_category"], r["des_product_family"],
-                            r["des_product_type"], r["des_agrup_color_eng"], f"https://shop.example/{i}",
-                            os.path.join(mango, "images", os.path.basename(r["des_filename"]))])
-    with open(os.path.join(ws, "outfits.csv"), "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["outfit_id", "item_id"])
-        for o, i in rows:
-            if i in items:
-                w.writerow([o, i])
+    mango_sample.write_items(os.path.join(ws, "items.csv"), datasets, ids, products,
+                             name=lambda i, r: r["des_product_type"])
+    mango_sample.write_outfits(os.path.join(ws, "outfits.csv"), rows)
     run([mystyle, "import", "csv", "-w", ws, "--items", os.path.join(ws, "items.csv"), "--outfits",
          os.path.join(ws, "outfits.csv"), "--source", "mango", "--images-root", os.path.join(mango, "images")])
     run([mystyle, "train", "-w", ws, "--epochs", "1", "--batch", "16", "--threads", "2"])
     run([mystyle, "embed", "-w", ws, "--threads", "2"])
     # Photos no item of the workspace uses: the items the test adds.
-    used = {os.path.basename(items[i]["des_filename"]) for i in wanted if i in items}
+    used = {os.path.basename(products[i]["des_filename"]) for i in ids}
     spare = sorted(p for p in glob.glob(os.path.join(mango, "images", "*.jpg")) if os.path.basename(p) not in used)
     return spare[:3]
 
@@ -242,6 +219,14 @@ def main():
               f"B recommends the item added through A within 2 s (after {figures['add_seen_by_other_s']} s)")
         check(B.json("GET", f"/api/items/{new_id}")[0] == 200, "B serves the new item's page under the same id")
         check(B.request("GET", f"/images/items/{new_id}")[0] == 200, "B serves the new item's photo (from the database)")
+        # The same (source, source_id) through the other server: refused, and the transaction leaves nothing.
+        items_before = B.json("GET", "/healthz")[1]["items"]
+        body, headers = multipart({"source_id": "shared-1", "name": "Again", "category": "Tops"}, "again.jpg", photo)
+        status, again = B.json("POST", "/api/items", body, headers)
+        check(status == 400 and "already in the catalog" in again.get("error", ""),
+              f"adding shared-1 again through B is refused: {status} {again}")
+        check(A.json("GET", "/healthz")[1]["items"] == B.json("GET", "/healthz")[1]["items"] == items_before,
+              "the refused item changed neither server's catalog")
 
         outfit = {"source_id": "shared-look", "members": [{"item_id": first_ids[0]["item_id"]}, {"item_id": new_id}]}
         status, look = B.json("POST", "/api/outfits", json.dumps(outfit).encode(),
@@ -265,6 +250,8 @@ def main():
               f"the deleted item disappears from A within 2 s ({figures['delete_seen_by_other_s']} s)")
         check(A.json("GET", f"/api/outfits/{look['outfit_id']}")[0] == 404,
               "the outfit left with one piece is gone from A too")
+        status, _ = A.request("DELETE", f"/api/items/{new_id}", None, {"Authorization": f"Bearer {TOKEN}"})
+        check(status == 404, f"deleting the same item again through A: {status}, expected 404")
 
         # Restart A: the same catalog (from the database, through its mirror).
         A.stop()
