@@ -36,4 +36,7 @@ class Progress {
 /// "1 min 05 s", "2.3 s": a duration for people.
 std::string format_duration(double seconds);
 
+/// "664 images/s", "2.5 images/s", "0.35 probes/s": a rate for people, never "0" for a slow one.
+std::string format_rate(double per_second, const std::string& unit);
+
 }  // namespace mystyle
