@@ -128,14 +128,21 @@ void CompatModel::save(const std::filesystem::path& model_path, const std::files
 }
 
 CompatModel CompatModel::load(const std::filesystem::path& model_path, const std::filesystem::path& json_path) {
+  std::string text;
+  nlohmann::json doc;
+  return load(model_path, json_path, text, doc);
+}
+
+CompatModel CompatModel::load(const std::filesystem::path& model_path, const std::filesystem::path& json_path,
+                              std::string& json_text, nlohmann::json& doc) {
   if (!std::filesystem::exists(model_path)) {
     throw Error(fmt::format("{}: no compatibility model; run `mystyle train --model compat` first",
                             model_path.string()),
                 ErrorKind::kNotFound);
   }
-  nlohmann::json doc;
+  json_text = read_file_bytes(json_path);
   try {
-    doc = nlohmann::json::parse(read_file_bytes(json_path));
+    doc = nlohmann::json::parse(json_text);
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("{}: not a compat model description: {}", json_path.string(), e.what()),
                 ErrorKind::kCorrupt);

@@ -133,12 +133,12 @@ struct LoadedCompat {
 LoadedCompat load_compat(const Workspace& workspace, const Recommender& recommender) {
   const auto model_path = workspace.model_file(kCompatModel);
   const auto json_path = workspace.root() / "models" / (std::string(kCompatModel) + ".json");
-  LoadedCompat out{CompatModel::load(model_path, json_path), nullptr, "", 0};
-  const std::string json_bytes = read_file_bytes(json_path);
+  std::string json_bytes;
+  auto parsed = std::make_unique<nlohmann::json>();
+  LoadedCompat out{CompatModel::load(model_path, json_path, json_bytes, *parsed), std::move(parsed), "", 0};
   out.hash = fnv1a64(json_bytes, fnv1a64(read_file_bytes(model_path)));
   // CompatModel::load checked the file parses and its dimensions; the fields read later (here, in
   // to_json and by the server) are given their types, so a hand-edited file cannot throw there.
-  out.description = std::make_unique<nlohmann::json>(nlohmann::json::parse(json_bytes));
   auto& description = *out.description;
   for (const char* key : {"style_model", "features"}) {
     if (!description[key].is_string()) description[key] = "";

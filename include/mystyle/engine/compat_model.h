@@ -91,6 +91,10 @@ class CompatModel {
             const nlohmann::json& description);
   /// Loads a saved model; throws mystyle::Error naming the file when missing or inconsistent.
   static CompatModel load(const std::filesystem::path& model_path, const std::filesystem::path& json_path);
+  /// The same, also handing back the description as read (`json_text`) and as parsed (`description`),
+  /// so a caller that needs both reads and parses the file once.
+  static CompatModel load(const std::filesystem::path& model_path, const std::filesystem::path& json_path,
+                          std::string& json_text, nlohmann::json& description);
 
  private:
   nn::Model net_;
