@@ -37,7 +37,8 @@ void Progress::print(bool final) {
   const std::int64_t done = done_.load();
   const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0.0;
   if (final) {
-    fmt::print(stderr, "{}: {} {} in {} ({})\n", label_, done, unit_, format_duration(seconds), format_rate(rate, unit_));
+    fmt::print(stderr, "{}: {} {} in {} ({})\n", label_, done, unit_, format_duration(seconds),
+               format_rate(rate, unit_));
     return;
   }
   const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : 0.0;

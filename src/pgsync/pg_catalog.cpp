@@ -749,8 +749,9 @@ bool PgWriter::remove_item(std::int64_t id) {
       for (int i = 0; i < outfits.rows(); ++i) {
         const std::int64_t outfit = outfits.int64(i, 0);
         // An outfit left with fewer than two pieces goes too (as in the SQLite catalog).
-        db.exec("DELETE FROM outfits WHERE id = $1 AND (SELECT count(*) FROM outfit_items WHERE outfit_id = $1) < 2",
-                {outfit});
+        db.exec(
+            "DELETE FROM outfits WHERE id = $1 AND (SELECT count(*) FROM outfit_items WHERE outfit_id = $1) < 2",
+            {outfit});
         log_change(db, "outfit", outfit, "upsert");
       }
       if (db.exec("DELETE FROM items WHERE id = $1 RETURNING id", {id}).rows() == 0) return false;  // rolls back
@@ -778,7 +779,8 @@ catalog::Outfit PgWriter::add_outfit(const catalog::Outfit& outfit) {
           throw Error(fmt::format("members[{}]: no item {}", i, item), ErrorKind::kNotFound);
         for (std::size_t j = 0; j < i; ++j) {
           if (outfit.members[j].item_id == item)
-            throw Error(fmt::format("members[{}]: item {} is already members[{}]", i, item, j), ErrorKind::kInvalidInput);
+            throw Error(fmt::format("members[{}]: item {} is already members[{}]", i, item, j),
+                        ErrorKind::kInvalidInput);
         }
       }
       if (const Result taken = db.exec("SELECT id FROM outfits WHERE source = $1 AND source_id = $2",
