@@ -662,6 +662,18 @@ decltype(auto) on_connection(std::unique_ptr<Connection>& db, const std::string&
   }
 }
 
+// Refuses a new `what` ("item" or "outfit", stored in `what`s) whose (source, source_id) the
+// catalog already holds, naming the row that has it.
+void refuse_taken(Connection& db, const std::string& what, const std::string& source, const std::string& source_id) {
+  const Result taken =
+      db.exec(fmt::format("SELECT id FROM {}s WHERE source = $1 AND source_id = $2", what), {source, source_id});
+  if (taken.rows() > 0) {
+    throw Error(fmt::format("{} {}/{} is already in the catalog as {} {}", what, source, source_id, what,
+                            taken.text(0, 0)),
+                ErrorKind::kInvalidInput);
+  }
+}
+
 // One edit: a transaction holding the writers' lock around `body`, then the NOTIFY and the commit.
 // A body that returns false rolls the transaction back.
 template <class Body>
@@ -703,13 +715,7 @@ engine::AddedItem PgWriter::add_item(catalog::Item item, std::string_view photo_
         engine::encode_catalog_photo(state_->model->model, mirror_->pooling(), path, views);
 
     edit_transaction(db, [&] {
-      if (const Result taken = db.exec("SELECT id FROM items WHERE source = $1 AND source_id = $2",
-                                       {item.source, item.source_id});
-          taken.rows() > 0) {
-        throw Error(fmt::format("item {}/{} is already in the catalog as item {}", item.source, item.source_id,
-                                taken.text(0, 0)),
-                    ErrorKind::kInvalidInput);
-      }
+      refuse_taken(db, "item", item.source, item.source_id);
       db.exec("INSERT INTO photos (hash, format, bytes) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
               {hash, info.format, Param::bytes(std::string(photo_bytes))});
       const Result added = db.exec(
@@ -783,13 +789,7 @@ catalog::Outfit PgWriter::add_outfit(const catalog::Outfit& outfit) {
                         ErrorKind::kInvalidInput);
         }
       }
-      if (const Result taken = db.exec("SELECT id FROM outfits WHERE source = $1 AND source_id = $2",
-                                       {outfit.source, outfit.source_id});
-          taken.rows() > 0) {
-        throw Error(fmt::format("outfit {}/{} is already in the catalog as outfit {}", outfit.source, outfit.source_id,
-                                taken.text(0, 0)),
-                    ErrorKind::kInvalidInput);
-      }
+      refuse_taken(db, "outfit", outfit.source, outfit.source_id);
       added.id = db.exec("INSERT INTO outfits (source, source_id) VALUES ($1, $2) RETURNING id",
                          {outfit.source, outfit.source_id})
                      .int64(0, 0);
