@@ -3,16 +3,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 
-#include "mystyle/core/byte_io.h"
 #include "mystyle/core/error.h"
-#include "mystyle/nn/model_file.h"
-#include "adam_state.h"
+#include "mystyle/nn/checkpoint.h"
 
 namespace mystyle::nn {
 namespace {
-
-constexpr std::uint32_t kStyleStateVersion = 1;
 
 AdamSettings with_rate(AdamSettings s, float rate) {
   s.learning_rate = rate;
@@ -21,17 +18,6 @@ AdamSettings with_rate(AdamSettings s, float rate) {
 
 int code_size(Model& model) {
   return model.feature_size(LatentPooling::kFlat);
-}
-
-void put_adam(ByteWriter& w, Adam& adam) {
-  w.put<std::int64_t>(adam.step_count());
-  detail::put_moments(w, adam);
-}
-
-void get_adam(ByteReader& r, Adam& adam, const std::string& ctx) {
-  const auto step = r.get<std::int64_t>();
-  detail::get_moments(r, adam, ctx);
-  adam.set_step_count(step);
 }
 
 }  // namespace
@@ -160,45 +146,31 @@ StyleStats StyleTrainer::evaluate(const ImageSet& images, std::span<const std::u
 }
 
 void StyleTrainer::save_checkpoint(const std::filesystem::path& path) {
-  ByteWriter w;
-  w.put<std::uint32_t>(kStyleStateVersion);
-  w.put<std::int32_t>(epoch_);
-  w.put<std::int32_t>(settings_.batch_size);
-  for (const auto word : rng_.state()) w.put<std::uint64_t>(word);
-  w.put<std::uint32_t>(static_cast<std::uint32_t>(settings_.heads.size()));
-  for (Param* p : proxies_.params()) {
-    w.put_string(p->name);
-    w.put_array<float>(p->value);
-  }
-  put_adam(w, adam_);
-  put_adam(w, proxy_adam_);
-  save_model(path, model_, ModelFileKind::kCheckpoint, w.bytes());
+  CheckpointWriter w{std::string(kStyleFamily)};
+  w.put_int("epoch", epoch_);
+  w.put_int("batch_size", settings_.batch_size);
+  w.put_rng("rng", rng_.state());
+  w.put_int("heads", static_cast<std::int64_t>(settings_.heads.size()));
+  for (Param* p : proxies_.params()) w.put_floats(p->name, p->value);  // "proxies_<head>"
+  w.put_adam("adam", adam_);
+  w.put_adam("proxy_adam", proxy_adam_);
+  w.save(path, model_);
 }
 
 void StyleTrainer::load_checkpoint(const std::filesystem::path& path) {
-  const std::string extra = load_weights(path, model_);
-  const std::string ctx = "checkpoint " + path.string();
-  if (extra.empty()) throw Error(ctx + ": a model file without trainer state", ErrorKind::kCorrupt);
-  ByteReader r(extra, ctx);
-  if (r.get<std::uint32_t>() != kStyleStateVersion) {
-    throw Error(ctx + ": not a style trainer checkpoint (unknown state version)", ErrorKind::kCorrupt);
-  }
-  const auto epoch = r.get<std::int32_t>();
-  if (r.get<std::int32_t>() != settings_.batch_size) {
-    throw Error(ctx + ": written with another batch size", ErrorKind::kCorrupt);
-  }
-  Rng::State state;
-  for (auto& word : state) word = r.get<std::uint64_t>();
-  if (r.get<std::uint32_t>() != settings_.heads.size()) {
-    throw Error(ctx + ": written with other label heads", ErrorKind::kCorrupt);
+  const CheckpointReader r = CheckpointReader::load(path, model_, kStyleFamily);
+  const auto epoch = static_cast<int>(r.get_int("epoch", 0, std::numeric_limits<int>::max()));
+  if (r.get_int("batch_size") != settings_.batch_size) r.fail("written with another batch size");
+  const Rng::State state = r.get_rng("rng");
+  if (r.get_int("heads") != static_cast<std::int64_t>(settings_.heads.size())) {
+    r.fail("written with other label heads");
   }
   for (Param* p : proxies_.params()) {
-    if (r.get_string() != p->name) throw Error(ctx + ": written with other label heads", ErrorKind::kCorrupt);
-    r.get_floats_into(p->value, p->name);
+    if (!r.has(p->name)) r.fail("written with other label heads");
+    r.get_floats_into(p->name, p->value);
   }
-  get_adam(r, adam_, ctx);
-  get_adam(r, proxy_adam_, ctx);
-  if (!r.at_end()) throw Error(ctx + ": trailing bytes in trainer state", ErrorKind::kCorrupt);
+  r.get_adam_into("adam", adam_);
+  r.get_adam_into("proxy_adam", proxy_adam_);
   epoch_ = epoch;
   rng_.set_state(state);
 }

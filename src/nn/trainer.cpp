@@ -2,20 +2,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 
-#include "mystyle/core/byte_io.h"
 #include "mystyle/core/error.h"
+#include "mystyle/nn/checkpoint.h"
 #include "mystyle/nn/contrastive_loss.h"
-#include "mystyle/core/file_io.h"
-#include "mystyle/nn/model_file.h"
-#include "adam_state.h"
 
 namespace mystyle::nn {
-namespace {
-
-constexpr std::uint32_t kTrainerStateVersion = 1;
-
-}  // namespace
 
 Trainer::Trainer(Model& model, TrainerSettings settings)
     : model_(model), settings_(settings), adam_(model.params(), settings.adam), rng_(settings.shuffle_seed) {
@@ -111,35 +104,21 @@ double Trainer::evaluate(const ImageSet& images, std::span<const std::uint32_t> 
 }
 
 void Trainer::save_checkpoint(const std::filesystem::path& path) {
-  ByteWriter w;
-  w.put<std::uint32_t>(kTrainerStateVersion);
-  w.put<std::int32_t>(epoch_);
-  w.put<std::int64_t>(adam_.step_count());
-  w.put<std::int32_t>(settings_.batch_size);
-  for (const auto word : rng_.state()) w.put<std::uint64_t>(word);
-  detail::put_moments(w, adam_);
-  save_model(path, model_, ModelFileKind::kCheckpoint, w.bytes());
+  CheckpointWriter(std::string(kAutoencoderFamily))
+      .put_int("epoch", epoch_)
+      .put_int("batch_size", settings_.batch_size)
+      .put_rng("rng", rng_.state())
+      .put_adam("adam", adam_)
+      .save(path, model_);
 }
 
 void Trainer::load_checkpoint(const std::filesystem::path& path) {
-  const std::string extra = load_weights(path, model_);
-  const std::string ctx = "checkpoint " + path.string();
-  if (extra.empty()) throw Error(ctx + ": a model file without trainer state", ErrorKind::kCorrupt);
-  ByteReader r(extra, ctx);
-  if (r.get<std::uint32_t>() != kTrainerStateVersion) {
-    throw Error(ctx + ": unknown trainer state version", ErrorKind::kCorrupt);
-  }
-  const auto epoch = r.get<std::int32_t>();
-  const auto step = r.get<std::int64_t>();
-  if (r.get<std::int32_t>() != settings_.batch_size) {
-    throw Error(ctx + ": written with another batch size", ErrorKind::kCorrupt);
-  }
-  Rng::State state;
-  for (auto& word : state) word = r.get<std::uint64_t>();
-  detail::get_moments(r, adam_, ctx);
-  if (!r.at_end()) throw Error(ctx + ": trailing bytes in trainer state", ErrorKind::kCorrupt);
+  const CheckpointReader r = CheckpointReader::load(path, model_, kAutoencoderFamily);
+  if (r.get_int("batch_size") != settings_.batch_size) r.fail("written with another batch size");
+  const auto epoch = static_cast<int>(r.get_int("epoch", 0, std::numeric_limits<int>::max()));
+  const Rng::State state = r.get_rng("rng");
+  r.get_adam_into("adam", adam_);
   epoch_ = epoch;
-  adam_.set_step_count(step);
   rng_.set_state(state);
 }
 

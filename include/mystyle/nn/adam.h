@@ -30,6 +30,8 @@ class Adam {
   /// First and second moments, one vector per trainable tensor, in order (for checkpoints).
   std::vector<std::vector<float>>& first_moments() { return m_; }
   std::vector<std::vector<float>>& second_moments() { return v_; }
+  const std::vector<std::vector<float>>& first_moments() const { return m_; }
+  const std::vector<std::vector<float>>& second_moments() const { return v_; }
   void set_step_count(std::int64_t step) { step_ = step; }
 
  private:

@@ -18,7 +18,7 @@ namespace mystyle::nn {
 /// What a model file holds.
 enum class ModelFileKind : std::uint32_t {
   kModel = 1,       ///< spec and weights, for inference
-  kCheckpoint = 2,  ///< also the trainer's state (optimizer moments, step, RNG, epoch)
+  kCheckpoint = 2,  ///< also the trainer's state (optimizer moments, step, RNG, epoch): checkpoint.h
 };
 
 inline constexpr std::uint32_t kModelFileVersion = 1;

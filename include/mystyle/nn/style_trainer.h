@@ -60,6 +60,7 @@ class StyleTrainer {
   ProxyLoss& proxies() { return proxies_; }
   int epoch() const { return epoch_; }
 
+  /// Writes a checkpoint (checkpoint.h, family "style") atomically.
   void save_checkpoint(const std::filesystem::path& path);
   /// Restores a checkpoint of the same spec, heads and batch size (else kCorrupt).
   void load_checkpoint(const std::filesystem::path& path);

@@ -58,7 +58,7 @@ class Trainer {
   int epoch() const { return epoch_; }
   std::int64_t step() const { return adam_.step_count(); }
 
-  /// Writes a checkpoint (model file of kind kCheckpoint) atomically.
+  /// Writes a checkpoint (checkpoint.h, family "autoencoder") atomically.
   void save_checkpoint(const std::filesystem::path& path);
   /// Restores weights and trainer state from a checkpoint written for the same spec and batch
   /// size. Throws mystyle::Error (kCorrupt) for a model file without trainer state or a mismatch.
