@@ -32,6 +32,7 @@
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
 #include "mystyle/core/progress.h"
+#include "mystyle/core/threads.h"
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/image_cache.h"
 #include "mystyle/engine/match_strength.h"
@@ -234,7 +235,7 @@ int run(int argc, char** argv) {
   }
   if (ws_path.empty())
     throw Error("usage: make_scale_vectors --workspace WS [--fit-from TRAINED_WS] [--seed 1]");
-  threads = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  threads = thread_count(threads);
   nn::set_num_threads(threads);
   const engine::Workspace ws(ws_path);
   fs::create_directories(ws.root() / "models");

@@ -42,7 +42,7 @@ constexpr double kEncodeSeconds = 3.0;
 constexpr int kTrainBatch = 64;
 
 // The style model's heads, scale and learning rates as `mystyle train --model style` sets them
-// (engine/style_train_job.cpp; classes as on MANGO: 118 types, 39 families, 7 categories, 10
+// (train/style_job.cpp; classes as on MANGO: 118 types, 39 families, 7 categories, 10
 // colour groups). Duplicated here so the bench links nn/ only.
 const std::vector<ProxyHeadSpec> kStyleHeads = {
     {"type", 118, 1.0}, {"family", 39, 0.5}, {"category", 7, 0.25}, {"colour", 10, 1.0}};

@@ -23,7 +23,7 @@ std::filesystem::path valid_model() { return fuzz::scratch_dir() / "valid" / "co
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   // A small compat network of the shape train_compat makes (features + two slot one-hots in).
-  constexpr int colour_dim = engine::kColourDim + engine::kHsvDim;
+  constexpr int colour_dim = image::kColourDim + image::kHsvDim;
   const nn::ModelSpec spec = nn::parse_model_spec(fmt::format("model compat\ninput {} 1\nlinear 8 relu\nlinear 4\nlatent\nl2norm\n",
                                                               kStyleDim + colour_dim + 2 * engine::kCompatSlots));
   engine::CompatModel model(nn::Model(spec, /*init_seed=*/1), kStyleDim, colour_dim);

@@ -275,7 +275,7 @@ void file_seeds(const fs::path& scratch) {
   }
 
   // The compat model: a small network of the shape train_compat makes, and its description.
-  constexpr int style_dim = 4, colour_dim = engine::kColourDim + engine::kHsvDim;
+  constexpr int style_dim = 4, colour_dim = image::kColourDim + image::kHsvDim;
   engine::CompatModel compat(
       nn::Model(nn::parse_model_spec(fmt::format("model compat\ninput {} 1\nlinear 2 relu\nlinear 2\nlatent\nl2norm\n",
                                                  style_dim + colour_dim + 2 * engine::kCompatSlots)),

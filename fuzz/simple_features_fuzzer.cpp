@@ -48,8 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   fuzz::expect_only_mystyle_errors([&] {
     const engine::SimpleFeatures f = engine::load_simple_features(workspace(), {}, 1);
     const std::size_t n = f.ids.size();
-    fuzz::check(f.grey.size() == n * engine::kGreyDim && f.colour.size() == n * engine::kColourDim &&
-                    f.hsv.size() == n * engine::kHsvDim,
+    fuzz::check(f.grey.size() == n * image::kGreyDim && f.colour.size() == n * image::kColourDim &&
+                    f.hsv.size() == n * image::kHsvDim,
                 "feature matrices do not match the ids");
     (void)f.centred_colour_plus_hsv();
   });

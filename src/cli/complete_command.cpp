@@ -89,9 +89,11 @@ void add_complete_command(CLI::App& app) {
                   "Slots to fill, comma-separated (e.g. main_top,bottom,shoes,bag; default: those usually worn "
                   "with the photo's slot)");
   cmd->add_option("--outfits", args->outfits, "Whole outfits to propose (0 = only the pieces per slot)")
-      ->check(CLI::Range(0, 20))
+      ->check(CLI::Range(std::size_t{0}, engine::CompleteRequest::kMaxOutfits))
       ->capture_default_str();
-  cmd->add_option("--per-slot", args->per_slot, "Pieces listed per slot")->check(CLI::Range(1, 50))->capture_default_str();
+  cmd->add_option("--per-slot", args->per_slot, "Pieces listed per slot")
+      ->check(CLI::Range(std::size_t{1}, engine::CompleteRequest::kMaxPerSlot))
+      ->capture_default_str();
   cmd->add_option("--category", args->category, "Only pieces of this catalog category");
   cmd->add_option("--slot", args->slot, "The photo's slot (default: its best match's)");
   cmd->add_option("--model", args->model, "Image model (the compat model must have been trained on it)")

@@ -74,8 +74,12 @@ void add_recommend_command(CLI::App& app) {
   add_workspace_option(*cmd, args->workspace);
   cmd->add_option("PHOTO", args->photo, "Photo of one garment (JPEG, PNG, WebP, BMP)")->required();
   cmd->add_option("--metric", args->metric, "Similarity")->check(CLI::IsMember({"cosine", "euclidean", "pearson"}))->capture_default_str();
-  cmd->add_option("-k", args->k, "Similar items to find")->check(CLI::Range(1, 1000))->capture_default_str();
-  cmd->add_option("--outfits", args->outfits, "Outfits to show (0 = all)")->capture_default_str();
+  cmd->add_option("-k", args->k, "Similar items to find")
+      ->check(CLI::Range(std::size_t{1}, engine::RecommendRequest::kMaxK))
+      ->capture_default_str();
+  cmd->add_option("--outfits", args->outfits, "Outfits to show (0 = all)")
+      ->check(CLI::Range(std::size_t{0}, engine::RecommendRequest::kMaxOutfits))
+      ->capture_default_str();
   cmd->add_option("--mode", args->mode, "ranked: scored and merged; seed: the original's rule")
       ->check(CLI::IsMember({"ranked", "seed"}))->capture_default_str();
   cmd->add_option("--category", args->category, "Only similar items of this catalog category");

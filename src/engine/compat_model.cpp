@@ -3,42 +3,37 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstring>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
-#include "mystyle/nn/adam.h"
 #include "mystyle/nn/model_file.h"
-#include "mystyle/nn/pair_softmax_loss.h"
 #include "mystyle/nn/rng.h"
 
 namespace mystyle::engine {
 namespace {
 
-int slot_index(catalog::Slot slot) { return static_cast<int>(slot); }
+int slot_index(catalog::Slot slot) {
+  return static_cast<int>(slot);
+}
+
+}  // namespace
 
 nn::ModelSpec compat_spec(int features, int hidden, int dim) {
   return nn::parse_model_spec(fmt::format("model {}\ninput {} 1\nlinear {} relu\nlinear {}\nlatent\nl2norm\n",
                                           kCompatModel, features + 2 * kCompatSlots, hidden, dim));
 }
 
-/// Writes the network input of an item seen from `other`: features, one-hot own slot, one-hot other.
-void write_input(const float* features, int dim, catalog::Slot own, catalog::Slot other, float* out) {
+void write_compat_input(const float* features, int dim, catalog::Slot own, catalog::Slot other, float* out) {
   std::copy_n(features, dim, out);
   std::fill_n(out + dim, 2 * kCompatSlots, 0.0f);
   out[dim + slot_index(own)] = 1.0f;
   out[dim + kCompatSlots + slot_index(other)] = 1.0f;
 }
-
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
-}  // namespace
 
 const float* CompatFeatures::row(std::int64_t id) const {
   const auto it = std::lower_bound(ids.begin(), ids.end(), id);
@@ -52,7 +47,7 @@ CompatFeatures make_compat_features(std::span<const std::int64_t> style_ids, std
     throw Error("compat features: the style embeddings' sizes disagree");
   }
   const std::vector<float> colour = simple.centred_colour_plus_hsv();
-  constexpr int kColour = kColourDim + kHsvDim;
+  constexpr int kColour = image::kColourDim + image::kHsvDim;
   std::map<std::int64_t, std::size_t> simple_row;
   for (std::size_t i = 0; i < simple.ids.size(); ++i) simple_row[simple.ids[i]] = i;
   std::vector<std::pair<std::int64_t, std::size_t>> order;
@@ -73,25 +68,22 @@ CompatFeatures make_compat_features(std::span<const std::int64_t> style_ids, std
   return f;
 }
 
-std::vector<float> colour_features(const cv::Mat& rgb) {
-  std::vector<float> grey(kGreyDim), colour(kColourDim), hsv(kHsvDim), out(kColourDim + kHsvDim);
-  compute_simple_features(rgb, grey, colour, hsv);
-  centred_colour_plus_hsv_into(colour, hsv, out);
-  return out;
-}
-
 CompatModel::CompatModel(nn::Model net, int style_dim, int colour_dim)
     : net_(std::move(net)), style_dim_(style_dim), colour_dim_(colour_dim) {
   if (net_.input_shape().channels != style_dim + colour_dim + 2 * kCompatSlots) {
-    throw Error(fmt::format("compat model: the network takes {} inputs, the features give {} + {} + 2 x {} slots",
-                            net_.input_shape().channels, style_dim, colour_dim, kCompatSlots),
-                ErrorKind::kCorrupt);
+    throw Error(
+        fmt::format("compat model: the network takes {} inputs, the features give {} + {} + 2 x {} slots",
+                    net_.input_shape().channels, style_dim, colour_dim, kCompatSlots),
+        ErrorKind::kCorrupt);
   }
 }
 
-int CompatModel::dim() const { return net_.feature_size(nn::LatentPooling::kFlat); }
+int CompatModel::dim() const {
+  return net_.feature_size(nn::LatentPooling::kFlat);
+}
 
-void CompatModel::embed_all(std::span<const float> x, std::span<const catalog::Slot> own, std::vector<float>& out) {
+void CompatModel::embed_all(std::span<const float> x, std::span<const catalog::Slot> own,
+                            std::vector<float>& out) {
   const int features = style_dim_ + colour_dim_;
   const std::size_t n = own.size();
   if (x.size() != n * static_cast<std::size_t>(features)) throw Error("compat model: feature rows disagree");
@@ -105,8 +97,8 @@ void CompatModel::embed_all(std::span<const float> x, std::span<const catalog::S
     inputs.resize(count * kCompatSlots * static_cast<std::size_t>(in));
     for (std::size_t i = 0; i < count; ++i) {
       for (int s = 0; s < kCompatSlots; ++s) {
-        write_input(x.data() + (start + i) * features, features, own[start + i], catalog::kAllSlots[s],
-                    inputs.data() + (i * kCompatSlots + s) * in);
+        write_compat_input(x.data() + (start + i) * features, features, own[start + i], catalog::kAllSlots[s],
+                           inputs.data() + (i * kCompatSlots + s) * in);
       }
     }
     const int batch = static_cast<int>(count * kCompatSlots);
@@ -127,7 +119,8 @@ void CompatModel::save(const std::filesystem::path& model_path, const std::files
   write_file_atomic(json_path, doc.dump(2) + "\n");
 }
 
-CompatModel CompatModel::load(const std::filesystem::path& model_path, const std::filesystem::path& json_path) {
+CompatModel CompatModel::load(const std::filesystem::path& model_path,
+                              const std::filesystem::path& json_path) {
   std::string text;
   nlohmann::json doc;
   return load(model_path, json_path, text, doc);
@@ -151,10 +144,11 @@ CompatModel CompatModel::load(const std::filesystem::path& model_path, const std
   for (const auto s : catalog::kAllSlots) want.emplace_back(catalog::slot_name(s));
   // Checked field by field: a value of another type must be a clear error, not a json::type_error.
   const auto dim_ok = [&](const char* key) {
-    return doc.is_object() && doc.contains(key) && doc[key].is_number_integer() && doc[key].get<std::int64_t>() > 0 &&
-           doc[key].get<std::int64_t>() < (1 << 20);
+    return doc.is_object() && doc.contains(key) && doc[key].is_number_integer() &&
+           doc[key].get<std::int64_t>() > 0 && doc[key].get<std::int64_t>() < (1 << 20);
   };
-  bool slots_ok = doc.is_object() && doc.contains("slots") && doc["slots"].is_array() && doc["slots"].size() == want.size();
+  bool slots_ok = doc.is_object() && doc.contains("slots") && doc["slots"].is_array() &&
+                  doc["slots"].size() == want.size();
   for (std::size_t i = 0; slots_ok && i < want.size(); ++i) {
     slots_ok = doc["slots"][i].is_string() && doc["slots"][i].get<std::string>() == want[i];
   }
@@ -168,100 +162,8 @@ CompatModel CompatModel::load(const std::filesystem::path& model_path, const std
   return model;
 }
 
-CompatModel train_compat(const recommend::OutfitGraph& graph, std::span<const std::int64_t> outfits,
-                         const CompatFeatures& features, const CompatSettings& settings,
-                         const std::function<void(const CompatEpoch&)>& on_epoch) {
-  if (settings.epochs < 1 || settings.anchors_per_batch < 1 || settings.negatives < 1) {
-    throw Error("compat training: epochs, anchors per batch and negatives must be at least 1",
-                ErrorKind::kInvalidInput);
-  }
-  // Pairs: every ordered pair of distinct pieces with features, per outfit.
-  struct Piece {
-    const float* x;
-    catalog::Slot slot;
-    std::int64_t id;
-  };
-  std::vector<std::pair<Piece, Piece>> pairs;
-  std::map<std::string, std::vector<Piece>> by_category;
-  std::map<std::int64_t, bool> seen;
-  for (const std::int64_t outfit_id : outfits) {
-    const catalog::Outfit* outfit = graph.outfit(outfit_id);
-    if (outfit == nullptr) continue;
-    std::vector<std::pair<Piece, std::string>> pieces;
-    for (const auto& m : outfit->members) {
-      const catalog::Item* item = graph.item(m.item_id);
-      const float* x = features.row(m.item_id);
-      if (item == nullptr || x == nullptr) continue;
-      if (std::ranges::any_of(pieces, [&](const auto& p) { return p.first.id == item->id; })) continue;
-      pieces.push_back({{x, item->slot, item->id}, item->category});
-    }
-    for (const auto& [a, a_category] : pieces) {
-      if (!seen[a.id]) {
-        seen[a.id] = true;
-        by_category[a_category].push_back(a);
-      }
-      for (const auto& b : pieces) {
-        if (a.id != b.first.id) pairs.emplace_back(a, b.first);
-      }
-    }
-  }
-  if (pairs.empty()) throw Error("compat training: no outfit has two pieces with features", ErrorKind::kInvalidInput);
-  std::map<std::int64_t, const std::vector<Piece>*> pool_of;
-  for (const auto& [category, items] : by_category) {
-    for (const Piece& p : items) pool_of[p.id] = &items;
-  }
-
-  const int in_features = features.dim();
-  nn::Model net(compat_spec(in_features, settings.hidden, settings.dim), settings.seed);
-  nn::Adam adam(net.params(), nn::AdamSettings{settings.learning_rate});
-  nn::Rng rng(settings.seed * 0x9E3779B97F4A7C15ull + 7);
-  const int candidates = 1 + settings.negatives;
-  const int in = in_features + 2 * kCompatSlots;
-  const int d = settings.dim;
-  std::vector<std::uint32_t> order(pairs.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::uint32_t>(i);
-  std::vector<float> inputs;
-  for (int epoch = 1; epoch <= settings.epochs; ++epoch) {
-    const auto t = std::chrono::steady_clock::now();
-    rng.shuffle(order);
-    CompatEpoch stats;
-    stats.epoch = epoch;
-    double loss_sum = 0;
-    std::int64_t right = 0;
-    for (std::size_t start = 0; start < order.size(); start += static_cast<std::size_t>(settings.anchors_per_batch)) {
-      const int anchors = static_cast<int>(std::min<std::size_t>(settings.anchors_per_batch, order.size() - start));
-      const int rows = 2 * anchors * candidates;
-      inputs.resize(static_cast<std::size_t>(rows) * static_cast<std::size_t>(in));
-      for (int i = 0; i < anchors; ++i) {
-        const auto& [a, positive] = pairs[order[start + static_cast<std::size_t>(i)]];
-        const std::vector<Piece>& pool = *pool_of.at(positive.id);
-        for (int j = 0; j < candidates; ++j) {
-          const Piece& c = j == 0 ? positive : pool[rng.below(pool.size())];
-          const std::size_t row = 2 * (static_cast<std::size_t>(i) * candidates + static_cast<std::size_t>(j));
-          write_input(a.x, in_features, a.slot, c.slot, inputs.data() + row * in);
-          write_input(c.x, in_features, c.slot, a.slot, inputs.data() + (row + 1) * in);
-        }
-      }
-      std::int64_t correct = 0;
-      const double loss = net.compute_latent_gradients(inputs, rows, [&](std::span<const float> f, std::span<float> g) {
-        return nn::pair_softmax_loss(f, anchors, candidates, d, settings.scale, g, &correct);
-      });
-      adam.step();
-      loss_sum += loss * anchors;
-      right += correct;
-    }
-    stats.pairs = static_cast<std::int64_t>(pairs.size());
-    stats.loss = loss_sum / static_cast<double>(pairs.size());
-    stats.accuracy = static_cast<double>(right) / static_cast<double>(pairs.size());
-    stats.seconds = seconds_since(t);
-    if (on_epoch) on_epoch(stats);
-  }
-  net.release_plans();
-  net.set_serving(true);
-  return CompatModel(std::move(net), features.style_dim, features.colour_dim);
-}
-
-CompatTable::CompatTable(CompatModel& model, const CompatFeatures& features, const recommend::OutfitGraph& graph)
+CompatTable::CompatTable(CompatModel& model, const CompatFeatures& features,
+                         const recommend::OutfitGraph& graph)
     : dim_(model.dim()) {
   std::vector<float> x;
   for (std::size_t i = 0; i < features.ids.size(); ++i) {
@@ -276,8 +178,9 @@ CompatTable::CompatTable(CompatModel& model, const CompatFeatures& features, con
   computed_ = ids_.size();
 }
 
-CompatTable::CompatTable(CompatModel& model, const CompatFeatures& features, const recommend::OutfitGraph& graph,
-                         const CompatTable& previous, const CompatFeatures& previous_features)
+CompatTable::CompatTable(CompatModel& model, const CompatFeatures& features,
+                         const recommend::OutfitGraph& graph, const CompatTable& previous,
+                         const CompatFeatures& previous_features)
     : dim_(model.dim()) {
   const std::size_t dim = static_cast<std::size_t>(features.dim());
   const std::size_t stride = kCompatSlots * static_cast<std::size_t>(dim_);
@@ -310,8 +213,9 @@ CompatTable::CompatTable(CompatModel& model, const CompatFeatures& features, con
   views_.resize(ids_.size() * stride);
   for (std::size_t r = 0; r < ids_.size(); ++r) {
     if (reuse[r] < 0) continue;
-    std::copy_n(previous.views_.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(reuse[r]) * stride), stride,
-                views_.begin() + static_cast<std::ptrdiff_t>(r * stride));
+    std::copy_n(
+        previous.views_.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(reuse[r]) * stride),
+        stride, views_.begin() + static_cast<std::ptrdiff_t>(r * stride));
   }
   if (!todo.empty()) {
     std::vector<float> computed;
@@ -329,7 +233,9 @@ std::ptrdiff_t CompatTable::index(std::int64_t id) const {
   return it != ids_.end() && *it == id ? it - ids_.begin() : -1;
 }
 
-bool CompatTable::has(std::int64_t id) const { return index(id) >= 0; }
+bool CompatTable::has(std::int64_t id) const {
+  return index(id) >= 0;
+}
 
 catalog::Slot CompatTable::slot(std::int64_t id) const {
   const auto i = index(id);

@@ -11,7 +11,6 @@
 #include "mystyle/catalog/design_split.h"
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
-#include "mystyle/engine/compat_train_job.h"
 #include "mystyle/image/decode.h"
 
 namespace mystyle::engine {
@@ -22,9 +21,6 @@ using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
-
-/// Colour features are computed on a half-size decode, as the catalog's cache does.
-constexpr int kColourDecodeMinSide = 96;
 
 /// PairScores for one query: its views from every slot, the catalog's table, and near-identity by
 /// design or style embedding.
@@ -42,7 +38,8 @@ class QueryScores : public recommend::PairScores {
   float with_query(std::int64_t item) const override {
     const float* theirs = table_.view(item, slot_);
     if (theirs == nullptr) return -1.0f;
-    const float* ours = views_.data() + static_cast<std::size_t>(table_.slot(item)) * static_cast<std::size_t>(table_.dim());
+    const float* ours =
+        views_.data() + static_cast<std::size_t>(table_.slot(item)) * static_cast<std::size_t>(table_.dim());
     float s = 0;
     for (int k = 0; k < table_.dim(); ++k) s += ours[k] * theirs[k];
     return s;
@@ -72,7 +69,9 @@ class QueryScores : public recommend::PairScores {
   float near_identical_cosine_;
 };
 
-std::string slot_text(catalog::Slot slot) { return std::string(catalog::slot_name(slot)); }
+std::string slot_text(catalog::Slot slot) {
+  return std::string(catalog::slot_name(slot));
+}
 
 /// A slot as a shopper says it: "top", "inner top", "shoes", ...
 std::string slot_words(catalog::Slot slot) {
@@ -92,8 +91,8 @@ std::string why(const recommend::CompletedOutfit& outfit) {
   for (std::size_t i = 0; i < outfit.pairs.size() && i < 2; ++i) {
     const auto& p = outfit.pairs[i];
     const std::string b = "the " + slot_words(outfit.pieces[static_cast<std::size_t>(p.b)].slot);
-    const std::string a =
-        p.a < 0 ? std::string("your piece") : "the " + slot_words(outfit.pieces[static_cast<std::size_t>(p.a)].slot);
+    const std::string a = p.a < 0 ? std::string("your piece")
+                                  : "the " + slot_words(outfit.pieces[static_cast<std::size_t>(p.a)].slot);
     out += fmt::format("{}{} with {} ({:.2f})", i == 0 ? "strongest pairs: " : ", ", a, b, p.score);
   }
   return out;
@@ -112,10 +111,12 @@ Completer::Completer(Recommender& recommender, CompatModel model, CompatTable ta
       table_(std::move(table)),
       features_(std::move(features)),
       description_(std::move(description)) {
-  for (const auto slot : catalog::kAllSlots) default_slots_.push_back(recommend::default_slots(recommender_.graph(), slot));
+  for (const auto slot : catalog::kAllSlots)
+    default_slots_.push_back(recommend::default_slots(recommender_.graph(), slot));
   const MatchCalibration& calibration = recommender_.calibration();
   if (calibration.ready()) {
-    near_identical_cosine_ = static_cast<float>(calibration.same_type_quantile(kNearIdenticalSameTypeQuantile));
+    near_identical_cosine_ =
+        static_cast<float>(calibration.same_type_quantile(kNearIdenticalSameTypeQuantile));
   }
 }
 
@@ -146,21 +147,23 @@ LoadedCompat load_compat(const Workspace& workspace, const Recommender& recommen
   if (!description["outfits_learned_from"].is_number_integer()) description["outfits_learned_from"] = 0;
   out.style_model = description["style_model"].get<std::string>();
   if (out.style_model != recommender.config().model) {
-    throw Error(fmt::format("{}: trained on '{}' embeddings, but the recommender serves '{}'; run `mystyle train "
-                            "--model compat` again",
-                            json_path.string(), out.style_model, recommender.config().model),
-                ErrorKind::kInvalidInput);
+    throw Error(
+        fmt::format("{}: trained on '{}' embeddings, but the recommender serves '{}'; run `mystyle train "
+                    "--model compat` again",
+                    json_path.string(), out.style_model, recommender.config().model),
+        ErrorKind::kInvalidInput);
   }
   return out;
 }
 
 void check_dims(const CompatModel& model, const CompatFeatures& features, const Workspace& workspace) {
   if (features.style_dim != model.style_dim() || features.colour_dim != model.colour_dim()) {
-    throw Error(fmt::format("{}: expects {} + {} features, the workspace gives {} + {}; run `mystyle train --model "
-                            "compat` again",
-                            workspace.model_file(kCompatModel).string(), model.style_dim(), model.colour_dim(),
-                            features.style_dim, features.colour_dim),
-                ErrorKind::kCorrupt);
+    throw Error(
+        fmt::format("{}: expects {} + {} features, the workspace gives {} + {}; run `mystyle train --model "
+                    "compat` again",
+                    workspace.model_file(kCompatModel).string(), model.style_dim(), model.colour_dim(),
+                    features.style_dim, features.colour_dim),
+        ErrorKind::kCorrupt);
   }
 }
 
@@ -171,8 +174,8 @@ std::unique_ptr<Completer> Completer::open(const Workspace& workspace, Recommend
   CompatFeatures features = load_compat_features(workspace, recommender.graph(), c.style_model, 0);
   check_dims(c.model, features, workspace);
   CompatTable table(c.model, features, recommender.graph());
-  auto completer = std::unique_ptr<Completer>(
-      new Completer(recommender, std::move(c.model), std::move(table), std::move(features), std::move(c.description)));
+  auto completer = std::unique_ptr<Completer>(new Completer(recommender, std::move(c.model), std::move(table),
+                                                            std::move(features), std::move(c.description)));
   completer->model_hash_ = c.hash;
   return completer;
 }
@@ -189,7 +192,7 @@ std::unique_ptr<Completer> Completer::reopen(const Workspace& workspace, Recomme
   const CompatFeatures& old = previous.features_;
   CompatFeatures features;
   features.style_dim = style.dim;
-  features.colour_dim = kColourDim + kHsvDim;
+  features.colour_dim = image::kColourDim + image::kHsvDim;
   const auto colour_dim = static_cast<std::size_t>(features.colour_dim);
   std::vector<float> colour;
   for (std::size_t i = 0; i < style.size(); ++i) {  // ids ascending, as make_compat_features orders them
@@ -203,7 +206,8 @@ std::unique_ptr<Completer> Completer::reopen(const Workspace& workspace, Recomme
       colour.assign(old_row + old.style_dim, old_row + old.style_dim + colour_dim);
     } else {
       try {  // as load_simple_features computes it: a half-size decode is plenty
-        colour = colour_features(image::read_image(*item->image_path, {}, /*min_side_px=*/96));
+        colour =
+            image::colour_features(image::read_image(*item->image_path, {}, image::kColourDecodeMinSidePx));
       } catch (const Error& e) {
         spdlog::warn("item {}: {}; left out of complete the look", id, e.what());
         continue;
@@ -216,20 +220,26 @@ std::unique_ptr<Completer> Completer::reopen(const Workspace& workspace, Recomme
   }
   check_dims(c.model, features, workspace);
   CompatTable table(c.model, features, graph, previous.table_, old);
-  auto completer = std::unique_ptr<Completer>(
-      new Completer(recommender, std::move(c.model), std::move(table), std::move(features), std::move(c.description)));
+  auto completer = std::unique_ptr<Completer>(new Completer(recommender, std::move(c.model), std::move(table),
+                                                            std::move(features), std::move(c.description)));
   completer->model_hash_ = c.hash;
   return completer;
 }
 
+void CompleteRequest::validate() const {
+  if (per_slot == 0 || per_slot > kMaxPerSlot) {
+    throw Error(fmt::format("per_slot must be between 1 and {}, not {}", kMaxPerSlot, per_slot),
+                ErrorKind::kInvalidInput);
+  }
+  if (outfits > kMaxOutfits) {
+    throw Error(fmt::format("outfits must be between 0 and {}, not {}", kMaxOutfits, outfits),
+                ErrorKind::kInvalidInput);
+  }
+}
+
 CompleteResponse Completer::complete(std::span<const std::uint8_t> image_bytes, const std::string& name,
                                      const CompleteRequest& request) {
-  if (request.per_slot == 0 || request.per_slot > 50) {
-    throw Error(fmt::format("per_slot must be between 1 and 50, not {}", request.per_slot), ErrorKind::kInvalidInput);
-  }
-  if (request.outfits > 20) {
-    throw Error(fmt::format("outfits must be between 0 and 20, not {}", request.outfits), ErrorKind::kInvalidInput);
-  }
+  request.validate();
   if (request.category && !std::ranges::binary_search(recommender_.categories(), *request.category)) {
     throw Error(fmt::format("unknown category '{}'", *request.category), ErrorKind::kNotFound);
   }
@@ -238,13 +248,17 @@ CompleteResponse Completer::complete(std::span<const std::uint8_t> image_bytes, 
   match_request.k = 10;
   match_request.max_outfits = 1;
   match_request.slot = request.slot;
-  response.match = recommender_.recommend(image_bytes, name, match_request);
+  // One decode: the recommender's pixels also give the colour features.
+  auto t = Clock::now();
+  const cv::Mat rgb = recommender_.decode(image_bytes, name);
+  const double decode_ms = ms_since(t);
+  response.match = recommender_.recommend(rgb, name, match_request);
+  response.match.decode_ms += decode_ms;
   response.slot_from_request = request.slot.has_value();
   response.query_slot = response.match.query_slot.value_or(catalog::Slot::kOther);
 
-  auto t = Clock::now();
-  const cv::Mat small = image::decode_image(image_bytes, name, recommender_.config().limits, kColourDecodeMinSide);
-  const std::vector<float> colour = colour_features(small);
+  t = Clock::now();
+  const std::vector<float> colour = image::colour_features(image::colour_decode_view(rgb));
   std::vector<float> x = response.match.embedding;
   if (static_cast<int>(x.size()) != model_.style_dim()) {
     throw Error(fmt::format("the photo's embedding has {} numbers, the compat model wants {}", x.size(),
@@ -276,7 +290,8 @@ CompleteResponse Completer::complete(std::span<const std::uint8_t> image_bytes, 
 nlohmann::json Completer::to_json(const CompleteResponse& r, const CompleteRequest& request) const {
   const auto& graph = recommender_.graph();
   auto piece_json = [&](const recommend::ScoredPiece& p) {
-    return nlohmann::json{{"slot", slot_text(p.slot)}, {"score", p.with_query}, {"item", item_json(*graph.item(p.item))}};
+    return nlohmann::json{
+        {"slot", slot_text(p.slot)}, {"score", p.with_query}, {"item", item_json(*graph.item(p.item))}};
   };
   nlohmann::json candidates = nlohmann::json::array();
   for (const auto& c : r.result.candidates) {
@@ -290,7 +305,8 @@ nlohmann::json Completer::to_json(const CompleteResponse& r, const CompleteReque
     for (const auto& p : o.pieces) pieces.push_back(piece_json(p));
     nlohmann::json pairs = nlohmann::json::array();
     for (const auto& p : o.pairs) {
-      pairs.push_back({{"a", p.a < 0 ? nlohmann::json("query") : nlohmann::json(o.pieces[static_cast<std::size_t>(p.a)].item)},
+      pairs.push_back({{"a", p.a < 0 ? nlohmann::json("query")
+                                     : nlohmann::json(o.pieces[static_cast<std::size_t>(p.a)].item)},
                        {"b", o.pieces[static_cast<std::size_t>(p.b)].item},
                        {"score", p.score}});
     }
@@ -298,7 +314,8 @@ nlohmann::json Completer::to_json(const CompleteResponse& r, const CompleteReque
   }
   nlohmann::json slots = nlohmann::json::array();
   for (const auto s : r.result.slots) slots.push_back(slot_text(s));
-  nlohmann::json best = r.match.similar.empty() ? nlohmann::json(nullptr) : item_json(*r.match.similar.front().item);
+  nlohmann::json best =
+      r.match.similar.empty() ? nlohmann::json(nullptr) : item_json(*r.match.similar.front().item);
   return {{"query",
            {{"name", r.match.query_name},
             {"slot", slot_text(r.query_slot)},

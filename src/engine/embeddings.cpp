@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <limits>
 #include <cstring>
+#include <limits>
 #include <thread>
 #include <unordered_map>
 
@@ -13,6 +13,7 @@
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
 #include "mystyle/core/progress.h"
+#include "mystyle/core/threads.h"
 #include "mystyle/engine/image_cache.h"
 #include "mystyle/nn/context.h"
 #include "mystyle/nn/model_file.h"
@@ -123,7 +124,8 @@ Embeddings load_embeddings(const std::filesystem::path& path) {
   // size and passed, then failed allocating with std::length_error (found by fuzz/embeddings_fuzzer).
   const std::size_t row_bytes = sizeof(std::int64_t) + std::size_t{h.dim} * sizeof(float);
   const std::size_t payload = bytes.size() - sizeof(Header);
-  if (payload % row_bytes != 0 || payload / row_bytes != h.count) throw corrupt("size does not match the header");
+  if (payload % row_bytes != 0 || payload / row_bytes != h.count)
+    throw corrupt("size does not match the header");
   if (fnv1a64(std::string_view(bytes).substr(sizeof(Header))) != h.checksum)
     throw corrupt("checksum mismatch");
   if (h.pooling != static_cast<std::uint32_t>(nn::LatentPooling::kFlat) &&
@@ -148,7 +150,7 @@ EmbedReport embed_catalog(const Workspace& workspace, const std::string& model_n
   const auto start = std::chrono::steady_clock::now();
   // The admin API's edits merge rows into the same files: one writer at a time.
   const FileLock lock(workspace.write_lock_file());
-  threads = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  threads = thread_count(threads);
   nn::set_num_threads(threads);
   auto [model, model_hash] = load_embedding_model(workspace, model_name);
 

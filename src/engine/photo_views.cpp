@@ -13,6 +13,7 @@
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
 #include "mystyle/core/progress.h"
+#include "mystyle/core/threads.h"
 #include "mystyle/image/decode.h"
 #include "mystyle/image/preprocess.h"
 #include "mystyle/nn/context.h"
@@ -68,7 +69,7 @@ EmbedReport embed_catalog_views(const Workspace& workspace, const std::string& m
   const auto start = std::chrono::steady_clock::now();
   // The admin API's edits merge rows into the same files: one writer at a time.
   const FileLock lock(workspace.write_lock_file());
-  threads = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  threads = thread_count(threads);
   nn::set_num_threads(threads);
   auto [model, model_hash] = load_embedding_model(workspace, model_name);
   image::PreprocessOptions preprocess;

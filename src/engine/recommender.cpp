@@ -1,7 +1,5 @@
 #include "mystyle/engine/recommender.h"
 
-#include "mystyle/nn/context.h"
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -20,6 +18,7 @@
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/photo_views.h"
 #include "mystyle/index/id_filter.h"
+#include "mystyle/nn/context.h"
 
 namespace mystyle::engine {
 namespace {
@@ -95,11 +94,12 @@ std::unique_ptr<Recommender> Recommender::open(const Workspace& workspace, const
   for (std::size_t i = 0; i < embeddings.size(); ++i) {
     if (const catalog::Item* item = graph.item(embeddings.ids[i])) types[i] = item->type;
   }
-  MatchCalibration calibration = MatchCalibration::build(embeddings.vectors, static_cast<std::size_t>(embeddings.dim),
-                                                         types, kCalibrationPairs, kCalibrationSeed);
-  auto recommender = std::unique_ptr<Recommender>(new Recommender(std::move(graph), std::move(model), std::move(sync.index),
-                                                                  config, views ? static_cast<int>(kViewStride) : 1,
-                                                                  std::move(calibration)));
+  MatchCalibration calibration =
+      MatchCalibration::build(embeddings.vectors, static_cast<std::size_t>(embeddings.dim), types,
+                              kCalibrationPairs, kCalibrationSeed);
+  auto recommender = std::unique_ptr<Recommender>(
+      new Recommender(std::move(graph), std::move(model), std::move(sync.index), config,
+                      views ? static_cast<int>(kViewStride) : 1, std::move(calibration)));
   recommender->source_hash_ = source_hash;
   return recommender;
 }
@@ -111,21 +111,52 @@ RecommendResult Recommender::recommend_file(const std::filesystem::path& photo,
                    request);
 }
 
-RecommendResult Recommender::recommend(std::span<const std::uint8_t> image_bytes, const std::string& name,
-                                       const RecommendRequest& request) {
-  if (request.k == 0 || request.k > 1000)
-    throw Error(fmt::format("k must be between 1 and 1000, not {}", request.k));
+cv::Mat Recommender::decode(std::span<const std::uint8_t> image_bytes, const std::string& name) const {
+  return image::decode_image(image_bytes, name, config_.limits, image::decode_min_side_px(preprocess_));
+}
+
+void RecommendRequest::validate() const {
+  if (k == 0 || k > kMaxK) {
+    throw Error(fmt::format("k must be between 1 and {}, not {}", kMaxK, k), ErrorKind::kInvalidInput);
+  }
+  if (max_outfits > kMaxOutfits) {
+    throw Error(fmt::format("outfits must be between 0 and {}, not {}", kMaxOutfits, max_outfits),
+                ErrorKind::kInvalidInput);
+  }
+}
+
+void Recommender::check(const RecommendRequest& request) const {
+  request.validate();
   if (request.category && !std::ranges::binary_search(categories_, *request.category)) {
     throw Error(fmt::format("unknown category '{}'", *request.category), ErrorKind::kNotFound);
   }
+}
+
+RecommendResult Recommender::recommend(std::span<const std::uint8_t> image_bytes, const std::string& name,
+                                       const RecommendRequest& request) {
+  check(request);  // before decoding: a bad request costs no decode
+  const auto t = Clock::now();
+  const cv::Mat rgb = decode(image_bytes, name);
+  const double decode_ms = ms_since(t);
+  RecommendResult result = recommend_checked(rgb, name, request);
+  result.decode_ms += decode_ms;
+  return result;
+}
+
+RecommendResult Recommender::recommend(const cv::Mat& rgb, const std::string& name,
+                                       const RecommendRequest& request) {
+  check(request);
+  return recommend_checked(rgb, name, request);
+}
+
+RecommendResult Recommender::recommend_checked(const cv::Mat& rgb, const std::string& name,
+                                               const RecommendRequest& request) {
   // One photo is one image: a single thread encodes it fastest, and a server answers many photos on
   // many threads; an OpenMP team per server thread would oversubscribe the cores (and spin).
   nn::set_num_threads(1);
   RecommendResult result;
   result.query_name = name;
   auto t = Clock::now();
-  const cv::Mat rgb =
-      image::decode_image(image_bytes, name, config_.limits, image::decode_min_side_px(preprocess_));
   result.query = image::preprocess(rgb, preprocess_);
   result.decode_ms = ms_since(t);
 
@@ -172,7 +203,8 @@ RecommendResult Recommender::recommend(std::span<const std::uint8_t> image_bytes
     if (item == nullptr) continue;  // embedded, then removed from the catalog
     const double relevance = recommend::relevance_from(n.score, inverse_distance);
     SimilarResult r{item, n.score, relevance, matched_views[i], std::nullopt};
-    if (request.metric == index::Metric::kCosine && calibration_.ready()) r.match = calibration_.strength(n.score);
+    if (request.metric == index::Metric::kCosine && calibration_.ready())
+      r.match = calibration_.strength(n.score);
     result.similar.push_back(std::move(r));
     similar.push_back({n.id, n.score, relevance});
   }

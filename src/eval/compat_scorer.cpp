@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "mystyle/eval/scorers.h"
+#include "mystyle/train/compat_job.h"
 
 namespace mystyle::eval {
 namespace {
@@ -12,8 +13,8 @@ class CompatScorer : public CompatibilityScorer {
   CompatScorer(const KnownOutfits& known, const engine::CompatFeatures& features,
                const engine::CompatSettings& settings, std::string name)
       : name_(std::move(name)), learned_(known.outfit_ids().begin(), known.outfit_ids().end()) {
-    engine::CompatModel model = engine::train_compat(
-        known.graph(), learned_, features, settings, [&](const engine::CompatEpoch& e) {
+    engine::CompatModel model =
+        train::train_compat(known.graph(), learned_, features, settings, [&](const engine::CompatEpoch& e) {
           spdlog::info("{}: epoch {}/{}, loss {:.4f}, partner first in {:.1f}% of {} pairs ({:.1f} s)", name_,
                        e.epoch, settings.epochs, e.loss, 100 * e.accuracy, e.pairs, e.seconds);
           pairs_ = e.pairs;
@@ -38,7 +39,8 @@ class CompatScorer : public CompatibilityScorer {
 
 std::unique_ptr<CompatibilityScorer> make_compat_scorer(const KnownOutfits& known,
                                                         const engine::CompatFeatures& features,
-                                                        const engine::CompatSettings& settings, std::string name) {
+                                                        const engine::CompatSettings& settings,
+                                                        std::string name) {
   return std::make_unique<CompatScorer>(known, features, settings, std::move(name));
 }
 

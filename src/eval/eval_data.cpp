@@ -15,11 +15,6 @@ engine::Embeddings load_checked_embeddings(const engine::Workspace& workspace, c
   return engine::load_current_embeddings(workspace, model, engine::parse_pooling(pooling), source_hash);
 }
 
-std::size_t eval_threads(int requested) {
-  return requested > 0 ? static_cast<std::size_t>(requested)
-                       : std::max(1u, std::thread::hardware_concurrency());
-}
-
 FlatEvalInputs load_flat_eval_inputs(const engine::Workspace& workspace, const std::string& model,
                                      std::size_t threads) {
   FlatEvalInputs in{

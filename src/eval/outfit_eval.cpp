@@ -10,9 +10,10 @@
 
 #include "mystyle/core/error.h"
 #include "mystyle/core/progress.h"
+#include "mystyle/core/threads.h"
+#include "mystyle/engine/simple_features.h"
 #include "mystyle/eval/eval_data.h"
 #include "mystyle/eval/metrics.h"
-#include "mystyle/engine/simple_features.h"
 
 namespace mystyle::eval {
 namespace {
@@ -76,7 +77,8 @@ ScorerInputs load_scorer_inputs(const engine::Workspace& workspace, const std::s
   in.model = model;
   catalog::Catalog cat(workspace.root());
   in.graph = recommend::OutfitGraph::load(cat);
-  if (uses(kinds, ScorerKind::kOurs) || uses(kinds, ScorerKind::kOldOurs) || uses(kinds, ScorerKind::kCompat)) {
+  if (uses(kinds, ScorerKind::kOurs) || uses(kinds, ScorerKind::kOldOurs) ||
+      uses(kinds, ScorerKind::kCompat)) {
     engine::Embeddings e = load_checked_embeddings(workspace, model, "flat");
     in.embedding_ids = std::move(e.ids);
     in.embeddings = std::move(e.vectors);
@@ -85,14 +87,14 @@ ScorerInputs load_scorer_inputs(const engine::Workspace& workspace, const std::s
   if (uses(kinds, ScorerKind::kSimple) || uses(kinds, ScorerKind::kSimpleUncentred) ||
       uses(kinds, ScorerKind::kOldSimpleCentred) || uses(kinds, ScorerKind::kOldSimple) ||
       uses(kinds, ScorerKind::kCompat)) {
-    const int t = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int t = thread_count(threads);
     const engine::SimpleFeatures f = engine::load_simple_features(workspace.root(), in.graph.items(), t);
     in.feature_ids = f.ids;
     in.features = f.colour_plus_hsv();
     in.centred_features = f.centred_colour_plus_hsv();
     if (uses(kinds, ScorerKind::kCompat)) {
-      in.compat_features =
-          engine::make_compat_features(in.embedding_ids, in.embeddings, static_cast<int>(in.embedding_dim), f);
+      in.compat_features = engine::make_compat_features(in.embedding_ids, in.embeddings,
+                                                        static_cast<int>(in.embedding_dim), f);
     }
   }
   return in;
@@ -100,7 +102,7 @@ ScorerInputs load_scorer_inputs(const engine::Workspace& workspace, const std::s
 
 std::unique_ptr<CompatibilityScorer> make_scorer(ScorerKind kind, const ScorerInputs& inputs,
                                                  const KnownOutfits& known, const ScorerOptions& options) {
-  constexpr std::size_t kSimpleDim = engine::kColourDim + engine::kHsvDim;
+  constexpr std::size_t kSimpleDim = image::kColourDim + image::kHsvDim;
   const bool simple = kind == ScorerKind::kSimple || kind == ScorerKind::kSimpleUncentred ||
                       kind == ScorerKind::kOldSimpleCentred || kind == ScorerKind::kOldSimple;
   const bool ours = kind == ScorerKind::kOurs || kind == ScorerKind::kOldOurs;

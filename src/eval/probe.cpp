@@ -266,8 +266,8 @@ ProbeReport run_probe(const engine::Workspace& workspace, const ProbeOptions& op
     nn::l2_normalize_rows(m.held, static_cast<int>(dim));
     methods.push_back(std::move(m));
   };
-  add("colour thumbnail 16x16", features.ids, features.colour, engine::kColourDim, true);
-  add("HSV histogram (object)", features.ids, features.hsv, engine::kHsvDim, true);
+  add("colour thumbnail 16x16", features.ids, features.colour, image::kColourDim, true);
+  add("HSV histogram (object)", features.ids, features.hsv, image::kHsvDim, true);
   const auto flat_dim = static_cast<std::size_t>(flat.dim);
   add(fmt::format("{} flat code ({}) = ours", options.model, flat_dim), flat.ids, flat.vectors, flat_dim,
       false);
@@ -284,8 +284,8 @@ ProbeReport run_probe(const engine::Workspace& workspace, const ProbeOptions& op
   const Method& hsv = methods[1];
   const Method& ours = methods[2];
   methods.push_back({fmt::format("{} + HSV histogram", options.model),
-                     side_by_side(ours.train, flat_dim, hsv.train, engine::kHsvDim),
-                     side_by_side(ours.held, flat_dim, hsv.held, engine::kHsvDim), flat_dim + engine::kHsvDim,
+                     side_by_side(ours.train, flat_dim, hsv.train, image::kHsvDim),
+                     side_by_side(ours.held, flat_dim, hsv.held, image::kHsvDim), flat_dim + image::kHsvDim,
                      false});
 
   constexpr std::size_t kType = 0, kColour = 3;

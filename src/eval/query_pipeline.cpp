@@ -8,15 +8,12 @@
 #include "mystyle/core/error.h"
 #include "mystyle/engine/photo_views.h"
 #include "mystyle/eval/eval_data.h"
+#include "mystyle/image/colour_features.h"
 #include "mystyle/image/decode.h"
 #include "mystyle/nn/context.h"
 #include "mystyle/nn/model_file.h"
 
 namespace mystyle::eval {
-
-std::size_t resolve_threads(int threads) {
-  return threads > 0 ? static_cast<std::size_t>(threads) : std::max(1u, std::thread::hardware_concurrency());
-}
 
 index::ExactIndex make_index(std::span<const std::int64_t> ids, std::span<const float> vectors,
                              std::size_t dim) {
@@ -34,13 +31,14 @@ QuerySetup load_query_setup(const engine::Workspace& workspace, const std::strin
   nn::set_num_threads(static_cast<int>(threads));
   image::PreprocessOptions pre;
   pre.image_side_px = encoder.spec().image_side_px;
-  engine::SimpleFeatures features = engine::load_simple_features(workspace.root(), items, static_cast<int>(threads));
+  engine::SimpleFeatures features =
+      engine::load_simple_features(workspace.root(), items, static_cast<int>(threads));
 
   const auto dim = static_cast<std::size_t>(flat.dim);
   index::ExactIndex ours = make_index(flat.ids, flat.vectors, dim);
-  index::ExactIndex grey = make_index(features.ids, features.grey, engine::kGreyDim);
-  index::ExactIndex colour = make_index(features.ids, features.colour, engine::kColourDim);
-  index::ExactIndex hsv = make_index(features.ids, features.hsv, engine::kHsvDim);
+  index::ExactIndex grey = make_index(features.ids, features.grey, image::kGreyDim);
+  index::ExactIndex colour = make_index(features.ids, features.colour, image::kColourDim);
+  index::ExactIndex hsv = make_index(features.ids, features.hsv, image::kHsvDim);
   std::optional<index::ExactIndex> with_views;
   if (const auto views = engine::load_current_views(workspace, model, flat)) {
     const engine::Embeddings merged = engine::merge_views(flat, *views);
@@ -105,15 +103,15 @@ QueryBuffers::QueryBuffers(std::size_t rows, const image::PreprocessOptions& pre
       code_size_(code_size),
       chw_(rows * image_floats_),
       codes_(rows * code_size),
-      grey_(rows * engine::kGreyDim),
-      colour_(rows * engine::kColourDim),
-      hsv_(rows * engine::kHsvDim) {}
+      grey_(rows * image::kGreyDim),
+      colour_(rows * image::kColourDim),
+      hsv_(rows * image::kHsvDim) {}
 
 void QueryBuffers::fill(std::size_t row, const cv::Mat& rgb) {
   image::preprocess_into(rgb, pre_, {chw_.data() + row * image_floats_, image_floats_});
-  engine::compute_simple_features(rgb, {grey_.data() + row * engine::kGreyDim, engine::kGreyDim},
-                          {colour_.data() + row * engine::kColourDim, engine::kColourDim},
-                          {hsv_.data() + row * engine::kHsvDim, engine::kHsvDim});
+  image::compute_simple_features(rgb, {grey_.data() + row * image::kGreyDim, image::kGreyDim},
+                                 {colour_.data() + row * image::kColourDim, image::kColourDim},
+                                 {hsv_.data() + row * image::kHsvDim, image::kHsvDim});
 }
 
 void QueryBuffers::encode(nn::Model& model, std::size_t rows) {

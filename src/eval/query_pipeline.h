@@ -19,8 +19,8 @@
 
 #include "mystyle/catalog/catalog.h"
 #include "mystyle/engine/embeddings.h"
-#include "mystyle/engine/workspace.h"
 #include "mystyle/engine/simple_features.h"
+#include "mystyle/engine/workspace.h"
 #include "mystyle/image/preprocess.h"
 #include "mystyle/index/exact_index.h"
 #include "mystyle/nn/model.h"
@@ -39,9 +39,6 @@ void parallel_for(std::size_t n, std::size_t threads, Fn fn) {
     });
   }
 }
-
-/// `threads` of an evaluation's options: itself when positive, else every core (at least one).
-std::size_t resolve_threads(int threads);
 
 /// An exact cosine index of `ids`, row i of `vectors` ([ids.size(), dim]) belonging to ids[i].
 index::ExactIndex make_index(std::span<const std::int64_t> ids, std::span<const float> vectors,
@@ -105,9 +102,9 @@ class QueryBuffers {
   void encode(nn::Model& model, std::size_t rows);
 
   const std::vector<float>& codes() const { return codes_; }    ///< [rows, code_size]
-  const std::vector<float>& grey() const { return grey_; }      ///< [rows, engine::kGreyDim]
-  const std::vector<float>& colour() const { return colour_; }  ///< [rows, engine::kColourDim]
-  const std::vector<float>& hsv() const { return hsv_; }        ///< [rows, engine::kHsvDim]
+  const std::vector<float>& grey() const { return grey_; }      ///< [rows, image::kGreyDim]
+  const std::vector<float>& colour() const { return colour_; }  ///< [rows, image::kColourDim]
+  const std::vector<float>& hsv() const { return hsv_; }        ///< [rows, image::kHsvDim]
 
  private:
   image::PreprocessOptions pre_;

@@ -12,9 +12,9 @@
 #include "mystyle/core/file_io.h"
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/photo_views.h"
+#include "mystyle/engine/simple_features.h"
 #include "mystyle/eval/eval_data.h"
 #include "mystyle/eval/retrieval.h"
-#include "mystyle/engine/simple_features.h"
 
 namespace mystyle::eval {
 namespace {
@@ -160,12 +160,13 @@ RetrievalReport run_retrieval(const engine::Workspace& workspace, const Retrieva
   const ItemLabels labels = label_codes(chosen);
 
   std::vector<Method> methods;
-  methods.push_back({"grey thumbnail 16x16", select_rows(features.ids, features.grey, engine::kGreyDim, ids),
-                     engine::kGreyDim, Role::kBaseline});
-  methods.push_back({"colour thumbnail 16x16", select_rows(features.ids, features.colour, engine::kColourDim, ids),
-                     engine::kColourDim, Role::kBaseline});
-  methods.push_back({"HSV histogram (object)", select_rows(features.ids, features.hsv, engine::kHsvDim, ids), engine::kHsvDim,
+  methods.push_back({"grey thumbnail 16x16", select_rows(features.ids, features.grey, image::kGreyDim, ids),
+                     image::kGreyDim, Role::kBaseline});
+  methods.push_back({"colour thumbnail 16x16",
+                     select_rows(features.ids, features.colour, image::kColourDim, ids), image::kColourDim,
                      Role::kBaseline});
+  methods.push_back({"HSV histogram (object)", select_rows(features.ids, features.hsv, image::kHsvDim, ids),
+                     image::kHsvDim, Role::kBaseline});
   if (means) {
     const auto dim = static_cast<std::size_t>(means->dim);
     methods.push_back({fmt::format("{} channel means ({})", options.model, dim),

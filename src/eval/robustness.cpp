@@ -9,6 +9,7 @@
 #include "mystyle/core/error.h"
 #include "mystyle/core/progress.h"
 #include "mystyle/engine/photo_views.h"
+#include "mystyle/eval/eval_data.h"
 #include "mystyle/eval/perturb.h"
 #include "query_pipeline.h"
 
@@ -42,7 +43,7 @@ RobustnessCell recall(const QueryMethod& m, std::span<const std::int64_t> truth,
 RobustnessReport run_robustness(const engine::Workspace& workspace, const RobustnessOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   if (options.k == 0) throw Error("robustness: k must be at least 1");
-  const std::size_t threads = resolve_threads(options.threads);
+  const std::size_t threads = eval_threads(options.threads);
   RobustnessReport report;
   report.options = options;
   QuerySetup setup = load_query_setup(workspace, options.model, threads);

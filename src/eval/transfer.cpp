@@ -15,6 +15,7 @@
 #include "mystyle/core/file_io.h"
 #include "mystyle/core/progress.h"
 #include "mystyle/engine/photo_views.h"
+#include "mystyle/eval/eval_data.h"
 #include "mystyle/image/preprocess.h"
 #include "query_pipeline.h"
 
@@ -117,7 +118,7 @@ std::uint64_t transfer_seed(std::uint64_t seed, std::int64_t item_id) {
 TransferReport run_transfer(const engine::Workspace& workspace, const TransferOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   if (options.k == 0) throw Error("transfer: k must be at least 1");
-  const std::size_t threads = resolve_threads(options.threads);
+  const std::size_t threads = eval_threads(options.threads);
   TransferReport report;
   report.options = options;
   QuerySetup setup = load_query_setup(workspace, options.model, threads);

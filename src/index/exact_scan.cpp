@@ -87,8 +87,8 @@ PreparedQuery prepare_query(std::span<const float> q, Metric metric) {
 // One row's int8 codes and scan coefficients. x = m + s * code + e exactly (m the float mean, e the
 // residual computed in double), so q.x = m * sum(q) + s * (q . code) + q.e with |q.e| <= |q| |e|;
 // the scan computes q . code exactly in integers from a rounded int16 copy of q.
-void quantise_row(const float* x, std::size_t dim, const ExactIndex::RowStats& st, std::int8_t* code,
-                  ExactIndex::CosineScan& cs, ExactIndex::PearsonScan& ps, ExactIndex::EuclideanScan& es) {
+void quantise_row(const float* x, std::size_t dim, const ScanRowStats& st, std::int8_t* code, CosineScan& cs,
+                  PearsonScan& ps, EuclideanScan& es) {
   double sum = 0, sq = 0;
   for (std::size_t i = 0; i < dim; ++i) {
     sum += x[i];
@@ -151,7 +151,7 @@ std::vector<ScanCandidate> scan_int8(const ScanRows& rows, const PreparedQuery& 
     dot_rows_i8(&rows.codes[r0 * dim], count, dim, q.scan16.data(), q.scan16_scale, dots);
     switch (q.metric) {
       case Metric::kCosine: {
-        const ExactIndex::CosineScan* c = &rows.cosine[r0];
+        const CosineScan* c = &rows.cosine[r0];
         for (std::size_t j = 0; j < count; ++j) {
           approx[j] = (c[j].a * dots[j] + c[j].b * q.sum) * inv_q;
           err[j] = c[j].err * err_on;
@@ -159,7 +159,7 @@ std::vector<ScanCandidate> scan_int8(const ScanRows& rows, const PreparedQuery& 
         break;
       }
       case Metric::kPearson: {
-        const ExactIndex::PearsonScan* c = &rows.pearson[r0];
+        const PearsonScan* c = &rows.pearson[r0];
         for (std::size_t j = 0; j < count; ++j) {
           approx[j] = c[j].a * dots[j] * inv_q;
           err[j] = (c[j].err + c[j].ratio * q.pearson_extra) * err_on;
@@ -167,7 +167,7 @@ std::vector<ScanCandidate> scan_int8(const ScanRows& rows, const PreparedQuery& 
         break;
       }
       case Metric::kEuclidean: {
-        const ExactIndex::EuclideanScan* c = &rows.euclidean[r0];
+        const EuclideanScan* c = &rows.euclidean[r0];
         for (std::size_t j = 0; j < count; ++j) {
           approx[j] = c[j].a * dots[j] + c[j].b * q.sum - c[j].sq_norm - qsq;
           const float t = c[j].norm + qn;

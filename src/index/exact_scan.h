@@ -7,7 +7,10 @@
 #include <span>
 #include <vector>
 
-#include "mystyle/index/exact_index.h"
+#include "mystyle/index/id_filter.h"
+#include "mystyle/index/metric.h"
+#include "mystyle/index/scan_rows.h"
+#include "mystyle/index/vector_index.h"
 
 namespace mystyle::index::detail {
 
@@ -29,17 +32,16 @@ struct PreparedQuery {
 PreparedQuery prepare_query(std::span<const float> q, Metric metric);
 
 /// One row's int8 codes (dim of them) and its scan coefficients for each metric.
-void quantise_row(const float* x, std::size_t dim, const ExactIndex::RowStats& stats, std::int8_t* code,
-                  ExactIndex::CosineScan& cosine, ExactIndex::PearsonScan& pearson,
-                  ExactIndex::EuclideanScan& euclidean);
+void quantise_row(const float* x, std::size_t dim, const ScanRowStats& stats, std::int8_t* code,
+                  CosineScan& cosine, PearsonScan& pearson, EuclideanScan& euclidean);
 
 /// What the scan reads: the rows' codes [n, dim] and coefficients, and their ids (for the filter).
 struct ScanRows {
   std::size_t dim = 0;
   std::span<const std::int8_t> codes;
-  std::span<const ExactIndex::CosineScan> cosine;
-  std::span<const ExactIndex::PearsonScan> pearson;
-  std::span<const ExactIndex::EuclideanScan> euclidean;
+  std::span<const CosineScan> cosine;
+  std::span<const PearsonScan> pearson;
+  std::span<const EuclideanScan> euclidean;
   std::span<const std::int64_t> ids;
 };
 

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "mystyle/core/error.h"
+#include "mystyle/core/threads.h"
 
 namespace mystyle::index {
 
@@ -19,7 +20,7 @@ std::vector<std::vector<Neighbor>> VectorIndex::search_batch(std::span<const flo
   }
   const std::size_t n = queries.size() / d;
   std::vector<std::vector<Neighbor>> results(n);
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  if (threads == 0) threads = static_cast<std::size_t>(thread_count(0));
   threads = std::min(threads, n);
   if (threads <= 1) {
     for (std::size_t i = 0; i < n; ++i) results[i] = search(queries.subspan(i * d, d), k, params);

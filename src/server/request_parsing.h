@@ -21,12 +21,13 @@
 
 namespace mystyle::server {
 
-/// POST /api/recommend: `k` from 1 to kMaxK, `outfits` from 0 to kMaxOutfits.
-inline constexpr std::size_t kMaxK = 200;
-inline constexpr std::size_t kMaxOutfits = 100;
-/// POST /api/complete: Completer::complete's own bounds, checked here so that the error names the parameter.
-inline constexpr std::int64_t kMaxCompleteOutfits = 20;
-inline constexpr std::int64_t kMaxPerSlot = 50;
+/// POST /api/recommend: `k` from 1 to kMaxK, `outfits` from 0 to kMaxOutfits (the engine's request's bounds,
+/// checked here too so that the error names the parameter).
+inline constexpr std::size_t kMaxK = engine::RecommendRequest::kMaxK;
+inline constexpr std::size_t kMaxOutfits = engine::RecommendRequest::kMaxOutfits;
+/// POST /api/complete: the engine's CompleteRequest bounds, likewise.
+inline constexpr std::int64_t kMaxCompleteOutfits = engine::CompleteRequest::kMaxOutfits;
+inline constexpr std::int64_t kMaxPerSlot = engine::CompleteRequest::kMaxPerSlot;
 /// GET /api/items: `page` from 1 to kMaxPage, `per_page` from 1 to kMaxPerPage (kDefaultPerPage when absent).
 inline constexpr std::int64_t kMaxPage = 1'000'000;
 inline constexpr std::int64_t kMaxPerPage = 100;

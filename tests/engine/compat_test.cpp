@@ -13,14 +13,16 @@
 #include "mystyle/catalog/design_split.h"
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
-#include "mystyle/engine/compat_train_job.h"
+#include "mystyle/train/compat_job.h"
 #include "mystyle/engine/completer.h"
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/recommender.h"
-#include "mystyle/engine/train_job.h"
+#include "mystyle/train/family.h"
 
 namespace mystyle::engine {
 namespace {
+
+using namespace ::mystyle::train;  // the training wing: models trained for these tests
 
 class CompatTest : public ::testing::Test {
  protected:

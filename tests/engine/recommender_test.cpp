@@ -12,12 +12,14 @@
 #include "mystyle/core/file_io.h"
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/photo_views.h"
-#include "mystyle/engine/train_job.h"
+#include "mystyle/train/family.h"
 #include "mystyle/image/decode.h"
 #include "mystyle/image/preprocess.h"
 
 namespace mystyle::engine {
 namespace {
+
+using namespace ::mystyle::train;  // the training wing: models trained for these tests
 
 RecommenderConfig seed64() {
   RecommenderConfig c;

@@ -7,11 +7,13 @@
 #include "mystyle/catalog/design_split.h"
 #include "mystyle/core/file_io.h"
 #include "mystyle/engine/embeddings.h"
-#include "mystyle/engine/style_train_job.h"
+#include "mystyle/train/style_job.h"
 #include "mystyle/nn/model_file.h"
 
 namespace mystyle::engine {
 namespace {
+
+using namespace ::mystyle::train;  // the training wing: models trained for these tests
 
 TrainOptions quick_style(int epochs) {
   TrainOptions o;

@@ -4,10 +4,12 @@
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
 #include "mystyle/engine/embeddings.h"
-#include "mystyle/engine/train_job.h"
+#include "mystyle/train/family.h"
 
 namespace mystyle::engine {
 namespace {
+
+using namespace ::mystyle::train;  // the training wing: models trained for these tests
 
 TrainOptions quick(int epochs) {
   TrainOptions o;

@@ -5,7 +5,7 @@
 
 #include "mystyle/catalog/import.h"
 #include "mystyle/engine/embeddings.h"
-#include "mystyle/engine/train_job.h"
+#include "mystyle/train/family.h"
 #include "mystyle/recommend/outfit_graph.h"
 #include "support/test_support.h"
 
@@ -15,12 +15,12 @@ namespace mystyle::testing {
 /// workspace's photos (2 threads; `batch_size` 0 = the default), then every item's flat code embedded.
 inline void train_one_epoch_and_embed(const std::filesystem::path& workspace, int batch_size = 0) {
   const engine::Workspace ws(workspace);
-  engine::TrainOptions train;
+  train::TrainOptions train;
   train.model = "seed64";
   train.epochs = 1;
   if (batch_size > 0) train.batch_size = batch_size;
   train.threads = 2;
-  engine::train_on_catalog(ws, train);
+  train::train_on_catalog(ws, train);
   engine::embed_catalog(ws, "seed64", nn::LatentPooling::kFlat, 2);
 }
 

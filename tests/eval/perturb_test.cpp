@@ -46,8 +46,8 @@ TEST(Perturb, EveryPerturbationKeepsSizeAndTypeAndChangesThePhoto) {
 // The HSV histogram counts the product's pixels only: the red rectangle falls into one bin.
 TEST(SimpleFeatures, HistogramOfTheObjectAndThumbnailsInRange) {
   const cv::Mat img = product_photo();
-  std::vector<float> grey(engine::kGreyDim), colour(engine::kColourDim), hsv(engine::kHsvDim);
-  engine::compute_simple_features(img, grey, colour, hsv);
+  std::vector<float> grey(image::kGreyDim), colour(image::kColourDim), hsv(image::kHsvDim);
+  image::compute_simple_features(img, grey, colour, hsv);
   float sum = 0, top = 0;
   for (float v : hsv) {
     sum += v;
@@ -60,7 +60,7 @@ TEST(SimpleFeatures, HistogramOfTheObjectAndThumbnailsInRange) {
     EXPECT_LE(v, 1.0f);
   }
   // The middle of the photo is the red product, its corners background.
-  const std::size_t centre = (engine::kThumbSidePx / 2 * engine::kThumbSidePx + engine::kThumbSidePx / 2) * 3;
+  const std::size_t centre = (image::kThumbSidePx / 2 * image::kThumbSidePx + image::kThumbSidePx / 2) * 3;
   EXPECT_GT(colour[centre], colour[centre + 1] + 0.3f);
   EXPECT_GT(grey[0], 0.8f);
 }

@@ -11,7 +11,7 @@
 #include "eval/eval_fixture.h"
 #include "mystyle/core/error.h"
 #include "mystyle/engine/embeddings.h"
-#include "mystyle/engine/train_job.h"
+#include "mystyle/train/family.h"
 
 namespace mystyle::eval {
 namespace {

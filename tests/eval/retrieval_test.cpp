@@ -14,7 +14,7 @@
 #include "mystyle/catalog/import.h"
 #include "mystyle/core/error.h"
 #include "mystyle/engine/embeddings.h"
-#include "mystyle/engine/train_job.h"
+#include "mystyle/train/family.h"
 #include "mystyle/eval/eval_data.h"
 #include "mystyle/engine/simple_features.h"
 #include "mystyle/index/exact_index.h"
@@ -344,7 +344,7 @@ TEST(SimpleFeatures, ComputedFromRealPhotosAndCached) {
   EXPECT_EQ(second.colour, first.colour);
   for (std::size_t i = 0; i < first.size(); ++i) {
     float sum = 0;
-    for (int b = 0; b < engine::kHsvDim; ++b) sum += first.hsv[i * engine::kHsvDim + static_cast<std::size_t>(b)];
+    for (int b = 0; b < image::kHsvDim; ++b) sum += first.hsv[i * image::kHsvDim + static_cast<std::size_t>(b)];
     EXPECT_NEAR(sum, 1.0f, 1e-4);
   }
 }

@@ -14,7 +14,7 @@
 #include "mystyle/core/csv_reader.h"
 #include "mystyle/core/error.h"
 #include "mystyle/engine/embeddings.h"
-#include "mystyle/engine/train_job.h"
+#include "mystyle/train/family.h"
 #include "mystyle/eval/perturb.h"
 #include "mystyle/eval/robustness.h"
 #include "eval/eval_fixture.h"

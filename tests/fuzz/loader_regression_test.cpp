@@ -222,7 +222,7 @@ TEST(SimpleFeaturesRegression, CacheWithNoRowsLoads) {
 
 /// A valid compat model (4 style numbers) and its description, as train_compat would save them.
 void save_compat_model(const std::filesystem::path& model, const std::filesystem::path& json) {
-  constexpr int kStyle = 4, kColour = engine::kColourDim + engine::kHsvDim;
+  constexpr int kStyle = 4, kColour = image::kColourDim + image::kHsvDim;
   const auto spec = nn::parse_model_spec(fmt::format("model compat\ninput {} 1\nlinear 2 relu\nlinear 2\nlatent\nl2norm\n",
                                                      kStyle + kColour + 2 * engine::kCompatSlots));
   engine::CompatModel(nn::Model(spec, 1), kStyle, kColour).save(model, json, nlohmann::json::object());

@@ -11,7 +11,7 @@
 
 #include "mystyle/core/file_io.h"
 #include "mystyle/engine/catalog_edits.h"
-#include "mystyle/engine/compat_train_job.h"
+#include "mystyle/train/compat_job.h"
 #include "mystyle/engine/completer.h"
 #include "mystyle/server/server.h"
 #include "server_fixture.h"
@@ -42,10 +42,10 @@ bool make_compat_workspace() {
   const auto tmp = kCompatWorkspace.string() + fmt::format(".tmp-{}", ::getpid());
   std::filesystem::remove_all(tmp);
   testing::copy_workspace(kPlainWorkspace, tmp);
-  engine::CompatTrainOptions options;
+  train::CompatTrainOptions options;
   options.settings.epochs = 1;
   options.threads = 2;
-  engine::train_compat_on_catalog(engine::Workspace(tmp), options);
+  train::train_compat_on_catalog(engine::Workspace(tmp), options);
   std::error_code ec;
   std::filesystem::rename(tmp, kCompatWorkspace, ec);
   if (ec) std::filesystem::remove_all(tmp);  // another process made it first

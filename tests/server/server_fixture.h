@@ -15,7 +15,7 @@
 #include "mystyle/core/error.h"
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/recommender.h"
-#include "mystyle/engine/train_job.h"
+#include "mystyle/train/family.h"
 #include "support/test_support.h"
 
 namespace mystyle::testing {
@@ -104,12 +104,12 @@ inline void copy_workspace(const std::filesystem::path& from, const std::filesys
 /// import_mango_outfits, then one quick epoch of training and the embeddings.
 inline bool make_trained_workspace(const std::filesystem::path& workspace, std::size_t outfit_count) {
   if (!import_mango_outfits(workspace, outfit_count)) return false;
-  engine::TrainOptions o;
+  train::TrainOptions o;
   o.epochs = 1;
   o.batch_size = 16;
   o.threads = 2;
   o.seed = 7;
-  engine::train_on_catalog(engine::Workspace(workspace), o);
+  train::train_on_catalog(engine::Workspace(workspace), o);
   engine::embed_catalog(engine::Workspace(workspace), o.model, nn::LatentPooling::kFlat, /*threads=*/2);
   // The index is saved on first open; its folder is not always made for it (engine::sync_index).
   return true;

@@ -23,6 +23,7 @@
 
 #include "mystyle/catalog/slot.h"
 #include "mystyle/engine/simple_features.h"
+#include "mystyle/engine/workspace.h"
 #include "mystyle/nn/model.h"
 #include "mystyle/recommend/outfit_graph.h"
 
@@ -49,9 +50,16 @@ struct CompatFeatures {
 CompatFeatures make_compat_features(std::span<const std::int64_t> style_ids, std::span<const float> style,
                                     int style_dim, const SimpleFeatures& simple);
 
-/// One item's colour features (kColourDim + kHsvDim numbers) from its decoded photo, as the cache
-/// computes them (half-size decode is the caller's business: decode with min side 96 to match).
-std::vector<float> colour_features(const cv::Mat& rgb);
+/// The compat network: features + 2 one-hot slots in, `hidden` ReLU units, `dim` unit-length numbers out.
+nn::ModelSpec compat_spec(int features, int hidden, int dim);
+/// Writes the network input of an item seen from `other`: features (`dim` numbers), one-hot own
+/// slot, one-hot other slot.
+void write_compat_input(const float* features, int dim, catalog::Slot own, catalog::Slot other, float* out);
+
+/// The compat model's input features for every item with a photo: the checked flat embeddings of
+/// `style_model` and the colour features (computed once and cached in the workspace).
+CompatFeatures load_compat_features(const Workspace& workspace, const recommend::OutfitGraph& graph,
+                                    const std::string& style_model, int threads);
 
 struct CompatSettings {
   int epochs = 5;
@@ -100,14 +108,6 @@ class CompatModel {
   nn::Model net_;
   int style_dim_, colour_dim_;
 };
-
-/// Trains on every ordered pair of pieces (both with features) of `outfits` (ids in `graph`).
-/// Negatives are drawn from the items of those outfits with the partner's Item::category.
-/// Deterministic for a seed and thread count. `on_epoch` (optional) is called after each epoch.
-/// Throws mystyle::Error when there are no pairs.
-CompatModel train_compat(const recommend::OutfitGraph& graph, std::span<const std::int64_t> outfits,
-                         const CompatFeatures& features, const CompatSettings& settings,
-                         const std::function<void(const CompatEpoch&)>& on_epoch = {});
 
 /// Every item's compatibility embeddings, for scoring any pair in O(dim).
 class CompatTable {

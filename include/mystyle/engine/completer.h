@@ -19,12 +19,20 @@
 
 namespace mystyle::engine {
 
+/// A complete-the-look query. Its bounds are the only ones: the CLI's option ranges and the server's
+/// parameter checks read them from here.
 struct CompleteRequest {
-  std::vector<catalog::Slot> slots;     ///< slots to fill; empty: those usually worn with the photo's
-  std::size_t outfits = 3;              ///< whole outfits (0: per-slot candidates only)
-  std::size_t per_slot = 5;             ///< candidates listed per slot (what "swap" walks through)
+  static constexpr std::size_t kMaxOutfits = 20;
+  static constexpr std::size_t kMaxPerSlot = 50;
+
+  std::vector<catalog::Slot> slots;  ///< slots to fill; empty: those usually worn with the photo's
+  std::size_t outfits = 3;           ///< whole outfits (0: per-slot candidates only), at most kMaxOutfits
+  std::size_t per_slot = 5;  ///< candidates listed per slot (what "swap" walks through), 1 to kMaxPerSlot
   std::optional<std::string> category;  ///< only pieces of this catalog category
   std::optional<catalog::Slot> slot;    ///< the photo's slot; default: its best match's
+
+  /// Throws mystyle::Error (kInvalidInput) naming the field out of its bounds.
+  void validate() const;
 };
 
 struct CompleteResponse {

@@ -34,14 +34,22 @@ struct RecommenderConfig {
   bool use_views = true;
 };
 
+/// A photo query. Its bounds are the only ones: the CLI's option ranges and the server's parameter
+/// checks read them from here.
 struct RecommendRequest {
+  static constexpr std::size_t kMaxK = 200;
+  static constexpr std::size_t kMaxOutfits = 100;
+
   index::Metric metric = index::Metric::kCosine;
-  std::size_t k = 10;           ///< similar items
-  std::size_t max_outfits = 9;  ///< 0 = no limit
+  std::size_t k = 10;           ///< similar items, 1 to kMaxK
+  std::size_t max_outfits = 9;  ///< 0 = no limit; at most kMaxOutfits
   recommend::CoordinationMode mode = recommend::CoordinationMode::kRanked;
   std::optional<std::string> category;  ///< only similar items of this catalog category
   bool same_slot = false;               ///< ranked: outfits where a similar piece fills the query's slot
   std::optional<catalog::Slot> slot;    ///< the query garment's slot; default: the best match's slot
+
+  /// Throws mystyle::Error (kInvalidInput) naming the field out of its bounds.
+  void validate() const;
 };
 
 struct SimilarResult {
@@ -75,6 +83,11 @@ class Recommender {
   /// Throws mystyle::Error for an undecodable or oversized image (named `name`) or bad parameters.
   RecommendResult recommend(std::span<const std::uint8_t> image_bytes, const std::string& name,
                             const RecommendRequest& request);
+  /// The photo decoded as recommend() decodes it (RGB, at the size the model's crop needs), for a
+  /// caller that also wants the pixels (complete-the-look's colour features): one decode a photo.
+  cv::Mat decode(std::span<const std::uint8_t> image_bytes, const std::string& name) const;
+  /// recommend() of a photo decode() gave; its decode_ms counts the preprocessing only.
+  RecommendResult recommend(const cv::Mat& rgb, const std::string& name, const RecommendRequest& request);
   RecommendResult recommend_file(const std::filesystem::path& photo, const RecommendRequest& request);
 
   /// The stable JSON document of `mystyle recommend --json` and `POST /api/recommend`. With
@@ -97,6 +110,11 @@ class Recommender {
   const std::vector<std::string>& categories() const { return categories_; }
 
  private:
+  /// The request's bounds and its category, checked before any work.
+  void check(const RecommendRequest& request) const;
+  RecommendResult recommend_checked(const cv::Mat& rgb, const std::string& name,
+                                    const RecommendRequest& request);
+
   Recommender(recommend::OutfitGraph graph, nn::Model model, std::unique_ptr<index::VectorIndex> index,
               RecommenderConfig config, int views_per_item, MatchCalibration calibration);
 

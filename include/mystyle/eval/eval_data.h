@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mystyle/catalog/catalog.h"
+#include "mystyle/core/threads.h"
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/simple_features.h"
 #include "mystyle/engine/workspace.h"
@@ -20,8 +21,10 @@ namespace mystyle::eval {
 engine::Embeddings load_checked_embeddings(const engine::Workspace& workspace, const std::string& model,
                                            const std::string& pooling);
 
-/// Worker threads for an evaluation: `requested`, or every core when it is 0 or less.
-std::size_t eval_threads(int requested);
+/// Worker threads for an evaluation: `requested`, or every core when it is 0 or less (thread_count).
+inline std::size_t eval_threads(int requested) {
+  return static_cast<std::size_t>(thread_count(requested));
+}
 
 /// What an evaluation of a model's flat code against the simple baselines reads: the catalog's items,
 /// the model, its flat embeddings (checked as load_checked_embeddings does) and the simple features of

@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "mystyle/index/scan_rows.h"
 #include "mystyle/index/vector_index.h"
 
 namespace mystyle::index {
@@ -51,22 +52,11 @@ class ExactIndex final : public VectorIndex {
   /// Bytes held by this index (vectors, statistics, ids and the id map), for memory reports.
   std::size_t memory_bytes() const;
 
-  /// Per-row statistics (internal; public for the scan kernel in exact_index.cpp).
-  struct RowStats {
-    float norm = 0, sq_norm = 0, inv_norm = 0, inv_centred_norm = 0, centred_ratio = 0;
-  };
-  /// Per-metric scan coefficients (internal): key ~ a * (q . code) [+ b * sum(q)] [- sq_norm],
-  /// within err (cosine, Pearson: plus a query term times `ratio`; Euclidean: err * |q| plus a
-  /// rounding term in (|x| + |q|)^2).
-  struct CosineScan {
-    float a = 0, b = 0, err = 0;
-  };
-  struct PearsonScan {
-    float a = 0, err = 0, ratio = 0;
-  };
-  struct EuclideanScan {
-    float a = 0, b = 0, sq_norm = 0, err = 0, norm = 0;
-  };
+  /// Per-row statistics and per-metric scan coefficients (internal; scan_rows.h).
+  using RowStats = ScanRowStats;
+  using CosineScan = index::CosineScan;
+  using PearsonScan = index::PearsonScan;
+  using EuclideanScan = index::EuclideanScan;
 
  private:
   std::size_t dim_;

@@ -1,20 +1,24 @@
-#include "mystyle/engine/compat_train_job.h"
+#include "mystyle/train/compat_job.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "mystyle/catalog/catalog.h"
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
 #include "mystyle/core/progress.h"
+#include "mystyle/core/threads.h"
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/nn/context.h"
 
-namespace mystyle::engine {
+namespace mystyle::train {
+
+using engine::CompatFeatures;
+using engine::CompatModel;
+using engine::kCompatModel;
 
 std::vector<std::int64_t> training_outfits(const recommend::OutfitGraph& graph, std::uint64_t split_seed) {
   std::vector<std::int64_t> out;
@@ -32,18 +36,9 @@ std::vector<std::int64_t> training_outfits(const recommend::OutfitGraph& graph, 
   return out;
 }
 
-CompatFeatures load_compat_features(const Workspace& workspace, const recommend::OutfitGraph& graph,
-                                    const std::string& style_model, int threads) {
-  const EmbeddingModel model = load_embedding_model(workspace, style_model);
-  const Embeddings style = load_current_embeddings(workspace, style_model, nn::LatentPooling::kFlat, model.source_hash);
-  const SimpleFeatures simple = load_simple_features(workspace.root(), graph.items(), threads);
-  return make_compat_features(style.ids, style.vectors, style.dim, simple);
-}
-
 CompatTrainReport train_compat_on_catalog(const Workspace& workspace, const CompatTrainOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  const int threads = options.threads > 0 ? options.threads
-                                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = thread_count(options.threads);
   nn::set_num_threads(threads);
   catalog::Catalog catalog(workspace.root());
   const recommend::OutfitGraph graph = recommend::OutfitGraph::load(catalog);
@@ -56,10 +51,12 @@ CompatTrainReport train_compat_on_catalog(const Workspace& workspace, const Comp
                             workspace.root().string()),
                 ErrorKind::kInvalidInput);
   }
-  const CompatFeatures features = load_compat_features(workspace, graph, options.style_model, threads);
+  const CompatFeatures features =
+      engine::load_compat_features(workspace, graph, options.style_model, threads);
   report.items_with_features = static_cast<std::int64_t>(features.ids.size());
-  spdlog::info("compat: learning from {} outfits of training designs ({} left out: they hold a held-out design)",
-               report.outfits_used, report.outfits_left_out);
+  spdlog::info(
+      "compat: learning from {} outfits of training designs ({} left out: they hold a held-out design)",
+      report.outfits_used, report.outfits_left_out);
   const auto report_dir = workspace.report_dir(kCompatModel);
   create_folder(report_dir);
   create_folder(workspace.model_file(kCompatModel).parent_path());
@@ -69,9 +66,10 @@ CompatTrainReport train_compat_on_catalog(const Workspace& workspace, const Comp
     report.history.push_back(e);
     report.pairs = e.pairs;
     history += fmt::format("{},{:.6f},{:.6f},{},{:.3f}\n", e.epoch, e.loss, e.accuracy, e.pairs, e.seconds);
-    spdlog::info("compat epoch {}: loss {:.4f}, partner beats all {} others in {:.1f}% of {} pairs ({:.0f} pairs/s)",
-                 e.epoch, e.loss, options.settings.negatives, 100 * e.accuracy, e.pairs,
-                 static_cast<double>(e.pairs) / std::max(e.seconds, 1e-9));
+    spdlog::info(
+        "compat epoch {}: loss {:.4f}, partner beats all {} others in {:.1f}% of {} pairs ({:.0f} pairs/s)",
+        e.epoch, e.loss, options.settings.negatives, 100 * e.accuracy, e.pairs,
+        static_cast<double>(e.pairs) / std::max(e.seconds, 1e-9));
     progress.advance();
   });
   progress.finish();
@@ -101,4 +99,33 @@ CompatTrainReport train_compat_on_catalog(const Workspace& workspace, const Comp
   return report;
 }
 
-}  // namespace mystyle::engine
+TrainSummary run_compat_family(const Workspace& workspace, const TrainOptions& o, OptionSet given) {
+  CompatTrainOptions c;
+  if (has(given, Option::kEpochs)) c.settings.epochs = o.epochs;
+  c.settings.seed = o.seed;
+  c.split_seed = o.split_seed;
+  c.threads = o.threads;
+  const CompatTrainReport r = train_compat_on_catalog(workspace, c);
+  const CompatEpoch last = r.history.empty() ? CompatEpoch{} : r.history.back();
+  TrainSummary s;
+  s.json = nlohmann::json{{"model", engine::kCompatModel},
+                          {"epochs", r.history.size()},
+                          {"outfits_learned_from", r.outfits_used},
+                          {"outfits_left_out", r.outfits_left_out},
+                          {"pairs", r.pairs},
+                          {"train_loss", last.loss},
+                          {"train_accuracy", last.accuracy},
+                          {"seconds", r.seconds},
+                          {"path", r.model_path.string()}}
+               .dump(2);
+  s.lines = {
+      fmt::format(
+          "compat: {} epochs on {} pairs from {} outfits of training designs ({} outfits holding a "
+          "held-out design left out); loss {:.4f}, the real partner beats {} others in {:.1f}% of pairs",
+          r.history.size(), r.pairs, r.outfits_used, r.outfits_left_out, last.loss, c.settings.negatives,
+          100 * last.accuracy),
+      fmt::format("this run: {:.1f} s; model in {}", r.seconds, r.model_path.string())};
+  return s;
+}
+
+}  // namespace mystyle::train

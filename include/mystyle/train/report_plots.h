@@ -1,12 +1,11 @@
 #pragma once
 /// Pictures for reports, drawn with OpenCV (no plotting library): loss curves and image grids.
+#include <opencv2/core/mat.hpp>
 #include <span>
 #include <string>
 #include <vector>
 
-#include <opencv2/core/mat.hpp>
-
-namespace mystyle::engine {
+namespace mystyle::train {
 
 struct Series {
   std::string label;
@@ -19,6 +18,7 @@ cv::Mat plot_series(std::span<const Series> series, const std::string& title, co
 
 /// Rows of RGB uint8 images (all the same size), scaled by `zoom`, with a label at the left of each
 /// row. Returns a BGR image, ready for cv::imwrite.
-cv::Mat image_grid(const std::vector<std::vector<cv::Mat>>& rows, const std::vector<std::string>& row_labels, int zoom);
+cv::Mat image_grid(const std::vector<std::vector<cv::Mat>>& rows, const std::vector<std::string>& row_labels,
+                   int zoom);
 
-}  // namespace mystyle::engine
+}  // namespace mystyle::train

@@ -1,4 +1,4 @@
-#include "mystyle/engine/train_job.h"
+#include "mystyle/train/autoencoder_job.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -8,19 +8,19 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include "common.h"
 #include "mystyle/catalog/catalog.h"
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
 #include "mystyle/core/progress.h"
+#include "mystyle/core/threads.h"
 #include "mystyle/engine/image_cache.h"
-#include "mystyle/engine/report_plots.h"
-#include "mystyle/engine/style_train_job.h"
-#include "train_common.h"
 #include "mystyle/nn/context.h"
 #include "mystyle/nn/model_file.h"
 #include "mystyle/nn/trainer.h"
+#include "mystyle/train/report_plots.h"
 
-namespace mystyle::engine {
+namespace mystyle::train {
 namespace {
 
 struct EpochRecord {
@@ -117,15 +117,14 @@ Split split_of(std::int64_t item_id, std::uint64_t seed) {
   return bucket < 8 ? Split::kTrain : bucket == 8 ? Split::kValidation : Split::kTest;
 }
 
-TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& options) {
+TrainReport train_autoencoder(const Workspace& workspace, const TrainOptions& options) {
   const nn::ModelSpec spec = nn::builtin_model_spec(options.model);
-  if (nn::is_encoder_only(spec)) return train_style_on_catalog(workspace, options);
-  const int threads = detail::train_threads(options);
+  const int threads = thread_count(options.threads);
   nn::set_num_threads(threads);
   const std::vector<catalog::Item> items = detail::items_with_photos(workspace, options.max_items);
   image::PreprocessOptions preprocess;
   preprocess.image_side_px = spec.image_side_px;
-  const ImageCache cache = ImageCache::build(workspace.root(), items, preprocess, threads);
+  const engine::ImageCache cache = engine::ImageCache::build(workspace.root(), items, preprocess, threads);
   for (const auto& w : cache.warnings()) spdlog::warn("{}", w);
   const nn::ImageSet images = cache.images();
 
@@ -183,9 +182,11 @@ TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& opt
   for (const auto& r : history) stopping.update(r.epoch, r.val_loss);
   spdlog::info("training {} on {} images ({} validation, {} test), batch {}, lr {}, {} threads{}",
                options.model, train.size(), val.size(), test.size(), options.batch_size,
-               options.learning_rate, threads, options.contrastive_weight > 0 ? fmt::format(", inputs augmented, contrastive weight {}", options.contrastive_weight)
-               : options.augment             ? std::string(", inputs augmented (denoising)")
-                                             : std::string());
+               options.learning_rate, threads,
+               options.contrastive_weight > 0
+                   ? fmt::format(", inputs augmented, contrastive weight {}", options.contrastive_weight)
+               : options.augment ? std::string(", inputs augmented (denoising)")
+                                 : std::string());
 
   int run_epochs = 0;
   double run_seconds = 0;
@@ -203,13 +204,14 @@ TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& opt
     run_seconds += stats.seconds;
     run_images += stats.images;
     const bool improved = stopping.update(epoch, val_loss);
-    // The checkpoint last, as in style_train_job.cpp: its epoch's history row is then on disk.
+    // The checkpoint last, as in style_job.cpp: its epoch's history row is then on disk.
     if (improved) nn::save_model(model_path, model);
     write_history(history_path, history);
     trainer.save_checkpoint(checkpoint_path);
     const double eta = run_seconds / ++run_epochs * (options.epochs - epoch);
-    const std::string contrast =
-        options.contrastive_weight > 0 ? fmt::format("  contrast {:.4f}", stats.contrastive_loss) : std::string();
+    const std::string contrast = options.contrastive_weight > 0
+                                     ? fmt::format("  contrast {:.4f}", stats.contrastive_loss)
+                                     : std::string();
     fmt::print(stderr, "epoch {:>3}/{}  loss {:.5f}  val {:.5f}{}{}  {:.0f} img/s  {}  ETA {}\n", epoch,
                options.epochs, stats.train_loss, val_loss, improved ? " *" : "  ", contrast, rate,
                format_duration(stats.seconds), format_duration(eta));
@@ -267,4 +269,19 @@ TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& opt
   return report;
 }
 
-}  // namespace mystyle::engine
+TrainSummary run_autoencoder_family(const Workspace& workspace, const TrainOptions& options, OptionSet) {
+  const TrainReport r = train_autoencoder(workspace, options);
+  TrainSummary s;
+  s.json = detail::summary_json(r);
+  s.lines = {
+      fmt::format("{}: {} epochs (best {}{}), train loss {:.5f}, best val loss {:.5f}, test loss {:.5f}",
+                  r.model, r.epochs_run, r.best_epoch, r.stopped_early ? ", stopped early" : "",
+                  r.last_train_loss, r.best_val_loss, r.test_loss),
+      fmt::format("reconstruction error per image: mean {:.6f}, variance {:.3g}", r.recon_error_mean,
+                  r.recon_error_variance),
+      fmt::format("this run: {:.1f} s at {:.0f} img/s; report in {}", r.train_seconds, r.images_per_second,
+                  workspace.report_dir(r.model).string())};
+  return s;
+}
+
+}  // namespace mystyle::train

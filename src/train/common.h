@@ -1,19 +1,15 @@
 #pragma once
-/// What both training jobs share (the autoencoders' train_job.cpp and the label-trained
-/// style_train_job.cpp): threads, the catalog's items with a photo, a run's files, resuming and
-/// early stopping on validation loss. Internal to src/engine.
+/// What the image families' jobs share (autoencoder_job.cpp, style_job.cpp): the catalog's items
+/// with a photo, a run's files, resuming and early stopping on validation loss. Internal to src/train.
 #include <filesystem>
 #include <limits>
 #include <string>
 #include <vector>
 
 #include "mystyle/catalog/catalog.h"
-#include "mystyle/engine/train_job.h"
+#include "mystyle/train/options.h"
 
-namespace mystyle::engine::detail {
-
-/// options.threads, or every core when 0.
-int train_threads(const TrainOptions& options);
+namespace mystyle::train::detail {
 
 /// The catalog's items with a photo, in id order, at most `max_items` (0 = all). Throws
 /// mystyle::Error naming the workspace when there are none.
@@ -27,6 +23,9 @@ RunFiles run_files(const Workspace& workspace, const std::string& model);
 
 /// Throws mystyle::Error (kNotFound) naming the checkpoint when --resume has nothing to resume.
 void require_checkpoint(const RunFiles& files);
+/// The image families' report as `mystyle train --json` prints it.
+std::string summary_json(const TrainReport& r);
+
 /// Makes the report and model folders.
 void make_run_dirs(const RunFiles& files);
 
@@ -54,4 +53,4 @@ class EarlyStopping {
   int since_best_ = 0;
 };
 
-}  // namespace mystyle::engine::detail
+}  // namespace mystyle::train::detail

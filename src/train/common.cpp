@@ -1,19 +1,28 @@
-#include "train_common.h"
+#include "common.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <thread>
+#include <nlohmann/json.hpp>
 
 #include "mystyle/core/csv_reader.h"
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
 
-namespace mystyle::engine::detail {
+namespace mystyle::train::detail {
 
-int train_threads(const TrainOptions& options) {
-  return options.threads > 0 ? options.threads
-                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+std::string summary_json(const TrainReport& r) {
+  return nlohmann::json{{"model", r.model},
+                        {"epochs", r.epochs_run},
+                        {"best_epoch", r.best_epoch},
+                        {"stopped_early", r.stopped_early},
+                        {"train_loss", r.last_train_loss},
+                        {"best_val_loss", r.best_val_loss},
+                        {"test_loss", r.test_loss},
+                        {"recon_error_variance", r.recon_error_variance},
+                        {"train_seconds", r.train_seconds},
+                        {"images_per_second", r.images_per_second}}
+      .dump(2);
 }
 
 std::vector<catalog::Item> items_with_photos(const Workspace& workspace, std::size_t max_items) {
@@ -33,7 +42,8 @@ std::vector<catalog::Item> items_with_photos(const Workspace& workspace, std::si
 
 RunFiles run_files(const Workspace& workspace, const std::string& model) {
   const auto report_dir = workspace.report_dir(model);
-  return {report_dir, report_dir / "history.csv", workspace.model_file(model), workspace.checkpoint_file(model)};
+  return {report_dir, report_dir / "history.csv", workspace.model_file(model),
+          workspace.checkpoint_file(model)};
 }
 
 void require_checkpoint(const RunFiles& files) {
@@ -89,4 +99,4 @@ bool EarlyStopping::update(int epoch, double val_loss) {
   return false;
 }
 
-}  // namespace mystyle::engine::detail
+}  // namespace mystyle::train::detail

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "mystyle/catalog/catalog.h"
-#include "mystyle/engine/train_job.h"
+#include "mystyle/train/family.h"
 
-namespace mystyle::engine {
+namespace mystyle::train {
 
 /// The label heads the style model learns, in order. "look" is the pair of type and colour (one class
 /// per combination seen in training): it asks for neighbours that share both at once.
@@ -36,7 +36,10 @@ std::vector<std::vector<std::string>> style_vocabulary(const std::vector<catalog
 /// An item's label string for head `head` (index into kStyleHeads); empty = no label.
 std::string style_label(const catalog::Item& item, std::size_t head);
 
-/// Trains the encoder-only model `options.model` (called by train_on_catalog for such models).
-TrainReport train_style_on_catalog(const Workspace& workspace, const TrainOptions& options);
+/// Trains the encoder-only model `options.model` and writes models/, reports/ (progress on stderr).
+TrainReport train_style(const Workspace& workspace, const TrainOptions& options);
 
-}  // namespace mystyle::engine
+/// The family's job (family.h): train_style, summarised.
+TrainSummary run_style_family(const Workspace& workspace, const TrainOptions& options, OptionSet given);
+
+}  // namespace mystyle::train

@@ -1,4 +1,4 @@
-#include "mystyle/engine/report_plots.h"
+#include "mystyle/train/report_plots.h"
 
 #include <fmt/format.h>
 
@@ -7,13 +7,14 @@
 #include <limits>
 #include <opencv2/imgproc.hpp>
 
-namespace mystyle::engine {
+namespace mystyle::train {
 namespace {
 
 const cv::Scalar kInk(40, 40, 40), kGrid(225, 225, 225), kWhite(255, 255, 255);
 constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
 
-void text(cv::Mat& img, const std::string& s, cv::Point at, double scale = 0.45, const cv::Scalar& colour = kInk) {
+void text(cv::Mat& img, const std::string& s, cv::Point at, double scale = 0.45,
+          const cv::Scalar& colour = kInk) {
   cv::putText(img, s, at, kFont, scale, colour, 1, cv::LINE_AA);
 }
 
@@ -38,7 +39,9 @@ cv::Mat plot_series(std::span<const Series> series, const std::string& title, co
   lo -= pad;
   hi += pad;
   const int pw = kWidth - kLeft - kRight, ph = kHeight - kTop - kBottom;
-  auto px = [&](double x) { return kLeft + static_cast<int>(std::lround((n > 1 ? (x - 1) / (n - 1.0) : 0.5) * pw)); };
+  auto px = [&](double x) {
+    return kLeft + static_cast<int>(std::lround((n > 1 ? (x - 1) / (n - 1.0) : 0.5) * pw));
+  };
   auto py = [&](double y) { return kTop + static_cast<int>(std::lround((hi - y) / (hi - lo) * ph)); };
 
   for (int t = 0; t <= 5; ++t) {  // horizontal grid and y ticks
@@ -47,7 +50,8 @@ cv::Mat plot_series(std::span<const Series> series, const std::string& title, co
     text(img, fmt::format("{:.4f}", y), {8, py(y) + 4}, 0.4);
   }
   const std::size_t step = std::max<std::size_t>(1, n / 10);
-  for (std::size_t x = 1; x <= n; x += step) text(img, std::to_string(x), {px(static_cast<double>(x)) - 5, kTop + ph + 18}, 0.4);
+  for (std::size_t x = 1; x <= n; x += step)
+    text(img, std::to_string(x), {px(static_cast<double>(x)) - 5, kTop + ph + 18}, 0.4);
   cv::rectangle(img, {kLeft, kTop}, {kLeft + pw, kTop + ph}, kInk, 1);
   text(img, title, {kLeft, 26}, 0.6);
   text(img, "epoch", {kLeft + pw / 2 - 20, kHeight - 12});
@@ -68,7 +72,8 @@ cv::Mat plot_series(std::span<const Series> series, const std::string& title, co
   return img;
 }
 
-cv::Mat image_grid(const std::vector<std::vector<cv::Mat>>& rows, const std::vector<std::string>& row_labels, int zoom) {
+cv::Mat image_grid(const std::vector<std::vector<cv::Mat>>& rows, const std::vector<std::string>& row_labels,
+                   int zoom) {
   constexpr int kLabelWidth = 130, kGap = 4;
   if (rows.empty() || rows.front().empty()) return cv::Mat(10, 10, CV_8UC3, kWhite);
   const int cell_w = rows.front().front().cols * zoom, cell_h = rows.front().front().rows * zoom;
@@ -83,10 +88,11 @@ cv::Mat image_grid(const std::vector<std::vector<cv::Mat>>& rows, const std::vec
       cv::Mat bgr, big;
       cv::cvtColor(rows[r][c], bgr, cv::COLOR_RGB2BGR);
       cv::resize(bgr, big, {cell_w, cell_h}, 0, 0, cv::INTER_NEAREST);
-      big.copyTo(grid(cv::Rect(kLabelWidth + kGap + static_cast<int>(c) * (cell_w + kGap), y, cell_w, cell_h)));
+      big.copyTo(
+          grid(cv::Rect(kLabelWidth + kGap + static_cast<int>(c) * (cell_w + kGap), y, cell_w, cell_h)));
     }
   }
   return grid;
 }
 
-}  // namespace mystyle::engine
+}  // namespace mystyle::train

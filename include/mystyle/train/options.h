@@ -1,22 +1,25 @@
 #pragma once
-/// `mystyle train`: the catalog's item photos through the shared image pipeline (cached), a seeded
-/// train/validation/test split, Adam on binary cross-entropy, a checkpoint every epoch, early
-/// stopping on validation loss, and a report with pictures.
+/// What `mystyle train` is asked and what a run reports, shared by every model family
+/// (family.h): one set of values; each family's row in the table says which of them it takes.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "mystyle/engine/workspace.h"
 #include "mystyle/image/augment.h"
 
-namespace mystyle::engine {
+namespace mystyle::train {
+
+using engine::kDefaultModel;
+using engine::Workspace;
 
 struct TrainOptions {
-  std::string model = kDefaultModel;  ///< a built-in model spec name (nn::builtin_model_names())
-  int epochs = 20;               ///< upper bound; early stopping may end sooner
+  std::string model = kDefaultModel;  ///< a family of the table (family.h)
+  int epochs = 20;                    ///< upper bound; early stopping may end sooner
   int batch_size = 64;
   double learning_rate = 1e-3;
-  std::uint64_t seed = 1;     ///< weights, split and shuffling
-  bool resume = false;        ///< continue from models/<model>.checkpoint
+  std::uint64_t seed = 1;  ///< weights, split and shuffling
+  bool resume = false;     ///< continue from models/<model>.checkpoint
   /// Epochs without a better validation loss before stopping; 0 = the model's default: 5 for the
   /// autoencoders, none for `style`, whose learning rate follows a cosine over all `epochs` (its
   /// validation loss wanders for several epochs mid-schedule and still falls at the end).
@@ -40,7 +43,7 @@ struct TrainOptions {
 struct TrainReport {
   std::string model;
   bool label_trained = false;  ///< an encoder-only model trained on labels (no reconstruction, no test loss)
-  int epochs_run = 0;  ///< epochs in the history, over all resumed runs
+  int epochs_run = 0;          ///< epochs in the history, over all resumed runs
   bool stopped_early = false;
   int best_epoch = 0;
   double best_val_loss = 0, last_train_loss = 0, test_loss = 0;
@@ -51,16 +54,10 @@ struct TrainReport {
   std::size_t train_images = 0, val_images = 0, test_images = 0;
 };
 
-/// Which split an item falls in: a seeded hash of its id, so adding items never moves others.
-enum class Split {
-  kTrain,       ///< 80%
-  kValidation,  ///< 10%
-  kTest,        ///< 10%
+/// What a run hands back to `mystyle train`: lines for people, a JSON document for programs.
+struct TrainSummary {
+  std::vector<std::string> lines;
+  std::string json;  ///< pretty-printed
 };
-Split split_of(std::int64_t item_id, std::uint64_t seed);
 
-/// Trains and writes models/, reports/ into the workspace (progress on stderr). Throws
-/// mystyle::Error for an empty catalog, an unknown model, or --resume without a checkpoint.
-TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& options);
-
-}  // namespace mystyle::engine
+}  // namespace mystyle::train

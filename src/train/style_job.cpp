@@ -1,4 +1,4 @@
-#include "mystyle/engine/style_train_job.h"
+#include "mystyle/train/style_job.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -9,19 +9,20 @@
 #include <opencv2/imgcodecs.hpp>
 #include <set>
 
+#include "common.h"
 #include "mystyle/catalog/design_split.h"
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
 #include "mystyle/core/progress.h"
+#include "mystyle/core/threads.h"
 #include "mystyle/engine/image_cache.h"
-#include "mystyle/engine/report_plots.h"
 #include "mystyle/image/augment.h"
 #include "mystyle/nn/context.h"
 #include "mystyle/nn/model_file.h"
 #include "mystyle/nn/style_trainer.h"
-#include "train_common.h"
+#include "mystyle/train/report_plots.h"
 
-namespace mystyle::engine {
+namespace mystyle::train {
 namespace {
 
 constexpr double kValidationFraction = 0.1;
@@ -44,7 +45,8 @@ struct StyleEpoch {
 };
 
 bool validation_design(const catalog::Item& item, std::uint64_t split_seed) {
-  return fnv1a64(fmt::format("validation:{}:{}/{}", split_seed, item.source, catalog::design_of(item.source_id))) %
+  return fnv1a64(fmt::format("validation:{}:{}/{}", split_seed, item.source,
+                             catalog::design_of(item.source_id))) %
              1000 <
          static_cast<std::uint64_t>(kValidationFraction * 1000);
 }
@@ -129,15 +131,10 @@ std::vector<std::vector<std::string>> style_vocabulary(const std::vector<catalog
   return vocab;
 }
 
-TrainReport train_style_on_catalog(const Workspace& workspace, const TrainOptions& options) {
-  const int threads = detail::train_threads(options);
+TrainReport train_style(const Workspace& workspace, const TrainOptions& options) {
+  const int threads = thread_count(options.threads);
   nn::set_num_threads(threads);
   const nn::ModelSpec spec = nn::builtin_model_spec(options.model);
-  if (options.augment || options.contrastive_weight > 0) {
-    throw Error(fmt::format("model '{}' is trained on labels: --augment is always on for it and "
-                            "--contrastive applies to the autoencoders only",
-                            options.model));
-  }
 
   const std::vector<catalog::Item> items = detail::items_with_photos(workspace, options.max_items);
   const StyleSplit split = make_style_split(items, options.split_seed);
@@ -152,7 +149,7 @@ TrainReport train_style_on_catalog(const Workspace& workspace, const TrainOption
   // validation designs, and labels from training designs' vocabulary, reach the trainer.
   image::PreprocessOptions preprocess;
   preprocess.image_side_px = spec.image_side_px;
-  const ImageCache cache = ImageCache::build(workspace.root(), items, preprocess, threads);
+  const engine::ImageCache cache = engine::ImageCache::build(workspace.root(), items, preprocess, threads);
   for (const auto& w : cache.warnings()) spdlog::warn("{}", w);
   const nn::ImageSet images = cache.images();
   std::map<std::int64_t, std::uint32_t> image_of;
@@ -167,7 +164,8 @@ TrainReport train_style_on_catalog(const Workspace& workspace, const TrainOption
         const auto& names = vocab[h];
         const std::string label = style_label(items[row], h);
         const auto it = std::ranges::lower_bound(names, label);
-        if (it != names.end() && *it == label) labels[h][found->second] = static_cast<int>(it - names.begin());
+        if (it != names.end() && *it == label)
+          labels[h][found->second] = static_cast<int>(it - names.begin());
       }
       (part == &split.train ? train : val).push_back(found->second);
     }
@@ -184,8 +182,8 @@ TrainReport train_style_on_catalog(const Workspace& workspace, const TrainOption
   settings.margin = kProxyMargin;
   settings.schedule_epochs = options.epochs;
   for (std::size_t h = 0; h < kStyleHeads.size(); ++h) {
-    settings.heads.push_back({kStyleHeads[h], static_cast<int>(std::max<std::size_t>(vocab[h].size(), 1)),
-                              kHeadWeights[h]});
+    settings.heads.push_back(
+        {kStyleHeads[h], static_cast<int>(std::max<std::size_t>(vocab[h].size(), 1)), kHeadWeights[h]});
   }
   const int side = spec.image_side_px;
   // The user-photo edits, with milder colour casts than the autoencoders' (colour is a label here).
@@ -249,12 +247,13 @@ TrainReport train_style_on_catalog(const Workspace& workspace, const TrainOption
     write_history(history_path, history);
     trainer.save_checkpoint(checkpoint_path);
     const double eta = run_seconds / ++run_epochs * (options.epochs - epoch);
-    fmt::print(stderr,
-               "epoch {:>3}/{}  loss {:.4f}  val {:.4f}{}  val accuracy type {:.3f} family {:.3f} colour {:.3f}  "
-               "{:.0f} img/s  {}  ETA {}\n",
-               epoch, options.epochs, stats.loss, check.loss, improved ? " *" : "  ", check.head_accuracy[0],
-               check.head_accuracy[1], check.head_accuracy[3], rate, format_duration(stats.seconds),
-               format_duration(eta));
+    fmt::print(
+        stderr,
+        "epoch {:>3}/{}  loss {:.4f}  val {:.4f}{}  val accuracy type {:.3f} family {:.3f} colour {:.3f}  "
+        "{:.0f} img/s  {}  ETA {}\n",
+        epoch, options.epochs, stats.loss, check.loss, improved ? " *" : "  ", check.head_accuracy[0],
+        check.head_accuracy[1], check.head_accuracy[3], rate, format_duration(stats.seconds),
+        format_duration(eta));
     if (options.stop_after_epochs != 0 && run_epochs == options.stop_after_epochs) break;
   }
   report.epochs_run = static_cast<int>(history.size());
@@ -267,17 +266,21 @@ TrainReport train_style_on_catalog(const Workspace& workspace, const TrainOption
 
   const std::vector<Series> curves = {
       {"train loss", series_of(history, [](const StyleEpoch& r) { return r.train_loss; }), {200, 110, 30}},
-      {"validation loss", series_of(history, [](const StyleEpoch& r) { return r.val_loss; }), {40, 120, 230}}};
-  cv::imwrite((report_dir / "loss_curve.png").string(),
-              plot_series(curves, fmt::format("{}: proxy loss per epoch (training designs only)", options.model),
-                          "loss"));
+      {"validation loss",
+       series_of(history, [](const StyleEpoch& r) { return r.val_loss; }),
+       {40, 120, 230}}};
+  cv::imwrite(
+      (report_dir / "loss_curve.png").string(),
+      plot_series(curves, fmt::format("{}: proxy loss per epoch (training designs only)", options.model),
+                  "loss"));
   const std::vector<Series> accuracy = {
       {"type", series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[0]; }), {40, 120, 230}},
       {"family", series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[1]; }), {60, 170, 60}},
-      {"category", series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[2]; }), {150, 150, 150}},
+      {"category",
+       series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[2]; }),
+       {150, 150, 150}},
       {"colour", series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[3]; }), {30, 60, 200}},
-      {"look", series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[4]; }),
-       {160, 60, 160}}};
+      {"look", series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[4]; }), {160, 60, 160}}};
   cv::imwrite((report_dir / "accuracy_curve.png").string(),
               plot_series(accuracy, fmt::format("{}: validation accuracy (nearest proxy)", options.model),
                           "accuracy"));
@@ -290,8 +293,9 @@ TrainReport train_style_on_catalog(const Workspace& workspace, const TrainOption
   }
   nlohmann::json doc = {
       {"model", report.model},
-      {"objective", "normalised-softmax proxy losses with an additive cosine margin on type, family, category, "
-                    "colour and look (type and colour)"},
+      {"objective",
+       "normalised-softmax proxy losses with an additive cosine margin on type, family, category, "
+       "colour and look (type and colour)"},
       {"epochs", report.epochs_run},
       {"best_epoch", report.best_epoch},
       {"stopped_early", report.stopped_early},
@@ -319,4 +323,17 @@ TrainReport train_style_on_catalog(const Workspace& workspace, const TrainOption
   return report;
 }
 
-}  // namespace mystyle::engine
+TrainSummary run_style_family(const Workspace& workspace, const TrainOptions& options, OptionSet) {
+  const TrainReport r = train_style(workspace, options);
+  TrainSummary s;
+  s.json = detail::summary_json(r);
+  s.lines = {fmt::format("{}: {} epochs (best {}{}), train loss {:.4f}, best val loss {:.4f}; {} train, {} "
+                         "validation images, {} items of held-out designs never used",
+                         r.model, r.epochs_run, r.best_epoch, r.stopped_early ? ", stopped early" : "",
+                         r.last_train_loss, r.best_val_loss, r.train_images, r.val_images, r.test_images),
+             fmt::format("this run: {:.1f} s at {:.0f} img/s; report in {}", r.train_seconds,
+                         r.images_per_second, workspace.report_dir(r.model).string())};
+  return s;
+}
+
+}  // namespace mystyle::train

@@ -1,0 +1,162 @@
+// The table of model families (family.h). To add a family: write its job (a run function, and for
+// a model of nn/ its spec in nn/model_spec.cpp), then add its row here. Nothing else dispatches on
+// a family's name.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+
+#include "mystyle/core/error.h"
+#include "mystyle/engine/compat_model.h"
+#include "mystyle/train/autoencoder_job.h"
+#include "mystyle/train/compat_job.h"
+#include "mystyle/train/family.h"
+#include "mystyle/train/style_job.h"
+
+namespace mystyle::train {
+namespace {
+
+constexpr std::array<Option, 12> kOptions = {Option::kEpochs,       Option::kBatch,
+                                             Option::kLearningRate, Option::kSeed,
+                                             Option::kSplitSeed,    Option::kResume,
+                                             Option::kPatience,     Option::kAugment,
+                                             Option::kContrastive,  Option::kTextureBackgrounds,
+                                             Option::kMaxItems,     Option::kThreads};
+
+/// What every image family takes.
+constexpr OptionSet kImageOptions = Option::kEpochs | Option::kBatch | Option::kLearningRate | Option::kSeed |
+                                    Option::kResume | Option::kPatience | Option::kMaxItems |
+                                    Option::kThreads;
+
+// clang-format off
+const std::array<Family, 4> kFamilies = {{
+    {"style",
+     "the catalog's item photos and labels (type, family, category, colour), training designs only",
+     "models/style.model, .checkpoint; reports/style/ (history.csv, loss_curve.png, train.json)",
+     kImageOptions | Option::kSplitSeed | Option::kTextureBackgrounds,
+     run_style_family, train_style},
+    {"compat",
+     "the outfits of the training designs, on the style embeddings and colour features",
+     "models/compat.model, compat.json; reports/compat/history.csv",
+     Option::kEpochs | Option::kSeed | Option::kSplitSeed | Option::kThreads,
+     run_compat_family, nullptr},
+    {"seed64",
+     "the catalog's item photos, 64x64, reconstructed (the original's autoencoder)",
+     "models/seed64.model, .checkpoint; reports/seed64/ (loss_curve.png, reconstructions.png, train.json)",
+     kImageOptions | Option::kAugment | Option::kContrastive | Option::kTextureBackgrounds,
+     run_autoencoder_family, train_autoencoder},
+    {"seed128",
+     "the catalog's item photos, 128x128, reconstructed (the original's autoencoder)",
+     "models/seed128.model, .checkpoint; reports/seed128/ (loss_curve.png, reconstructions.png, train.json)",
+     kImageOptions | Option::kAugment | Option::kContrastive | Option::kTextureBackgrounds,
+     run_autoencoder_family, train_autoencoder},
+}};
+// clang-format on
+
+}  // namespace
+
+std::string_view flag_of(Option option) {
+  switch (option) {
+    case Option::kEpochs:
+      return "--epochs";
+    case Option::kBatch:
+      return "--batch";
+    case Option::kLearningRate:
+      return "--lr";
+    case Option::kSeed:
+      return "--seed";
+    case Option::kSplitSeed:
+      return "--split-seed";
+    case Option::kResume:
+      return "--resume";
+    case Option::kPatience:
+      return "--patience";
+    case Option::kAugment:
+      return "--augment";
+    case Option::kContrastive:
+      return "--contrastive";
+    case Option::kTextureBackgrounds:
+      return "--texture-backgrounds";
+    case Option::kMaxItems:
+      return "--max-items";
+    case Option::kThreads:
+      return "--threads";
+  }
+  return "?";
+}
+
+std::span<const Option> all_options() {
+  return kOptions;
+}
+
+OptionSet options_set(const TrainOptions& o) {
+  const TrainOptions d;
+  OptionSet set = 0;
+  const auto mark = [&](bool differs, Option option) {
+    if (differs) set = set | option;
+  };
+  mark(o.epochs != d.epochs, Option::kEpochs);
+  mark(o.batch_size != d.batch_size, Option::kBatch);
+  mark(o.learning_rate != d.learning_rate, Option::kLearningRate);
+  mark(o.seed != d.seed, Option::kSeed);
+  mark(o.split_seed != d.split_seed, Option::kSplitSeed);
+  mark(o.resume != d.resume, Option::kResume);
+  mark(o.patience != d.patience, Option::kPatience);
+  mark(o.augment != d.augment, Option::kAugment);
+  mark(o.contrastive_weight != d.contrastive_weight, Option::kContrastive);
+  mark(o.augmentation.texture_chance != d.augmentation.texture_chance, Option::kTextureBackgrounds);
+  mark(o.max_items != d.max_items, Option::kMaxItems);
+  mark(o.threads != d.threads, Option::kThreads);
+  return set;
+}
+
+std::span<const Family> families() {
+  return kFamilies;
+}
+
+std::vector<std::string> family_names() {
+  std::vector<std::string> names;
+  for (const Family& f : kFamilies) names.emplace_back(f.name);
+  return names;
+}
+
+const Family& family(std::string_view name) {
+  const auto it = std::ranges::find(kFamilies, name, &Family::name);
+  if (it == kFamilies.end()) {
+    throw Error(fmt::format("unknown model family '{}' (known: {})", name, fmt::join(family_names(), ", ")),
+                ErrorKind::kInvalidInput);
+  }
+  return *it;
+}
+
+void check_options(const Family& family, OptionSet given) {
+  std::vector<std::string_view> refused, taken;
+  for (const Option o : kOptions) {
+    if (has(family.options, o))
+      taken.push_back(flag_of(o));
+    else if (has(given, o))
+      refused.push_back(flag_of(o));
+  }
+  if (refused.empty()) return;
+  throw Error(fmt::format("{} {} not apply to --model {} (it takes {})", fmt::join(refused, ", "),
+                          refused.size() == 1 ? "does" : "do", family.name, fmt::join(taken, ", ")),
+              ErrorKind::kInvalidInput);
+}
+
+TrainSummary train(const Workspace& workspace, const TrainOptions& options, OptionSet given) {
+  const Family& f = family(options.model);
+  check_options(f, given);
+  return f.run(workspace, options, given);
+}
+
+TrainReport train_on_catalog(const Workspace& workspace, const TrainOptions& options) {
+  const Family& f = family(options.model);
+  if (f.image_job == nullptr) {
+    throw Error(fmt::format("--model {} is not an image model; train it with train()", f.name),
+                ErrorKind::kInvalidInput);
+  }
+  check_options(f, options_set(options));
+  return f.image_job(workspace, options);
+}
+
+}  // namespace mystyle::train
