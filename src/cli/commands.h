@@ -21,6 +21,7 @@ void add_complete_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_catalog_command(CLI::App& app);
+void add_parse_command(CLI::App& app);
 
 /// $MYSTYLE_CATALOG, else empty (the workspace's own SQLite catalog).
 std::string catalog_url_default();

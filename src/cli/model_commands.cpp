@@ -60,7 +60,9 @@ void add_train(CLI::App& app) {
                   "style runs its whole learning-rate schedule and keeps the best epoch)")
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--threads", o.threads, "Worker threads (0 = all cores)")->capture_default_str();
-  cmd->add_option("--max-items", o.max_items, "Use only the first N items with a photo (quick runs)");
+  cmd->add_option("--max-items", o.max_items,
+                  "Use only the first N items with a photo (parse: N photos of each split; quick runs)");
+  cmd->add_option("--data", o.data, "parse: the CCP folder (default: $MYSTYLE_DATASETS/ccp)");
   cmd->add_flag("--json", args->json, "Print the report as JSON");
   cmd->callback([args, cmd] {
     train::OptionSet given = 0;

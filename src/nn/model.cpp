@@ -171,17 +171,27 @@ double Model::compute_gradients(std::span<const float> images, std::span<const f
   return value;
 }
 
-double Model::compute_latent_gradients(std::span<const float> images, int batch,
-                                       const LatentLoss& latent_loss) {
+double Model::gradients_through(std::span<const float> images, int batch, std::size_t depth,
+                                const OutputLoss& loss) {
   check_batch(images, batch);
-  const std::size_t encoder = static_cast<std::size_t>(spec_.encoder_layers);
-  detail::Plan& p = plan(batch, true, encoder, false);
+  detail::Plan& p = plan(batch, true, depth, false);
   const std::size_t n =
-      static_cast<std::size_t>(batch) * static_cast<std::size_t>(feature_size(LatentPooling::kFlat));
+      static_cast<std::size_t>(batch) * static_cast<std::size_t>(layers_[depth - 1]->output_shape().size());
   const float* z = p.forward(ctx_.stream(), images.data());
   const std::span<float> diff(p.diff_output(), n);
-  const double value = latent_loss(std::span<const float>(z, n), diff);
+  const double value = loss(std::span<const float>(z, n), diff);
   p.backward(ctx_.stream());
+  return value;
+}
+
+double Model::compute_output_gradients(std::span<const float> images, int batch, const OutputLoss& output_loss) {
+  return gradients_through(images, batch, layers_.size(), output_loss);
+}
+
+double Model::compute_latent_gradients(std::span<const float> images, int batch,
+                                       const LatentLoss& latent_loss) {
+  const std::size_t encoder = static_cast<std::size_t>(spec_.encoder_layers);
+  const double value = gradients_through(images, batch, encoder, latent_loss);
   for (std::size_t i = encoder; i < layers_.size(); ++i) {
     for (Param* param : layers_[i]->params()) std::fill(param->grad.begin(), param->grad.end(), 0.0f);
   }

@@ -96,6 +96,33 @@ latent
 l2norm
 )";
 
+// The person parser (train/parse_job.cpp): a whole photo squeezed to 128x128 in, one logit per parse
+// class (engine/parse_classes.h) at 64x64 out. An encoder to 16x16, then a decoder without skips.
+constexpr std::string_view kParse = R"(model parse
+input 3 128
+conv 16 relu
+batchnorm
+maxpool
+conv 32 relu
+batchnorm
+maxpool
+conv 64 relu
+batchnorm
+maxpool
+conv 128 relu
+batchnorm
+conv 128 relu
+batchnorm
+latent
+upsample
+conv 48 relu
+batchnorm
+upsample
+conv 24 relu
+batchnorm
+conv 10
+)";
+
 int parse_positive(const std::string& word, int line_no) {
   try {
     std::size_t used = 0;
@@ -217,11 +244,13 @@ ModelSpec builtin_model_spec(std::string_view name) {
   if (name == "seed64") return parse_model_spec(kSeed64);
   if (name == "seed128") return parse_model_spec(kSeed128);
   if (name == "style") return parse_model_spec(kStyle);
-  throw Error("unknown model '" + std::string(name) + "' (known: seed64, seed128, style)", ErrorKind::kNotFound);
+  if (name == "parse") return parse_model_spec(kParse);
+  throw Error("unknown model '" + std::string(name) + "' (known: seed64, seed128, style, parse)",
+              ErrorKind::kNotFound);
 }
 
 std::vector<std::string> builtin_model_names() {
-  return {"seed64", "seed128", "style"};
+  return {"seed64", "seed128", "style", "parse"};
 }
 
 std::int64_t spec_parameter_count(const ModelSpec& spec) {

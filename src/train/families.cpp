@@ -11,17 +11,19 @@
 #include "mystyle/train/autoencoder_job.h"
 #include "mystyle/train/compat_job.h"
 #include "mystyle/train/family.h"
+#include "mystyle/train/parse_job.h"
 #include "mystyle/train/style_job.h"
 
 namespace mystyle::train {
 namespace {
 
-constexpr std::array<Option, 12> kOptions = {Option::kEpochs,       Option::kBatch,
+constexpr std::array<Option, 13> kOptions = {Option::kEpochs,       Option::kBatch,
                                              Option::kLearningRate, Option::kSeed,
                                              Option::kSplitSeed,    Option::kResume,
                                              Option::kPatience,     Option::kAugment,
                                              Option::kContrastive,  Option::kTextureBackgrounds,
-                                             Option::kMaxItems,     Option::kThreads};
+                                             Option::kMaxItems,     Option::kThreads,
+                                             Option::kData};
 
 /// What every image family takes.
 constexpr OptionSet kImageOptions = Option::kEpochs | Option::kBatch | Option::kLearningRate | Option::kSeed |
@@ -29,7 +31,7 @@ constexpr OptionSet kImageOptions = Option::kEpochs | Option::kBatch | Option::k
                                     Option::kThreads;
 
 // clang-format off
-const std::array<Family, 4> kFamilies = {{
+const std::array<Family, 5> kFamilies = {{
     {"style",
      "the catalog's item photos and labels (type, family, category, colour), training designs only",
      "models/style.model, .checkpoint; reports/style/ (history.csv, loss_curve.png, train.json)",
@@ -50,6 +52,12 @@ const std::array<Family, 4> kFamilies = {{
      "models/seed128.model, .checkpoint; reports/seed128/ (loss_curve.png, reconstructions.png, train.json)",
      kImageOptions | Option::kAugment | Option::kContrastive | Option::kTextureBackgrounds,
      run_autoencoder_family, train_autoencoder},
+    {"parse",
+     "the pixel labels of CCP's street photos (training photos only; a seeded 20% held out)",
+     "models/parse.model, .checkpoint; reports/parse/ (history.csv, loss_curve.png, overlays.png, train.json)",
+     Option::kEpochs | Option::kBatch | Option::kLearningRate | Option::kSeed | Option::kSplitSeed |
+         Option::kResume | Option::kMaxItems | Option::kThreads | Option::kData,
+     run_parse_family, nullptr},
 }};
 // clang-format on
 
@@ -81,6 +89,8 @@ std::string_view flag_of(Option option) {
       return "--max-items";
     case Option::kThreads:
       return "--threads";
+    case Option::kData:
+      return "--data";
   }
   return "?";
 }
@@ -107,6 +117,7 @@ OptionSet options_set(const TrainOptions& o) {
   mark(o.augmentation.texture_chance != d.augmentation.texture_chance, Option::kTextureBackgrounds);
   mark(o.max_items != d.max_items, Option::kMaxItems);
   mark(o.threads != d.threads, Option::kThreads);
+  mark(o.data != d.data, Option::kData);
   return set;
 }
 

@@ -76,6 +76,13 @@ class Model {
   /// contrastive loss): the encoder's trainable grads are overwritten with dL/dp, the decoder's are
   /// set to zero. Returns the loss. `images` must stay unchanged during the call.
   double compute_latent_gradients(std::span<const float> images, int batch, const LatentLoss& latent_loss);
+  /// A loss on the whole model's output (e.g. pixel_cross_entropy on a parsing model's logits):
+  /// given [batch, output_shape().size()] outputs, writes dL/d(outputs) into `grad` (same size) and
+  /// returns the loss.
+  using OutputLoss = std::function<double(std::span<const float> outputs, std::span<float> grad)>;
+  /// Training forward and backward for such a loss: every trainable Param's grad is overwritten
+  /// with dL/dp. Returns the loss. `images` must stay unchanged during the call.
+  double compute_output_gradients(std::span<const float> images, int batch, const OutputLoss& output_loss);
   /// Loss in inference mode (no gradients, moving statistics untouched).
   double evaluate_loss(std::span<const float> images, std::span<const float> targets, int batch,
                        LossKind loss);
@@ -93,6 +100,8 @@ class Model {
  private:
   detail::Plan& plan(int batch, bool training, std::size_t depth, bool input_grad);
   void check_batch(std::span<const float> images, int batch) const;
+  /// Forward and backward through the first `depth` layers for a loss on their output.
+  double gradients_through(std::span<const float> images, int batch, std::size_t depth, const OutputLoss& loss);
 
   ModelSpec spec_;
   Context ctx_;

@@ -27,6 +27,7 @@ enum class Option : std::uint32_t {
   kTextureBackgrounds = 1u << 9,
   kMaxItems = 1u << 10,
   kThreads = 1u << 11,
+  kData = 1u << 12,
 };
 using OptionSet = std::uint32_t;
 constexpr OptionSet operator|(Option a, Option b) {

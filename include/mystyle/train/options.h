@@ -2,6 +2,7 @@
 /// What `mystyle train` is asked and what a run reports, shared by every model family
 /// (family.h): one set of values; each family's row in the table says which of them it takes.
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,9 @@ struct TrainOptions {
   /// Encoder-only models (style): the seed of the held-out-designs split (catalog/design_split.h);
   /// their items never reach training. Evaluations use the same seed by default.
   std::uint64_t split_seed = 1;
+  /// Families trained on a data set outside the catalog (parse: CCP): its folder; empty = the
+  /// default under $MYSTYLE_DATASETS.
+  std::filesystem::path data;
 };
 
 struct TrainReport {

@@ -1,0 +1,61 @@
+#pragma once
+/// Serving the `parse` model (train --model parse): a photo of a person in, a class per pixel
+/// (parse_classes.h) at the photo's size and the pieces worn out. Each piece is one garment class's
+/// region: its pixels (every part of at least a fifth of its largest part: two shoes are one piece),
+/// its box, its share of the photo and the catalog slot it is searched in. parse() may be called
+/// from several threads (the network runs under a mutex).
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json_fwd.hpp>
+#include <opencv2/core/mat.hpp>
+#include <optional>
+#include <vector>
+
+#include "mystyle/engine/parse_classes.h"
+#include "mystyle/engine/workspace.h"
+#include "mystyle/nn/model.h"
+
+namespace mystyle::engine {
+
+/// A region smaller than this share of the photo is not a piece (noise, a glimpse of a sock).
+inline constexpr double kMinPieceShare = 0.004;
+
+struct ParsePiece {
+  ParseClass part = ParseClass::kBackground;
+  std::optional<catalog::Slot> slot;
+  cv::Rect box;      ///< in photo pixels
+  double share = 0;  ///< of the photo's pixels
+  std::int64_t pixels = 0;
+  cv::Mat mask;  ///< CV_8UC1 at the photo's size, 255 on the piece
+};
+
+struct ParseResult {
+  cv::Mat classes;                 ///< CV_8UC1 at the photo's size, one ParseClass value a pixel
+  std::vector<ParsePiece> pieces;  ///< largest first
+  double person_share = 0;         ///< of the photo: every class but background
+  double parse_ms = 0;             ///< squeeze + network + class map
+};
+
+/// The pieces of a class map (pieces_of is what parse() uses; public for tests).
+std::vector<ParsePiece> pieces_of(const cv::Mat& classes);
+
+class Parser {
+ public:
+  /// Loads models/parse.model. Throws mystyle::Error (kNotFound) naming `mystyle train --model parse`
+  /// when it is missing, kCorrupt when it is not a parse model.
+  static std::unique_ptr<Parser> open(const Workspace& workspace);
+
+  /// `rgb`: CV_8UC3 (as image::decode_image gives).
+  ParseResult parse(const cv::Mat& rgb);
+
+  /// The JSON of `mystyle parse --json`: classes (name, slot), pieces (class, slot, box, share).
+  static nlohmann::json to_json(const ParseResult& result, cv::Size photo);
+
+ private:
+  explicit Parser(nn::Model model);
+  nn::Model model_;
+  std::mutex mutex_;
+};
+
+}  // namespace mystyle::engine

@@ -1,0 +1,63 @@
+#pragma once
+/// `mystyle train --model parse`: the parsing model (nn spec "parse") learned from scratch on the CCP
+/// pixel labels of the training photos (ccp.h: the seeded 80/20 split; held-out photos never reach
+/// training). Each step: photos cut at a random scale and place, mirrored half the time, light and
+/// colour edited, squeezed to the model's square input; per-pixel softmax cross-entropy
+/// (nn/pixel_loss.h) with class weights that lift small pieces; Adam on a cosine schedule. A
+/// checkpoint every epoch (resumable), then the held-out evaluation with baselines in the same run
+/// and a report (loss curve, overlays, per-class IoU).
+#include <array>
+#include <cstdint>
+#include <opencv2/core/mat.hpp>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "mystyle/engine/parse_classes.h"
+#include "mystyle/train/ccp.h"
+#include "mystyle/train/family.h"
+
+namespace mystyle::train {
+
+/// Pixel counts of predicted class (column) against true class (row), over many photos.
+class ParseConfusion {
+ public:
+  /// `predicted` and `truth`: CV_8UC1 maps of parse classes, the same size.
+  void add(const cv::Mat& predicted, const cv::Mat& truth);
+  /// Intersection over union of class c (0 when c is in neither).
+  double iou(int c) const;
+  /// Person (every class but background) against background.
+  double foreground_iou() const;
+  /// Mean IoU over the garment classes (those with a catalog slot) present in the truth.
+  double garment_miou() const;
+  double pixel_accuracy() const;
+  std::int64_t truth_pixels(int c) const;
+
+ private:
+  std::array<std::array<std::int64_t, engine::kParseClasses>, engine::kParseClasses> counts_{};
+};
+
+/// What the held-out evaluation measured: the model and its baselines, each a confusion.
+struct ParseEvaluation {
+  std::vector<std::string>
+      methods;  ///< "parse model", "all background", "position prior", "object box + prior"
+  std::vector<ParseConfusion> confusion;
+  std::size_t photos = 0;
+};
+
+/// The annotated CCP photos of `root`, decoded once: those ccp_held_out(split_seed) puts aside, and
+/// the rest for training (at most `max_photos` of each when not 0). The job trains on `train` only.
+struct ParseData {
+  std::vector<ParsedPhoto> train, held_out;
+};
+ParseData load_parse_data(const std::filesystem::path& root, std::uint64_t split_seed,
+                          std::size_t max_photos);
+
+/// The class map (CV_8UC1, at `size`) of logits [kParseClasses, side, side] (one image's output),
+/// scaled bilinearly to `size`.
+cv::Mat classes_from_logits(std::span<const float> logits, int side, cv::Size size);
+
+/// The family's job (family.h).
+TrainSummary run_parse_family(const Workspace& workspace, const TrainOptions& options, OptionSet given);
+
+}  // namespace mystyle::train

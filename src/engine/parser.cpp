@@ -1,0 +1,127 @@
+#include "mystyle/engine/parser.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "mystyle/core/error.h"
+#include "mystyle/image/squeeze.h"
+#include "mystyle/nn/context.h"
+#include "mystyle/nn/model_file.h"
+
+namespace mystyle::engine {
+namespace {
+
+/// A part of a class's region counts when it is at least this share of the class's largest part.
+constexpr double kMinPartOfLargest = 0.2;
+
+}  // namespace
+
+std::vector<ParsePiece> pieces_of(const cv::Mat& classes) {
+  std::vector<ParsePiece> pieces;
+  const double total = static_cast<double>(classes.total());
+  bool outerwear = false;
+  cv::Mat labels, stats, centroids;
+  for (int c = 0; c < kParseClasses; ++c) {
+    const auto part = static_cast<ParseClass>(c);
+    if (!is_garment(part)) continue;
+    const cv::Mat region = classes == c;
+    const int n = cv::connectedComponentsWithStats(region, labels, stats, centroids, 8, CV_32S);
+    int largest = 0;
+    for (int i = 1; i < n; ++i) largest = std::max(largest, stats.at<int>(i, cv::CC_STAT_AREA));
+    ParsePiece piece;
+    piece.part = part;
+    piece.mask = cv::Mat::zeros(classes.size(), CV_8UC1);
+    for (int i = 1; i < n; ++i) {
+      const int area = stats.at<int>(i, cv::CC_STAT_AREA);
+      if (area < kMinPartOfLargest * largest) continue;
+      piece.mask.setTo(255, labels == i);
+      piece.pixels += area;
+    }
+    piece.share = static_cast<double>(piece.pixels) / total;
+    if (piece.share < kMinPieceShare) continue;
+    piece.box = cv::boundingRect(piece.mask);
+    if (part == ParseClass::kOuterwear) outerwear = true;
+    pieces.push_back(std::move(piece));
+  }
+  for (ParsePiece& p : pieces) p.slot = slot_of(p.part, outerwear);
+  std::ranges::sort(pieces, [](const ParsePiece& a, const ParsePiece& b) { return a.pixels > b.pixels; });
+  return pieces;
+}
+
+Parser::Parser(nn::Model model) : model_(std::move(model)) {}
+
+std::unique_ptr<Parser> Parser::open(const Workspace& workspace) {
+  const auto path = workspace.model_file("parse");
+  if (!std::filesystem::exists(path)) {
+    throw Error(fmt::format("{}: no parsing model; run `mystyle train --model parse` first", path.string()),
+                ErrorKind::kNotFound);
+  }
+  nn::Model model = nn::load_model(path);
+  const nn::TensorShape out = model.output_shape();
+  if (out.channels != kParseClasses || out.height != out.width) {
+    throw Error(fmt::format("{}: gives {} planes of {}x{}, not {} square class planes (not a parse model)",
+                            path.string(), out.channels, out.width, out.height, kParseClasses),
+                ErrorKind::kCorrupt);
+  }
+  model.set_serving(true);
+  return std::unique_ptr<Parser>(new Parser(std::move(model)));
+}
+
+ParseResult Parser::parse(const cv::Mat& rgb) {
+  const auto t = std::chrono::steady_clock::now();
+  const int side = model_.spec().image_side_px, out_side = model_.output_shape().height;
+  std::vector<float> input(static_cast<std::size_t>(3 * side * side));
+  std::vector<float> logits(static_cast<std::size_t>(model_.output_shape().size()));
+  image::squeeze_to_chw(rgb, side, input);
+  {
+    std::lock_guard lock(mutex_);
+    nn::set_num_threads(1);  // one photo: one thread is fastest, and a server runs many at once
+    model_.reconstruct(input, 1, logits);
+  }
+  ParseResult r;
+  // Bilinear logits at the photo's size, then the largest (as the training evaluation does).
+  const auto plane = static_cast<std::size_t>(out_side * out_side);
+  cv::Mat best(rgb.size(), CV_32FC1, cv::Scalar(-1e30f)), big;
+  r.classes = cv::Mat::zeros(rgb.size(), CV_8UC1);
+  for (int c = 0; c < kParseClasses; ++c) {
+    const cv::Mat small(out_side, out_side, CV_32FC1, logits.data() + static_cast<std::size_t>(c) * plane);
+    cv::resize(small, big, rgb.size(), 0, 0, cv::INTER_LINEAR);
+    const cv::Mat higher = big > best;
+    big.copyTo(best, higher);
+    r.classes.setTo(c, higher);
+  }
+  r.pieces = pieces_of(r.classes);
+  r.person_share = static_cast<double>(cv::countNonZero(r.classes)) / static_cast<double>(r.classes.total());
+  r.parse_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+  return r;
+}
+
+nlohmann::json Parser::to_json(const ParseResult& r, cv::Size photo) {
+  nlohmann::json classes = nlohmann::json::array();
+  for (int c = 0; c < kParseClasses; ++c) {
+    const auto slot = slot_of(static_cast<ParseClass>(c));
+    classes.push_back({{"value", c},
+                       {"name", kParseClassNames[static_cast<std::size_t>(c)]},
+                       {"slot", slot ? nlohmann::json(catalog::slot_name(*slot)) : nlohmann::json(nullptr)}});
+  }
+  nlohmann::json pieces = nlohmann::json::array();
+  for (const ParsePiece& p : r.pieces) {
+    pieces.push_back(
+        {{"class", parse_class_name(p.part)},
+         {"slot", p.slot ? nlohmann::json(catalog::slot_name(*p.slot)) : nlohmann::json(nullptr)},
+         {"box", {{"x", p.box.x}, {"y", p.box.y}, {"width", p.box.width}, {"height", p.box.height}}},
+         {"share", p.share}});
+  }
+  return {{"photo", {{"width", photo.width}, {"height", photo.height}}},
+          {"person_share", r.person_share},
+          {"classes", classes},
+          {"pieces", pieces},
+          {"timings_ms", {{"parse", r.parse_ms}}}};
+}
+
+}  // namespace mystyle::engine

@@ -1,0 +1,551 @@
+#include "mystyle/train/parse_job.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <numbers>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "common.h"
+#include "mystyle/core/error.h"
+#include "mystyle/core/file_io.h"
+#include "mystyle/core/paths.h"
+#include "mystyle/core/progress.h"
+#include "mystyle/core/threads.h"
+#include "mystyle/image/crop.h"
+#include "mystyle/image/squeeze.h"
+#include "mystyle/nn/adam.h"
+#include "mystyle/nn/checkpoint.h"
+#include "mystyle/nn/context.h"
+#include "mystyle/nn/model_file.h"
+#include "mystyle/nn/pixel_loss.h"
+#include "mystyle/train/report_plots.h"
+
+namespace mystyle::train {
+namespace {
+
+using engine::kParseClasses;
+using engine::ParseClass;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kFamily = "parse";
+constexpr int kOverlayPhotos = 6;
+/// Class weights: (median class frequency / frequency)^kWeightPower, clipped to [kMinWeight, kMaxWeight].
+constexpr double kWeightPower = 0.5, kMinWeight = 0.25, kMaxWeight = 5.0;
+
+/// Colours of the classes in overlays (RGB).
+const std::array<cv::Vec3b, kParseClasses> kPalette = {{{0, 0, 0},
+                                                        {230, 190, 160},
+                                                        {220, 40, 40},
+                                                        {150, 60, 200},
+                                                        {40, 90, 220},
+                                                        {240, 130, 30},
+                                                        {60, 180, 75},
+                                                        {250, 220, 40},
+                                                        {70, 220, 220},
+                                                        {240, 50, 230}}};
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+struct EpochRecord {
+  int epoch = 0;
+  double train_loss = 0, val_loss = 0, val_pixel_accuracy = 0, seconds = 0, images_per_second = 0;
+};
+
+void write_history(const std::filesystem::path& path, const std::vector<EpochRecord>& history) {
+  std::string csv = "epoch,train_loss,val_loss,val_pixel_accuracy,seconds,images_per_second\n";
+  for (const auto& r : history) {
+    csv += fmt::format("{},{:.6f},{:.6f},{:.4f},{:.3f},{:.1f}\n", r.epoch, r.train_loss, r.val_loss,
+                       r.val_pixel_accuracy, r.seconds, r.images_per_second);
+  }
+  write_file_atomic(path, csv);
+}
+
+std::vector<EpochRecord> read_history(const std::filesystem::path& path, int up_to_epoch) {
+  std::vector<EpochRecord> history;
+  for (const auto& v : detail::read_history_rows(path, 6, up_to_epoch)) {
+    history.push_back({static_cast<int>(v[0]), v[1], v[2], v[3], v[4], v[5]});
+  }
+  return history;
+}
+
+}  // namespace
+
+ParseData load_parse_data(const std::filesystem::path& root, std::uint64_t split_seed,
+                          std::size_t max_photos) {
+  const CcpSet set = load_ccp(root);
+  ParseData data;
+  Progress progress("reading CCP photos", static_cast<std::int64_t>(set.annotated.size()), "photos");
+  for (const CcpPhoto& p : set.annotated) {
+    const bool held = ccp_held_out(p.id, split_seed);
+    auto& part = held ? data.held_out : data.train;
+    if (max_photos == 0 || part.size() < max_photos) part.push_back(load_parsed_photo(set, p));
+    progress.advance();
+  }
+  progress.finish();
+  if (data.train.empty() || data.held_out.empty()) {
+    throw Error(fmt::format("{}: {} training and {} held-out annotated photos: too few to train '{}'",
+                            root.string(), data.train.size(), data.held_out.size(), kFamily),
+                ErrorKind::kInvalidInput);
+  }
+  return data;
+}
+
+namespace {
+
+/// One photo as a training example: input [3, side, side] and labels [out_side, out_side].
+void make_example(const ParsedPhoto& photo, int side, int out_side, nn::Rng* rng, std::span<float> input,
+                  std::span<std::int8_t> labels) {
+  cv::Mat rgb = photo.rgb, classes = photo.classes;
+  if (rng != nullptr) {
+    // A random window of 70-100% of the photo's height (its own aspect), anywhere in the photo.
+    const float scale = rng->uniform(0.7f, 1.0f);
+    const int w = std::max(8, static_cast<int>(std::lround(rgb.cols * scale)));
+    const int h = std::max(8, static_cast<int>(std::lround(rgb.rows * scale)));
+    const int x = static_cast<int>(rng->below(static_cast<std::uint64_t>(rgb.cols - w + 1)));
+    const int y = static_cast<int>(rng->below(static_cast<std::uint64_t>(rgb.rows - h + 1)));
+    const cv::Rect window(x, y, w, h);
+    rgb = rgb(window).clone();
+    classes = classes(window).clone();
+    if (rng->uniform_float() < 0.5f) {
+      cv::flip(rgb, rgb, 1);
+      cv::flip(classes, classes, 1);
+    }
+  }
+  image::squeeze_to_chw(rgb, side, input);
+  if (rng != nullptr) {
+    // Light and colour as street photos vary: exposure, contrast, a colour cast.
+    const float gain = rng->uniform(0.7f, 1.3f), contrast = rng->uniform(0.8f, 1.2f);
+    const std::array<float, 3> cast = {rng->uniform(0.9f, 1.1f), rng->uniform(0.9f, 1.1f),
+                                       rng->uniform(0.9f, 1.1f)};
+    const std::size_t plane = static_cast<std::size_t>(side) * static_cast<std::size_t>(side);
+    for (std::size_t c = 0; c < 3; ++c) {
+      for (std::size_t i = 0; i < plane; ++i) {
+        float& v = input[c * plane + i];
+        v = std::clamp(((v - 0.5f) * contrast + 0.5f) * gain * cast[c], 0.0f, 1.0f);
+      }
+    }
+  }
+  cv::Mat small;
+  cv::resize(classes, small, cv::Size(out_side, out_side), 0, 0, cv::INTER_NEAREST);
+  for (int y = 0; y < out_side; ++y) {
+    for (int x = 0; x < out_side; ++x) {
+      labels[static_cast<std::size_t>(y * out_side + x)] =
+          static_cast<std::int8_t>(small.at<std::uint8_t>(y, x));
+    }
+  }
+}
+
+/// (median / frequency)^kWeightPower per class over the training photos' pixels, clipped.
+std::vector<float> class_weights(const std::vector<ParsedPhoto>& photos) {
+  std::array<double, kParseClasses> count{};
+  for (const auto& p : photos) {
+    for (int y = 0; y < p.classes.rows; ++y) {
+      const std::uint8_t* row = p.classes.ptr<std::uint8_t>(y);
+      for (int x = 0; x < p.classes.cols; ++x) count[row[x]] += 1;
+    }
+  }
+  std::vector<double> present;
+  for (double c : count) {
+    if (c > 0) present.push_back(c);
+  }
+  std::ranges::sort(present);
+  const double median = present.empty() ? 1.0 : present[present.size() / 2];
+  std::vector<float> w(kParseClasses);
+  for (int c = 0; c < kParseClasses; ++c) {
+    const double raw = count[c] > 0 ? std::pow(median / count[c], kWeightPower) : 1.0;
+    w[static_cast<std::size_t>(c)] = static_cast<float>(std::clamp(raw, kMinWeight, kMaxWeight));
+  }
+  return w;
+}
+
+/// The position prior: the most frequent class at each of out_side x out_side places of the squeezed
+/// training photos.
+cv::Mat position_prior(const std::vector<ParsedPhoto>& photos, int out_side) {
+  std::vector<std::array<std::int32_t, kParseClasses>> votes(static_cast<std::size_t>(out_side * out_side));
+  for (const auto& p : photos) {
+    cv::Mat small;
+    cv::resize(p.classes, small, cv::Size(out_side, out_side), 0, 0, cv::INTER_NEAREST);
+    for (int i = 0; i < out_side * out_side; ++i) votes[static_cast<std::size_t>(i)][small.data[i]] += 1;
+  }
+  cv::Mat prior(out_side, out_side, CV_8UC1);
+  for (int i = 0; i < out_side * out_side; ++i) {
+    const auto& v = votes[static_cast<std::size_t>(i)];
+    prior.data[i] = static_cast<std::uint8_t>(std::ranges::max_element(v) - v.begin());
+  }
+  return prior;
+}
+
+cv::Mat colourise(const cv::Mat& classes) {
+  cv::Mat out(classes.size(), CV_8UC3);
+  for (int y = 0; y < classes.rows; ++y) {
+    for (int x = 0; x < classes.cols; ++x) out.at<cv::Vec3b>(y, x) = kPalette[classes.at<std::uint8_t>(y, x)];
+  }
+  return out;
+}
+
+cv::Mat blend(const cv::Mat& rgb, const cv::Mat& classes) {
+  cv::Mat out;
+  cv::addWeighted(rgb, 0.45, colourise(classes), 0.55, 0.0, out);
+  return out;
+}
+
+/// The model's logits for `photos[indices]` in batches, each handed to `use(index, logits)`.
+template <typename Use>
+void predict(nn::Model& model, const std::vector<ParsedPhoto>& photos, int batch, Use&& use) {
+  const int side = model.spec().image_side_px;
+  const auto in_size = static_cast<std::size_t>(3 * side * side);
+  const auto out_size = static_cast<std::size_t>(model.output_shape().size());
+  std::vector<float> in, out;
+  for (std::size_t start = 0; start < photos.size(); start += static_cast<std::size_t>(batch)) {
+    const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(batch), photos.size() - start);
+    in.resize(n * in_size);
+    out.resize(n * out_size);
+    for (std::size_t i = 0; i < n; ++i) {
+      image::squeeze_to_chw(photos[start + i].rgb, side, std::span(in).subspan(i * in_size, in_size));
+    }
+    model.reconstruct(in, static_cast<int>(n), out);
+    for (std::size_t i = 0; i < n; ++i)
+      use(start + i, std::span<const float>(out).subspan(i * out_size, out_size));
+  }
+}
+
+/// Validation loss and pixel accuracy at the model's output size (no edits).
+std::pair<double, double> validate(nn::Model& model, const std::vector<ParsedPhoto>& photos,
+                                   const std::vector<float>& weights, int batch) {
+  const int side = model.spec().image_side_px, out_side = model.output_shape().height;
+  const auto plane = static_cast<std::size_t>(out_side * out_side);
+  std::vector<std::int8_t> labels(plane);
+  std::vector<float> in(static_cast<std::size_t>(3 * side * side)), grad(kParseClasses * plane);
+  double loss = 0;
+  std::int64_t correct = 0, pixels = 0;
+  predict(model, photos, batch, [&](std::size_t i, std::span<const float> logits) {
+    make_example(photos[i], side, out_side, nullptr, in, labels);
+    nn::PixelLossStats s;
+    nn::pixel_cross_entropy(logits, labels, 1, kParseClasses, weights, grad, &s);
+    loss += s.loss;
+    correct += s.correct;
+    pixels += s.pixels;
+  });
+  return {loss / static_cast<double>(photos.size()),
+          pixels > 0 ? static_cast<double>(correct) / static_cast<double>(pixels) : 0.0};
+}
+
+ParseEvaluation evaluate(nn::Model& model, const ParseData& data, int batch, std::vector<cv::Mat>* overlays) {
+  const int out_side = model.output_shape().height;
+  const cv::Mat prior = position_prior(data.train, out_side);
+  ParseEvaluation e;
+  e.methods = {"parse model", "all background", "position prior", "object box + prior"};
+  e.confusion.resize(e.methods.size());
+  e.photos = data.held_out.size();
+  predict(model, data.held_out, batch, [&](std::size_t i, std::span<const float> logits) {
+    const ParsedPhoto& p = data.held_out[i];
+    const cv::Mat predicted = classes_from_logits(logits, out_side, p.classes.size());
+    e.confusion[0].add(predicted, p.classes);
+    e.confusion[1].add(cv::Mat::zeros(p.classes.size(), CV_8UC1), p.classes);
+    cv::Mat prior_here;
+    cv::resize(prior, prior_here, p.classes.size(), 0, 0, cv::INTER_NEAREST);
+    e.confusion[2].add(prior_here, p.classes);
+    // Today's engine: the object box is the garment. Inside it the prior's class (person where the
+    // prior says background), outside background.
+    const image::CropBox b = image::find_object_box(p.rgb, image::CropOptions{});
+    cv::Mat boxed = cv::Mat::zeros(p.classes.size(), CV_8UC1);
+    const cv::Rect box = cv::Rect(b.x, b.y, b.width, b.height) & cv::Rect(0, 0, boxed.cols, boxed.rows);
+    prior_here(box).copyTo(boxed(box));
+    cv::Mat inside = boxed(box);
+    inside.setTo(static_cast<int>(ParseClass::kPerson), inside == 0);
+    e.confusion[3].add(boxed, p.classes);
+    if (overlays != nullptr && overlays->size() < 3 * kOverlayPhotos) {
+      overlays->push_back(p.rgb);
+      overlays->push_back(blend(p.rgb, p.classes));
+      overlays->push_back(blend(p.rgb, predicted));
+    }
+  });
+  return e;
+}
+
+nlohmann::json evaluation_json(const ParseEvaluation& e) {
+  nlohmann::json methods = nlohmann::json::array();
+  for (std::size_t m = 0; m < e.methods.size(); ++m) {
+    const ParseConfusion& c = e.confusion[m];
+    nlohmann::json per_class = nlohmann::json::object();
+    for (int k = 0; k < kParseClasses; ++k) per_class[std::string(engine::kParseClassNames[k])] = c.iou(k);
+    methods.push_back({{"method", e.methods[m]},
+                       {"person_vs_background_iou", c.foreground_iou()},
+                       {"garment_mean_iou", c.garment_miou()},
+                       {"pixel_accuracy", c.pixel_accuracy()},
+                       {"iou", per_class}});
+  }
+  return {{"held_out_photos", e.photos}, {"methods", methods}};
+}
+
+}  // namespace
+
+void ParseConfusion::add(const cv::Mat& predicted, const cv::Mat& truth) {
+  if (predicted.size() != truth.size() || predicted.type() != CV_8UC1 || truth.type() != CV_8UC1) {
+    throw Error("ParseConfusion: class maps of different sizes or types");
+  }
+  for (int y = 0; y < truth.rows; ++y) {
+    const std::uint8_t* p = predicted.ptr<std::uint8_t>(y);
+    const std::uint8_t* t = truth.ptr<std::uint8_t>(y);
+    for (int x = 0; x < truth.cols; ++x) {
+      if (p[x] >= kParseClasses || t[x] >= kParseClasses) throw Error("ParseConfusion: a class out of range");
+      counts_[t[x]][p[x]] += 1;
+    }
+  }
+}
+
+double ParseConfusion::iou(int c) const {
+  std::int64_t tp = counts_[c][c], fp = 0, fn = 0;
+  for (int k = 0; k < kParseClasses; ++k) {
+    if (k == c) continue;
+    fp += counts_[k][c];
+    fn += counts_[c][k];
+  }
+  const std::int64_t u = tp + fp + fn;
+  return u > 0 ? static_cast<double>(tp) / static_cast<double>(u) : 0.0;
+}
+
+double ParseConfusion::foreground_iou() const {
+  std::int64_t tp = 0, fp = 0, fn = 0;
+  for (int t = 0; t < kParseClasses; ++t) {
+    for (int p = 0; p < kParseClasses; ++p) {
+      const bool tf = t != 0, pf = p != 0;
+      if (tf && pf) tp += counts_[t][p];
+      if (!tf && pf) fp += counts_[t][p];
+      if (tf && !pf) fn += counts_[t][p];
+    }
+  }
+  const std::int64_t u = tp + fp + fn;
+  return u > 0 ? static_cast<double>(tp) / static_cast<double>(u) : 0.0;
+}
+
+double ParseConfusion::garment_miou() const {
+  double sum = 0;
+  int n = 0;
+  for (int c = 0; c < kParseClasses; ++c) {
+    if (!engine::is_garment(static_cast<ParseClass>(c)) || truth_pixels(c) == 0) continue;
+    sum += iou(c);
+    ++n;
+  }
+  return n > 0 ? sum / n : 0.0;
+}
+
+double ParseConfusion::pixel_accuracy() const {
+  std::int64_t right = 0, all = 0;
+  for (int t = 0; t < kParseClasses; ++t) {
+    for (int p = 0; p < kParseClasses; ++p) {
+      all += counts_[t][p];
+      if (t == p) right += counts_[t][p];
+    }
+  }
+  return all > 0 ? static_cast<double>(right) / static_cast<double>(all) : 0.0;
+}
+
+std::int64_t ParseConfusion::truth_pixels(int c) const {
+  std::int64_t n = 0;
+  for (int p = 0; p < kParseClasses; ++p) n += counts_[c][p];
+  return n;
+}
+
+cv::Mat classes_from_logits(std::span<const float> logits, int side, cv::Size size) {
+  const auto plane = static_cast<std::size_t>(side) * static_cast<std::size_t>(side);
+  if (logits.size() != kParseClasses * plane) throw Error("classes_from_logits: logits of the wrong size");
+  cv::Mat best(size, CV_32FC1, cv::Scalar(-1e30f)), classes = cv::Mat::zeros(size, CV_8UC1);
+  cv::Mat big;
+  for (int c = 0; c < kParseClasses; ++c) {
+    const cv::Mat small(side, side, CV_32FC1, const_cast<float*>(logits.data() + c * plane));
+    cv::resize(small, big, size, 0, 0, cv::INTER_LINEAR);
+    const cv::Mat higher = big > best;
+    big.copyTo(best, higher);
+    classes.setTo(c, higher);
+  }
+  return classes;
+}
+
+TrainSummary run_parse_family(const Workspace& workspace, const TrainOptions& options, OptionSet given) {
+  const int threads = thread_count(options.threads);
+  nn::set_num_threads(threads);
+  const std::filesystem::path root = options.data.empty() ? datasets_dir() / "ccp" : options.data;
+  const nn::ModelSpec spec = nn::builtin_model_spec(kFamily);
+  const int epochs = has(given, Option::kEpochs) ? options.epochs : 30;
+  const int batch = has(given, Option::kBatch) ? options.batch_size : 16;
+  const double lr = has(given, Option::kLearningRate) ? options.learning_rate : 2e-3;
+  const ParseData data = load_parse_data(root, options.split_seed, options.max_items);
+  const std::vector<float> weights = class_weights(data.train);
+
+  nn::Model model(spec, options.seed);
+  const int side = spec.image_side_px, out_side = model.output_shape().height;
+  if (model.output_shape().channels != kParseClasses || model.output_shape().width != out_side) {
+    throw Error(fmt::format("model spec '{}' gives {} planes of {}x{}, not {} square class planes", kFamily,
+                            model.output_shape().channels, model.output_shape().width, out_side,
+                            kParseClasses));
+  }
+  nn::AdamSettings adam_settings;
+  adam_settings.learning_rate = static_cast<float>(lr);
+  nn::Adam adam(model.params(), adam_settings);
+  nn::Rng rng(options.seed);
+
+  const detail::RunFiles files = detail::run_files(workspace, std::string(kFamily));
+  std::vector<EpochRecord> history;
+  int done = 0;
+  if (options.resume) {
+    detail::require_checkpoint(files);
+    const nn::CheckpointReader r = nn::CheckpointReader::load(files.checkpoint, model, kFamily);
+    done = static_cast<int>(r.get_int("epoch", 0, 1'000'000));
+    rng.set_state(r.get_rng("rng"));
+    r.get_adam_into("adam", adam);
+    history = read_history(files.history, done);
+    spdlog::info("resuming {} after epoch {}", kFamily, done);
+  }
+  detail::make_run_dirs(files);
+  detail::EarlyStopping best(0.0);
+  for (const auto& h : history) best.update(h.epoch, h.val_loss);
+  spdlog::info(
+      "training {} on {} CCP photos ({} held out, never used), {}x{} in, {}x{} classes out, batch {}, lr {}, "
+      "{} threads",
+      kFamily, data.train.size(), data.held_out.size(), side, side, out_side, out_side, batch, lr, threads);
+
+  const auto in_size = static_cast<std::size_t>(3 * side * side);
+  const auto plane = static_cast<std::size_t>(out_side * out_side);
+  std::vector<float> inputs(static_cast<std::size_t>(batch) * in_size);
+  std::vector<std::int8_t> labels(static_cast<std::size_t>(batch) * plane);
+  std::vector<std::uint32_t> order(data.train.size());
+  const int steps_per_epoch = static_cast<int>((data.train.size() + static_cast<std::size_t>(batch) - 1) /
+                                               static_cast<std::size_t>(batch));
+  double run_seconds = 0;
+  std::int64_t run_images = 0;
+  int run_epochs = 0;
+  for (int epoch = done + 1; epoch <= epochs; ++epoch) {
+    const auto t = Clock::now();
+    for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    rng.shuffle(order);
+    double loss_sum = 0;
+    for (int step = 0; step < steps_per_epoch; ++step) {
+      // Cosine schedule over every step of the run, from lr to lr / 50.
+      const double progress = (static_cast<double>(epoch - 1) * steps_per_epoch + step) /
+                              (static_cast<double>(epochs) * steps_per_epoch);
+      adam.set_learning_rate(
+          static_cast<float>(lr * (0.02 + 0.98 * 0.5 * (1 + std::cos(std::numbers::pi * progress)))));
+      const std::size_t start = static_cast<std::size_t>(step) * static_cast<std::size_t>(batch);
+      const std::size_t n = std::min(order.size() - start, static_cast<std::size_t>(batch));
+      for (std::size_t i = 0; i < n; ++i) {
+        make_example(data.train[order[start + i]], side, out_side, &rng,
+                     std::span(inputs).subspan(i * in_size, in_size),
+                     std::span(labels).subspan(i * plane, plane));
+      }
+      const auto loss = [&](std::span<const float> logits, std::span<float> grad) {
+        return nn::pixel_cross_entropy(logits, std::span(labels).first(n * plane), static_cast<int>(n),
+                                       kParseClasses, weights, grad);
+      };
+      loss_sum +=
+          model.compute_output_gradients(std::span(inputs).first(n * in_size), static_cast<int>(n), loss) *
+          static_cast<double>(n);
+      adam.step();
+    }
+    const double seconds = seconds_since(t);
+    const auto [val_loss, val_accuracy] = validate(model, data.held_out, weights, batch);
+    const double rate = static_cast<double>(data.train.size()) / std::max(seconds, 1e-9);
+    history.push_back(
+        {epoch, loss_sum / static_cast<double>(data.train.size()), val_loss, val_accuracy, seconds, rate});
+    run_seconds += seconds;
+    run_images += static_cast<std::int64_t>(data.train.size());
+    const bool improved = best.update(epoch, val_loss);
+    nn::save_model(files.model, model);  // the last epoch is the model (the schedule ends there)
+    write_history(files.history, history);
+    nn::CheckpointWriter(std::string(kFamily))
+        .put_int("epoch", epoch)
+        .put_rng("rng", rng.state())
+        .put_adam("adam", adam)
+        .save(files.checkpoint, model);
+    const double eta = run_seconds / ++run_epochs * (epochs - epoch);
+    fmt::print(
+        stderr,
+        "epoch {:>3}/{}  loss {:.4f}  val {:.4f}{}  val pixels right {:.3f}  {:.0f} img/s  {}  ETA {}\n",
+        epoch, epochs, history.back().train_loss, val_loss, improved ? " *" : "  ", val_accuracy, rate,
+        format_duration(seconds), format_duration(eta));
+    if (options.stop_after_epochs != 0 && run_epochs == options.stop_after_epochs) break;
+  }
+  if (!std::filesystem::exists(files.model)) throw Error(fmt::format("{}: no epoch was run", kFamily));
+
+  nn::Model trained = nn::load_model(files.model);
+  trained.set_serving(true);
+  std::vector<cv::Mat> overlays;
+  const ParseEvaluation e = evaluate(trained, data, batch, &overlays);
+
+  const std::vector<Series> curves = {{"train loss",
+                                       [&] {
+                                         std::vector<double> v;
+                                         for (const auto& r : history) v.push_back(r.train_loss);
+                                         return v;
+                                       }(),
+                                       {200, 110, 30}},
+                                      {"held-out loss",
+                                       [&] {
+                                         std::vector<double> v;
+                                         for (const auto& r : history) v.push_back(r.val_loss);
+                                         return v;
+                                       }(),
+                                       {40, 120, 230}}};
+  cv::imwrite(
+      (files.report_dir / "loss_curve.png").string(),
+      plot_series(curves, fmt::format("{}: weighted per-pixel cross-entropy per epoch", kFamily), "loss"));
+  std::vector<std::vector<cv::Mat>> rows(3);
+  for (std::size_t i = 0; i + 2 < overlays.size(); i += 3) {
+    for (std::size_t r = 0; r < 3; ++r) {
+      cv::Mat small;
+      cv::resize(overlays[i + r], small, cv::Size(110, 166), 0, 0, cv::INTER_AREA);
+      rows[r].push_back(small);
+    }
+  }
+  cv::imwrite((files.report_dir / "overlays.png").string(),
+              image_grid(rows, {"held-out photo", "CCP labels", "parse model"}, 1));
+
+  const ParseConfusion& ours = e.confusion[0];
+  nlohmann::json doc = {
+      {"model", kFamily},
+      {"epochs", history.size()},
+      {"train_photos", data.train.size()},
+      {"held_out_photos", data.held_out.size()},
+      {"split_seed", options.split_seed},
+      {"seed", options.seed},
+      {"batch_size", batch},
+      {"learning_rate", lr},
+      {"threads", threads},
+      {"train_seconds_this_run", run_seconds},
+      {"images_per_second", run_seconds > 0 ? static_cast<double>(run_images) / run_seconds : 0.0},
+      {"class_weights", weights},
+      {"evaluation", evaluation_json(e)}};
+  write_file_atomic(files.report_dir / "train.json", doc.dump(2));
+
+  TrainSummary s;
+  s.json = doc.dump(2);
+  s.lines.push_back(
+      fmt::format("{}: {} epochs on {} CCP photos; held out ({} photos): person vs background IoU "
+                  "{:.3f}, garment mean IoU {:.3f}, pixels right {:.3f}",
+                  kFamily, history.size(), data.train.size(), data.held_out.size(), ours.foreground_iou(),
+                  ours.garment_miou(), ours.pixel_accuracy()));
+  std::string table = fmt::format("  {:<20} {:>8} {:>8}", "method", "person", "garments");
+  for (int c = 0; c < kParseClasses; ++c) table += fmt::format(" {:>9}", engine::kParseClassNames[c]);
+  s.lines.push_back(table);
+  for (std::size_t m = 0; m < e.methods.size(); ++m) {
+    const ParseConfusion& c = e.confusion[m];
+    std::string row =
+        fmt::format("  {:<20} {:>8.3f} {:>8.3f}", e.methods[m], c.foreground_iou(), c.garment_miou());
+    for (int k = 0; k < kParseClasses; ++k) row += fmt::format(" {:>9.3f}", c.iou(k));
+    s.lines.push_back(row);
+  }
+  s.lines.push_back(fmt::format("this run: {:.1f} s at {:.0f} img/s; report in {}", run_seconds,
+                                run_seconds > 0 ? static_cast<double>(run_images) / run_seconds : 0.0,
+                                files.report_dir.string()));
+  return s;
+}
+
+}  // namespace mystyle::train
