@@ -1,0 +1,162 @@
+// The database's schema and its migration, and the conventions its rows follow (photos by hash,
+// vectors as bytes, the change log, the embedding sets), shared by push, mirror and writer.
+#include <fmt/format.h>
+
+#include <iterator>
+
+#include "mystyle/core/error.h"
+#include "mystyle/core/file_io.h"
+#include "mystyle/engine/embeddings.h"
+#include "mystyle/pgsync/pg_catalog.h"
+#include "pg_internal.h"
+
+namespace mystyle::pgsync {
+namespace {
+
+constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(726270002)";
+
+constexpr const char* kPgSchemaV1 = R"sql(
+CREATE TABLE photos (
+  hash    text PRIMARY KEY,
+  format  text NOT NULL,
+  bytes   bytea NOT NULL
+);
+CREATE SEQUENCE item_ids;
+CREATE SEQUENCE outfit_ids;
+CREATE TABLE items (
+  id         bigint PRIMARY KEY DEFAULT nextval('item_ids'),
+  source     text NOT NULL,
+  source_id  text NOT NULL,
+  name       text NOT NULL DEFAULT '',
+  category   text NOT NULL DEFAULT '',
+  family     text NOT NULL DEFAULT '',
+  type       text NOT NULL DEFAULT '',
+  colour     text NOT NULL DEFAULT '',
+  slot       text NOT NULL,
+  shop_url   text NOT NULL DEFAULT '',
+  photo      text REFERENCES photos (hash),
+  UNIQUE (source, source_id)
+);
+CREATE INDEX items_by_category ON items (category);
+CREATE TABLE outfits (
+  id         bigint PRIMARY KEY DEFAULT nextval('outfit_ids'),
+  source     text NOT NULL,
+  source_id  text NOT NULL,
+  photo      text REFERENCES photos (hash),
+  UNIQUE (source, source_id)
+);
+CREATE TABLE outfit_items (
+  outfit_id  bigint NOT NULL REFERENCES outfits (id) ON DELETE CASCADE,
+  position   integer NOT NULL,
+  item_id    bigint NOT NULL REFERENCES items (id),
+  slot       text NOT NULL,
+  PRIMARY KEY (outfit_id, position)
+);
+CREATE INDEX outfit_items_by_item ON outfit_items (item_id, outfit_id);
+CREATE TABLE embedding_sets (
+  model       text NOT NULL,
+  pooling     text NOT NULL,
+  model_hash  bigint NOT NULL,
+  dim         integer NOT NULL,
+  PRIMARY KEY (model, pooling)
+);
+CREATE TABLE embeddings (
+  model    text NOT NULL,
+  pooling  text NOT NULL,
+  item_id  bigint NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+  view     integer NOT NULL,
+  vector   bytea NOT NULL,
+  PRIMARY KEY (model, pooling, item_id, view),
+  FOREIGN KEY (model, pooling) REFERENCES embedding_sets ON DELETE CASCADE
+);
+CREATE TABLE changes (
+  seq        bigserial PRIMARY KEY,
+  entity     text NOT NULL CHECK (entity IN ('item', 'outfit', 'all')),
+  entity_id  bigint NOT NULL,
+  op         text NOT NULL CHECK (op IN ('upsert', 'delete')),
+  at         timestamptz NOT NULL DEFAULT now()
+);
+)sql";
+
+constexpr const char* kPgMigrations[] = {kPgSchemaV1};
+static_assert(std::size(kPgMigrations) == kPgSchemaVersion);
+
+}  // namespace
+
+int migrate(Connection& db) {
+  Transaction tx(db);
+  db.exec(kMigrationLock);
+  db.exec_script("CREATE TABLE IF NOT EXISTS mystyle_schema (version integer NOT NULL)");
+  const Result r = db.exec("SELECT coalesce(max(version), 0) FROM mystyle_schema");
+  int version = static_cast<int>(r.int64(0, 0));
+  if (version > kPgSchemaVersion) {
+    throw Error(
+        fmt::format(
+            "PostgreSQL at {}: catalog schema version {} is newer than this mystyle understands ({}); "
+            "upgrade mystyle",
+            db.where(), version, kPgSchemaVersion),
+        ErrorKind::kCorrupt);
+  }
+  for (; version < kPgSchemaVersion; ++version) db.exec_script(kPgMigrations[version]);
+  db.exec("DELETE FROM mystyle_schema");
+  db.exec("INSERT INTO mystyle_schema (version) VALUES ($1)", {kPgSchemaVersion});
+  tx.commit();
+  return version;
+}
+
+std::string vector_bytes(std::span<const float> row) {
+  return {reinterpret_cast<const char*>(row.data()), row.size() * sizeof(float)};
+}
+
+std::string photo_hash(std::string_view bytes) {
+  return fmt::format("{:016x}", fnv1a64(bytes));
+}
+
+std::filesystem::path local_photo(const engine::Workspace& ws, const std::string& hash,
+                                  const std::string& format) {
+  return ws.photos_dir() / fmt::format("{}.{}", hash, format == "jpeg" ? "jpg" : format);
+}
+
+void log_change(Connection& db, const char* entity, std::int64_t id, const char* op) {
+  db.exec("INSERT INTO changes (entity, entity_id, op) VALUES ($1, $2, $3)", {entity, id, op});
+}
+void notify(Connection& db) {
+  db.exec(fmt::format("SELECT pg_notify('{}', '')", kChangesChannel));
+}
+
+std::pair<std::uint64_t, int> embedding_set(Connection& db, const std::string& model,
+                                            const std::string& pooling) {
+  const Result r = db.exec("SELECT model_hash, dim FROM embedding_sets WHERE model = $1 AND pooling = $2",
+                           {model, pooling});
+  if (r.rows() != 1) {
+    throw Error(fmt::format("PostgreSQL at {} has no {} embeddings of model '{}'; run `mystyle catalog push` "
+                            "from a workspace that has them",
+                            db.where(), pooling, model),
+                ErrorKind::kNotFound);
+  }
+  return {static_cast<std::uint64_t>(r.int64(0, 0)), static_cast<int>(r.int64(0, 1))};
+}
+
+void check_model(const engine::Workspace& ws, const std::string& model, std::uint64_t remote_hash,
+                 const std::string& where) {
+  const auto local = engine::load_embedding_model(ws, model);
+  if (local.source_hash != remote_hash) {
+    throw Error(
+        fmt::format("{}: this model file is not the one the shared catalog's embeddings were made with "
+                    "(model hash {:016x} here, {:016x} at {}); give every server the same models/{}.model",
+                    ws.model_file(model).string(), local.source_hash, remote_hash, where, model),
+        ErrorKind::kCorrupt);
+  }
+}
+
+bool is_postgres_url(std::string_view catalog) {
+  return catalog.starts_with("postgresql://") || catalog.starts_with("postgres://");
+}
+
+int migrate_database(const std::string& url) {
+  Connection db(url);
+  migrate(db);
+  return kPgSchemaVersion;
+}
+
+}  // namespace mystyle::pgsync
