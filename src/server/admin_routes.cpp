@@ -83,6 +83,8 @@ void reload_after_edit(ServerState& state, const char* what) {
   }
 }
 
+}  // namespace
+
 /// POST /api/items: multipart form with the photo in field `image` and the item's fields.
 void add_item(const httplib::Request& req, httplib::Response& res, ServerState& state) {
   require_admin(req, res, state);
@@ -175,16 +177,6 @@ void add_outfit(const httplib::Request& req, httplib::Response& res, ServerState
              outfit_json(*now->recommender->graph().outfit(added.id), now->recommender->graph())
                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
              201);
-}
-
-}  // namespace
-
-void add_admin_routes(httplib::Server& http, ServerState& state) {
-  http.Post("/api/items", [&state](const httplib::Request& req, httplib::Response& res) { add_item(req, res, state); });
-  http.Delete(R"(/api/items/(\d{1,18}))",
-              [&state](const httplib::Request& req, httplib::Response& res) { delete_item(req, res, state); });
-  http.Post("/api/outfits",
-            [&state](const httplib::Request& req, httplib::Response& res) { add_outfit(req, res, state); });
 }
 
 }  // namespace mystyle::server

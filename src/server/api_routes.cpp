@@ -56,6 +56,29 @@ class PhotoQueryTicket {
   ServerState& state_;
 };
 
+/// Whether POST /api/complete is served, and what its model learned from (else why not).
+nlohmann::json complete_status(const Snapshot& snap) {
+  if (!snap.completer) {
+    return {{"available", false}, {"reason", snap.completer_unavailable}, {"model", nullptr}};
+  }
+  const nlohmann::json& d = snap.completer->description();
+  return {{"available", true},
+          {"reason", nullptr},
+          {"model",
+           {{"name", engine::kCompatModel},
+            {"features", d.value("features", std::string())},
+            {"outfits_learned_from", d.value("outfits_learned_from", std::int64_t{0})}}}};
+}
+
+bool contains_folded(const std::string& haystack, const std::string& needle_lower) {
+  const auto it = std::ranges::search(haystack, needle_lower, [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) == b;
+  });
+  return !it.empty();
+}
+
+}  // namespace
+
 void recommend_photo(const httplib::Request& req, httplib::Response& res, ServerState& state) {
   const PhotoQueryTicket ticket(state, res);
   const auto snap = state.snapshot();  // the whole request works on one version of the workspace
@@ -79,27 +102,6 @@ void complete_photo(const httplib::Request& req, httplib::Response& res, ServerS
       on_photo([&] { return snap->completer->complete(bytes_of(upload), upload.name, request); });
   reply_json(res, snap->completer->to_json(response, request)
                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-}
-
-/// Whether POST /api/complete is served, and what its model learned from (else why not).
-nlohmann::json complete_status(const Snapshot& snap) {
-  if (!snap.completer) {
-    return {{"available", false}, {"reason", snap.completer_unavailable}, {"model", nullptr}};
-  }
-  const nlohmann::json& d = snap.completer->description();
-  return {{"available", true},
-          {"reason", nullptr},
-          {"model",
-           {{"name", engine::kCompatModel},
-            {"features", d.value("features", std::string())},
-            {"outfits_learned_from", d.value("outfits_learned_from", std::int64_t{0})}}}};
-}
-
-bool contains_folded(const std::string& haystack, const std::string& needle_lower) {
-  const auto it = std::ranges::search(haystack, needle_lower, [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) == b;
-  });
-  return !it.empty();
 }
 
 void list_items(const httplib::Request& req, httplib::Response& res, ServerState& state) {
@@ -152,7 +154,7 @@ void get_outfit(const httplib::Request& req, httplib::Response& res, ServerState
   reply_json(res, outfit_json(*outfit, graph).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
-void list_categories(httplib::Response& res, ServerState& state) {
+void list_categories(const httplib::Request&, httplib::Response& res, ServerState& state) {
   const auto snap = state.snapshot();
   const auto& rec = *snap->recommender;
   std::map<std::string, std::int64_t> counts;
@@ -165,7 +167,7 @@ void list_categories(httplib::Response& res, ServerState& state) {
                       -1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
-void describe_model(httplib::Response& res, ServerState& state) {
+void describe_model(const httplib::Request&, httplib::Response& res, ServerState& state) {
   const auto snap = state.snapshot();
   const auto& rec = *snap->recommender;
   const auto& model = rec.config().model;
@@ -207,31 +209,10 @@ void describe_model(httplib::Response& res, ServerState& state) {
                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
-}  // namespace
-
 void reply_json(httplib::Response& res, const std::string& json_text, int status) {
   res.status = status;
   res.set_header("Cache-Control", "no-store");
   res.set_content(json_text, "application/json");
-}
-
-void add_api_routes(httplib::Server& http, ServerState& state) {
-  http.Post("/api/recommend", [&state](const httplib::Request& req, httplib::Response& res) {
-    recommend_photo(req, res, state);
-  });
-  http.Post("/api/complete", [&state](const httplib::Request& req, httplib::Response& res) {
-    complete_photo(req, res, state);
-  });
-  http.Get("/api/items",
-           [&state](const httplib::Request& req, httplib::Response& res) { list_items(req, res, state); });
-  http.Get(R"(/api/items/(\d{1,18}))",
-           [&state](const httplib::Request& req, httplib::Response& res) { get_item(req, res, state); });
-  http.Get(R"(/api/outfits/(\d{1,18}))",
-           [&state](const httplib::Request& req, httplib::Response& res) { get_outfit(req, res, state); });
-  http.Get("/api/categories",
-           [&state](const httplib::Request&, httplib::Response& res) { list_categories(res, state); });
-  http.Get("/api/model",
-           [&state](const httplib::Request&, httplib::Response& res) { describe_model(res, state); });
 }
 
 }  // namespace mystyle::server

@@ -25,6 +25,25 @@ void reply_image(httplib::Response& res, const std::shared_ptr<const std::string
                            });
 }
 
+std::shared_ptr<const std::string> latent_space_png(ServerState& state) {
+  const auto snap = state.snapshot();
+  std::lock_guard lock(state.latent_mutex);  // drawn once per snapshot; concurrent requests wait for it
+  if (!state.latent_png || state.latent_generation != snap->generation) {
+    const auto& config = snap->recommender->config();
+    const auto embeddings = engine::load_embeddings(
+        state.workspace.embeddings_file(config.model, engine::pooling_name(config.pooling)));
+    const cv::Mat plot = plot_latent_projection(embeddings, snap->recommender->graph());
+    std::vector<std::uint8_t> png;
+    if (!cv::imencode(".png", plot, png))
+      throw Error("could not encode the latent-space plot", ErrorKind::kIo);
+    state.latent_png = std::make_shared<const std::string>(png.begin(), png.end());
+    state.latent_generation = snap->generation;
+  }
+  return state.latent_png;
+}
+
+}  // namespace
+
 void item_thumbnail(const httplib::Request& req, httplib::Response& res, ServerState& state) {
   const std::int64_t id = id_from_match(req);
   const auto snap = state.snapshot();
@@ -52,23 +71,6 @@ void outfit_photo(const httplib::Request& req, httplib::Response& res, ServerSta
   reply_image(res, bytes, "image/jpeg", "public, max-age=3600");
 }
 
-std::shared_ptr<const std::string> latent_space_png(ServerState& state) {
-  const auto snap = state.snapshot();
-  std::lock_guard lock(state.latent_mutex);  // drawn once per snapshot; concurrent requests wait for it
-  if (!state.latent_png || state.latent_generation != snap->generation) {
-    const auto& config = snap->recommender->config();
-    const auto embeddings = engine::load_embeddings(
-        state.workspace.embeddings_file(config.model, engine::pooling_name(config.pooling)));
-    const cv::Mat plot = plot_latent_projection(embeddings, snap->recommender->graph());
-    std::vector<std::uint8_t> png;
-    if (!cv::imencode(".png", plot, png))
-      throw Error("could not encode the latent-space plot", ErrorKind::kIo);
-    state.latent_png = std::make_shared<const std::string>(png.begin(), png.end());
-    state.latent_generation = snap->generation;
-  }
-  return state.latent_png;
-}
-
 void model_image(const httplib::Request& req, httplib::Response& res, ServerState& state) {
   const std::string name = req.matches[1];
   if (!is_model_image(name)) throw Error(fmt::format("no model picture '{}'", name), ErrorKind::kNotFound);
@@ -84,18 +86,6 @@ void model_image(const httplib::Request& req, httplib::Response& res, ServerStat
   // Report pictures are small and change when the model is retrained: read them each time.
   reply_image(res, std::make_shared<const std::string>(read_file_bytes(path, std::size_t{32} << 20)),
               "image/png", "no-cache");
-}
-
-}  // namespace
-
-void add_image_routes(httplib::Server& http, ServerState& state) {
-  http.Get(R"(/images/items/(\d{1,18}))", [&state](const httplib::Request& req, httplib::Response& res) {
-    item_thumbnail(req, res, state);
-  });
-  http.Get(R"(/images/outfits/(\d{1,18}))",
-           [&state](const httplib::Request& req, httplib::Response& res) { outfit_photo(req, res, state); });
-  http.Get(R"(/images/model/([a-z_]{1,40}\.png))",
-           [&state](const httplib::Request& req, httplib::Response& res) { model_image(req, res, state); });
 }
 
 }  // namespace mystyle::server

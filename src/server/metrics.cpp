@@ -2,38 +2,14 @@
 
 #include <fmt/format.h>
 
-#include <array>
-
-#include "mystyle/server/web_assets.h"
 #include "routes.h"
 
 namespace mystyle::server {
-namespace {
 
-bool starts_with_id(std::string_view path, std::string_view prefix) {
-  if (!path.starts_with(prefix) || path.size() == prefix.size()) return false;
-  for (char c : path.substr(prefix.size())) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
-}  // namespace
-
+// The labels come from the route table (route_table.cpp), the same one the routes are served from.
 std::string route_label(std::string_view path) {
-  static constexpr std::array kExact = {
-      "/",          "/healthz",        "/metrics",  "/api/recommend", "/api/complete",
-      "/api/items", "/api/categories", "/api/model"};
-  for (const char* exact : kExact) {
-    if (path == exact) return exact;
-  }
-  if (starts_with_id(path, "/api/items/")) return "/api/items/{id}";
-  if (starts_with_id(path, "/api/outfits/")) return "/api/outfits/{id}";
-  if (starts_with_id(path, "/images/items/")) return "/images/items/{id}";
-  if (starts_with_id(path, "/images/outfits/")) return "/images/outfits/{id}";
-  if (path.starts_with("/images/model/") && is_model_image(path.substr(14))) return "/images/model/{name}";
-  if (find_web_asset(path.substr(1)) != nullptr) return "/{asset}";
-  return "other";
+  const Route* route = find_route(path);
+  return route != nullptr ? std::string(route->label) : "other";
 }
 
 void Metrics::record(const std::string& route, const std::string& method, int status, double seconds) {

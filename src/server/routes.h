@@ -1,15 +1,17 @@
 #pragma once
-// Internal to the server: the state every handler shares, and the route groups registered on it.
+// Internal to the server: the state every handler shares, the handlers, and the route table
+// (route_table.cpp) they are served and labelled from.
 #include <httplib.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -115,15 +117,56 @@ std::shared_ptr<Snapshot> open_snapshot(ServerState& state, std::uint64_t genera
 /// workspace did not open (the old snapshot stays; the error is logged and kept).
 bool reload_locked(ServerState& state, const char* why);
 
-/// POST /api/recommend, /api/complete, GET /api/items[/{id}], /api/outfits/{id}, /api/categories,
-/// /api/model.
-void add_api_routes(httplib::Server& http, ServerState& state);
-/// POST /api/items, DELETE /api/items/{id}, POST /api/outfits: behind ServerOptions::admin_token.
-void add_admin_routes(httplib::Server& http, ServerState& state);
-/// GET /images/items/{id}, /images/outfits/{id}, /images/model/{name}.
-void add_image_routes(httplib::Server& http, ServerState& state);
-/// GET / and the embedded web assets, /healthz, /metrics.
-void add_site_routes(httplib::Server& http, ServerState& state);
+/// A route's work on one request: reads `req`, fills `res`, throws what becomes an error status.
+using RouteHandler = void (*)(const httplib::Request& req, httplib::Response& res, ServerState& state);
+
+/// The route handlers. route_table.cpp says which serves which method and path.
+// api_routes.cpp: the JSON API.
+void recommend_photo(const httplib::Request& req, httplib::Response& res, ServerState& state);
+void complete_photo(const httplib::Request& req, httplib::Response& res, ServerState& state);
+void list_items(const httplib::Request& req, httplib::Response& res, ServerState& state);
+void get_item(const httplib::Request& req, httplib::Response& res, ServerState& state);
+void get_outfit(const httplib::Request& req, httplib::Response& res, ServerState& state);
+void list_categories(const httplib::Request& req, httplib::Response& res, ServerState& state);
+void describe_model(const httplib::Request& req, httplib::Response& res, ServerState& state);
+// admin_routes.cpp: the admin API, behind ServerOptions::admin_token.
+void add_item(const httplib::Request& req, httplib::Response& res, ServerState& state);
+void delete_item(const httplib::Request& req, httplib::Response& res, ServerState& state);
+void add_outfit(const httplib::Request& req, httplib::Response& res, ServerState& state);
+// image_routes.cpp: pictures.
+void item_thumbnail(const httplib::Request& req, httplib::Response& res, ServerState& state);
+void outfit_photo(const httplib::Request& req, httplib::Response& res, ServerState& state);
+void model_image(const httplib::Request& req, httplib::Response& res, ServerState& state);
+// site_routes.cpp: the web app, the health check and the metrics.
+void serve_health(const httplib::Request& req, httplib::Response& res, ServerState& state);
+void serve_metrics(const httplib::Request& req, httplib::Response& res, ServerState& state);
+void serve_index(const httplib::Request& req, httplib::Response& res, ServerState& state);
+void serve_web_asset(const httplib::Request& req, httplib::Response& res, ServerState& state);
+
+enum class Method { kGet, kPost, kDelete };
+
+/// One route: the method and path httplib serves it on, and the label its requests are counted
+/// under in /metrics.
+struct Route {
+  Method method;
+  /// httplib's pattern: a regex the whole path must match; its groups are req.matches[1..].
+  std::string_view pattern;
+  /// The metrics label (route_label): the pattern with its variable part named ("/api/items/{id}").
+  std::string_view label;
+  RouteHandler handler;
+  /// When set, a path gets this route's label only if the pattern's first group passes it (a name
+  /// the handler serves); otherwise the next route is tried, and at the end the label is "other".
+  bool (*labels_name)(std::string_view name) = nullptr;
+};
+
+/// Every route the server serves, in the order httplib tries them (the first that matches the
+/// method and path serves the request). Defined in route_table.cpp: a route added there is served
+/// and labelled.
+std::span<const Route> route_table();
+/// Registers every route of route_table() on `http`, its handler called with `state`.
+void register_routes(httplib::Server& http, ServerState& state);
+/// The first route of route_table() that labels `path` (whatever the method), or null.
+const Route* find_route(std::string_view path);
 
 /// The catalog id captured by a route's first regex group ("\\d{1,18}"); kNotFound if it overflows.
 std::int64_t id_from_match(const httplib::Request& req);

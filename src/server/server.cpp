@@ -344,10 +344,7 @@ Server::Server(std::shared_ptr<engine::Recommender> recommender, engine::Workspa
     std::lock_guard lock(state.reload_mutex);
     state.last_stamp = take_workspace_stamp(state);
   }
-  add_site_routes(http, state);
-  add_api_routes(http, state);
-  add_admin_routes(http, state);
-  add_image_routes(http, state);
+  register_routes(http, state);
   if (state.options.watch_interval_ms > 0)
     impl_->watcher = std::jthread([impl = impl_.get()](std::stop_token stop) { impl->watch(stop); });
 }

@@ -65,42 +65,43 @@ std::int64_t id_from_match(const httplib::Request& req) {
   return id;
 }
 
-void add_site_routes(httplib::Server& http, ServerState& state) {
-  http.Get("/healthz", [&state](const httplib::Request&, httplib::Response& res) {
-    const auto snap = state.snapshot();
-    const auto& rec = *snap->recommender;
-    nlohmann::json doc{{"status", "ok"},
-                       {"model", rec.config().model},
-                       {"items", rec.graph().items().size()},
-                       {"outfits", rec.graph().outfits().size()},
-                       {"indexed_items", rec.indexed_items()},
-                       {"generation", snap->generation},
-                       {"loaded_at_unix", std::chrono::duration_cast<std::chrono::seconds>(snap->loaded_at.time_since_epoch()).count()},
-                       {"reloads", state.reloads.load()},
-                       {"reload_failures", state.reload_failures.load()},
-                       {"last_reload_error", nullptr}};
-    // try_lock: a reload in progress (seconds) must not hold up the health check.
-    if (std::unique_lock lock(state.reload_mutex, std::try_to_lock); lock && !state.last_reload_error.empty())
-      doc["last_reload_error"] = state.last_reload_error;
-    reply_json(res, doc.dump());
-  });
-  http.Get("/metrics", [&state](const httplib::Request&, httplib::Response& res) {
-    res.set_header("Cache-Control", "no-store");
-    res.set_content(state.metrics.prometheus_text(gauges(state)), "text/plain; version=0.0.4; charset=utf-8");
-  });
-  http.Get("/", [](const httplib::Request& req, httplib::Response& res) {
-    const WebAsset* page = find_web_asset("index.html");
-    if (page == nullptr) throw Error("this build has no web app", ErrorKind::kNotFound);
-    serve_asset(req, res, *page);
-  });
-  // The name is only a key into the embedded table: nothing is read from disk.
-  http.Get(R"(/([A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}))",
-           [](const httplib::Request& req, httplib::Response& res) {
-             const WebAsset* asset = find_web_asset(req.matches[1].str());
-             if (asset == nullptr)
-               throw Error(fmt::format("no such page: {}", req.path), ErrorKind::kNotFound);
-             serve_asset(req, res, *asset);
-           });
+void serve_health(const httplib::Request&, httplib::Response& res, ServerState& state) {
+  const auto snap = state.snapshot();
+  const auto& rec = *snap->recommender;
+  nlohmann::json doc{
+      {"status", "ok"},
+      {"model", rec.config().model},
+      {"items", rec.graph().items().size()},
+      {"outfits", rec.graph().outfits().size()},
+      {"indexed_items", rec.indexed_items()},
+      {"generation", snap->generation},
+      {"loaded_at_unix",
+       std::chrono::duration_cast<std::chrono::seconds>(snap->loaded_at.time_since_epoch()).count()},
+      {"reloads", state.reloads.load()},
+      {"reload_failures", state.reload_failures.load()},
+      {"last_reload_error", nullptr}};
+  // try_lock: a reload in progress (seconds) must not hold up the health check.
+  if (std::unique_lock lock(state.reload_mutex, std::try_to_lock); lock && !state.last_reload_error.empty())
+    doc["last_reload_error"] = state.last_reload_error;
+  reply_json(res, doc.dump());
+}
+
+void serve_metrics(const httplib::Request&, httplib::Response& res, ServerState& state) {
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(state.metrics.prometheus_text(gauges(state)), "text/plain; version=0.0.4; charset=utf-8");
+}
+
+void serve_index(const httplib::Request& req, httplib::Response& res, ServerState&) {
+  const WebAsset* page = find_web_asset("index.html");
+  if (page == nullptr) throw Error("this build has no web app", ErrorKind::kNotFound);
+  serve_asset(req, res, *page);
+}
+
+// The name is only a key into the embedded table: nothing is read from disk.
+void serve_web_asset(const httplib::Request& req, httplib::Response& res, ServerState&) {
+  const WebAsset* asset = find_web_asset(req.matches[1].str());
+  if (asset == nullptr) throw Error(fmt::format("no such page: {}", req.path), ErrorKind::kNotFound);
+  serve_asset(req, res, *asset);
 }
 
 }  // namespace mystyle::server

@@ -12,7 +12,8 @@
 namespace mystyle::server {
 
 /// The route a request path belongs to, with ids replaced ("/api/items/{id}"), so that labels
-/// stay few; paths that match no route are "other".
+/// stay few; paths that match no route are "other". The labels are the server's route table's
+/// (src/server/route_table.cpp), the one its routes are registered from.
 std::string route_label(std::string_view path);
 
 class Metrics {
