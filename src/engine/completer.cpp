@@ -248,7 +248,8 @@ CompleteResponse Completer::complete(std::span<const std::uint8_t> image_bytes, 
   match_request.k = 10;
   match_request.max_outfits = 1;
   match_request.slot = request.slot;
-  // One decode: the recommender's pixels also give the colour features.
+  // The recommender's decode also gives the colour features when it is the decode they are defined
+  // on (same reduction: every PNG or WebP, a JPEG small enough); else a second, reduced decode.
   auto t = Clock::now();
   const cv::Mat rgb = recommender_.decode(image_bytes, name);
   const double decode_ms = ms_since(t);
@@ -258,7 +259,13 @@ CompleteResponse Completer::complete(std::span<const std::uint8_t> image_bytes, 
   response.query_slot = response.match.query_slot.value_or(catalog::Slot::kOther);
 
   t = Clock::now();
-  const std::vector<float> colour = image::colour_features(image::colour_decode_view(rgb));
+  const image::ImageInfo info = image::probe_image(image_bytes, name);
+  const bool same_pixels = image::decode_reduction(info, recommender_.decode_min_side_px()) ==
+                           image::decode_reduction(info, image::kColourDecodeMinSidePx);
+  response.decodes = same_pixels ? 1 : 2;
+  const std::vector<float> colour = image::colour_features(
+      same_pixels ? rgb : image::decode_image(image_bytes, name, recommender_.config().limits,
+                                              image::kColourDecodeMinSidePx));
   std::vector<float> x = response.match.embedding;
   if (static_cast<int>(x.size()) != model_.style_dim()) {
     throw Error(fmt::format("the photo's embedding has {} numbers, the compat model wants {}", x.size(),

@@ -112,8 +112,10 @@ RecommendResult Recommender::recommend_file(const std::filesystem::path& photo,
 }
 
 cv::Mat Recommender::decode(std::span<const std::uint8_t> image_bytes, const std::string& name) const {
-  return image::decode_image(image_bytes, name, config_.limits, image::decode_min_side_px(preprocess_));
+  return image::decode_image(image_bytes, name, config_.limits, decode_min_side_px());
 }
+
+int Recommender::decode_min_side_px() const { return image::decode_min_side_px(preprocess_); }
 
 void RecommendRequest::validate() const {
   if (k == 0 || k > kMaxK) {

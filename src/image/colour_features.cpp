@@ -102,22 +102,6 @@ void centred_colour_plus_hsv_into(std::span<const float> colour, std::span<const
   centre_into(hsv, out.subspan(kColourDim), kCentredHsvWeight);
 }
 
-cv::Mat colour_decode_view(const cv::Mat& rgb) {
-  const int shorter = std::min(rgb.cols, rgb.rows);
-  int factor = 1;
-  for (const int f : {8, 4, 2}) {
-    if ((shorter + f - 1) / f >= kColourDecodeMinSidePx) {
-      factor = f;
-      break;
-    }
-  }
-  if (factor == 1) return rgb;
-  cv::Mat small;
-  cv::resize(rgb, small, cv::Size((rgb.cols + factor - 1) / factor, (rgb.rows + factor - 1) / factor), 0, 0,
-             cv::INTER_AREA);
-  return small;
-}
-
 std::vector<float> colour_features(const cv::Mat& rgb) {
   std::vector<float> grey(kGreyDim), colour(kColourDim), hsv(kHsvDim), out(kColourDim + kHsvDim);
   compute_simple_features(rgb, grey, colour, hsv);

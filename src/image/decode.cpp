@@ -19,15 +19,18 @@ namespace {
   throw Error("image '" + std::string(name) + "': " + what, kind);
 }
 
-// Largest libjpeg DCT scaling factor (1, 2, 4 or 8) whose result keeps the shorter side >= min_side_px.
-int jpeg_reduction_factor(const ImageInfo& info, int min_side_px) {
-  if (min_side_px <= 0) return 1;
+}  // namespace
+
+int decode_reduction(const ImageInfo& info, int min_side_px) {
+  if (info.format != "jpeg" || min_side_px <= 0) return 1;
   const int shorter = std::min(info.width, info.height);
   for (int factor : {8, 4, 2}) {
     if ((shorter + factor - 1) / factor >= min_side_px) return factor;
   }
   return 1;
 }
+
+namespace {
 
 int jpeg_flags(int factor) {
   int flags = cv::IMREAD_COLOR;
@@ -182,7 +185,7 @@ cv::Mat decode_image(std::span<const std::uint8_t> bytes, std::string_view name,
   if (!info.complete) fail(name, "JPEG is truncated (no end-of-image marker)", ErrorKind::kInvalidInput);
 
   const bool jpeg = info.format == "jpeg";
-  const int factor = jpeg ? jpeg_reduction_factor(info, min_side_px) : 1;
+  const int factor = decode_reduction(info, min_side_px);
   if (jpeg) {
     cv::Mat rgb;
     std::string error;

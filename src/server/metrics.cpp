@@ -2,15 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "routes.h"
-
 namespace mystyle::server {
-
-// The labels come from the route table (route_table.cpp), the same one the routes are served from.
-std::string route_label(std::string_view path) {
-  const Route* route = find_route(path);
-  return route != nullptr ? std::string(route->label) : "other";
-}
 
 void Metrics::record(const std::string& route, const std::string& method, int status, double seconds) {
   std::size_t bucket = 0;

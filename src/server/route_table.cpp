@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "mystyle/server/metrics.h"
 #include "mystyle/server/web_assets.h"
 #include "routes.h"
 
@@ -82,6 +83,12 @@ const Route* find_route(std::string_view path) {
     if (route.labels_name == nullptr || route.labels_name(match[1].str())) return &route;
   }
   return nullptr;
+}
+
+// metrics.h: the labels come from this table, the same one the routes are served from.
+std::string route_label(std::string_view path) {
+  const Route* route = find_route(path);
+  return route != nullptr ? std::string(route->label) : "other";
 }
 
 }  // namespace mystyle::server

@@ -21,7 +21,7 @@
 #include "mystyle/engine/recommender.h"
 #include "mystyle/engine/workspace.h"
 #include "mystyle/server/metrics.h"
-#include "mystyle/server/server.h"
+#include "mystyle/server/server_options.h"
 #include "mystyle/server/thumbnail_cache.h"
 
 namespace mystyle::server {

@@ -76,6 +76,15 @@ TEST(Metrics, LabelsRoutesWithoutIds) {
   EXPECT_EQ(route_label("/../../etc/passwd"), "other");
 }
 
+// Every route of the one table is labelled from it: the admin route POST /api/outfits was "other"
+// while the labels were a second, hand-written list.
+TEST(Metrics, EveryRouteOfTheTableHasItsLabel) {
+  EXPECT_EQ(route_label("/api/outfits"), "/api/outfits");
+  EXPECT_EQ(route_label("/healthz"), "/healthz");
+  EXPECT_EQ(route_label("/metrics"), "/metrics");
+  EXPECT_EQ(route_label("/api/recommend"), "/api/recommend");
+}
+
 TEST(Metrics, WritesCountersAndACumulativeHistogram) {
   Metrics m;
   m.record("/api/recommend", "POST", 200, 0.004);

@@ -40,7 +40,8 @@ struct CompleteResponse {
   catalog::Slot query_slot = catalog::Slot::kOther;
   bool slot_from_request = false;
   recommend::CompleteResult result;
-  double compat_ms = 0;  ///< colour features + the photo's compatibility views
+  int decodes = 1;       ///< of the photo: 2 when its colour features needed a reduced JPEG decode of their own
+  double compat_ms = 0;  ///< colour features (and their decode, when a second one) + the compatibility views
   double search_ms = 0;  ///< complete_outfits
   double total_ms() const;
 };

@@ -86,6 +86,8 @@ class Recommender {
   /// The photo decoded as recommend() decodes it (RGB, at the size the model's crop needs), for a
   /// caller that also wants the pixels (complete-the-look's colour features): one decode a photo.
   cv::Mat decode(std::span<const std::uint8_t> image_bytes, const std::string& name) const;
+  /// The shortest side decode() keeps (image::decode_image's min_side_px).
+  int decode_min_side_px() const;
   /// recommend() of a photo decode() gave; its decode_ms counts the preprocessing only.
   RecommendResult recommend(const cv::Mat& rgb, const std::string& name, const RecommendRequest& request);
   RecommendResult recommend_file(const std::filesystem::path& photo, const RecommendRequest& request);

@@ -34,6 +34,12 @@ struct DecodeLimits {
 cv::Mat decode_image(std::span<const std::uint8_t> bytes, std::string_view name,
                      const DecodeLimits& limits = {}, int min_side_px = 0);
 
+/// The reduction decode_image(bytes, ..., min_side_px) applies to an image with this header: the
+/// largest of 1, 2, 4, 8 that keeps the shorter side >= min_side_px for a JPEG; 1 for every other
+/// format (decoded at full size). Two decodes of the same bytes give the same pixels when their
+/// reductions are equal.
+int decode_reduction(const ImageInfo& info, int min_side_px);
+
 /// Reads and decodes a file (see decode_image). The size limit is checked before reading.
 /// Throws kNotFound when the file does not exist, kIo when it cannot be read.
 cv::Mat read_image(const std::filesystem::path& path, const DecodeLimits& limits = {}, int min_side_px = 0);
