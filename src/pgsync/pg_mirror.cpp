@@ -117,6 +117,17 @@ std::filesystem::path ensure_photo(Connection& db, const engine::Workspace& ws, 
   return path;
 }
 
+/// ensure_photo for every item and outfit that has a photo, pointing each at its local file.
+void ensure_photos(Connection& db, const engine::Workspace& ws, std::vector<RemoteItem>& items,
+                   std::vector<RemoteOutfit>& outfits, std::int64_t* fetched) {
+  for (auto& x : items) {
+    if (x.photo) x.item.image_path = ensure_photo(db, ws, *x.photo, *x.format, fetched).string();
+  }
+  for (auto& o : outfits) {
+    if (o.photo) o.outfit.photo_path = ensure_photo(db, ws, *o.photo, *o.format, fetched).string();
+  }
+}
+
 void upsert_local_item(catalog::Database& local, const catalog::Item& item) {
   auto s = local.prepare(
       "INSERT INTO items (id, source, source_id, name, category, family, type, colour, slot, shop_url, "
@@ -185,15 +196,7 @@ SyncReport Mirror::full_sync() {
   check_model(workspace_, model_, model_hash, db.where());
   auto items = read_items(db.exec(std::string(kItemSelect) + " ORDER BY i.id"));
   auto outfits = read_outfits(db, "", {});
-  for (auto& x : items) {
-    if (x.photo)
-      x.item.image_path = ensure_photo(db, workspace_, *x.photo, *x.format, &report.photos_fetched).string();
-  }
-  for (auto& o : outfits) {
-    if (o.photo)
-      o.outfit.photo_path =
-          ensure_photo(db, workspace_, *o.photo, *o.format, &report.photos_fetched).string();
-  }
+  ensure_photos(db, workspace_, items, outfits, &report.photos_fetched);
   engine::Embeddings main, views;
   for (auto* e : {&main, &views}) {
     e->dim = dim;
@@ -294,15 +297,7 @@ SyncReport Mirror::pull() {
   auto items =
       read_items(db.exec(std::string(kItemSelect) + " WHERE i.id = ANY($1::bigint[])", {id_array(item_ids)}));
   auto outfits = read_outfits(db, "WHERE o.id = ANY($1::bigint[])", {id_array(outfit_ids)});
-  for (auto& x : items) {
-    if (x.photo)
-      x.item.image_path = ensure_photo(db, workspace_, *x.photo, *x.format, &report.photos_fetched).string();
-  }
-  for (auto& o : outfits) {
-    if (o.photo)
-      o.outfit.photo_path =
-          ensure_photo(db, workspace_, *o.photo, *o.format, &report.photos_fetched).string();
-  }
+  ensure_photos(db, workspace_, items, outfits, &report.photos_fetched);
   const Result v = db.exec(
       "SELECT item_id, view, vector FROM embeddings WHERE model = $1 AND pooling = $2 AND item_id = "
       "ANY($3::bigint[])",

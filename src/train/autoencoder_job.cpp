@@ -165,12 +165,7 @@ TrainReport train_autoencoder(const Workspace& workspace, const TrainOptions& op
   const detail::RunFiles files = detail::run_files(workspace, options.model);
   const auto& [report_dir, history_path, model_path, checkpoint_path] = files;
   std::vector<EpochRecord> history;
-  if (options.resume) {
-    detail::require_checkpoint(files);
-    trainer.load_checkpoint(checkpoint_path);
-    history = read_history(history_path, trainer.epoch());
-    spdlog::info("resuming {} after epoch {}", options.model, trainer.epoch());
-  }
+  if (options.resume) history = detail::resume_run(files, trainer, options.model, read_history);
   detail::make_run_dirs(files);
 
   TrainReport report;

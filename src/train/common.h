@@ -1,6 +1,8 @@
 #pragma once
 /// What the image families' jobs share (autoencoder_job.cpp, style_job.cpp): the catalog's items
 /// with a photo, a run's files, resuming and early stopping on validation loss. Internal to src/train.
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
 #include <limits>
 #include <string>
@@ -25,6 +27,18 @@ RunFiles run_files(const Workspace& workspace, const std::string& model);
 void require_checkpoint(const RunFiles& files);
 /// The image families' report as `mystyle train --json` prints it.
 std::string summary_json(const TrainReport& r);
+
+/// --resume: the checkpoint loaded into `trainer` (its load_checkpoint and epoch()) and the history
+/// rows up to its epoch (`read_history(path, epoch)`). Throws as require_checkpoint does.
+template <typename Trainer, typename ReadHistory>
+auto resume_run(const RunFiles& files, Trainer& trainer, const std::string& model,
+                ReadHistory&& read_history) {
+  require_checkpoint(files);
+  trainer.load_checkpoint(files.checkpoint);
+  auto history = read_history(files.history, trainer.epoch());
+  spdlog::info("resuming {} after epoch {}", model, trainer.epoch());
+  return history;
+}
 
 /// Makes the report and model folders.
 void make_run_dirs(const RunFiles& files);
