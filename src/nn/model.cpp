@@ -9,6 +9,7 @@
 #include "mystyle/nn/linear.h"
 #include "mystyle/nn/max_pool.h"
 #include "mystyle/nn/proxy_loss.h"
+#include "mystyle/nn/skip.h"
 #include "mystyle/nn/upsample.h"
 #include "plan.h"
 
@@ -30,6 +31,10 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& s, TensorShape in) {
       return std::make_unique<Linear>(in, s.units, s.activation);
     case LayerKind::kActivation:
       return std::make_unique<ActivationLayer>(in, s.activation);
+    case LayerKind::kPush:
+      return std::make_unique<SkipPush>(in);
+    case LayerKind::kAdd:
+      return std::make_unique<SkipAdd>(in);
   }
   throw Error("unknown layer kind");
 }
@@ -42,7 +47,16 @@ Model::Model(ModelSpec spec, std::uint64_t init_seed) : spec_(std::move(spec)) {
     throw Error("model spec '" + spec_.name + "': needs layers and an encoder of at least one layer");
   }
   TensorShape shape = input_shape();
+  std::vector<TensorShape> pushed;  // unmatched pushes: an add needs the last one's shape
   for (const LayerSpec& s : spec_.layers) {
+    if (s.kind == LayerKind::kPush) pushed.push_back(shape);
+    if (s.kind == LayerKind::kAdd) {
+      if (pushed.empty() || pushed.back() != shape) {
+        throw Error("model spec '" + spec_.name + "': an add needs a push before it of the same shape",
+                    ErrorKind::kInvalidInput);
+      }
+      pushed.pop_back();
+    }
     layers_.push_back(make_layer(s, shape));
     shape = layers_.back()->output_shape();
   }

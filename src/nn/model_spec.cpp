@@ -1,5 +1,6 @@
 #include "mystyle/nn/model_spec.h"
 
+#include <array>
 #include <algorithm>
 #include <sstream>
 
@@ -97,7 +98,8 @@ l2norm
 )";
 
 // The person parser (train/parse_job.cpp): a whole photo squeezed to 128x128 in, one logit per parse
-// class (engine/parse_classes.h) at 64x64 out. An encoder to 16x16, then a decoder without skips.
+// class (engine/parse_classes.h) at 64x64 out. An encoder to 16x16, a decoder back to 64x64 with the
+// encoder's 32x32 and 64x64 activations added back (skip connections, a small U-Net).
 constexpr std::string_view kParse = R"(model parse
 input 3 128
 conv 16 relu
@@ -105,21 +107,26 @@ batchnorm
 maxpool
 conv 32 relu
 batchnorm
+push
 maxpool
-conv 64 relu
+conv 48 relu
 batchnorm
+push
 maxpool
-conv 128 relu
+conv 96 relu
 batchnorm
-conv 128 relu
+conv 96 relu
 batchnorm
 latent
 upsample
 conv 48 relu
+add
+conv 48 relu
 batchnorm
 upsample
-conv 24 relu
-batchnorm
+conv 32 relu
+add
+conv 32 relu
 conv 10
 )";
 
@@ -185,10 +192,12 @@ ModelSpec parse_model_spec(std::string_view text) {
       expect_words(2, 3);
       spec.layers.push_back({op == "conv" ? LayerKind::kConv : LayerKind::kLinear,
                              parse_positive(words[1], line_no), parse_activation(words, 2, line_no)});
-    } else if (op == "maxpool" || op == "upsample" || op == "batchnorm") {
+    } else if (op == "maxpool" || op == "upsample" || op == "batchnorm" || op == "push" || op == "add") {
       expect_words(1, 1);
       const LayerKind kind = op == "maxpool"    ? LayerKind::kMaxPool
                              : op == "upsample" ? LayerKind::kUpsample
+                             : op == "push"     ? LayerKind::kPush
+                             : op == "add"      ? LayerKind::kAdd
                                                 : LayerKind::kBatchNorm;
       spec.layers.push_back({kind, 0, Activation::kNone});
     } else if (op == "l2norm") {
@@ -230,6 +239,12 @@ std::string format_model_spec(const ModelSpec& spec) {
       case LayerKind::kBatchNorm:
         out << "batchnorm";
         break;
+      case LayerKind::kPush:
+        out << "push";
+        break;
+      case LayerKind::kAdd:
+        out << "add";
+        break;
       case LayerKind::kActivation:
         out << activation_name(l.activation);
         break;
@@ -268,6 +283,7 @@ std::int64_t spec_parameter_count(const ModelSpec& spec) {
     }
   };
   check_shape(0);
+  std::vector<std::array<std::int64_t, 3>> pushed;  // shapes of unmatched pushes
   for (std::size_t i = 0; i < spec.layers.size(); ++i) {
     const LayerSpec& l = spec.layers[i];
     const std::int64_t units = l.units;
@@ -299,6 +315,16 @@ std::int64_t spec_parameter_count(const ModelSpec& spec) {
         break;
       }
       case LayerKind::kActivation:
+        break;
+      case LayerKind::kPush:
+        pushed.push_back({channels, height, width});
+        break;
+      case LayerKind::kAdd:
+        if (pushed.empty() || pushed.back() != std::array<std::int64_t, 3>{channels, height, width}) {
+          throw Error("model spec '" + spec.name + "': layer " + std::to_string(i + 1) +
+                      ": add needs a push before it of the same shape");
+        }
+        pushed.pop_back();
         break;
     }
     check_shape(i + 1);

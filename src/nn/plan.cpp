@@ -1,8 +1,10 @@
 #include "plan.h"
 
 #include "dnnl_util.h"
+#include "mystyle/core/error.h"
 #include "mystyle/nn/batch_norm.h"
 #include "mystyle/nn/conv2d.h"
+#include "skip_exec.h"
 
 namespace mystyle::nn::detail {
 
@@ -13,6 +15,7 @@ Plan::Plan(const std::vector<Layer*>& layers, const Context& ctx, const ExecConf
   const auto& eng = ctx.engine();
   input_ = memory(activation_desc(config.batch, input, tag::nchw), eng, nullptr);
   memory::desc prev = input_.get_desc();
+  std::vector<const SkipPushExec*> pushes;  // unmatched, innermost last
   for (std::size_t i = 0; i < layers.size(); ++i) {
     ExecConfig c = config;
     c.need_diff_src = config.need_diff_src || i > 0;
@@ -26,6 +29,12 @@ Plan::Plan(const std::vector<Layer*>& layers, const Context& ctx, const ExecConf
       }
     }
     if (!step.exec) step.exec = layers[i]->compile(ctx, c, prev);
+    if (const auto* push = dynamic_cast<const SkipPushExec*>(step.exec.get())) pushes.push_back(push);
+    if (auto* add = dynamic_cast<SkipAddExec*>(step.exec.get())) {
+      if (pushes.empty()) throw Error("model: an add without a push before it");
+      add->attach(ctx, *pushes.back());
+      pushes.pop_back();
+    }
     if (step.exec->src_desc() != prev) {
       step.src = memory(step.exec->src_desc(), eng);
       step.to_src = dnnl::reorder(memory(prev, eng, nullptr), step.src);

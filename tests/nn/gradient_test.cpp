@@ -10,6 +10,7 @@
 #include <cmath>
 #include <string>
 
+#include "mystyle/core/error.h"
 #include "mystyle/nn/model.h"
 #include "mystyle/nn/rng.h"
 #include "reference_net.h"
@@ -140,6 +141,28 @@ TEST(Gradient, Linear) {
 }
 TEST(Gradient, LinearSigmoid) {
   check_gradients({"input 3 4\nlinear 6 sigmoid", 3, LossKind::kBinaryCrossEntropy});
+}
+
+// Skip connections (skip.h): the gradient at an add reaches the layers before its push both ways.
+TEST(Gradient, SkipAroundAConvolution) {
+  check_gradients({"input 8 4\npush\nconv 8 relu\nadd", 2, LossKind::kMeanSquaredError});
+}
+TEST(Gradient, SkipOnPlainLayouts) {
+  check_gradients({"input 3 4\nconv 3\npush\nconv 3 relu\nadd\nconv 3", 2, LossKind::kMeanSquaredError});
+}
+// A small U-Net: two nested skips across pooling and upsampling, 8- and 16-channel blocked layouts.
+TEST(Gradient, SmallUNet) {
+  check_gradients(
+      {"input 3 8\nconv 8 relu\npush\nmaxpool\nconv 16 relu\nbatchnorm\npush\nmaxpool\nconv 16 relu\n"
+       "upsample\nadd\nconv 8 relu\nupsample\nadd\nconv 3 sigmoid",
+       3, LossKind::kBinaryCrossEntropy});
+}
+TEST(SkipSpec, AnAddNeedsAPushOfItsShape) {
+  EXPECT_THROW(Model(parse_model_spec("input 3 4\npush\nmaxpool\nadd"), 1), Error);
+  EXPECT_THROW(Model(parse_model_spec("input 3 4\nconv 3\nadd"), 1), Error);
+  EXPECT_THROW(spec_parameter_count(parse_model_spec("input 3 4\npush\nconv 5\nadd")), Error);
+  const ModelSpec ok = parse_model_spec("input 3 4\npush\nconv 3\nadd");
+  EXPECT_EQ(parse_model_spec(format_model_spec(ok)), ok);
 }
 
 // A small autoencoder with every layer kind on the path, BCE on a sigmoid output.

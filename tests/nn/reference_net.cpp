@@ -27,6 +27,7 @@ double activate(Activation a, double x) {
 std::vector<double> reference_forward(const ModelSpec& spec, const std::vector<std::vector<double>>& params,
                                       const std::vector<double>& input, int batch) {
   T x{spec.in_channels, spec.image_side_px, spec.image_side_px, input};
+  std::vector<T> pushed;  // activations of unmatched pushes
   std::size_t p = 0;
   for (const LayerSpec& l : spec.layers) {
     switch (l.kind) {
@@ -113,6 +114,13 @@ std::vector<double> reference_forward(const ModelSpec& spec, const std::vector<s
       }
       case LayerKind::kActivation:
         for (auto& v : x.v) v = activate(l.activation, v);
+        break;
+      case LayerKind::kPush:
+        pushed.push_back(x);
+        break;
+      case LayerKind::kAdd:
+        for (std::size_t i = 0; i < x.v.size(); ++i) x.v[i] += pushed.back().v[i];
+        pushed.pop_back();
         break;
     }
   }

@@ -13,6 +13,8 @@
 ///     batchnorm
 ///     linear 10 sigmoid   # fully connected
 ///     relu | sigmoid      # standalone activation
+///     push                # remember this activation (a skip connection starts)
+///     add                 # add the last remembered one back: same shape (it ends)
 ///     l2norm              # encode() returns each image's flat code scaled to unit length
 ///
 /// '#' starts a comment; blank lines are ignored.
@@ -33,6 +35,8 @@ enum class LayerKind {
   kBatchNorm,   ///< BatchNorm (Keras defaults)
   kLinear,      ///< Linear with `units` outputs, optional activation
   kActivation,  ///< standalone ReLU or sigmoid
+  kPush,        ///< remember the activation here (skip.h)
+  kAdd,         ///< add the most recent unmatched push's activation (same shape)
 };
 
 struct LayerSpec {
