@@ -21,6 +21,29 @@ constexpr double kMinPartOfLargest = 0.2;
 
 }  // namespace
 
+cv::Mat classes_from_logits(std::span<const float> logits, int side, cv::Size size) {
+  const auto plane = static_cast<std::size_t>(side) * static_cast<std::size_t>(side);
+  if (logits.size() != kParseClasses * plane) throw Error("classes_from_logits: logits of the wrong size");
+  // The planes side by side as one kParseClasses-channel image, scaled once, then the largest a pixel.
+  cv::Mat hwc(side, side, CV_32FC(kParseClasses));
+  for (std::size_t i = 0; i < plane; ++i) {
+    float* px = hwc.ptr<float>() + i * kParseClasses;
+    for (std::size_t c = 0; c < kParseClasses; ++c) px[c] = logits[c * plane + i];
+  }
+  cv::Mat big;
+  cv::resize(hwc, big, size, 0, 0, cv::INTER_LINEAR);
+  cv::Mat classes(size, CV_8UC1);
+  for (int y = 0; y < size.height; ++y) {
+    const float* row = big.ptr<float>(y);
+    std::uint8_t* out = classes.ptr<std::uint8_t>(y);
+    for (int x = 0; x < size.width; ++x) {
+      const float* px = row + static_cast<std::ptrdiff_t>(x) * kParseClasses;
+      out[x] = static_cast<std::uint8_t>(std::max_element(px, px + kParseClasses) - px);
+    }
+  }
+  return classes;
+}
+
 std::vector<ParsePiece> pieces_of(const cv::Mat& classes) {
   std::vector<ParsePiece> pieces;
   const double total = static_cast<double>(classes.total());
@@ -35,15 +58,21 @@ std::vector<ParsePiece> pieces_of(const cv::Mat& classes) {
     for (int i = 1; i < n; ++i) largest = std::max(largest, stats.at<int>(i, cv::CC_STAT_AREA));
     ParsePiece piece;
     piece.part = part;
-    piece.mask = cv::Mat::zeros(classes.size(), CV_8UC1);
+    std::vector<std::uint8_t> keep(static_cast<std::size_t>(n), 0);  // 255 for the parts kept
     for (int i = 1; i < n; ++i) {
       const int area = stats.at<int>(i, cv::CC_STAT_AREA);
       if (area < kMinPartOfLargest * largest) continue;
-      piece.mask.setTo(255, labels == i);
+      keep[static_cast<std::size_t>(i)] = 255;
       piece.pixels += area;
     }
     piece.share = static_cast<double>(piece.pixels) / total;
     if (piece.share < kMinPieceShare) continue;
+    piece.mask.create(classes.size(), CV_8UC1);
+    for (int y = 0; y < classes.rows; ++y) {
+      const int* l = labels.ptr<int>(y);
+      std::uint8_t* m = piece.mask.ptr<std::uint8_t>(y);
+      for (int x = 0; x < classes.cols; ++x) m[x] = keep[static_cast<std::size_t>(l[x])];
+    }
     piece.box = cv::boundingRect(piece.mask);
     if (part == ParseClass::kOuterwear) outerwear = true;
     pieces.push_back(std::move(piece));
@@ -84,17 +113,7 @@ ParseResult Parser::parse(const cv::Mat& rgb) {
     model_.reconstruct(input, 1, logits);
   }
   ParseResult r;
-  // Bilinear logits at the photo's size, then the largest (as the training evaluation does).
-  const auto plane = static_cast<std::size_t>(out_side * out_side);
-  cv::Mat best(rgb.size(), CV_32FC1, cv::Scalar(-1e30f)), big;
-  r.classes = cv::Mat::zeros(rgb.size(), CV_8UC1);
-  for (int c = 0; c < kParseClasses; ++c) {
-    const cv::Mat small(out_side, out_side, CV_32FC1, logits.data() + static_cast<std::size_t>(c) * plane);
-    cv::resize(small, big, rgb.size(), 0, 0, cv::INTER_LINEAR);
-    const cv::Mat higher = big > best;
-    big.copyTo(best, higher);
-    r.classes.setTo(c, higher);
-  }
+  r.classes = classes_from_logits(logits, out_side, rgb.size());
   r.pieces = pieces_of(r.classes);
   r.person_share = static_cast<double>(cv::countNonZero(r.classes)) / static_cast<double>(r.classes.total());
   r.parse_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();

@@ -17,6 +17,7 @@
 #include "mystyle/core/paths.h"
 #include "mystyle/core/progress.h"
 #include "mystyle/core/threads.h"
+#include "mystyle/engine/parser.h"
 #include "mystyle/image/crop.h"
 #include "mystyle/image/squeeze.h"
 #include "mystyle/nn/adam.h"
@@ -250,7 +251,7 @@ ParseEvaluation evaluate(nn::Model& model, const ParseData& data, int batch, std
   e.photos = data.held_out.size();
   predict(model, data.held_out, batch, [&](std::size_t i, std::span<const float> logits) {
     const ParsedPhoto& p = data.held_out[i];
-    const cv::Mat predicted = classes_from_logits(logits, out_side, p.classes.size());
+    const cv::Mat predicted = engine::classes_from_logits(logits, out_side, p.classes.size());
     e.confusion[0].add(predicted, p.classes);
     e.confusion[1].add(cv::Mat::zeros(p.classes.size(), CV_8UC1), p.classes);
     cv::Mat prior_here;
@@ -356,21 +357,6 @@ std::int64_t ParseConfusion::truth_pixels(int c) const {
   std::int64_t n = 0;
   for (int p = 0; p < kParseClasses; ++p) n += counts_[c][p];
   return n;
-}
-
-cv::Mat classes_from_logits(std::span<const float> logits, int side, cv::Size size) {
-  const auto plane = static_cast<std::size_t>(side) * static_cast<std::size_t>(side);
-  if (logits.size() != kParseClasses * plane) throw Error("classes_from_logits: logits of the wrong size");
-  cv::Mat best(size, CV_32FC1, cv::Scalar(-1e30f)), classes = cv::Mat::zeros(size, CV_8UC1);
-  cv::Mat big;
-  for (int c = 0; c < kParseClasses; ++c) {
-    const cv::Mat small(side, side, CV_32FC1, const_cast<float*>(logits.data() + c * plane));
-    cv::resize(small, big, size, 0, 0, cv::INTER_LINEAR);
-    const cv::Mat higher = big > best;
-    big.copyTo(best, higher);
-    classes.setTo(c, higher);
-  }
-  return classes;
 }
 
 TrainSummary run_parse_family(const Workspace& workspace, const TrainOptions& options, OptionSet given) {

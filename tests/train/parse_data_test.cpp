@@ -7,6 +7,7 @@
 #include <set>
 
 #include "mystyle/core/error.h"
+#include "mystyle/engine/parser.h"
 #include "mystyle/train/ccp.h"
 #include "mystyle/train/parse_job.h"
 #include "support/test_support.h"
@@ -118,7 +119,7 @@ TEST(ClassesFromLogits, ScalesAndPicksTheLargest) {
     logits[static_cast<std::size_t>(static_cast<int>(ParseClass::kBottom) * 4 + y * 2 + 0)] = 5.0f;
     logits[static_cast<std::size_t>(static_cast<int>(ParseClass::kShoes) * 4 + y * 2 + 1)] = 5.0f;
   }
-  const cv::Mat classes = classes_from_logits(logits, side, cv::Size(8, 6));
+  const cv::Mat classes = engine::classes_from_logits(logits, side, cv::Size(8, 6));
   ASSERT_EQ(classes.size(), cv::Size(8, 6));
   EXPECT_EQ(classes.at<std::uint8_t>(3, 0), static_cast<std::uint8_t>(ParseClass::kBottom));
   EXPECT_EQ(classes.at<std::uint8_t>(3, 7), static_cast<std::uint8_t>(ParseClass::kShoes));

@@ -10,6 +10,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <opencv2/core/mat.hpp>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "mystyle/engine/parse_classes.h"
@@ -36,6 +37,10 @@ struct ParseResult {
   double person_share = 0;         ///< of the photo: every class but background
   double parse_ms = 0;             ///< squeeze + network + class map
 };
+
+/// The class map (CV_8UC1, at `size`) of one image's logits [kParseClasses, side, side]: the logits
+/// scaled bilinearly to `size`, then the largest at each pixel.
+cv::Mat classes_from_logits(std::span<const float> logits, int side, cv::Size size);
 
 /// The pieces of a class map (pieces_of is what parse() uses; public for tests).
 std::vector<ParsePiece> pieces_of(const cv::Mat& classes);

@@ -53,10 +53,6 @@ struct ParseData {
 ParseData load_parse_data(const std::filesystem::path& root, std::uint64_t split_seed,
                           std::size_t max_photos);
 
-/// The class map (CV_8UC1, at `size`) of logits [kParseClasses, side, side] (one image's output),
-/// scaled bilinearly to `size`.
-cv::Mat classes_from_logits(std::span<const float> logits, int side, cv::Size size);
-
 /// The family's job (family.h).
 TrainSummary run_parse_family(const Workspace& workspace, const TrainOptions& options, OptionSet given);
 

@@ -1,0 +1,61 @@
+// engine/parser.h without a trained model: the pieces of a class map and Parser::open's error.
+#include "mystyle/engine/parser.h"
+
+#include <gtest/gtest.h>
+
+#include <opencv2/imgproc.hpp>
+
+#include "mystyle/core/error.h"
+#include "support/test_support.h"
+
+namespace mystyle::engine {
+namespace {
+
+cv::Mat class_map() {
+  cv::Mat m = cv::Mat::zeros(100, 100, CV_8UC1);  // background
+  m(cv::Rect(30, 10, 40, 80)).setTo(static_cast<int>(ParseClass::kPerson));
+  m(cv::Rect(30, 20, 40, 30)).setTo(static_cast<int>(ParseClass::kTop));
+  m(cv::Rect(25, 20, 6, 30)).setTo(static_cast<int>(ParseClass::kOuterwear));  // a sleeve each side
+  m(cv::Rect(69, 20, 6, 30)).setTo(static_cast<int>(ParseClass::kOuterwear));
+  m(cv::Rect(30, 50, 40, 35)).setTo(static_cast<int>(ParseClass::kBottom));
+  m(cv::Rect(32, 88, 10, 6)).setTo(static_cast<int>(ParseClass::kShoes));  // two shoes: one piece
+  m(cv::Rect(58, 88, 10, 6)).setTo(static_cast<int>(ParseClass::kShoes));
+  m(cv::Rect(90, 90, 2, 2)).setTo(static_cast<int>(ParseClass::kBag));  // 4 pixels: noise
+  return m;
+}
+
+TEST(ParsePieces, OnePiecePerGarmentClassLargestFirst) {
+  const std::vector<ParsePiece> pieces = pieces_of(class_map());
+  ASSERT_EQ(pieces.size(), 4U);  // bottom, top, outerwear, shoes; the 4-pixel bag is not a piece
+  EXPECT_EQ(pieces[0].part, ParseClass::kBottom);
+  EXPECT_EQ(pieces[0].slot, catalog::Slot::kBottom);
+  EXPECT_EQ(pieces[0].pixels, 40 * 35);
+  EXPECT_DOUBLE_EQ(pieces[0].share, 40.0 * 35 / 10000);
+  EXPECT_EQ(pieces[0].box, cv::Rect(30, 50, 40, 35));
+  EXPECT_EQ(pieces[1].part, ParseClass::kTop);
+  EXPECT_EQ(pieces[1].slot, catalog::Slot::kInnerTop);  // outerwear is worn over it
+  const ParsePiece& shoes = pieces[3];
+  EXPECT_EQ(shoes.part, ParseClass::kShoes);
+  EXPECT_EQ(shoes.pixels, 2 * 10 * 6);
+  EXPECT_EQ(shoes.box, cv::Rect(32, 88, 36, 6));  // both shoes
+  EXPECT_EQ(cv::countNonZero(shoes.mask), 120);
+}
+
+TEST(ParsePieces, NoGarmentNoPiece) {
+  cv::Mat m = cv::Mat::zeros(50, 50, CV_8UC1);
+  m(cv::Rect(10, 10, 20, 30)).setTo(static_cast<int>(ParseClass::kPerson));
+  EXPECT_TRUE(pieces_of(m).empty());
+}
+
+TEST(Parser, OpenWithoutAModelNamesTheTrainingCommand) {
+  testing::TempDir ws;
+  try {
+    Parser::open(Workspace(ws.path()));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("mystyle train --model parse"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace mystyle::engine
