@@ -30,13 +30,13 @@ void add_train(CLI::App& app) {
   cmd->add_option("--model", o.model, "Model family:" + families)
       ->check(CLI::IsMember(train::family_names()))
       ->capture_default_str();
-  cmd->add_option("--epochs", o.epochs, "Most epochs to run (early stopping may end sooner)")
+  cmd->add_option("--epochs", o.epochs, "Most epochs to run (early stopping may end sooner; parse: 50 unless given)")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
-  cmd->add_option("--batch", o.batch_size, "Images per batch")
+  cmd->add_option("--batch", o.batch_size, "Images per batch (parse: 16 unless given)")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
-  cmd->add_option("--lr", o.learning_rate, "Adam learning rate")
+  cmd->add_option("--lr", o.learning_rate, "Adam learning rate (parse: 2e-3 unless given)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--seed", o.seed, "Seed for weights, split and shuffling")->capture_default_str();
