@@ -5,6 +5,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <optional>
 
 #include "commands.h"
@@ -18,7 +19,7 @@ namespace mystyle::cli {
 void add_parse_command(CLI::App& app) {
   struct Args {
     std::filesystem::path workspace, photo;
-    std::optional<std::filesystem::path> out;
+    std::optional<std::filesystem::path> out, pieces_dir;
     bool json = false;
   };
   auto args = std::make_shared<Args>();
@@ -29,6 +30,9 @@ void add_parse_command(CLI::App& app) {
   cmd->add_option(
       "--out", args->out,
       "Write the label map here: a PNG at the photo's size, one class value a pixel (0-9, see the list)");
+  cmd->add_option(
+      "--pieces-dir", args->pieces_dir,
+      "Write each piece cut out on the studio backdrop here (piece-1-<class>.png, ...): what a search sees");
   cmd->add_flag("--json", args->json, "Print the result as JSON");
   cmd->callback([args] {
     auto parser = engine::Parser::open(engine::Workspace(args->workspace));
@@ -39,10 +43,25 @@ void add_parse_command(CLI::App& app) {
       if (!cv::imencode(".png", r.classes, png)) throw Error("could not encode the label map as PNG");
       write_file_atomic(*args->out, std::string_view(reinterpret_cast<const char*>(png.data()), png.size()));
     }
+    std::vector<std::string> cut_outs;
+    if (args->pieces_dir) {
+      create_folder(*args->pieces_dir);
+      for (std::size_t i = 0; i < r.pieces.size(); ++i) {
+        cv::Mat bgr;
+        cv::cvtColor(engine::cut_out(rgb, r.pieces[i]), bgr, cv::COLOR_RGB2BGR);
+        std::vector<std::uint8_t> png;
+        if (!cv::imencode(".png", bgr, png)) throw Error("could not encode a piece as PNG");
+        const auto path = *args->pieces_dir /
+                          fmt::format("piece-{}-{}.png", i + 1, engine::parse_class_name(r.pieces[i].part));
+        write_file_atomic(path, std::string_view(reinterpret_cast<const char*>(png.data()), png.size()));
+        cut_outs.push_back(path.string());
+      }
+    }
     if (args->json) {
       nlohmann::json doc = engine::Parser::to_json(r, rgb.size());
       doc["photo"]["path"] = args->photo.string();
       if (args->out) doc["label_map"] = args->out->string();
+      for (std::size_t i = 0; i < cut_outs.size(); ++i) doc["pieces"][i]["cut_out"] = cut_outs[i];
       print_line(doc.dump(2));
       return;
     }
@@ -62,6 +81,7 @@ void add_parse_command(CLI::App& app) {
                              p.box.x, p.box.y, p.box.width, p.box.height, 100 * p.share));
     }
     if (args->out) print_line(fmt::format("\nlabel map: {}", args->out->string()));
+    for (const auto& path : cut_outs) print_line(fmt::format("piece cut out: {}", path));
   });
 }
 

@@ -44,6 +44,19 @@ cv::Mat classes_from_logits(std::span<const float> logits, int side, cv::Size si
   return classes;
 }
 
+cv::Mat cut_out(const cv::Mat& rgb, const ParsePiece& piece, cv::Vec3b backdrop) {
+  if (rgb.size() != piece.mask.size() || rgb.type() != CV_8UC3) {
+    throw Error("cut_out: the piece's mask is not of this photo");
+  }
+  const int margin = std::max(piece.box.width, piece.box.height) / 10;
+  const cv::Rect grown = cv::Rect(piece.box.x - margin, piece.box.y - margin, piece.box.width + 2 * margin,
+                                  piece.box.height + 2 * margin) &
+                         cv::Rect(0, 0, rgb.cols, rgb.rows);
+  cv::Mat out(grown.size(), CV_8UC3, cv::Scalar(backdrop[0], backdrop[1], backdrop[2]));
+  rgb(grown).copyTo(out, piece.mask(grown));
+  return out;
+}
+
 std::vector<ParsePiece> pieces_of(const cv::Mat& classes) {
   std::vector<ParsePiece> pieces;
   const double total = static_cast<double>(classes.total());

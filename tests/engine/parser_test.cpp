@@ -41,6 +41,19 @@ TEST(ParsePieces, OnePiecePerGarmentClassLargestFirst) {
   EXPECT_EQ(cv::countNonZero(shoes.mask), 120);
 }
 
+// The piece's pixels on the studio backdrop, cropped to its box and a tenth of its longer side.
+TEST(ParsePieces, CutOutOnTheStudioBackdrop) {
+  const cv::Mat classes = class_map();
+  cv::Mat rgb(classes.size(), CV_8UC3, cv::Scalar(10, 200, 10));  // a green street
+  rgb(cv::Rect(30, 50, 40, 35)).setTo(cv::Scalar(20, 40, 160));   // blue trousers
+  const std::vector<ParsePiece> pieces = pieces_of(classes);
+  const cv::Mat out = cut_out(rgb, pieces[0]);  // the bottom: box 30,50 40x35, margin 4
+  ASSERT_EQ(out.size(), cv::Size(48, 43));
+  EXPECT_EQ(out.at<cv::Vec3b>(20, 20), cv::Vec3b(20, 40, 160));  // inside: the photo's pixel
+  EXPECT_EQ(out.at<cv::Vec3b>(1, 1), kStudioBackdrop);           // the margin: backdrop, not street
+  EXPECT_THROW(cut_out(rgb(cv::Rect(0, 0, 50, 50)), pieces[0]), Error);
+}
+
 TEST(ParsePieces, NoGarmentNoPiece) {
   cv::Mat m = cv::Mat::zeros(50, 50, CV_8UC1);
   m(cv::Rect(10, 10, 20, 30)).setTo(static_cast<int>(ParseClass::kPerson));

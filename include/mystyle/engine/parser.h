@@ -42,6 +42,14 @@ struct ParseResult {
 /// scaled bilinearly to `size`, then the largest at each pixel.
 cv::Mat classes_from_logits(std::span<const float> logits, int side, cv::Size size);
 
+/// The colour of MANGO's studio backdrop (RGB; the mean corner of 300 catalog photos).
+inline const cv::Vec3b kStudioBackdrop{236, 235, 233};
+
+/// A worn piece as the catalog shows a garment, ready for the recommender: the photo's pixels under
+/// its mask, every other pixel `backdrop`, cropped to the piece's box grown by a tenth of its longer
+/// side on every side (within the photo). `rgb` is the photo the piece was parsed from.
+cv::Mat cut_out(const cv::Mat& rgb, const ParsePiece& piece, cv::Vec3b backdrop = kStudioBackdrop);
+
 /// The pieces of a class map (pieces_of is what parse() uses; public for tests).
 std::vector<ParsePiece> pieces_of(const cv::Mat& classes);
 
