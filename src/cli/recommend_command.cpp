@@ -17,7 +17,7 @@ struct Args {
   std::filesystem::path workspace, photo;
   std::string model = engine::kDefaultModel, pooling = "flat", index = "exact", metric = "cosine", mode = "ranked";
   std::size_t k = 10, outfits = 9;
-  std::optional<std::string> category, slot;
+  std::optional<std::string> category, slot, in_slot;
   bool same_slot = false, json = false;
 };
 
@@ -85,6 +85,8 @@ void add_recommend_command(CLI::App& app) {
   cmd->add_option("--category", args->category, "Only similar items of this catalog category");
   cmd->add_flag("--same-slot", args->same_slot, "Only outfits where a similar piece fills the photo's slot");
   cmd->add_option("--slot", args->slot, "The photo's slot (default: the best match's)");
+  cmd->add_option("--in-slot", args->in_slot,
+                  "Only similar items of this slot (e.g. a piece cut out by `mystyle parse`)");
   cmd->add_option("--model", args->model, "Trained model")->capture_default_str();
   cmd->add_option("--pooling", args->pooling, "Embeddings: flat or mean")->check(CLI::IsMember({"flat", "mean"}))->capture_default_str();
   cmd->add_option("--index", args->index, "exact or hnsw")->check(CLI::IsMember({"exact", "hnsw"}))->capture_default_str();
@@ -103,6 +105,10 @@ void add_recommend_command(CLI::App& app) {
     req.mode = args->mode == "seed" ? recommend::CoordinationMode::kSeed : recommend::CoordinationMode::kRanked;
     req.category = args->category;
     req.same_slot = args->same_slot;
+    if (args->in_slot) {
+      req.similar_slot = catalog::parse_slot(*args->in_slot);
+      if (!req.similar_slot) throw Error(fmt::format("unknown slot '{}'", *args->in_slot));
+    }
     if (args->slot) {
       req.slot = catalog::parse_slot(*args->slot);
       if (!req.slot) throw Error(fmt::format("unknown slot '{}'", *args->slot));

@@ -176,10 +176,11 @@ RecommendResult Recommender::recommend_checked(const cv::Mat& rgb, const std::st
   params.metric = request.metric;
   std::optional<index::IdFilter> filter;
   const bool views = views_per_item_ > 1;
-  if (request.category) {
+  if (request.category || request.similar_slot) {
     std::vector<std::int64_t> ids;
     for (const auto& item : graph_.items()) {
-      if (item.category != *request.category) continue;
+      if (request.category && item.category != *request.category) continue;
+      if (request.similar_slot && item.slot != *request.similar_slot) continue;
       if (!views) {
         ids.push_back(item.id);
         continue;
@@ -282,6 +283,8 @@ nlohmann::json Recommender::to_json(const RecommendResult& r, const RecommendReq
         {"mode", request.mode == recommend::CoordinationMode::kRanked ? "ranked" : "seed"},
         {"category", request.category ? nlohmann::json(*request.category) : nlohmann::json(nullptr)},
         {"same_slot", request.same_slot},
+        {"similar_slot", request.similar_slot ? nlohmann::json(catalog::slot_name(*request.similar_slot))
+                                              : nlohmann::json(nullptr)},
         {"slot", r.query_slot ? nlohmann::json(catalog::slot_name(*r.query_slot)) : nlohmann::json(nullptr)},
         {"object_box", box_json(r.query.object_box)},
         {"crop_box", box_json(r.query.crop_box)},

@@ -115,6 +115,23 @@ TEST_F(RecommenderTest, FiltersByCategoryAndRefusesBadInput) {
       Error);
 }
 
+// A worn piece is searched among its slot's items only (RecommendRequest::similar_slot).
+TEST_F(RecommenderTest, SimilarSlotKeepsOnlyThatSlotsItems) {
+  auto rec = Recommender::open(Workspace(ws_->path()), seed64());
+  const catalog::Item* any = nullptr;
+  for (const auto& item : rec->graph().items()) {
+    if (item.image_path) any = &item;
+  }
+  ASSERT_NE(any, nullptr);
+  RecommendRequest request;
+  request.k = 15;
+  request.similar_slot = catalog::Slot::kShoes;
+  const RecommendResult r = rec->recommend_file(*any->image_path, request);
+  ASSERT_FALSE(r.similar.empty());
+  for (const auto& s : r.similar) EXPECT_EQ(s.item->slot, catalog::Slot::kShoes) << s.item->source_id;
+  EXPECT_EQ(rec->to_json(r, request)["query"]["similar_slot"], "shoes");
+}
+
 // A retrained model makes old embeddings stale: a clear error, not silently wrong results.
 TEST_F(RecommenderTest, StaleEmbeddingsAreRefused) {
   testing::TempDir copy;

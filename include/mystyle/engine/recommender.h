@@ -47,6 +47,8 @@ struct RecommendRequest {
   std::optional<std::string> category;  ///< only similar items of this catalog category
   bool same_slot = false;               ///< ranked: outfits where a similar piece fills the query's slot
   std::optional<catalog::Slot> slot;    ///< the query garment's slot; default: the best match's slot
+  /// Only similar items of this slot (a worn piece is searched among its slot's items).
+  std::optional<catalog::Slot> similar_slot;
 
   /// Throws mystyle::Error (kInvalidInput) naming the field out of its bounds.
   void validate() const;
