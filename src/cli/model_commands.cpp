@@ -66,8 +66,8 @@ void add_train(CLI::App& app) {
   cmd->add_flag("--json", args->json, "Print the report as JSON");
   cmd->callback([args, cmd] {
     train::OptionSet given = 0;
-    for (const train::Option option : train::all_options()) {
-      if (cmd->count(std::string(train::flag_of(option))) > 0) given = given | option;
+    for (const auto& [option, flag] : train::all_options()) {
+      if (cmd->count(std::string(flag)) > 0) given = given | option;
     }
     const train::TrainSummary summary =
         train::train(engine::Workspace(args->workspace), args->options, given);

@@ -32,13 +32,6 @@ constexpr double kMinImprovement = 1e-5;
 constexpr int kDefaultPatience = 5;  // TrainOptions::patience 0 means this for the autoencoders
 constexpr std::size_t kGridImages = 10;
 
-std::uint64_t mix(std::uint64_t x) {  // splitmix64 finaliser
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
 void write_history(const std::filesystem::path& path, const std::vector<EpochRecord>& history) {
   std::string csv = "epoch,train_loss,val_loss,seconds,images_per_second\n";
   for (const auto& r : history) {
@@ -54,12 +47,6 @@ std::vector<EpochRecord> read_history(const std::filesystem::path& path, int up_
     history.push_back({static_cast<int>(v[0]), v[1], v[2], v[3], v[4]});
   }
   return history;
-}
-
-std::vector<double> column(const std::vector<EpochRecord>& h, double EpochRecord::*field) {
-  std::vector<double> v;
-  for (const auto& r : h) v.push_back(r.*field);
-  return v;
 }
 
 /// Per-image mean squared reconstruction error over `indices`, and the grid's originals and
@@ -113,7 +100,7 @@ ReconstructionCheck check_reconstructions(nn::Model& model, const nn::ImageSet& 
 }  // namespace
 
 Split split_of(std::int64_t item_id, std::uint64_t seed) {
-  const std::uint64_t bucket = mix(static_cast<std::uint64_t>(item_id) ^ mix(seed)) % 10;
+  const std::uint64_t bucket = mix64(static_cast<std::uint64_t>(item_id) ^ mix64(seed)) % 10;
   return bucket < 8 ? Split::kTrain : bucket == 8 ? Split::kValidation : Split::kTest;
 }
 
@@ -233,8 +220,8 @@ TrainReport train_autoencoder(const Workspace& workspace, const TrainOptions& op
   report.recon_error_variance = var / static_cast<double>(check.errors.size());
 
   const std::vector<Series> curves = {
-      {"train loss", column(history, &EpochRecord::train_loss), {200, 110, 30}},
-      {"validation loss", column(history, &EpochRecord::val_loss), {40, 120, 230}}};
+      {"train loss", detail::series_of(history, &EpochRecord::train_loss), {200, 110, 30}},
+      {"validation loss", detail::series_of(history, &EpochRecord::val_loss), {40, 120, 230}}};
   cv::imwrite((report_dir / "loss_curve.png").string(),
               plot_series(curves, fmt::format("{}: binary cross-entropy per epoch", options.model), "loss"));
   const int zoom = spec.image_side_px >= 128 ? 1 : 2;

@@ -8,19 +8,13 @@
 
 #include "mystyle/core/csv_reader.h"
 #include "mystyle/core/error.h"
+#include "mystyle/core/file_io.h"
 #include "mystyle/image/decode.h"
 
 namespace mystyle::train {
 namespace {
 
 using engine::ParseClass;
-
-std::uint64_t mix(std::uint64_t x) {  // splitmix64 finaliser
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
 
 const std::map<std::string_view, ParseClass>& ccp_table() {
   static const std::map<std::string_view, ParseClass> table = {
@@ -158,8 +152,8 @@ CcpSet load_ccp(const std::filesystem::path& root) {
 }
 
 bool ccp_held_out(std::string_view photo_id, std::uint64_t split_seed) {
-  std::uint64_t h = mix(split_seed ^ 0x43435053ull);  // "CCPS"
-  for (const char c : photo_id) h = mix(h ^ static_cast<std::uint8_t>(c));
+  std::uint64_t h = mix64(split_seed ^ 0x43435053ull);  // "CCPS"
+  for (const char c : photo_id) h = mix64(h ^ static_cast<std::uint8_t>(c));
   return h % 5 == 0;
 }
 

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
@@ -25,6 +26,15 @@ RunFiles run_files(const Workspace& workspace, const std::string& model);
 
 /// Throws mystyle::Error (kNotFound) naming the checkpoint when --resume has nothing to resume.
 void require_checkpoint(const RunFiles& files);
+/// One number of every history row (a member pointer or a function of the row), for a curve.
+template <typename Row, typename Get>
+std::vector<double> series_of(const std::vector<Row>& rows, Get&& get) {
+  std::vector<double> v;
+  v.reserve(rows.size());
+  for (const Row& r : rows) v.push_back(static_cast<double>(std::invoke(get, r)));
+  return v;
+}
+
 /// The image families' report as `mystyle train --json` prints it.
 std::string summary_json(const TrainReport& r);
 

@@ -17,13 +17,20 @@
 namespace mystyle::train {
 namespace {
 
-constexpr std::array<Option, 13> kOptions = {Option::kEpochs,       Option::kBatch,
-                                             Option::kLearningRate, Option::kSeed,
-                                             Option::kSplitSeed,    Option::kResume,
-                                             Option::kPatience,     Option::kAugment,
-                                             Option::kContrastive,  Option::kTextureBackgrounds,
-                                             Option::kMaxItems,     Option::kThreads,
-                                             Option::kData};
+/// Every option and its flag, in --help order.
+constexpr std::array<OptionFlag, 13> kOptions = {{{Option::kEpochs, "--epochs"},
+                                                  {Option::kBatch, "--batch"},
+                                                  {Option::kLearningRate, "--lr"},
+                                                  {Option::kSeed, "--seed"},
+                                                  {Option::kSplitSeed, "--split-seed"},
+                                                  {Option::kResume, "--resume"},
+                                                  {Option::kPatience, "--patience"},
+                                                  {Option::kAugment, "--augment"},
+                                                  {Option::kContrastive, "--contrastive"},
+                                                  {Option::kTextureBackgrounds, "--texture-backgrounds"},
+                                                  {Option::kMaxItems, "--max-items"},
+                                                  {Option::kThreads, "--threads"},
+                                                  {Option::kData, "--data"}}};
 
 /// What every image family takes.
 constexpr OptionSet kImageOptions = Option::kEpochs | Option::kBatch | Option::kLearningRate | Option::kSeed |
@@ -64,38 +71,11 @@ const std::array<Family, 5> kFamilies = {{
 }  // namespace
 
 std::string_view flag_of(Option option) {
-  switch (option) {
-    case Option::kEpochs:
-      return "--epochs";
-    case Option::kBatch:
-      return "--batch";
-    case Option::kLearningRate:
-      return "--lr";
-    case Option::kSeed:
-      return "--seed";
-    case Option::kSplitSeed:
-      return "--split-seed";
-    case Option::kResume:
-      return "--resume";
-    case Option::kPatience:
-      return "--patience";
-    case Option::kAugment:
-      return "--augment";
-    case Option::kContrastive:
-      return "--contrastive";
-    case Option::kTextureBackgrounds:
-      return "--texture-backgrounds";
-    case Option::kMaxItems:
-      return "--max-items";
-    case Option::kThreads:
-      return "--threads";
-    case Option::kData:
-      return "--data";
-  }
-  return "?";
+  const auto it = std::ranges::find(kOptions, option, &OptionFlag::option);
+  return it != kOptions.end() ? it->flag : "?";
 }
 
-std::span<const Option> all_options() {
+std::span<const OptionFlag> all_options() {
   return kOptions;
 }
 
@@ -142,11 +122,11 @@ const Family& family(std::string_view name) {
 
 void check_options(const Family& family, OptionSet given) {
   std::vector<std::string_view> refused, taken;
-  for (const Option o : kOptions) {
+  for (const auto& [o, flag] : kOptions) {
     if (has(family.options, o))
-      taken.push_back(flag_of(o));
+      taken.push_back(flag);
     else if (has(given, o))
-      refused.push_back(flag_of(o));
+      refused.push_back(flag);
   }
   if (refused.empty()) return;
   throw Error(fmt::format("{} {} not apply to --model {} (it takes {})", fmt::join(refused, ", "),

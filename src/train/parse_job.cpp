@@ -104,39 +104,8 @@ ParseData load_parse_data(const std::filesystem::path& root, std::uint64_t split
 
 namespace {
 
-/// One photo as a training example: input [3, side, side] and labels [out_side, out_side].
-void make_example(const ParsedPhoto& photo, int side, int out_side, nn::Rng* rng, std::span<float> input,
-                  std::span<std::int8_t> labels) {
-  cv::Mat rgb = photo.rgb, classes = photo.classes;
-  if (rng != nullptr) {
-    // A random window of 70-100% of the photo's height (its own aspect), anywhere in the photo.
-    const float scale = rng->uniform(0.7f, 1.0f);
-    const int w = std::max(8, static_cast<int>(std::lround(rgb.cols * scale)));
-    const int h = std::max(8, static_cast<int>(std::lround(rgb.rows * scale)));
-    const int x = static_cast<int>(rng->below(static_cast<std::uint64_t>(rgb.cols - w + 1)));
-    const int y = static_cast<int>(rng->below(static_cast<std::uint64_t>(rgb.rows - h + 1)));
-    const cv::Rect window(x, y, w, h);
-    rgb = rgb(window).clone();
-    classes = classes(window).clone();
-    if (rng->uniform_float() < 0.5f) {
-      cv::flip(rgb, rgb, 1);
-      cv::flip(classes, classes, 1);
-    }
-  }
-  image::squeeze_to_chw(rgb, side, input);
-  if (rng != nullptr) {
-    // Light and colour as street photos vary: exposure, contrast, a colour cast.
-    const float gain = rng->uniform(0.7f, 1.3f), contrast = rng->uniform(0.8f, 1.2f);
-    const std::array<float, 3> cast = {rng->uniform(0.9f, 1.1f), rng->uniform(0.9f, 1.1f),
-                                       rng->uniform(0.9f, 1.1f)};
-    const std::size_t plane = static_cast<std::size_t>(side) * static_cast<std::size_t>(side);
-    for (std::size_t c = 0; c < 3; ++c) {
-      for (std::size_t i = 0; i < plane; ++i) {
-        float& v = input[c * plane + i];
-        v = std::clamp(((v - 0.5f) * contrast + 0.5f) * gain * cast[c], 0.0f, 1.0f);
-      }
-    }
-  }
+/// A class map squeezed to out_side x out_side (nearest), as the model's output sees it.
+void squeeze_labels(const cv::Mat& classes, int out_side, std::span<std::int8_t> labels) {
   cv::Mat small;
   cv::resize(classes, small, cv::Size(out_side, out_side), 0, 0, cv::INTER_NEAREST);
   for (int y = 0; y < out_side; ++y) {
@@ -145,6 +114,42 @@ void make_example(const ParsedPhoto& photo, int side, int out_side, nn::Rng* rng
           static_cast<std::int8_t>(small.at<std::uint8_t>(y, x));
     }
   }
+}
+
+/// One photo as a training example, edited with `rng`: input [3, side, side] and labels [out_side, out_side].
+void make_example(const ParsedPhoto& photo, int side, int out_side, nn::Rng& rng, std::span<float> input,
+                  std::span<std::int8_t> labels) {
+  cv::Mat rgb = photo.rgb, classes = photo.classes;
+  {
+    // A random window of 70-100% of the photo's height (its own aspect), anywhere in the photo.
+    const float scale = rng.uniform(0.7f, 1.0f);
+    const int w = std::max(8, static_cast<int>(std::lround(rgb.cols * scale)));
+    const int h = std::max(8, static_cast<int>(std::lround(rgb.rows * scale)));
+    const int x = static_cast<int>(rng.below(static_cast<std::uint64_t>(rgb.cols - w + 1)));
+    const int y = static_cast<int>(rng.below(static_cast<std::uint64_t>(rgb.rows - h + 1)));
+    const cv::Rect window(x, y, w, h);
+    rgb = rgb(window).clone();
+    classes = classes(window).clone();
+    if (rng.uniform_float() < 0.5f) {
+      cv::flip(rgb, rgb, 1);
+      cv::flip(classes, classes, 1);
+    }
+  }
+  image::squeeze_to_chw(rgb, side, input);
+  {
+    // Light and colour as street photos vary: exposure, contrast, a colour cast.
+    const float gain = rng.uniform(0.7f, 1.3f), contrast = rng.uniform(0.8f, 1.2f);
+    const std::array<float, 3> cast = {rng.uniform(0.9f, 1.1f), rng.uniform(0.9f, 1.1f),
+                                       rng.uniform(0.9f, 1.1f)};
+    const std::size_t plane = static_cast<std::size_t>(side) * static_cast<std::size_t>(side);
+    for (std::size_t c = 0; c < 3; ++c) {
+      for (std::size_t i = 0; i < plane; ++i) {
+        float& v = input[c * plane + i];
+        v = std::clamp(((v - 0.5f) * contrast + 0.5f) * gain * cast[c], 0.0f, 1.0f);
+      }
+    }
+  }
+  squeeze_labels(classes, out_side, labels);
 }
 
 /// (median / frequency)^kWeightPower per class over the training photos' pixels, clipped.
@@ -224,14 +229,14 @@ void predict(nn::Model& model, const std::vector<ParsedPhoto>& photos, int batch
 /// Validation loss and pixel accuracy at the model's output size (no edits).
 std::pair<double, double> validate(nn::Model& model, const std::vector<ParsedPhoto>& photos,
                                    const std::vector<float>& weights, int batch) {
-  const int side = model.spec().image_side_px, out_side = model.output_shape().height;
+  const int out_side = model.output_shape().height;
   const auto plane = static_cast<std::size_t>(out_side * out_side);
   std::vector<std::int8_t> labels(plane);
-  std::vector<float> in(static_cast<std::size_t>(3 * side * side)), grad(kParseClasses * plane);
+  std::vector<float> grad(kParseClasses * plane);
   double loss = 0;
   std::int64_t correct = 0, pixels = 0;
   predict(model, photos, batch, [&](std::size_t i, std::span<const float> logits) {
-    make_example(photos[i], side, out_side, nullptr, in, labels);
+    squeeze_labels(photos[i].classes, out_side, labels);  // predict() squeezed the photo itself
     nn::PixelLossStats s;
     nn::pixel_cross_entropy(logits, labels, 1, kParseClasses, weights, grad, &s);
     loss += s.loss;
@@ -426,7 +431,7 @@ TrainSummary run_parse_family(const Workspace& workspace, const TrainOptions& op
       const std::size_t start = static_cast<std::size_t>(step) * static_cast<std::size_t>(batch);
       const std::size_t n = std::min(order.size() - start, static_cast<std::size_t>(batch));
       for (std::size_t i = 0; i < n; ++i) {
-        make_example(data.train[order[start + i]], side, out_side, &rng,
+        make_example(data.train[order[start + i]], side, out_side, rng,
                      std::span(inputs).subspan(i * in_size, in_size),
                      std::span(labels).subspan(i * plane, plane));
       }
@@ -469,20 +474,9 @@ TrainSummary run_parse_family(const Workspace& workspace, const TrainOptions& op
   std::vector<cv::Mat> overlays;
   const ParseEvaluation e = evaluate(trained, data, batch, &overlays);
 
-  const std::vector<Series> curves = {{"train loss",
-                                       [&] {
-                                         std::vector<double> v;
-                                         for (const auto& r : history) v.push_back(r.train_loss);
-                                         return v;
-                                       }(),
-                                       {200, 110, 30}},
-                                      {"held-out loss",
-                                       [&] {
-                                         std::vector<double> v;
-                                         for (const auto& r : history) v.push_back(r.val_loss);
-                                         return v;
-                                       }(),
-                                       {40, 120, 230}}};
+  const std::vector<Series> curves = {
+      {"train loss", detail::series_of(history, &EpochRecord::train_loss), {200, 110, 30}},
+      {"held-out loss", detail::series_of(history, &EpochRecord::val_loss), {40, 120, 230}}};
   cv::imwrite(
       (files.report_dir / "loss_curve.png").string(),
       plot_series(curves, fmt::format("{}: weighted per-pixel cross-entropy per epoch", kFamily), "loss"));

@@ -72,12 +72,6 @@ std::vector<StyleEpoch> read_history(const std::filesystem::path& path, int up_t
   return history;
 }
 
-std::vector<double> series_of(const std::vector<StyleEpoch>& h, auto get) {
-  std::vector<double> v;
-  for (const auto& r : h) v.push_back(get(r));
-  return v;
-}
-
 }  // namespace
 
 std::string style_label(const catalog::Item& item, std::size_t head) {
@@ -260,22 +254,22 @@ TrainReport train_style(const Workspace& workspace, const TrainOptions& options)
   if (history.empty()) return report;
 
   const std::vector<Series> curves = {
-      {"train loss", series_of(history, [](const StyleEpoch& r) { return r.train_loss; }), {200, 110, 30}},
+      {"train loss", detail::series_of(history, &StyleEpoch::train_loss), {200, 110, 30}},
       {"validation loss",
-       series_of(history, [](const StyleEpoch& r) { return r.val_loss; }),
+       detail::series_of(history, &StyleEpoch::val_loss),
        {40, 120, 230}}};
   cv::imwrite(
       (report_dir / "loss_curve.png").string(),
       plot_series(curves, fmt::format("{}: proxy loss per epoch (training designs only)", options.model),
                   "loss"));
   const std::vector<Series> accuracy = {
-      {"type", series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[0]; }), {40, 120, 230}},
-      {"family", series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[1]; }), {60, 170, 60}},
+      {"type", detail::series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[0]; }), {40, 120, 230}},
+      {"family", detail::series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[1]; }), {60, 170, 60}},
       {"category",
-       series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[2]; }),
+       detail::series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[2]; }),
        {150, 150, 150}},
-      {"colour", series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[3]; }), {30, 60, 200}},
-      {"look", series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[4]; }), {160, 60, 160}}};
+      {"colour", detail::series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[3]; }), {30, 60, 200}},
+      {"look", detail::series_of(history, [](const StyleEpoch& r) { return r.val_accuracy[4]; }), {160, 60, 160}}};
   cv::imwrite((report_dir / "accuracy_curve.png").string(),
               plot_series(accuracy, fmt::format("{}: validation accuracy (nearest proxy)", options.model),
                           "accuracy"));

@@ -94,12 +94,18 @@ TEST_F(RecommenderTest, CatalogPhotoFindsItsOwnProductAndItsOutfits) {
   EXPECT_TRUE(rec->to_json(any, euclid)["similar"][0]["match"].is_null());
 }
 
+/// The catalog's last item with a photo, or null.
+const catalog::Item* last_with_photo(const Recommender& rec) {
+  const catalog::Item* found = nullptr;
+  for (const auto& item : rec.graph().items()) {
+    if (item.image_path) found = &item;
+  }
+  return found;
+}
+
 TEST_F(RecommenderTest, FiltersByCategoryAndRefusesBadInput) {
   auto rec = Recommender::open(Workspace(ws_->path()), seed64());
-  const catalog::Item* any = nullptr;
-  for (const auto& item : rec->graph().items()) {
-    if (item.image_path) any = &item;
-  }
+  const catalog::Item* any = last_with_photo(*rec);
   ASSERT_NE(any, nullptr);
   RecommendRequest request;
   request.category = "Bottoms";
@@ -118,10 +124,7 @@ TEST_F(RecommenderTest, FiltersByCategoryAndRefusesBadInput) {
 // A worn piece is searched among its slot's items only (RecommendRequest::similar_slot).
 TEST_F(RecommenderTest, SimilarSlotKeepsOnlyThatSlotsItems) {
   auto rec = Recommender::open(Workspace(ws_->path()), seed64());
-  const catalog::Item* any = nullptr;
-  for (const auto& item : rec->graph().items()) {
-    if (item.image_path) any = &item;
-  }
+  const catalog::Item* any = last_with_photo(*rec);
   ASSERT_NE(any, nullptr);
   RecommendRequest request;
   request.k = 15;

@@ -31,6 +31,14 @@ std::array<std::int64_t, 3> file_stamp(const std::filesystem::path& path);
 /// 64-bit FNV-1a of `bytes`: the checksum of the project's file formats.
 std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t seed = 0xcbf29ce484222325ull);
 
+/// splitmix64's finaliser: a well-mixed 64-bit hash of one number (seeded splits by id).
+inline std::uint64_t mix64(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
 /// A read-only memory map of a whole file; the bytes stay valid while the object lives. Movable.
 class MappedFile {
  public:

@@ -40,10 +40,14 @@ constexpr bool has(OptionSet set, Option o) {
   return (set & static_cast<OptionSet>(o)) != 0;
 }
 
+struct OptionFlag {
+  Option option;
+  std::string_view flag;  ///< "--epochs"
+};
 /// An option's command-line flag ("--epochs").
 std::string_view flag_of(Option option);
 /// Every option, in --help order.
-std::span<const Option> all_options();
+std::span<const OptionFlag> all_options();
 /// The options whose value in `options` differs from TrainOptions{} (for callers without a command
 /// line: what they asked for).
 OptionSet options_set(const TrainOptions& options);
