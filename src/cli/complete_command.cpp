@@ -19,7 +19,7 @@ struct Args {
   std::string model = engine::kDefaultModel;
   std::string slots;
   std::size_t outfits = 3, per_slot = 5;
-  std::optional<std::string> category, slot;
+  std::optional<std::string> category, slot, piece;
   bool json = false;
 };
 
@@ -35,6 +35,27 @@ catalog::Slot slot_or_throw(const std::string& name) {
 
 void print_table(const engine::Recommender& rec, const engine::CompleteResponse& r) {
   const auto& graph = rec.graph();
+  if (r.pieces && r.pieces->worn) {
+    const auto& found = *r.pieces;
+    print_line(fmt::format("{}: a person wearing {} piece{}", found.name, found.pieces.size(),
+                           found.pieces.size() == 1 ? "" : "s"));
+    for (std::size_t i = 0; i < found.pieces.size(); ++i) {
+      const auto& p = found.pieces[i];
+      const auto w = std::ranges::find(r.worn, i, &engine::WornPiece::index);
+      const std::string role = !p.sold ? "not sold by this catalog"
+                               : (w != r.worn.end() && w->replaced) ? "to replace"
+                                                                    : "kept";
+      const auto* it = p.sold && !p.match.similar.empty() ? p.match.similar.front().item : nullptr;
+      print_line(fmt::format("  {} {:<10} {:<10} {:<10} {}", i, engine::parse_class_name(p.region.part),
+                             p.region.slot ? catalog::slot_name(*p.region.slot) : "-", role,
+                             it ? fmt::format("closest: {} {} {} {}", it->source_id, it->type, it->colour, it->shop_url)
+                                : std::string()));
+    }
+    if (!r.note.empty()) {
+      print_line(r.note);
+      return;
+    }
+  }
   const auto* best = r.match.similar.empty() ? nullptr : r.match.similar.front().item;
   print_line(fmt::format("query {}: slot {} ({}){}; {:.1f} ms (decode+preprocess {:.1f}, encode {:.1f}, match {:.1f}, "
                          "compat {:.1f}, search {:.1f})",
@@ -69,7 +90,7 @@ void print_table(const engine::Recommender& rec, const engine::CompleteResponse&
     std::string why;
     for (std::size_t k = 0; k < o.pairs.size() && k < 2; ++k) {
       const auto& pr = o.pairs[k];
-      const std::string a = pr.a < 0 ? "your piece" : std::string(catalog::slot_name(o.pieces[static_cast<std::size_t>(pr.a)].slot));
+      const std::string a = pr.a < 0 ? (r.worn.empty() ? "your piece" : "what you wear") : std::string(catalog::slot_name(o.pieces[static_cast<std::size_t>(pr.a)].slot));
       why += fmt::format("{}{} + {} {:.2f}", why.empty() ? "" : ", ", a,
                          catalog::slot_name(o.pieces[static_cast<std::size_t>(pr.b)].slot), pr.score);
     }
@@ -84,7 +105,7 @@ void add_complete_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "complete", "Complete the look: the catalog pieces that go with PHOTO in every other slot, and whole outfits");
   add_workspace_option(*cmd, args->workspace);
-  cmd->add_option("PHOTO", args->photo, "Photo of one garment (JPEG, PNG, WebP, BMP)")->required();
+  cmd->add_option("PHOTO", args->photo, "Photo of a garment, or of a person wearing an outfit (JPEG, PNG, WebP, BMP)")->required();
   cmd->add_option("--slots", args->slots,
                   "Slots to fill, comma-separated (e.g. main_top,bottom,shoes,bag; default: those usually worn "
                   "with the photo's slot)");
@@ -96,6 +117,9 @@ void add_complete_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--category", args->category, "Only pieces of this catalog category");
   cmd->add_option("--slot", args->slot, "The photo's slot (default: its best match's)");
+  cmd->add_option("--piece", args->piece,
+                  "A photo of a person: the worn piece to replace (by number or class); default: keep every "
+                  "worn piece and fill the other slots");
   cmd->add_option("--model", args->model, "Image model (the compat model must have been trained on it)")
       ->capture_default_str();
   cmd->add_flag("--json", args->json, "Print the result as the JSON document of docs/api.md");
@@ -109,14 +133,16 @@ void add_complete_command(CLI::App& app) {
     req.per_slot = args->per_slot;
     req.category = args->category;
     if (args->slot) req.slot = slot_or_throw(*args->slot);
+    if (args->piece) req.piece = engine::PieceChoice::parse(*args->piece);
     engine::RecommenderConfig config;
     config.model = args->model;
     const engine::Workspace ws(args->workspace);
     auto rec = engine::Recommender::open(ws, config);
     auto completer = engine::Completer::open(ws, *rec);
+    auto pieces = engine::PieceSearch::open(ws, *rec);
     const std::string bytes = read_file_bytes(args->photo, config.limits.max_bytes);
     const auto result = completer->complete({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()},
-                                            args->photo.string(), req);
+                                            args->photo.string(), req, pieces.get());
     if (args->json) {
       print_line(completer->to_json(result, req).dump(2));
     } else {

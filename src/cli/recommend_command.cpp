@@ -7,7 +7,9 @@
 
 #include "commands.h"
 #include "mystyle/core/error.h"
+#include "mystyle/core/file_io.h"
 #include "mystyle/engine/photo_views.h"
+#include "mystyle/engine/pieces.h"
 #include "mystyle/engine/recommender.h"
 
 namespace mystyle::cli {
@@ -17,7 +19,7 @@ struct Args {
   std::filesystem::path workspace, photo;
   std::string model = engine::kDefaultModel, pooling = "flat", index = "exact", metric = "cosine", mode = "ranked";
   std::size_t k = 10, outfits = 9;
-  std::optional<std::string> category, slot, in_slot;
+  std::optional<std::string> category, slot, in_slot, piece;
   bool same_slot = false, json = false;
 };
 
@@ -66,13 +68,37 @@ void print_table(const engine::Recommender& rec, const engine::RecommendResult& 
   }
 }
 
+/// A photo of a person: its pieces, each with its best matches, before the chosen piece's whole answer.
+void print_pieces(const engine::PiecesResult& r) {
+  if (!r.worn) return;
+  print_line(fmt::format("{}: a person wearing {} piece{} (parsed in {:.1f} ms; {:.1f} ms in all)", r.name,
+                         r.pieces.size(), r.pieces.size() == 1 ? "" : "s", r.parse ? r.parse->parse_ms : 0.0,
+                         r.total_ms()));
+  for (std::size_t i = 0; i < r.pieces.size(); ++i) {
+    const auto& p = r.pieces[i];
+    std::string best;
+    for (std::size_t k = 0; k < p.match.similar.size() && k < 3; ++k) {
+      const auto& it = *p.match.similar[k].item;
+      best += fmt::format("{}{} {} {}", k == 0 ? "" : "; ", it.source_id, it.type.empty() ? it.name : it.type, it.colour);
+    }
+    print_line(fmt::format("  {}{} {:<10} {:<10} box {},{} {}x{}  {:>4.1f}% of the photo  {}", r.chosen == i ? "*" : " ", i,
+                           engine::parse_class_name(p.region.part),
+                           p.region.slot ? catalog::slot_name(*p.region.slot) : "-", p.region.box.x, p.region.box.y,
+                           p.region.box.width, p.region.box.height, 100 * p.region.share,
+                           p.sold ? best : std::string("not sold by this catalog")));
+  }
+  if (r.chosen) {
+    print_line(fmt::format("  * the piece answered below (choose another with --piece N or --piece CLASS)\n"));
+  }
+}
+
 }  // namespace
 
 void add_recommend_command(CLI::App& app) {
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("recommend", "Find the catalog items that look like PHOTO and the outfits they are in");
   add_workspace_option(*cmd, args->workspace);
-  cmd->add_option("PHOTO", args->photo, "Photo of one garment (JPEG, PNG, WebP, BMP)")->required();
+  cmd->add_option("PHOTO", args->photo, "Photo of a garment, or of a person wearing an outfit (JPEG, PNG, WebP, BMP)")->required();
   cmd->add_option("--metric", args->metric, "Similarity")->check(CLI::IsMember({"cosine", "euclidean", "pearson"}))->capture_default_str();
   cmd->add_option("-k", args->k, "Similar items to find")
       ->check(CLI::Range(std::size_t{1}, engine::RecommendRequest::kMaxK))
@@ -87,6 +113,8 @@ void add_recommend_command(CLI::App& app) {
   cmd->add_option("--slot", args->slot, "The photo's slot (default: the best match's)");
   cmd->add_option("--in-slot", args->in_slot,
                   "Only similar items of this slot (e.g. a piece cut out by `mystyle parse`)");
+  cmd->add_option("--piece", args->piece,
+                  "A photo of a person: the piece to answer, by number or class (default: the largest the catalog sells)");
   cmd->add_option("--model", args->model, "Trained model")->capture_default_str();
   cmd->add_option("--pooling", args->pooling, "Embeddings: flat or mean")->check(CLI::IsMember({"flat", "mean"}))->capture_default_str();
   cmd->add_option("--index", args->index, "exact or hnsw")->check(CLI::IsMember({"exact", "hnsw"}))->capture_default_str();
@@ -97,7 +125,9 @@ void add_recommend_command(CLI::App& app) {
     config.pooling = engine::parse_pooling(args->pooling);
     config.index = engine::parse_index_kind(args->index);
     config.hnsw_metric = index::parse_metric(args->metric);
-    auto rec = engine::Recommender::open(engine::Workspace(args->workspace), config);
+    const engine::Workspace ws(args->workspace);
+    auto rec = engine::Recommender::open(ws, config);
+    auto pieces = engine::PieceSearch::open(ws, *rec);
     engine::RecommendRequest req;
     req.metric = index::parse_metric(args->metric);
     req.k = args->k;
@@ -113,11 +143,19 @@ void add_recommend_command(CLI::App& app) {
       req.slot = catalog::parse_slot(*args->slot);
       if (!req.slot) throw Error(fmt::format("unknown slot '{}'", *args->slot));
     }
-    const auto result = rec->recommend_file(args->photo, req);
+    const engine::PieceChoice choice = args->piece ? engine::PieceChoice::parse(*args->piece) : engine::PieceChoice{};
+    const std::string bytes = read_file_bytes(args->photo, config.limits.max_bytes);
+    const auto result = pieces->find({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()},
+                                     args->photo.string(), req, choice);
     if (args->json) {
-      print_line(rec->to_json(result, req).dump(2));
+      print_line(pieces->to_json(result, req).dump(2));
+      return;
+    }
+    print_pieces(result);
+    if (const engine::RecommendResult* top = result.top()) {
+      print_table(*rec, *top, req);
     } else {
-      print_table(*rec, result, req);
+      print_line(result.note);
     }
   });
 }

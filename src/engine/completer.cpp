@@ -69,6 +69,44 @@ class QueryScores : public recommend::PairScores {
   float near_identical_cosine_;
 };
 
+/// PairScores for a person's worn pieces: an item's score with "the query" is its mean score with every
+/// worn piece (each seen from the item's slot, the item from each piece's).
+class ContextScores : public recommend::PairScores {
+ public:
+  ContextScores(const QueryScores& base, const CompatTable& table, std::vector<std::vector<float>> views,
+                std::vector<catalog::Slot> slots)
+      : base_(base), table_(table), views_(std::move(views)), slots_(std::move(slots)) {}
+
+  float with_query(std::int64_t item) const override {
+    if (views_.empty()) return 0.0f;
+    const auto dim = static_cast<std::size_t>(table_.dim());
+    float sum = 0;
+    for (std::size_t c = 0; c < views_.size(); ++c) {
+      const float* theirs = table_.view(item, slots_[c]);
+      if (theirs == nullptr) return -1.0f;
+      const float* ours = views_[c].data() + static_cast<std::size_t>(table_.slot(item)) * dim;
+      for (std::size_t k = 0; k < dim; ++k) sum += ours[k] * theirs[k];
+    }
+    return sum / static_cast<float>(views_.size());
+  }
+  float between(std::int64_t a, std::int64_t b) const override { return base_.between(a, b); }
+  bool near_identical(std::int64_t a, std::int64_t b) const override { return base_.near_identical(a, b); }
+
+ private:
+  const QueryScores& base_;  ///< for the catalog-only questions
+  const CompatTable& table_;
+  std::vector<std::vector<float>> views_;  ///< per worn piece, [kCompatSlots, dim]
+  std::vector<catalog::Slot> slots_;       ///< per worn piece
+};
+
+/// Slots a worn piece fills: a dress fills the top and the bottom too.
+std::vector<catalog::Slot> filled_by(catalog::Slot slot) {
+  if (slot == catalog::Slot::kDress) return {catalog::Slot::kDress, catalog::Slot::kInnerTop, catalog::Slot::kBottom};
+  if (slot == catalog::Slot::kMainTop || slot == catalog::Slot::kInnerTop || slot == catalog::Slot::kBottom)
+    return {slot, catalog::Slot::kDress};
+  return {slot};
+}
+
 std::string slot_text(catalog::Slot slot) {
   return std::string(catalog::slot_name(slot));
 }
@@ -86,12 +124,12 @@ std::string slot_words(catalog::Slot slot) {
 }
 
 /// "strongest pairs: your piece with the shoes (0.86), the shoes with the bag (0.80)".
-std::string why(const recommend::CompletedOutfit& outfit) {
+std::string why(const recommend::CompletedOutfit& outfit, bool worn) {
   std::string out;
   for (std::size_t i = 0; i < outfit.pairs.size() && i < 2; ++i) {
     const auto& p = outfit.pairs[i];
     const std::string b = "the " + slot_words(outfit.pieces[static_cast<std::size_t>(p.b)].slot);
-    const std::string a = p.a < 0 ? std::string("your piece")
+    const std::string a = p.a < 0 ? std::string(worn ? "what you wear" : "your piece")
                                   : "the " + slot_words(outfit.pieces[static_cast<std::size_t>(p.a)].slot);
     out += fmt::format("{}{} with {} ({:.2f})", i == 0 ? "strongest pairs: " : ", ", a, b, p.score);
   }
@@ -238,7 +276,7 @@ void CompleteRequest::validate() const {
 }
 
 CompleteResponse Completer::complete(std::span<const std::uint8_t> image_bytes, const std::string& name,
-                                     const CompleteRequest& request) {
+                                     const CompleteRequest& request, PieceSearch* pieces) {
   request.validate();
   if (request.category && !std::ranges::binary_search(recommender_.categories(), *request.category)) {
     throw Error(fmt::format("unknown category '{}'", *request.category), ErrorKind::kNotFound);
@@ -253,7 +291,15 @@ CompleteResponse Completer::complete(std::span<const std::uint8_t> image_bytes, 
   auto t = Clock::now();
   const cv::Mat rgb = recommender_.decode(image_bytes, name);
   const double decode_ms = ms_since(t);
-  response.match = recommender_.recommend(rgb, name, match_request);
+  if (pieces != nullptr) {
+    PiecesResult found = pieces->find(rgb, name, match_request, request.piece);
+    found.decode_ms += decode_ms;
+    if (found.worn) return complete_worn(std::move(found), request);
+    response.match = found.pieces.front().match;  // a garment alone: exactly recommend()'s answer
+    response.pieces = std::move(found);
+  } else {
+    response.match = recommender_.recommend(rgb, name, match_request);
+  }
   response.match.decode_ms += decode_ms;
   response.slot_from_request = request.slot.has_value();
   response.query_slot = response.match.query_slot.value_or(catalog::Slot::kOther);
@@ -266,18 +312,7 @@ CompleteResponse Completer::complete(std::span<const std::uint8_t> image_bytes, 
   const std::vector<float> colour = image::colour_features(
       same_pixels ? rgb : image::decode_image(image_bytes, name, recommender_.config().limits,
                                               image::kColourDecodeMinSidePx));
-  std::vector<float> x = response.match.embedding;
-  if (static_cast<int>(x.size()) != model_.style_dim()) {
-    throw Error(fmt::format("the photo's embedding has {} numbers, the compat model wants {}", x.size(),
-                            model_.style_dim()));
-  }
-  x.insert(x.end(), colour.begin(), colour.end());
-  std::vector<float> views;
-  {
-    std::lock_guard lock(model_mutex_);
-    const catalog::Slot own[] = {response.query_slot};
-    model_.embed_all(x, own, views);
-  }
+  std::vector<float> views = views_of(response.match.embedding, colour, response.query_slot);
   response.compat_ms = ms_since(t);
 
   t = Clock::now();
@@ -291,6 +326,93 @@ CompleteResponse Completer::complete(std::span<const std::uint8_t> image_bytes, 
                            near_identical_cosine_);
   response.result = recommend::complete_outfits(recommender_.graph(), scores, response.query_slot, options);
   response.search_ms = ms_since(t);
+  return response;
+}
+
+std::vector<float> Completer::views_of(std::vector<float> x, const std::vector<float>& colour,
+                                      catalog::Slot slot) {
+  if (static_cast<int>(x.size()) != model_.style_dim()) {
+    throw Error(fmt::format("the photo's embedding has {} numbers, the compat model wants {}", x.size(),
+                            model_.style_dim()));
+  }
+  x.insert(x.end(), colour.begin(), colour.end());
+  std::vector<float> views;
+  std::lock_guard lock(model_mutex_);
+  const catalog::Slot own[] = {slot};
+  model_.embed_all(x, own, views);
+  return views;
+}
+
+CompleteResponse Completer::complete_worn(PiecesResult found, const CompleteRequest& request) {
+  if (!found.worn) throw Error("complete_worn: the photo is not of a person");
+  request.validate();
+  CompleteResponse response;
+  response.slot_from_request = false;
+  if (!found.chosen) {  // a person, but nothing the catalog sells
+    response.note = found.note;
+    response.match.query_name = found.name;
+    response.match.decode_ms = found.decode_ms + found.gate_ms + (found.parse ? found.parse->parse_ms : 0.0);
+    response.pieces = std::move(found);
+    return response;
+  }
+  const std::size_t chosen = *found.chosen;
+  const bool replace = request.piece.index.has_value() || request.piece.part.has_value();
+  response.match = found.pieces[chosen].match;
+  response.query_slot = found.pieces[chosen].region.slot.value_or(catalog::Slot::kOther);
+  // Timings: the parse and every other piece's search count as the match.
+  response.match.decode_ms = found.total_ms() - (response.match.encode_ms + response.match.search_ms +
+                                                 response.match.outfits_ms);
+
+  auto t = Clock::now();
+  std::vector<std::vector<float>> views;
+  std::vector<catalog::Slot> slots;
+  std::vector<bool> worn_slot(catalog::kAllSlots.size() + 1, false);
+  for (std::size_t i = 0; i < found.pieces.size(); ++i) {
+    const PhotoPiece& p = found.pieces[i];
+    if (!p.sold) continue;
+    const catalog::Slot slot = *p.region.slot;
+    response.worn.push_back({i, replace && i == chosen});
+    if (replace && i == chosen) continue;
+    for (const auto s : filled_by(slot)) worn_slot[static_cast<std::size_t>(s)] = true;
+    views.push_back(views_of(p.match.embedding, image::colour_features(p.cutout), slot));
+    slots.push_back(slot);
+  }
+  const bool alone = replace && views.empty();
+  if (alone) {  // nothing else worn: the chosen piece is the context, as a photo of it alone would be
+    const PhotoPiece& p = found.pieces[chosen];
+    views.push_back(views_of(p.match.embedding, image::colour_features(p.cutout), response.query_slot));
+    slots.push_back(response.query_slot);
+    response.worn.front().replaced = false;
+  }
+  response.compat_ms = ms_since(t);
+
+  t = Clock::now();
+  recommend::CompleteOptions options;
+  if (alone) {
+    options.slots = request.slots.empty() ? default_slots_[static_cast<std::size_t>(response.query_slot)]
+                                          : request.slots;
+  } else if (replace) {
+    options.slots = {response.query_slot};
+  } else if (!request.slots.empty()) {
+    options.slots = request.slots;
+  } else {
+    for (const auto slot : slots) {
+      for (const auto s : default_slots_[static_cast<std::size_t>(slot)]) {
+        if (!worn_slot[static_cast<std::size_t>(s)] && std::ranges::find(options.slots, s) == options.slots.end())
+          options.slots.push_back(s);
+      }
+    }
+  }
+  options.outfits = request.outfits;
+  options.per_slot = request.per_slot;
+  options.category = request.category;
+  const QueryScores base(table_, features_, recommender_.graph(), {}, response.query_slot, near_identical_cosine_);
+  const ContextScores scores(base, table_, std::move(views), std::move(slots));
+  // The worn slots are given explicitly; "the query's slot" (dropped from them) is none of them.
+  response.result = recommend::complete_outfits(recommender_.graph(), scores, catalog::Slot::kOther, options);
+  response.result.query_slot = response.query_slot;
+  response.search_ms = ms_since(t);
+  response.pieces = std::move(found);
   return response;
 }
 
@@ -317,13 +439,13 @@ nlohmann::json Completer::to_json(const CompleteResponse& r, const CompleteReque
                        {"b", o.pieces[static_cast<std::size_t>(p.b)].item},
                        {"score", p.score}});
     }
-    outfits.push_back({{"score", o.score}, {"pieces", pieces}, {"pairs", pairs}, {"why", why(o)}});
+    outfits.push_back({{"score", o.score}, {"pieces", pieces}, {"pairs", pairs}, {"why", why(o, !r.worn.empty())}});
   }
   nlohmann::json slots = nlohmann::json::array();
   for (const auto s : r.result.slots) slots.push_back(slot_text(s));
   nlohmann::json best =
       r.match.similar.empty() ? nlohmann::json(nullptr) : item_json(*r.match.similar.front().item);
-  return {{"query",
+  nlohmann::json doc = {{"query",
            {{"name", r.match.query_name},
             {"slot", slot_text(r.query_slot)},
             {"slot_from", r.slot_from_request ? "request" : "best match"},
@@ -348,6 +470,39 @@ nlohmann::json Completer::to_json(const CompleteResponse& r, const CompleteReque
             {"compat", r.compat_ms},
             {"search", r.search_ms},
             {"total", r.total_ms()}}}};
+  doc["worn"] = r.pieces && r.pieces->worn;
+  doc["note"] = r.note.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.note);
+  if (r.pieces) {
+    const PiecesResult& found = *r.pieces;
+    const bool replace = std::ranges::any_of(r.worn, [](const WornPiece& w) { return w.replaced; });
+    doc["mode"] = !found.worn ? "garment" : replace ? "replace" : "fill";
+    doc["photo"] = {{"width", found.photo.width}, {"height", found.photo.height}};
+    doc["piece"] = found.chosen ? nlohmann::json(*found.chosen) : nlohmann::json(nullptr);
+    nlohmann::json pieces = nlohmann::json::array();
+    for (std::size_t i = 0; found.worn && i < found.pieces.size(); ++i) {
+      const PhotoPiece& p = found.pieces[i];
+      const auto w = std::ranges::find(r.worn, i, &WornPiece::index);
+      const char* role = !p.sold ? "not sold" : (w != r.worn.end() && w->replaced) ? "replaced" : "kept";
+      pieces.push_back(
+          {{"index", i},
+           {"class", parse_class_name(p.region.part)},
+           {"slot", p.region.slot ? nlohmann::json(slot_text(*p.region.slot)) : nlohmann::json(nullptr)},
+           {"box", {{"x", p.region.box.x}, {"y", p.region.box.y}, {"width", p.region.box.width},
+                    {"height", p.region.box.height}}},
+           {"share", p.region.share},
+           {"sold", p.sold},
+           {"role", role},
+           {"outline", outline_json(p.region.mask)},
+           {"best_match", p.sold && !p.match.similar.empty() ? item_json(*p.match.similar.front().item)
+                                                             : nlohmann::json(nullptr)}});
+    }
+    doc["pieces"] = std::move(pieces);
+    if (found.worn) {
+      doc["query"]["slot_from"] = "parsed piece";
+      if (!found.chosen) doc["query"]["slot"] = nullptr;
+    }
+  }
+  return doc;
 }
 
 }  // namespace mystyle::engine

@@ -84,10 +84,12 @@ void recommend_photo(const httplib::Request& req, httplib::Response& res, Server
   const auto snap = state.snapshot();  // the whole request works on one version of the workspace
   engine::Recommender& rec = *snap->recommender;
   const engine::RecommendRequest request = parse_recommend_request(req, rec.categories());
+  engine::PieceChoice choice;
+  if (auto v = param(req, "piece"); v && !v->empty()) choice = parse_piece_param(*v);
   const Upload upload = read_upload(req, state.options.max_upload_bytes);
-  const engine::RecommendResult result =
-      on_photo([&] { return rec.recommend(bytes_of(upload), upload.name, request); });
-  reply_json(res, rec.to_json(result, request, /*include_seen_image=*/true)
+  const engine::PiecesResult result =
+      on_photo([&] { return snap->pieces->find(bytes_of(upload), upload.name, request, choice); });
+  reply_json(res, snap->pieces->to_json(result, request, /*include_images=*/true)
                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
@@ -99,7 +101,7 @@ void complete_photo(const httplib::Request& req, httplib::Response& res, ServerS
   const engine::CompleteRequest request = parse_complete_request(req, snap->recommender->categories());
   const Upload upload = read_upload(req, state.options.max_upload_bytes);
   const engine::CompleteResponse response =
-      on_photo([&] { return snap->completer->complete(bytes_of(upload), upload.name, request); });
+      on_photo([&] { return snap->completer->complete(bytes_of(upload), upload.name, request, snap->pieces.get()); });
   reply_json(res, snap->completer->to_json(response, request)
                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }

@@ -70,6 +70,14 @@ catalog::Slot parse_slot_param(const std::string& text, const std::string& name)
   throw Error(fmt::format("parameter '{}': unknown slot '{}' (known: {})", name, text, known));
 }
 
+engine::PieceChoice parse_piece_param(const std::string& value) {
+  try {
+    return engine::PieceChoice::parse(value);
+  } catch (const Error& e) {
+    throw Error(fmt::format("parameter '{}'", e.what()), ErrorKind::kInvalidInput);
+  }
+}
+
 engine::RecommendRequest parse_recommend_request(const httplib::Request& req,
                                                  std::span<const std::string> categories) {
   engine::RecommendRequest r;
@@ -113,6 +121,7 @@ engine::CompleteRequest parse_complete_request(const httplib::Request& req,
     r.category = *v;
   }
   if (auto v = param(req, "slot"); v && !v->empty()) r.slot = parse_slot_param(*v, "slot");
+  if (auto v = param(req, "piece"); v && !v->empty()) r.piece = parse_piece_param(*v);
   return r;
 }
 

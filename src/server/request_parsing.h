@@ -56,6 +56,9 @@ catalog::Slot parse_slot_param(const std::string& text, const std::string& name)
 
 /// POST /api/recommend's parameters: metric, k, outfits, mode, category (one of `categories`, sorted),
 /// same_slot, slot. Absent or empty optional ones keep RecommendRequest's defaults.
+/// The `piece` parameter: a piece's number or a garment class (engine::PieceChoice::parse).
+engine::PieceChoice parse_piece_param(const std::string& value);
+
 engine::RecommendRequest parse_recommend_request(const httplib::Request& req,
                                                  std::span<const std::string> categories);
 

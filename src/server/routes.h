@@ -44,6 +44,8 @@ struct Snapshot {
   /// `completer_unavailable` says why (the 503 message). Thread-safe. Declared after the
   /// recommender it refers to, so it goes first.
   std::shared_ptr<engine::Completer> completer;
+  /// Every photo's pieces (a person's, when the workspace has a parse model); never null.
+  std::shared_ptr<engine::PieceSearch> pieces;
   std::string completer_unavailable;
   std::uint64_t generation = 1;  ///< 1 at start, +1 per reload
   std::chrono::system_clock::time_point loaded_at = std::chrono::system_clock::now();

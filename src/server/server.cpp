@@ -114,6 +114,22 @@ void open_completer(Snapshot& snap, const engine::Workspace& workspace, bool qui
   }
 }
 
+/// The photo's pieces: with the workspace's parse model when it has one that loads; otherwise every
+/// photo is one garment, as before (the server still answers, and says why in its log).
+void open_pieces(Snapshot& snap, const engine::Workspace& workspace, bool quiet) {
+  try {
+    snap.pieces = engine::PieceSearch::open(workspace, *snap.recommender);
+    if (!quiet) {
+      spdlog::info("photos of people: {}", snap.pieces->has_parser()
+                                               ? "parsed into pieces (models/parse.model)"
+                                               : "off, every photo is one garment (run `mystyle train --model parse`)");
+    }
+  } catch (const std::exception& e) {
+    snap.pieces = engine::PieceSearch::without_parser(*snap.recommender);
+    spdlog::warn("photos of people: off, every photo is one garment ({})", e.what());
+  }
+}
+
 }  // namespace
 
 WorkspaceStamp take_workspace_stamp(ServerState& state) {
@@ -131,7 +147,8 @@ WorkspaceStamp take_workspace_stamp(ServerState& state) {
   for (const auto& path : {state.workspace.embeddings_file(state.config.model, pooling),
                            engine::views_file(state.workspace, state.config.model, state.config.pooling),
                            state.workspace.model_file(state.config.model),
-                           state.workspace.model_file(engine::kCompatModel)}) {
+                           state.workspace.model_file(engine::kCompatModel),
+                           state.workspace.model_file("parse")}) {
     stamp.files.push_back(file_stamp(path));
   }
   return stamp;
@@ -141,6 +158,7 @@ std::shared_ptr<Snapshot> open_snapshot(ServerState& state, std::uint64_t genera
   const auto t0 = Clock::now();
   auto snap = std::make_shared<Snapshot>();
   snap->recommender = engine::Recommender::open(state.workspace, state.config);
+  open_pieces(*snap, state.workspace, /*quiet=*/true);
   const auto previous = state.snapshot();
   open_completer(*snap, state.workspace, /*quiet=*/true, previous.get());
   if (state.options.warm_up) warm_up(*snap);
@@ -338,6 +356,7 @@ Server::Server(std::shared_ptr<engine::Recommender> recommender, engine::Workspa
   {
     // The caller's recommender is generation 1; "complete the look" is opened over it here.
     auto first = std::make_shared<Snapshot>(*state.snapshot());
+    open_pieces(*first, state.workspace, /*quiet=*/false);
     open_completer(*first, state.workspace, /*quiet=*/false);
     if (state.options.warm_up) warm_up(*first);
     state.publish(std::move(first));

@@ -17,7 +17,10 @@
 #include "mystyle/engine/completer.h"
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/recommender.h"
+#include "mystyle/train/ccp.h"
 #include "mystyle/train/family.h"
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 namespace mystyle::engine {
 namespace {
@@ -187,6 +190,99 @@ TEST_F(CompatTest, CompleteProposesRealPiecesInOtherSlots) {
   req.category.reset();
   req.per_slot = 0;
   EXPECT_THROW(completer->complete(photo, "bottom.jpg", req), Error);
+}
+
+// A person's worn pieces (CCP's own labels as the parse, so the test does not depend on a parser's
+// training): each kept, the other slots filled; with one piece kept, exactly today's answer for that
+// piece's cut-out as a photo; with a piece chosen, only its slot is filled, around the rest.
+TEST_F(CompatTest, CompleteAroundWornPieces) {
+  const auto ccp_root = testing::dataset_path("ccp/labels.csv");
+  if (ccp_root.empty()) GTEST_SKIP() << "CCP data set absent";
+  const CcpSet ccp = load_ccp(ccp_root.parent_path());
+  const Workspace w = workspace();
+  auto rec = Recommender::open(w, {});
+  auto completer = Completer::open(w, *rec);
+  auto search = PieceSearch::open(w, *rec);
+  ParsedPhoto photo;
+  for (const auto& p : ccp.annotated) {
+    if (!ccp_held_out(p.id, 1)) continue;
+    photo = load_parsed_photo(ccp, p);
+    const auto has = [&](ParseClass c) { return cv::countNonZero(photo.classes == static_cast<int>(c)) > 800; };
+    if (has(ParseClass::kTop) && has(ParseClass::kBottom) && has(ParseClass::kShoes)) break;
+    photo = {};
+  }
+  ASSERT_FALSE(photo.rgb.empty());
+  RecommendRequest match;
+  match.k = 10;
+  match.max_outfits = 1;
+  auto parse_of = [](const cv::Mat& classes) {
+    ParseResult r;
+    r.classes = classes;
+    r.pieces = pieces_of(classes);
+    return r;
+  };
+
+  // Every piece kept: no worn slot is filled again.
+  CompleteRequest req;
+  req.per_slot = 4;
+  const CompleteResponse all = completer->complete_worn(
+      search->search_parsed(photo.rgb, photo.id, match, parse_of(photo.classes)), req);
+  ASSERT_TRUE(all.pieces && all.pieces->worn);
+  std::set<catalog::Slot> worn;
+  for (const WornPiece& p : all.worn) {
+    EXPECT_FALSE(p.replaced);
+    worn.insert(*all.pieces->pieces[p.index].region.slot);
+  }
+  EXPECT_TRUE(worn.contains(catalog::Slot::kBottom));
+  for (const auto slot : all.result.slots) {
+    EXPECT_FALSE(worn.contains(slot)) << catalog::slot_name(slot);
+    EXPECT_FALSE(slot == catalog::Slot::kDress) << "a top and a bottom are worn";
+  }
+  for (const auto& c : all.result.candidates) {
+    for (const auto& p : c.pieces) EXPECT_EQ(rec->graph().item(p.item)->slot, c.slot);
+  }
+  const nlohmann::json doc = completer->to_json(all, req);
+  EXPECT_TRUE(doc["worn"].get<bool>());
+  EXPECT_EQ(doc["mode"], "fill");
+  EXPECT_EQ(doc["pieces"].size(), all.pieces->pieces.size());
+
+  // Only the bottom worn (the rest made skin): the same candidates as the bottom's cut-out completed
+  // as a photo of one garment.
+  cv::Mat only_bottom = photo.classes.clone();
+  for (int c = static_cast<int>(ParseClass::kTop); c < kParseClasses; ++c) {
+    if (c != static_cast<int>(ParseClass::kBottom)) only_bottom.setTo(static_cast<int>(ParseClass::kPerson), only_bottom == c);
+  }
+  req.slots = {catalog::Slot::kShoes, catalog::Slot::kMainTop, catalog::Slot::kBag};
+  const CompleteResponse one =
+      completer->complete_worn(search->search_parsed(photo.rgb, photo.id, match, parse_of(only_bottom)), req);
+  ASSERT_EQ(one.worn.size(), 1u);
+  const PhotoPiece& bottom = one.pieces->pieces[one.worn.front().index];
+  std::vector<std::uint8_t> png;
+  cv::Mat bgr;
+  cv::cvtColor(bottom.cutout, bgr, cv::COLOR_RGB2BGR);
+  cv::imencode(".png", bgr, png);
+  CompleteRequest as_photo = req;
+  as_photo.slot = catalog::Slot::kBottom;
+  const CompleteResponse reference = completer->complete(png, "bottom.png", as_photo);
+  ASSERT_EQ(one.result.candidates.size(), reference.result.candidates.size());
+  for (std::size_t s = 0; s < one.result.candidates.size(); ++s) {
+    const auto& a = one.result.candidates[s].pieces;
+    const auto& b = reference.result.candidates[s].pieces;
+    ASSERT_EQ(a.size(), b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      EXPECT_EQ(a[i].item, b[i].item);
+      EXPECT_FLOAT_EQ(a[i].with_query, b[i].with_query);
+    }
+  }
+
+  // The shoes chosen: only shoes proposed, and the rest of what is worn kept.
+  req.slots.clear();
+  req.piece = PieceChoice::parse("shoes");
+  const CompleteResponse shoes = completer->complete_worn(
+      search->search_parsed(photo.rgb, photo.id, match, parse_of(photo.classes), req.piece), req);
+  EXPECT_EQ(shoes.result.slots, (std::vector<catalog::Slot>{catalog::Slot::kShoes}));
+  EXPECT_EQ(std::ranges::count_if(shoes.worn, [](const WornPiece& p) { return p.replaced; }), 1);
+  EXPECT_EQ(completer->to_json(shoes, req)["mode"], "replace");
 }
 
 // Without a trained compat model the completer names the command that makes one.

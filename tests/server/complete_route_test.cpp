@@ -206,6 +206,11 @@ TEST_F(CompleteApiTest, ReturnsTheEngineDocument) {
   const auto response = completer_->complete(
       {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, "garment.jpg", request);
   json expected = completer_->to_json(response, request);
+  // The server also looks for a person's pieces: a garment alone is answered exactly the same.
+  EXPECT_EQ(doc["mode"], "garment");
+  EXPECT_TRUE(doc["pieces"].empty());
+  EXPECT_EQ(doc["piece"], 0);
+  for (const char* key : {"mode", "photo", "piece", "pieces"}) doc.erase(key);
   for (json* d : {&doc, &expected}) d->erase("timing_ms");
   EXPECT_EQ(doc, expected);
 }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "mystyle/engine/compat_model.h"
+#include "mystyle/engine/pieces.h"
 #include "mystyle/engine/recommender.h"
 #include "mystyle/recommend/complete.h"
 
@@ -30,13 +31,29 @@ struct CompleteRequest {
   std::size_t per_slot = 5;  ///< candidates listed per slot (what "swap" walks through), 1 to kMaxPerSlot
   std::optional<std::string> category;  ///< only pieces of this catalog category
   std::optional<catalog::Slot> slot;    ///< the photo's slot; default: its best match's
+  /// A photo of a person: the worn piece to replace (its slot is filled with pieces that go with the
+  /// rest of what the person wears). Unset: every worn piece is kept and the other slots are filled.
+  PieceChoice piece;
 
   /// Throws mystyle::Error (kInvalidInput) naming the field out of its bounds.
   void validate() const;
 };
 
+/// A worn piece in a completed look: kept (the person wears it; its closest catalog item stands for it in
+/// the shop) or being replaced.
+struct WornPiece {
+  std::size_t index = 0;  ///< in PiecesResult::pieces
+  bool replaced = false;
+};
+
 struct CompleteResponse {
-  RecommendResult match;  ///< the photo's visual matches (decode, encode and search timings)
+  /// The photo's visual matches (decode, encode and search timings); for a worn photo the chosen (or
+  /// most prominent) piece's.
+  RecommendResult match;
+  /// The photo's pieces (PieceSearch) when the Completer was given one; worn: a person's.
+  std::optional<PiecesResult> pieces;
+  std::vector<WornPiece> worn;  ///< the sold worn pieces: the context of the look
+  std::string note;             ///< why nothing could be completed (no garment the catalog sells)
   catalog::Slot query_slot = catalog::Slot::kOther;
   bool slot_from_request = false;
   recommend::CompleteResult result;
@@ -69,8 +86,16 @@ class Completer {
   ~Completer();
 
   /// Throws mystyle::Error for an undecodable or oversized image (named `name`) or bad parameters.
+  /// With `pieces` (over the same recommender), a photo of a person is completed around what they wear:
+  /// each worn piece the catalog sells is kept and the slots they do not wear are filled with pieces
+  /// that go with all of them (CompleteRequest::piece: that piece's slot is filled instead, with pieces
+  /// that go with the rest); a garment alone is answered exactly as without `pieces`.
   CompleteResponse complete(std::span<const std::uint8_t> image_bytes, const std::string& name,
-                            const CompleteRequest& request);
+                            const CompleteRequest& request, PieceSearch* pieces = nullptr);
+
+  /// complete() of a photo whose pieces were found (PieceSearch::find or search_parsed, with a request
+  /// of k 10 and 1 outfit): `found.worn` must be true. Public so that a test can give pieces of its own.
+  CompleteResponse complete_worn(PiecesResult found, const CompleteRequest& request);
 
   /// The stable JSON document of `mystyle complete --json` and `POST /api/complete` (docs/api.md).
   nlohmann::json to_json(const CompleteResponse& response, const CompleteRequest& request) const;
@@ -82,6 +107,9 @@ class Completer {
   float near_identical_cosine() const { return near_identical_cosine_; }
 
  private:
+  /// The compatibility views ([kCompatSlots, dim]) of a photo's style embedding and colour features.
+  std::vector<float> views_of(std::vector<float> embedding, const std::vector<float>& colour, catalog::Slot slot);
+
   Completer(Recommender& recommender, CompatModel model, CompatTable table, CompatFeatures features,
             std::unique_ptr<nlohmann::json> description);
 
