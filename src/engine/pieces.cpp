@@ -126,10 +126,11 @@ PiecesResult PieceSearch::find(const cv::Mat& rgb, const std::string& name, cons
   result.name = name;
   result.photo = rgb.size();
   auto t = Clock::now();
-  result.skin_share = image::skin_share(rgb);
+  const image::SkinTest skin = image::skin_test(rgb);
+  result.skin_share = skin.skin_share;
   result.gate_ms = ms_since(t);
 
-  if (parser_ && result.skin_share >= image::kSkinShareForPerson) {
+  if (parser_ && skin.may_show_person()) {
     return search_parsed(rgb, name, request, parser_->parse(rgb), choice, std::move(result));
   }
   return search_parsed(rgb, name, request, std::nullopt, choice, std::move(result));

@@ -68,7 +68,7 @@ class PiecesTest : public ::testing::Test {
       const std::string bytes = read_file_bytes(*item.image_path);
       const cv::Mat rgb = rec_->decode({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()},
                                        *item.image_path);
-      if (image::skin_share(rgb) < image::kSkinShareForPerson) {
+      if (!image::skin_test(rgb).may_show_person()) {
         *name = *item.image_path;
         return rgb;
       }

@@ -5,8 +5,9 @@
 /// items of its slot. The top-level answer is the most prominent piece's (the largest one the catalog
 /// sells), or the piece the caller chose.
 ///
-/// Which is which: a photo with almost no skin-coloured pixels (image/skin.h, about 0.05 ms) is a garment
-/// alone and never reaches the parser, so studio photos keep their speed. Any other photo is parsed; it is
+/// Which is which: a photo with almost no skin-coloured pixels, or a garment on a studio backdrop that
+/// is skin-coloured nearly all over (image/skin.h, about 0.05 ms), is a garment alone and never reaches
+/// the parser, so studio photos keep their speed. Any other photo is parsed; it is
 /// a person when the parser gives the person class (skin, hair) at least kMinPersonShare of it, and
 /// otherwise still one garment (a beige coat, say), answered as before. Without a parse model in the
 /// workspace every photo is one piece, and the answer says how to get pieces.
@@ -50,7 +51,7 @@ struct PiecesResult {
   cv::Size photo;                    ///< the decoded photo's size: boxes and outlines are in its pixels
   bool worn = false;                 ///< a person wearing the pieces
   bool parsed = false;               ///< the parser ran (the skin test let it)
-  double skin_share = 0;             ///< image::skin_share of the photo
+  double skin_share = 0;             ///< image::SkinTest::skin_share of the photo
   std::optional<ParseResult> parse;  ///< when parsed
   std::vector<PhotoPiece> pieces;    ///< worn: largest first; studio: exactly one
   std::optional<std::size_t> chosen; ///< the piece the top-level answer is about; none when nothing is sold
