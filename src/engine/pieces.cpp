@@ -175,6 +175,10 @@ PiecesResult PieceSearch::search_parsed(const cv::Mat& rgb, const std::string& n
   std::vector<std::string> unsold;
   for (ParsePiece& region : result.parse->pieces) {
     PhotoPiece piece;
+    // A top worn under outerwear is an inner top; a catalog that sells no inner tops (MANGO files
+    // every top as main_top) sells it as a main top.
+    if (region.slot == catalog::Slot::kInnerTop && !sold_[static_cast<std::size_t>(catalog::Slot::kInnerTop)])
+      region.slot = catalog::Slot::kMainTop;
     piece.sold = region.slot && sold_[static_cast<std::size_t>(*region.slot)];
     piece.region = std::move(region);
     if (piece.sold) {

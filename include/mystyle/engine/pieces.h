@@ -38,7 +38,8 @@ struct PieceChoice {
 };
 
 struct PhotoPiece {
-  /// The region: for a worn piece its class, slot, box, share and mask; for a studio photo, part
+  /// The region: for a worn piece its class, catalog slot (a top under outerwear is `inner_top`, or
+  /// `main_top` in a catalog that sells no inner tops), box, share and mask; for a studio photo, part
   /// kBackground, the slot of the best match, the object box, and no mask.
   ParsePiece region;
   bool sold = true;          ///< the catalog has items of its slot (else it is not searched)
