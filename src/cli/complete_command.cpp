@@ -2,6 +2,7 @@
 // compatibility model: the best pieces per slot and whole outfits around it.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -60,7 +61,7 @@ void print_table(const engine::Recommender& rec, const engine::CompleteResponse&
   print_line(fmt::format("query {}: slot {} ({}){}; {:.1f} ms (decode+preprocess {:.1f}, encode {:.1f}, match {:.1f}, "
                          "compat {:.1f}, search {:.1f})",
                          r.match.query_name, catalog::slot_name(r.query_slot),
-                         r.slot_from_request ? "as asked" : "from the best match",
+                         r.slot_from_request ? "as asked" : (r.pieces && r.pieces->worn) ? (std::ranges::any_of(r.worn, [](const engine::WornPiece& w) { return w.replaced; }) ? "the piece to replace" : "the largest piece worn") : "from the best match",
                          best ? fmt::format(", best match {} {}", best->source_id, best->type) : "", r.total_ms(),
                          r.match.decode_ms, r.match.encode_ms, r.match.search_ms + r.match.outfits_ms, r.compat_ms,
                          r.search_ms));
@@ -68,7 +69,7 @@ void print_table(const engine::Recommender& rec, const engine::CompleteResponse&
     print_line("\nno slot to fill: no outfit holds a piece of this slot, or no candidate passed the filters");
     return;
   }
-  print_line("\nbest pieces per slot (compatibility with your piece, cosine):");
+  print_line(r.worn.empty() ? "\nbest pieces per slot (compatibility with your piece, cosine):" : "\nbest pieces per slot (mean compatibility with what you wear, cosine):");
   for (const auto& c : r.result.candidates) {
     print_line(fmt::format("  {}:", catalog::slot_name(c.slot)));
     for (const auto& p : c.pieces) {

@@ -105,6 +105,10 @@ std::unique_ptr<PieceSearch> PieceSearch::open(const Workspace& workspace, Recom
   return std::unique_ptr<PieceSearch>(new PieceSearch(recommender, std::move(parser)));
 }
 
+void PieceSearch::warm_up() {
+  if (parser_) (void)parser_->parse(cv::Mat(96, 64, CV_8UC3, cv::Scalar(120, 110, 100)));
+}
+
 std::unique_ptr<PieceSearch> PieceSearch::without_parser(Recommender& recommender) {
   return std::unique_ptr<PieceSearch>(new PieceSearch(recommender, nullptr));
 }

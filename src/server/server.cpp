@@ -75,6 +75,7 @@ void warm_up(const Snapshot& snap) {
   request.max_outfits = 1;
   try {
     snap.recommender->recommend(png, "warm-up", request);
+    if (snap.pieces) snap.pieces->warm_up();
     if (snap.completer) {
       engine::CompleteRequest complete;
       complete.outfits = 1;

@@ -71,6 +71,8 @@ class PieceSearch {
   /// Every photo one piece (a server whose parse model did not load still answers).
   static std::unique_ptr<PieceSearch> without_parser(Recommender& recommender);
   bool has_parser() const { return parser_ != nullptr; }
+  /// Sets up the parser's inference plan (its first call costs a few hundred ms), when there is one.
+  void warm_up();
   Recommender& recommender() const { return recommender_; }
 
   /// The photo's pieces, each searched with `request` (a worn piece among its slot's items, as its
