@@ -113,6 +113,9 @@ function useFile(blob, name) {
   preview.dataset.url = URL.createObjectURL(blob);
   preview.src = preview.dataset.url;
   $('#seen-image').removeAttribute('src');
+  pieceState.doc = null;
+  pieceState.selected = null;
+  clearPieces();
   show($('#preview'), true);
   runQuery();
   runComplete();
@@ -140,6 +143,7 @@ async function runQuery() {
     show($('#results'), false);
     show($('#query-meta'), false);
     show($('#preview'), false);
+    clearPieces();
     setError($('#error'), e.message);
   } finally {
     if (mine === sequence) show($('#loading'), false);
@@ -147,6 +151,9 @@ async function runQuery() {
 }
 
 function renderResult(doc) {
+  if (doc.worn) { renderWorn(doc); return; }
+  clearPieces();
+  showNote(doc.note, false);
   const q = doc.query;
   if (q.seen_image) $('#seen-image').src = q.seen_image;
   const t = doc.timings_ms;
@@ -156,17 +163,7 @@ function renderResult(doc) {
     ` · answered in ${t.total.toFixed(0)} ms ` +
     `(decode ${t.decode_preprocess.toFixed(1)}, encode ${t.encode.toFixed(1)}, search ${t.search.toFixed(1)}, outfits ${t.outfits.toFixed(1)})`;
   show(meta, true);
-
-  const similar = $('#similar');
-  similar.replaceChildren(...doc.similar.map((s) => itemCard(s, { rank: s.rank, relevance: s.relevance, score: s.score, distance: s.distance, matchedView: s.matched_view, match: s.match })));
-  $('#similar-count').textContent = `${doc.similar.length} by ${q.metric}`;
-  if (!doc.similar.length) similar.replaceChildren(emptyNote('No catalog item matches these settings.'));
-
-  const outfits = $('#outfits');
-  outfits.replaceChildren(...doc.outfits.map(outfitCard));
-  $('#outfit-count').textContent = doc.outfits.length ? `${doc.outfits.length} shown` : '';
-  if (!doc.outfits.length) outfits.replaceChildren(emptyNote('None of the similar pieces appears in an outfit. Try more similar items or another category.'));
-  show($('#results'), true);
+  renderMatches(doc.similar, doc.outfits, q.metric);
 }
 
 function emptyNote(text) {
@@ -174,6 +171,207 @@ function emptyNote(text) {
   p.className = 'empty';
   p.textContent = text;
   return p;
+}
+
+/* ---------- a photo of a person: its pieces ---------- */
+
+// The /api/recommend answer for the photo shown (pieces[] carries every piece's matches, so choosing
+// another piece asks the server nothing) and the piece whose matches are shown.
+const pieceState = { doc: null, selected: null };
+const PIECE_COLOURS = ['#e6194b', '#2f8f5b', '#4363d8', '#d9822b', '#911eb4', '#0e8a9a', '#c2185b', '#8a5a16', '#5b6b00', '#1f2a44'];
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+function pieceColour(index) { return PIECE_COLOURS[index % PIECE_COLOURS.length]; }
+
+/** A piece's name on the page: its garment class ("top", "shoes"), numbered when the photo has two. */
+function pieceName(pieces, p) {
+  const name = p.class || slotLabel(p.slot) || 'piece';
+  const same = pieces.filter((o) => (o.class || slotLabel(o.slot) || 'piece') === name);
+  return same.length > 1 ? `${name} ${same.indexOf(p) + 1}` : name;
+}
+
+/** The note of an answer ("a person, but no garment the catalog sells: ...", "no parsing model ..."):
+ * a notice for a person's photo, a quiet line for a garment alone. */
+function showNote(note, prominent) {
+  const el = $('#photo-note');
+  // The server quotes commands in backticks: shown as code.
+  el.replaceChildren(...sentence(note || '').split('`').map((part, i) => {
+    if (i % 2 === 0) return part;
+    const code = document.createElement('code');
+    code.textContent = part;
+    return code;
+  }));
+  el.classList.toggle('muted', !prominent);
+  el.classList.toggle('small', !prominent);
+  el.classList.toggle('notice', prominent);
+  show(el, Boolean(note));
+}
+
+/** Back to a garment alone: no outlines, no chips, the captions of a garment. */
+function clearPieces() {
+  $('#piece-outlines').toggleAttribute('hidden', true);  // an SVG element has no `hidden` property
+  $('#piece-outlines').replaceChildren();
+  show($('#pieces'), false);
+  $('#piece-chips').replaceChildren();
+  $('#preview').classList.remove('worn');
+  $('#upload-caption').textContent = 'Your photo';
+  $('#seen-caption').textContent = 'What the model saw';
+  $('#seen-image').classList.add('pixelated');
+  show($('#seen-image').closest('figure'), true);
+  $('#similar-title').textContent = 'Similar pieces';
+  show($('#photo-note'), false);
+}
+
+function renderWorn(doc) {
+  pieceState.doc = doc;
+  const keep = pieceState.selected;
+  pieceState.selected = keep !== null && doc.pieces[keep] && doc.pieces[keep].sold ? keep : doc.piece;
+  $('#preview').classList.add('worn');
+  $('#upload-caption').textContent = `Your photo: ${doc.pieces.length} piece${doc.pieces.length === 1 ? '' : 's'} found`;
+  drawOutlines(doc);
+  drawChips(doc);
+  showNote(doc.note, true);
+  refreshYours();
+  if (pieceState.selected === null) {  // a person, but nothing the catalog sells
+    show($('#seen-image').closest('figure'), false);
+    const t = doc.timings_ms || {};
+    $('#query-meta').textContent = `A person · answered in ${(t.pieces_total || 0).toFixed(0)} ms`;
+    show($('#query-meta'), true);
+    show($('#results'), false);
+    return;
+  }
+  showPiece(pieceState.selected);
+}
+
+/** Each piece's outline over the photo: the SVG's viewBox is the decoded photo's pixels and it covers
+ * the image's box with the same "contain" fit, so the outlines land on the pieces at any size. */
+function drawOutlines(doc) {
+  const svg = $('#piece-outlines');
+  const { width, height } = doc.photo;
+  svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', `Outlines of the pieces: ${doc.pieces.map((p) => pieceName(doc.pieces, p)).join(', ') || 'none'}`);
+  const font = Math.max(10, Math.round(Math.max(width, height) * 0.034));
+  svg.style.setProperty('--label-size', `${font}px`);
+  const groups = doc.pieces.map((p) => {
+    const g = document.createElementNS(SVG_NS, 'g');
+    g.setAttribute('class', p.sold ? 'outline' : 'outline unsold');
+    g.dataset.index = String(p.index);
+    g.style.setProperty('--piece', pieceColour(p.index));
+    const title = document.createElementNS(SVG_NS, 'title');
+    const name = pieceName(doc.pieces, p);
+    title.textContent = p.sold ? `Your ${name}: show its matches` : `Your ${name}: not sold here`;
+    g.append(title);
+    for (const polygon of p.outline) {
+      const shape = document.createElementNS(SVG_NS, 'polygon');
+      shape.setAttribute('points', polygon.map(([x, y]) => `${x},${y}`).join(' '));
+      g.append(shape);
+    }
+    const label = document.createElementNS(SVG_NS, 'text');
+    label.setAttribute('x', String(Math.max(0, Math.min(p.box.x + font * 0.3, width - font * name.length * 0.6))));
+    label.setAttribute('y', String(Math.max(font, p.box.y + font * 1.05)));
+    label.textContent = name;
+    g.append(label);
+    g.addEventListener('click', () => choosePiece(p.index));
+    return g;
+  });
+  // Smaller pieces last, so that they sit above (and stay clickable over) the larger ones.
+  groups.sort((a, b) => doc.pieces[Number(b.dataset.index)].share - doc.pieces[Number(a.dataset.index)].share);
+  svg.replaceChildren(...groups);
+  svg.toggleAttribute('hidden', doc.pieces.length === 0);
+}
+
+function drawChips(doc) {
+  const chips = doc.pieces.map((p) => {
+    const name = pieceName(doc.pieces, p);
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = p.sold ? 'piece-chip' : 'piece-chip unsold';
+    b.dataset.index = String(p.index);
+    b.style.setProperty('--piece', pieceColour(p.index));
+    const swatch = document.createElement('span');
+    swatch.className = 'swatch';
+    swatch.setAttribute('aria-hidden', 'true');
+    const text = document.createElement('span');
+    text.textContent = name;
+    b.append(swatch, text);
+    if (p.sold) {
+      b.title = `Show the catalog pieces like your ${name}`;
+    } else {
+      const why = document.createElement('span');
+      why.className = 'chip-note';
+      why.textContent = 'not sold';
+      b.append(why);
+      b.setAttribute('aria-disabled', 'true');
+      b.title = `The catalog sells no ${p.slot ? slotLabel(p.slot) : name}: nothing to match`;
+    }
+    b.addEventListener('click', () => choosePiece(p.index));
+    return b;
+  });
+  $('#piece-chips').replaceChildren(...chips);
+  const unsold = doc.pieces.filter((p) => !p.sold).map((p) => pieceName(doc.pieces, p));
+  const line = $('#pieces-unsold');
+  line.textContent = unsold.length ? `Not sold here, so not searched: ${unsold.join(', ')}.` : '';
+  show(line, unsold.length > 0);
+  show($('#pieces'), doc.pieces.length > 0);
+}
+
+function choosePiece(index) {
+  const doc = pieceState.doc;
+  if (!doc || !doc.pieces[index]) return;
+  if (!doc.pieces[index].sold) {
+    const line = $('#pieces-unsold');
+    line.classList.remove('flash');
+    void line.offsetWidth;  // restarts the animation
+    line.classList.add('flash');
+    return;
+  }
+  showPiece(index);
+}
+
+/** The matches of piece `index`, from the answer already here. */
+function showPiece(index) {
+  const doc = pieceState.doc;
+  const p = doc.pieces[index];
+  pieceState.selected = index;
+  const name = pieceName(doc.pieces, p);
+  for (const b of document.querySelectorAll('#piece-chips .piece-chip')) {
+    b.setAttribute('aria-pressed', String(Number(b.dataset.index) === index));
+  }
+  for (const g of document.querySelectorAll('#piece-outlines .outline')) g.classList.toggle('chosen', Number(g.dataset.index) === index);
+  $('#preview').dataset.piece = String(index);
+
+  const seen = $('#seen-image');
+  const image = p.cutout_image || (p.chosen ? doc.query.seen_image : '');
+  if (image) seen.src = image; else seen.removeAttribute('src');
+  seen.classList.remove('pixelated');
+  seen.alt = `Your ${name}, cut out of the photo as it was searched`;
+  $('#seen-caption').textContent = `Your ${name}, as searched`;
+  show(seen.closest('figure'), true);
+
+  const t = doc.timings_ms || {};
+  $('#query-meta').textContent = `Showing your ${name}` + (p.slot && slotLabel(p.slot) !== name ? ` (searched as ${slotLabel(p.slot)})` : '') +
+    ` · ${doc.pieces.length} piece${doc.pieces.length === 1 ? '' : 's'} found in ${(t.parse || 0).toFixed(0)} ms` +
+    ` · answered in ${(t.pieces_total || 0).toFixed(0)} ms`;
+  show($('#query-meta'), true);
+
+  $('#similar-title').textContent = `Similar to your ${name}`;
+  const metric = (doc.query && doc.query.metric) || controls.elements.metric.value;
+  renderMatches(p.similar, p.outfits, metric);
+}
+
+/** The similar items and outfits of one search (a garment's, or one piece's). */
+function renderMatches(similarItems, outfitList, metric) {
+  const similar = $('#similar');
+  similar.replaceChildren(...similarItems.map((s) => itemCard(s, { rank: s.rank, relevance: s.relevance, score: s.score, distance: s.distance, matchedView: s.matched_view, match: s.match })));
+  $('#similar-count').textContent = `${similarItems.length} by ${metric}`;
+  if (!similarItems.length) similar.replaceChildren(emptyNote('No catalog item matches these settings.'));
+
+  const outfits = $('#outfits');
+  outfits.replaceChildren(...outfitList.map(outfitCard));
+  $('#outfit-count').textContent = outfitList.length ? `${outfitList.length} shown` : '';
+  if (!outfitList.length) outfits.replaceChildren(emptyNote('None of the similar pieces appears in an outfit. Try more similar items or another category.'));
+  show($('#results'), true);
 }
 
 function piece(item, label, matchedRank) {
@@ -246,7 +444,8 @@ function outfitCard(o) {
 
 /* ---------- complete the look ---------- */
 
-const completeState = { sequence: 0, slot: '' };
+// slot: what the garment was taken for; piece: the worn piece being replaced (null: keep them all).
+const completeState = { sequence: 0, slot: '', piece: null };
 
 /** True when the server has a compatibility model (GET /api/model's `complete.available`). */
 async function completeAvailable() {
@@ -258,9 +457,10 @@ async function completeAvailable() {
   }
 }
 
-async function runComplete(slot = '') {
+async function runComplete(slot = '', piece = null) {
   if (!current) return;
   const mine = ++completeState.sequence;
+  completeState.piece = piece;
   const panel = $('#complete');
   if (!(await completeAvailable())) { show(panel, false); return; }
   if (mine !== completeState.sequence) return;
@@ -269,10 +469,14 @@ async function runComplete(slot = '') {
   form.append('outfits', '3');
   form.append('per_slot', '6');
   if (slot) form.append('slot', slot);
+  if (piece !== null) form.append('piece', String(piece));
   show(panel, true);
   setError($('#complete-error'), '');
   show($('#complete-loading'), true);
-  if (!slot) $('#looks').replaceChildren();
+  if (!slot && piece === null) {
+    $('#looks').replaceChildren();
+    show($('#worn-pieces'), false);
+  }
   try {
     const doc = await api('/api/complete', { method: 'POST', body: form });
     if (mine !== completeState.sequence) return;
@@ -289,6 +493,12 @@ async function runComplete(slot = '') {
 }
 
 function renderLooks(doc) {
+  const panel = $('#complete');
+  panel.dataset.mode = doc.mode || 'garment';
+  if (doc.worn) { renderWornLooks(doc); return; }
+  delete panel.dataset.piece;
+  show($('#complete-slot-field'), true);
+  show($('#worn-pieces'), false);
   const q = doc.query;
   completeState.slot = q.slot;
   $('#complete-slot').value = q.slot;
@@ -310,10 +520,108 @@ function renderLooks(doc) {
   }
 }
 
+/** Complete the look for a person: their own pieces stay in every look ("kept"), or one is replaced. */
+function renderWornLooks(doc) {
+  const panel = $('#complete');
+  if (doc.piece !== null && doc.mode === 'replace') panel.dataset.piece = String(doc.piece); else delete panel.dataset.piece;
+  show($('#complete-slot-field'), false);
+  renderWornPieces(doc);
+  const name = (p) => pieceName(doc.pieces, p);
+  const kept = doc.pieces.filter((p) => p.role === 'kept');
+  const replaced = doc.pieces.find((p) => p.role === 'replaced');
+  const learned = doc.model && doc.model.outfits_learned_from;
+  const list = (names) => (names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}` : names[0] || '');
+  $('#complete-meta').textContent = [
+    replaced
+      ? `Replacing your ${name(replaced)}: ${slotLabel(replaced.slot)} pieces that go with your ${list(kept.map(name)) || 'photo'}`
+      : kept.length ? `Your ${list(kept.map(name))} stay${kept.length === 1 ? 's' : ''} in every look; the looks add ${list(doc.slots.map(slotLabel)) || 'nothing'}` : '',
+    learned ? `pieces chosen by a model of what goes together, learned from ${learned.toLocaleString()} outfits` : '',
+    doc.timing_ms ? `${doc.timing_ms.total.toFixed(0)} ms` : '',
+  ].filter(Boolean).join(' · ');
+  const bySlot = new Map(doc.candidates.map((c) => [c.slot, c.pieces]));
+  const looks = $('#looks');
+  looks.replaceChildren(...doc.outfits.map((o, i) => lookCard(o, i + 1, bySlot, doc.query.slot, doc)));
+  if (!doc.outfits.length) {
+    looks.replaceChildren(emptyNote(doc.note ? sentence(doc.note) : 'No whole outfit could be put together around what you wear.'));
+  }
+}
+
+/** The image of worn piece `p`: its cut-out from the /api/recommend answer when it is here, else the
+ * catalog piece closest to it. */
+function wornImage(img, p, name) {
+  const found = pieceState.doc && pieceState.doc.worn && pieceState.doc.pieces[p.index];
+  const cutout = found && found.class === p.class ? found.cutout_image : '';
+  img.dataset.piece = String(p.index);
+  if (cutout) {
+    img.classList.remove('no-photo');
+    img.src = cutout;
+    img.alt = `Your ${name}`;
+    img.dataset.source = 'cutout';
+  } else {
+    picture(img, p.best_match && p.best_match.image_url, `Your ${name} (shown by its closest catalog piece)`);
+    img.dataset.source = 'best match';
+  }
+}
+
+/** The /api/recommend answer came after /api/complete's: show the cut-outs instead of the stand-ins. */
+function refreshYours() {
+  const doc = pieceState.doc;
+  if (!doc || !doc.worn) return;
+  for (const img of document.querySelectorAll('#complete img[data-source="best match"]')) {
+    const p = doc.pieces[Number(img.dataset.piece)];
+    if (p && p.cutout_image) {
+      img.classList.remove('no-photo');
+      img.src = p.cutout_image;
+      img.alt = `Your ${pieceName(doc.pieces, p)}`;
+      img.dataset.source = 'cutout';
+    }
+  }
+}
+
+/** What the person wears, each with its part in the looks and a button to replace it (or keep it). */
+function renderWornPieces(doc) {
+  const row = $('#worn-pieces');
+  const cards = doc.pieces.map((p) => {
+    const name = pieceName(doc.pieces, p);
+    const card = document.createElement('figure');
+    card.className = `worn-piece role-${p.role.replace(' ', '-')}`;
+    card.dataset.index = String(p.index);
+    card.style.setProperty('--piece', pieceColour(p.index));
+    const img = document.createElement('img');
+    wornImage(img, p, name);
+    const cap = document.createElement('figcaption');
+    const title = document.createElement('b');
+    title.textContent = name;
+    const role = document.createElement('span');
+    role.className = 'muted small';
+    role.textContent = { kept: 'kept in every look', replaced: 'being replaced', 'not sold': 'not sold here' }[p.role] || p.role;
+    cap.append(title, role);
+    card.append(img, cap);
+    if (p.sold) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'btn replace';
+      if (p.role === 'replaced') {
+        b.textContent = 'Keep it';
+        b.setAttribute('aria-label', `Keep your ${name} and fill the other slots`);
+        b.addEventListener('click', () => runComplete('', null));
+      } else {
+        b.textContent = 'Replace';
+        b.setAttribute('aria-label', `Replace your ${name} with pieces that go with the rest`);
+        b.addEventListener('click', () => runComplete('', p.index));
+      }
+      card.append(b);
+    }
+    return card;
+  });
+  row.replaceChildren(...cards);
+  show(row, cards.length > 0);
+}
+
 function sentence(text) { return text ? text.charAt(0).toUpperCase() + text.slice(1) + '.' : ''; }
 
 /** One proposed outfit: the user's photo beside a piece per slot, each swappable among its slot's candidates. */
-function lookCard(o, number, bySlot, querySlot) {
+function lookCard(o, number, bySlot, querySlot, worn = null) {
   const card = document.createElement('article');
   card.className = 'card outfit-card look';
   card.setAttribute('aria-label', `Look ${number}`);
@@ -333,17 +641,37 @@ function lookCard(o, number, bySlot, querySlot) {
 
   const collage = document.createElement('div');
   collage.className = 'collage look-collage';
-  const yours = document.createElement('figure');
-  yours.className = 'piece yours';
-  const photo = document.createElement('img');
-  photo.src = $('#upload-image').dataset.url;
-  photo.alt = 'Your photo';
-  const tag = document.createElement('figcaption');
-  tag.className = 'piece-label';
-  tag.textContent = 'Yours';
-  tag.title = `Your piece, as ${slotLabel(querySlot)}`;
-  yours.append(photo, tag);
-  collage.append(yours);
+  if (worn) {
+    // The person's own pieces in place, each as they wear it.
+    for (const p of worn.pieces.filter((w) => w.role === 'kept')) {
+      const name = pieceName(worn.pieces, p);
+      const yours = document.createElement('figure');
+      yours.className = 'piece yours';
+      yours.dataset.piece = String(p.index);
+      yours.dataset.slot = p.slot || '';
+      yours.style.setProperty('--piece', pieceColour(p.index));
+      const img = document.createElement('img');
+      wornImage(img, p, name);
+      const tag = document.createElement('figcaption');
+      tag.className = 'piece-label';
+      tag.textContent = `Yours · ${name}`;
+      tag.title = `Your ${name}, as you wear it`;
+      yours.append(img, tag);
+      collage.append(yours);
+    }
+  } else {
+    const yours = document.createElement('figure');
+    yours.className = 'piece yours';
+    const photo = document.createElement('img');
+    photo.src = $('#upload-image').dataset.url;
+    photo.alt = 'Your photo';
+    const tag = document.createElement('figcaption');
+    tag.className = 'piece-label';
+    tag.textContent = 'Yours';
+    tag.title = `Your piece, as ${slotLabel(querySlot)}`;
+    yours.append(photo, tag);
+    collage.append(yours);
+  }
 
   const note = document.createElement('p');
   note.className = 'muted small look-note';

@@ -17,6 +17,8 @@ export const out = process.env.MYSTYLE_BROWSER_OUT || path.join(root, 'build/bro
 const datasets = process.env.MYSTYLE_DATASETS || process.env.MYSTYLE_DATASETS_DEFAULT || path.join(root, '../shared/datasets');
 const chromiumPath = process.env.MYSTYLE_CHROMIUM || '/usr/bin/chromium';
 export const mango = path.join(datasets, 'mango');
+/** CCP (street photos of people, labelled per pixel): what `mystyle train --model parse` learns from. */
+export const ccp = path.join(datasets, 'ccp');
 
 function skip(why) {
   console.log(`SKIPPED: ${why}`);
@@ -32,6 +34,9 @@ try {
 if (!existsSync(chromiumPath)) skip(`${chromiumPath} not found: install Debian's chromium (scripts/install-deps test)`);
 if (!existsSync(path.join(mango, 'product_data.csv'))) skip(`the MANGO data set is not at ${mango}`);
 if (!existsSync(bin)) throw new Error(`mystyle binary not found at ${bin} (set MYSTYLE_BIN)`);
+
+/** Exits 77 (skipped) with a reason: for what a single test needs beyond the above. */
+export { skip };
 
 /* ---------- a small workspace: the first `outfitCount` MANGO outfits and their products ---------- */
 
@@ -176,4 +181,15 @@ export async function elementShot(page, selector, file) {
     return { x: r.left + window.scrollX, y: r.top + window.scrollY, width: r.width, height: r.height };
   });
   await page.screenshot({ path: file, fullPage: true, clip: box });
+}
+
+/** POSTs `photo` (a file path) to `route` (`api/recommend`, `api/complete`) as the page does, with
+ * `fields` as form fields; resolves to the JSON answer, throws on any other status than 200. */
+export async function postPhoto(url, route, photo, fields = {}) {
+  const form = new FormData();
+  form.append('image', new Blob([readFileSync(photo)], { type: 'image/jpeg' }), path.basename(photo));
+  for (const [key, value] of Object.entries(fields)) form.append(key, String(value));
+  const response = await fetch(new URL(route, url), { method: 'POST', body: form });
+  if (response.status !== 200) throw new Error(`POST /${route}: ${response.status} ${await response.text()}`);
+  return response.json();
 }
