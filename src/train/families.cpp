@@ -60,8 +60,10 @@ const std::array<Family, 5> kFamilies = {{
      kImageOptions | Option::kAugment | Option::kContrastive | Option::kTextureBackgrounds,
      run_autoencoder_family, train_autoencoder},
     {"parse",
-     "the pixel labels of CCP's street photos (training photos only; a seeded 20% held out)",
-     "models/parse.model, .checkpoint; reports/parse/ (history.csv, loss_curve.png, overlays.png, train.json)",
+     "the pixel labels of CCP's street photos (training photos only; a seeded 20% held out) and the catalog's "
+     "studio photos of training designs, alone and pasted onto the CCP people (CCP alone without a catalog)",
+     "models/parse.model, .checkpoint; reports/parse/ (history.csv, loss_curve.png, overlays.png, examples.png, "
+     "train.json)",
      Option::kEpochs | Option::kBatch | Option::kLearningRate | Option::kSeed | Option::kSplitSeed |
          Option::kResume | Option::kMaxItems | Option::kThreads | Option::kData,
      run_parse_family, nullptr},

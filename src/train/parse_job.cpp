@@ -12,6 +12,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include "common.h"
+#include "mystyle/catalog/catalog.h"
+#include "mystyle/catalog/design_split.h"
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
 #include "mystyle/core/paths.h"
@@ -19,12 +21,14 @@
 #include "mystyle/core/threads.h"
 #include "mystyle/engine/parser.h"
 #include "mystyle/image/crop.h"
+#include "mystyle/image/decode.h"
 #include "mystyle/image/squeeze.h"
 #include "mystyle/nn/adam.h"
 #include "mystyle/nn/checkpoint.h"
 #include "mystyle/nn/context.h"
 #include "mystyle/nn/model_file.h"
 #include "mystyle/nn/pixel_loss.h"
+#include "mystyle/train/paste.h"
 #include "mystyle/train/report_plots.h"
 
 namespace mystyle::train {
@@ -41,6 +45,16 @@ constexpr int kOverlayPhotos = 6;
 constexpr int kDefaultEpochs = 50;
 /// Class weights: (median class frequency / frequency)^kWeightPower, clipped to [kMinWeight, kMaxWeight].
 constexpr double kWeightPower = 0.5, kMinWeight = 0.25, kMaxWeight = 5.0;
+/// Catalog studio garments: at most this many training-design photos of each parse class, and this
+/// many held-out-design photos for the studio check.
+constexpr std::size_t kStudioPerClass = 150, kStudioCheckPerClass = 25;
+/// Each epoch adds this share of the CCP training photos' count as studio photos (a class drawn
+/// uniformly, then one of its garments) ... (docs/parsing.md runs 6-8: more of either cost held-out
+/// CCP IoU)
+constexpr double kStudioShare = 0.1;
+/// ... and pastes a garment onto this share of the CCP photos: of a class the person wears with
+/// kPasteWornChance, else of any class.
+constexpr float kPasteChance = 0.25f, kPasteWornChance = 0.6f;
 
 /// Colours of the classes in overlays (RGB).
 const std::array<cv::Vec3b, kParseClasses> kPalette = {{{0, 0, 0},
@@ -102,6 +116,75 @@ ParseData load_parse_data(const std::filesystem::path& root, std::uint64_t split
   return data;
 }
 
+CatalogGarments load_catalog_garments(const std::filesystem::path& workspace_root, std::uint64_t split_seed,
+                                      std::size_t per_class, std::size_t held_out_per_class, std::uint64_t seed) {
+  CatalogGarments out;
+  if (!std::filesystem::exists(workspace_root / catalog::Catalog::kFileName)) {
+    out.note = fmt::format("{} has no catalog: trained on CCP alone (import a catalog to add its studio garments)",
+                           workspace_root.string());
+    return out;
+  }
+  catalog::Catalog cat(workspace_root);
+  // Each class's items in a seeded order of their ids, training and held-out designs apart.
+  struct Pick {
+    std::uint64_t key;
+    catalog::Item item;
+    ParseClass cls;
+  };
+  std::array<std::vector<Pick>, kParseClasses> train, held;
+  for (auto& item : cat.all_items()) {
+    if (!item.image_path) continue;
+    const auto cls = parse_class_of_item(item);
+    if (!cls) continue;
+    const bool held_out = catalog::is_held_out_design(item, split_seed);
+    const std::uint64_t key = mix64(seed ^ mix64(static_cast<std::uint64_t>(item.id)));
+    (held_out ? held : train)[static_cast<std::size_t>(*cls)].push_back({key, std::move(item), *cls});
+  }
+  std::size_t total = 0;
+  for (int c = 0; c < kParseClasses; ++c) {
+    for (auto* v : {&train[static_cast<std::size_t>(c)], &held[static_cast<std::size_t>(c)]}) {
+      std::ranges::sort(*v, {}, &Pick::key);
+    }
+    total += std::min(per_class, train[static_cast<std::size_t>(c)].size()) +
+             std::min(held_out_per_class, held[static_cast<std::size_t>(c)].size());
+  }
+  Progress progress("reading catalog studio photos", static_cast<std::int64_t>(total), "photos");
+  const auto take = [&](std::vector<Pick>& picks, std::size_t cap, std::vector<StudioGarment>& into) {
+    std::size_t taken = 0;
+    for (auto& p : picks) {
+      if (taken == cap) break;
+      ++taken;
+      progress.advance();
+      StudioGarment g;
+      try {
+        g.rgb = image::read_image(*p.item.image_path);
+      } catch (const Error&) {
+        ++out.unreadable;
+        continue;
+      }
+      g.mask = studio_garment_mask(g.rgb);
+      if (cv::countNonZero(g.mask) == 0) {
+        ++out.no_mask;
+        continue;
+      }
+      g.item_id = p.item.id;
+      g.design = p.item.source + "/" + catalog::design_of(p.item.source_id);
+      g.cls = p.cls;
+      into.push_back(std::move(g));
+    }
+  };
+  for (int c = 0; c < kParseClasses; ++c) {
+    take(train[static_cast<std::size_t>(c)], per_class, out.train);
+    take(held[static_cast<std::size_t>(c)], held_out_per_class, out.held_out);
+  }
+  progress.finish();
+  if (out.train.empty()) {
+    out.note = fmt::format("{}: the catalog has no usable studio photo of a training design: trained on CCP alone",
+                           workspace_root.string());
+  }
+  return out;
+}
+
 namespace {
 
 /// A class map squeezed to out_side x out_side (nearest), as the model's output sees it.
@@ -116,10 +199,10 @@ void squeeze_labels(const cv::Mat& classes, int out_side, std::span<std::int8_t>
   }
 }
 
-/// One photo as a training example, edited with `rng`: input [3, side, side] and labels [out_side, out_side].
-void make_example(const ParsedPhoto& photo, int side, int out_side, nn::Rng& rng, std::span<float> input,
+/// One photo (RGB and its classes) as a training example, edited with `rng`: input [3, side, side] and
+/// labels [out_side, out_side].
+void make_example(cv::Mat rgb, cv::Mat classes, int side, int out_side, nn::Rng& rng, std::span<float> input,
                   std::span<std::int8_t> labels) {
-  cv::Mat rgb = photo.rgb, classes = photo.classes;
   {
     // A random window of 70-100% of the photo's height (its own aspect), anywhere in the photo.
     const float scale = rng.uniform(0.7f, 1.0f);
@@ -295,6 +378,60 @@ nlohmann::json evaluation_json(const ParseEvaluation& e) {
   return {{"held_out_photos", e.photos}, {"methods", methods}};
 }
 
+/// The studio check: held-out designs' studio photos through the model. A studio photo is one garment
+/// and no person, as serving reads it.
+struct StudioCheck {
+  std::size_t photos = 0, no_person = 0, one_right_piece = 0, right_largest = 0;
+  ParseConfusion confusion;
+};
+
+StudioCheck check_studio(nn::Model& model, const std::vector<StudioGarment>& garments, int batch) {
+  const int out_side = model.output_shape().height;
+  std::vector<ParsedPhoto> photos;
+  for (const auto& g : garments) {
+    cv::Mat classes = cv::Mat::zeros(g.mask.size(), CV_8UC1);
+    classes.setTo(static_cast<int>(g.cls), g.mask);
+    photos.push_back({std::to_string(g.item_id), g.rgb, classes});
+  }
+  StudioCheck c;
+  c.photos = photos.size();
+  predict(model, photos, batch, [&](std::size_t i, std::span<const float> logits) {
+    const cv::Mat predicted = engine::classes_from_logits(logits, out_side, photos[i].classes.size());
+    c.confusion.add(predicted, photos[i].classes);
+    const double person = static_cast<double>(cv::countNonZero(predicted == static_cast<int>(ParseClass::kPerson))) /
+                          static_cast<double>(predicted.total());
+    const std::vector<engine::ParsePiece> pieces = engine::pieces_of(predicted);
+    if (person < engine::kMinPieceShare) ++c.no_person;
+    if (!pieces.empty() && pieces.front().part == garments[i].cls) ++c.right_largest;
+    if (person < engine::kMinPieceShare && pieces.size() == 1 && pieces.front().part == garments[i].cls)
+      ++c.one_right_piece;
+  });
+  return c;
+}
+
+/// A grid of studio examples and pasted CCP photos as training sees them (before the edits).
+cv::Mat example_grid(const ParseData& data, const CatalogGarments& garments, std::uint64_t seed) {
+  nn::Rng rng(seed ^ 0x5054ull);
+  std::vector<std::vector<cv::Mat>> rows(4);
+  const auto add = [&](std::size_t row, const cv::Mat& rgb, const cv::Mat& classes) {
+    cv::Mat a, b;
+    cv::resize(rgb, a, cv::Size(110, 166), 0, 0, cv::INTER_AREA);
+    cv::resize(blend(rgb, classes), b, cv::Size(110, 166), 0, 0, cv::INTER_AREA);
+    rows[row].push_back(a);
+    rows[row + 1].push_back(b);
+  };
+  for (int i = 0; i < kOverlayPhotos && !garments.train.empty(); ++i) {
+    const StudioGarment& g = garments.train[rng.below(garments.train.size())];
+    cv::Mat classes = cv::Mat::zeros(g.mask.size(), CV_8UC1);
+    classes.setTo(static_cast<int>(g.cls), g.mask);
+    add(0, g.rgb, classes);
+    const ParsedPhoto& p = data.train[rng.below(data.train.size())];
+    const PastedPhoto pasted = paste_garment(p.rgb, p.classes, g.rgb, g.mask, g.cls, rng);
+    add(2, pasted.rgb, pasted.classes);
+  }
+  return image_grid(rows, {"studio photo", "its labels", "pasted on CCP", "its labels"}, 1);
+}
+
 }  // namespace
 
 void ParseConfusion::add(const cv::Mat& predicted, const cv::Mat& truth) {
@@ -374,6 +511,26 @@ TrainSummary run_parse_family(const Workspace& workspace, const TrainOptions& op
   const double lr = has(given, Option::kLearningRate) ? options.learning_rate : 2e-3;
   const ParseData data = load_parse_data(root, options.split_seed, options.max_items);
   const std::vector<float> weights = class_weights(data.train);
+  const CatalogGarments garments =
+      load_catalog_garments(workspace.root(), options.split_seed, kStudioPerClass, kStudioCheckPerClass, options.seed);
+  if (!garments.note.empty()) fmt::print(stderr, "note: {}\n", garments.note);
+  // The catalog's garments by class, the classes it has, and the garment classes each CCP photo wears.
+  std::array<std::vector<std::uint32_t>, kParseClasses> garments_of;
+  for (std::uint32_t i = 0; i < garments.train.size(); ++i)
+    garments_of[static_cast<std::size_t>(garments.train[i].cls)].push_back(i);
+  std::vector<ParseClass> catalog_classes;
+  for (int c = 0; c < kParseClasses; ++c) {
+    if (!garments_of[static_cast<std::size_t>(c)].empty()) catalog_classes.push_back(static_cast<ParseClass>(c));
+  }
+  std::vector<std::vector<ParseClass>> worn(data.train.size());
+  for (std::size_t i = 0; i < data.train.size(); ++i) {
+    for (const ParseClass c : catalog_classes) {
+      if (cv::countNonZero(data.train[i].classes == static_cast<int>(c)) > 0) worn[i].push_back(c);
+    }
+  }
+  const std::size_t studio_per_epoch =
+      catalog_classes.empty() ? 0
+                              : static_cast<std::size_t>(std::lround(kStudioShare * static_cast<double>(data.train.size())));
 
   nn::Model model(spec, options.seed);
   const int side = spec.image_side_px, out_side = model.output_shape().height;
@@ -403,17 +560,44 @@ TrainSummary run_parse_family(const Workspace& workspace, const TrainOptions& op
   detail::EarlyStopping best(0.0);
   for (const auto& h : history) best.update(h.epoch, h.val_loss);
   spdlog::info(
-      "training {} on {} CCP photos ({} held out, never used), {}x{} in, {}x{} classes out, batch {}, lr {}, "
-      "{} threads",
-      kFamily, data.train.size(), data.held_out.size(), side, side, out_side, out_side, batch, lr, threads);
+      "training {} on {} CCP photos ({} held out, never used) and {} studio photos of training designs ({} an "
+      "epoch; {} held-out designs for the studio check), {}x{} in, {}x{} classes out, batch {}, lr {}, {} threads",
+      kFamily, data.train.size(), data.held_out.size(), garments.train.size(), studio_per_epoch,
+      garments.held_out.size(), side, side, out_side, out_side, batch, lr, threads);
+  // A garment of class c, drawn by the run's generator.
+  const auto garment_of = [&](ParseClass c) -> const StudioGarment& {
+    const auto& of = garments_of[static_cast<std::size_t>(c)];
+    return garments.train[of[rng.below(of.size())]];
+  };
+  // Example i of an epoch's order: a CCP photo (a garment pasted on some), or past them a studio photo.
+  const auto example = [&](std::uint32_t i, std::span<float> input, std::span<std::int8_t> label) {
+    if (i >= data.train.size()) {
+      const StudioGarment& g = garment_of(catalog_classes[rng.below(catalog_classes.size())]);
+      cv::Mat classes = cv::Mat::zeros(g.mask.size(), CV_8UC1);
+      classes.setTo(static_cast<int>(g.cls), g.mask);
+      make_example(g.rgb, classes, side, out_side, rng, input, label);
+      return;
+    }
+    const ParsedPhoto& p = data.train[i];
+    if (catalog_classes.empty() || rng.uniform_float() >= kPasteChance) {
+      make_example(p.rgb, p.classes, side, out_side, rng, input, label);
+      return;
+    }
+    const bool of_worn = !worn[i].empty() && rng.uniform_float() < kPasteWornChance;
+    const ParseClass c = of_worn ? worn[i][rng.below(worn[i].size())]
+                                 : catalog_classes[rng.below(catalog_classes.size())];
+    const StudioGarment& g = garment_of(c);
+    const PastedPhoto pasted = paste_garment(p.rgb, p.classes, g.rgb, g.mask, g.cls, rng);
+    make_example(pasted.rgb, pasted.classes, side, out_side, rng, input, label);
+  };
 
   const auto in_size = static_cast<std::size_t>(3 * side * side);
   const auto plane = static_cast<std::size_t>(out_side * out_side);
   std::vector<float> inputs(static_cast<std::size_t>(batch) * in_size);
   std::vector<std::int8_t> labels(static_cast<std::size_t>(batch) * plane);
-  std::vector<std::uint32_t> order(data.train.size());
-  const int steps_per_epoch = static_cast<int>((data.train.size() + static_cast<std::size_t>(batch) - 1) /
-                                               static_cast<std::size_t>(batch));
+  std::vector<std::uint32_t> order(data.train.size() + studio_per_epoch);
+  const int steps_per_epoch =
+      static_cast<int>((order.size() + static_cast<std::size_t>(batch) - 1) / static_cast<std::size_t>(batch));
   double run_seconds = 0;
   std::int64_t run_images = 0;
   int run_epochs = 0;
@@ -431,9 +615,8 @@ TrainSummary run_parse_family(const Workspace& workspace, const TrainOptions& op
       const std::size_t start = static_cast<std::size_t>(step) * static_cast<std::size_t>(batch);
       const std::size_t n = std::min(order.size() - start, static_cast<std::size_t>(batch));
       for (std::size_t i = 0; i < n; ++i) {
-        make_example(data.train[order[start + i]], side, out_side, rng,
-                     std::span(inputs).subspan(i * in_size, in_size),
-                     std::span(labels).subspan(i * plane, plane));
+        example(order[start + i], std::span(inputs).subspan(i * in_size, in_size),
+                std::span(labels).subspan(i * plane, plane));
       }
       const auto loss = [&](std::span<const float> logits, std::span<float> grad) {
         return nn::pixel_cross_entropy(logits, std::span(labels).first(n * plane), static_cast<int>(n),
@@ -446,11 +629,10 @@ TrainSummary run_parse_family(const Workspace& workspace, const TrainOptions& op
     }
     const double seconds = seconds_since(t);
     const auto [val_loss, val_accuracy] = validate(model, data.held_out, weights, batch);
-    const double rate = static_cast<double>(data.train.size()) / std::max(seconds, 1e-9);
-    history.push_back(
-        {epoch, loss_sum / static_cast<double>(data.train.size()), val_loss, val_accuracy, seconds, rate});
+    const double rate = static_cast<double>(order.size()) / std::max(seconds, 1e-9);
+    history.push_back({epoch, loss_sum / static_cast<double>(order.size()), val_loss, val_accuracy, seconds, rate});
     run_seconds += seconds;
-    run_images += static_cast<std::int64_t>(data.train.size());
+    run_images += static_cast<std::int64_t>(order.size());
     const bool improved = best.update(epoch, val_loss);
     nn::save_model(files.model, model);  // the last epoch is the model (the schedule ends there)
     write_history(files.history, history);
@@ -473,6 +655,10 @@ TrainSummary run_parse_family(const Workspace& workspace, const TrainOptions& op
   trained.set_serving(true);
   std::vector<cv::Mat> overlays;
   const ParseEvaluation e = evaluate(trained, data, batch, &overlays);
+  const StudioCheck studio = check_studio(trained, garments.held_out, batch);
+  if (!garments.train.empty()) {
+    cv::imwrite((files.report_dir / "examples.png").string(), example_grid(data, garments, options.seed));
+  }
 
   const std::vector<Series> curves = {
       {"train loss", detail::series_of(history, &EpochRecord::train_loss), {200, 110, 30}},
@@ -505,15 +691,26 @@ TrainSummary run_parse_family(const Workspace& workspace, const TrainOptions& op
       {"train_seconds_this_run", run_seconds},
       {"images_per_second", run_seconds > 0 ? static_cast<double>(run_images) / run_seconds : 0.0},
       {"class_weights", weights},
-      {"evaluation", evaluation_json(e)}};
+      {"catalog_studio_photos", garments.train.size()},
+      {"studio_photos_per_epoch", studio_per_epoch},
+      {"catalog_note", garments.note},
+      {"evaluation", evaluation_json(e)},
+      {"studio_check",
+       {{"held_out_design_photos", studio.photos},
+        {"no_person", studio.no_person},
+        {"one_piece_of_the_right_class", studio.one_right_piece},
+        {"largest_piece_of_the_right_class", studio.right_largest},
+        {"garment_vs_backdrop_iou", studio.confusion.foreground_iou()},
+        {"garment_mean_iou", studio.confusion.garment_miou()}}}};
   write_file_atomic(files.report_dir / "train.json", doc.dump(2));
 
   TrainSummary s;
   s.json = doc.dump(2);
   s.lines.push_back(
-      fmt::format("{}: {} epochs on {} CCP photos; held out ({} photos): person vs background IoU "
+      fmt::format("{}: {} epochs on {} CCP photos and {} catalog studio photos; held out ({} photos): person vs background IoU "
                   "{:.3f}, garment mean IoU {:.3f}, pixels right {:.3f}",
-                  kFamily, history.size(), data.train.size(), data.held_out.size(), ours.foreground_iou(),
+                  kFamily, history.size(), data.train.size(), garments.train.size(), data.held_out.size(),
+                  ours.foreground_iou(),
                   ours.garment_miou(), ours.pixel_accuracy()));
   std::string table = fmt::format("  {:<20} {:>8} {:>8}", "method", "person", "garments");
   for (int c = 0; c < kParseClasses; ++c) table += fmt::format(" {:>9}", engine::kParseClassNames[c]);
@@ -525,6 +722,15 @@ TrainSummary run_parse_family(const Workspace& workspace, const TrainOptions& op
     for (int k = 0; k < kParseClasses; ++k) row += fmt::format(" {:>9.3f}", c.iou(k));
     s.lines.push_back(row);
   }
+  if (studio.photos > 0) {
+    s.lines.push_back(fmt::format(
+        "studio check ({} photos of held-out designs): no person in {:.0f}%, one piece of the right class in {:.0f}%, "
+        "largest piece right in {:.0f}%; garment vs backdrop IoU {:.3f}, garment mean IoU {:.3f}",
+        studio.photos, 100.0 * studio.no_person / studio.photos, 100.0 * studio.one_right_piece / studio.photos,
+        100.0 * studio.right_largest / studio.photos, studio.confusion.foreground_iou(),
+        studio.confusion.garment_miou()));
+  }
+  if (!garments.note.empty()) s.lines.push_back("note: " + garments.note);
   s.lines.push_back(fmt::format("this run: {:.1f} s at {:.0f} img/s; report in {}", run_seconds,
                                 run_seconds > 0 ? static_cast<double>(run_images) / run_seconds : 0.0,
                                 files.report_dir.string()));

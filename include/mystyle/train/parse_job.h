@@ -1,8 +1,10 @@
 #pragma once
 /// `mystyle train --model parse`: the parsing model (nn spec "parse") learned from scratch on the CCP
 /// pixel labels of the training photos (ccp.h: the seeded 80/20 split; held-out photos never reach
-/// training). Each step: photos cut at a random scale and place, mirrored half the time, light and
-/// colour edited, squeezed to the model's square input; per-pixel softmax cross-entropy
+/// training) and, when the workspace has a catalog, its studio photos of training designs
+/// (catalog/design_split.h; paste.h): each as an example of one garment and no person, and pasted
+/// onto CCP training people. Each step: photos cut at a random scale and place, mirrored half the
+/// time, light and colour edited, squeezed to the model's square input; per-pixel softmax cross-entropy
 /// (nn/pixel_loss.h) with class weights that lift small pieces; Adam on a cosine schedule. A
 /// checkpoint every epoch (resumable), then the held-out evaluation with baselines in the same run
 /// and a report (loss curve, overlays, per-class IoU).
@@ -52,6 +54,27 @@ struct ParseData {
 };
 ParseData load_parse_data(const std::filesystem::path& root, std::uint64_t split_seed,
                           std::size_t max_photos);
+
+/// A catalog item's studio photo: the garment alone on the backdrop.
+struct StudioGarment {
+  std::int64_t item_id = 0;
+  std::string design;  ///< "<source>/<design>" (catalog/design_split.h)
+  engine::ParseClass cls = engine::ParseClass::kBackground;  ///< parse_class_of_item (paste.h)
+  cv::Mat rgb, mask;  ///< CV_8UC3 photo; CV_8UC1 studio_garment_mask, 255 on the garment
+};
+
+/// The catalog's studio garments: `train` of training designs only, at most `per_class` of each parse
+/// class; `held_out` of held-out designs (never trained on; the studio check of the evaluation), at
+/// most `held_out_per_class` each. Items are drawn by a seeded hash of their id; items without a
+/// parse class, a readable photo or a plausible mask are left out. No catalog.db in the workspace:
+/// both empty and `note` says so (the catalog file is never created here).
+struct CatalogGarments {
+  std::vector<StudioGarment> train, held_out;
+  std::size_t unreadable = 0, no_mask = 0;  ///< items left out
+  std::string note;
+};
+CatalogGarments load_catalog_garments(const std::filesystem::path& workspace_root, std::uint64_t split_seed,
+                                      std::size_t per_class, std::size_t held_out_per_class, std::uint64_t seed);
 
 /// The family's job (family.h).
 TrainSummary run_parse_family(const Workspace& workspace, const TrainOptions& options, OptionSet given);
