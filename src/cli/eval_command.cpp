@@ -16,6 +16,7 @@
 #include "mystyle/eval/retrieval.h"
 #include "mystyle/eval/robustness.h"
 #include "mystyle/eval/transfer.h"
+#include "mystyle/eval/worn.h"
 
 namespace mystyle::cli {
 namespace {
@@ -317,6 +318,40 @@ void add_transfer(CLI::App& eval) {
   });
 }
 
+void add_worn(CLI::App& eval) {
+  struct Args {
+    std::filesystem::path workspace;
+    eval::WornOptions options;
+    bool json = false;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = eval.add_subcommand(
+      "worn", "Slot and type group of each piece of a photo of a person (held-out CCP photos, held-out MANGO "
+              "garments pasted on them), beside the whole photo as one garment and studio photos");
+  add_workspace_option(*cmd, args->workspace);
+  cmd->add_option("--model", args->options.model, "Trained model")->capture_default_str();
+  cmd->add_option("--data", args->options.ccp, "The CCP data set (default: $MYSTYLE_DATASETS/ccp)");
+  cmd->add_option("--limit", args->options.limit, "Held-out CCP photos (0 = all)")->capture_default_str();
+  cmd->add_option("--studio-limit", args->options.studio_limit, "Held-out MANGO studio photos")->capture_default_str();
+  cmd->add_flag("--training-photos", args->options.training_photos,
+                "Judge the parser's training photos instead (for tuning; never a result)");
+  cmd->add_option("--tagged-limit", args->options.tagged_limit, "CCP photos tagged only (0 = all)")
+      ->capture_default_str();
+  cmd->add_option("-k", args->options.k, "Matches that vote")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100}))
+      ->capture_default_str();
+  cmd->add_option("--seed", args->options.seed, "Seed of the pasted garments")->capture_default_str();
+  cmd->add_option("--parse-split-seed", args->options.parse_split_seed, "The CCP split the parser was trained with")
+      ->capture_default_str();
+  cmd->add_option("--split-seed", args->options.split_seed, "Seed of MANGO's held-out designs")->capture_default_str();
+  cmd->add_flag("--json", args->json, "Print the report as JSON");
+  cmd->callback([args] {
+    const engine::Workspace ws(args->workspace);
+    const auto r = eval::run_worn(ws, args->options);
+    report(ws, "worn", eval::to_json(r), eval::format_table(r), args->json);
+  });
+}
+
 }  // namespace
 
 void add_eval_command(CLI::App& app) {
@@ -331,6 +366,7 @@ void add_eval_command(CLI::App& app) {
   add_robustness(*eval);
   add_probe(*eval);
   add_transfer(*eval);
+  add_worn(*eval);
 }
 
 }  // namespace mystyle::cli

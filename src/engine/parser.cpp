@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
@@ -128,6 +129,30 @@ ParseResult Parser::parse(const cv::Mat& rgb) {
   ParseResult r;
   r.classes = classes_from_logits(logits, out_side, rgb.size());
   r.pieces = pieces_of(r.classes);
+  // Each piece's confidence: its class's softmax probability, averaged over the logit cells whose
+  // centre falls on the piece.
+  const auto plane = static_cast<std::size_t>(out_side) * static_cast<std::size_t>(out_side);
+  for (ParsePiece& piece : r.pieces) {
+    const auto c = static_cast<std::size_t>(piece.part);
+    double sum = 0;
+    std::int64_t n = 0;
+    for (int gy = 0; gy < out_side; ++gy) {
+      const int y = std::min(rgb.rows - 1, static_cast<int>((gy + 0.5) * rgb.rows / out_side));
+      const std::uint8_t* m = piece.mask.ptr<std::uint8_t>(y);
+      for (int gx = 0; gx < out_side; ++gx) {
+        const int x = std::min(rgb.cols - 1, static_cast<int>((gx + 0.5) * rgb.cols / out_side));
+        if (m[x] == 0) continue;
+        const std::size_t i = static_cast<std::size_t>(gy) * static_cast<std::size_t>(out_side) + static_cast<std::size_t>(gx);
+        float top = logits[i];
+        for (std::size_t k = 1; k < kParseClasses; ++k) top = std::max(top, logits[k * plane + i]);
+        double z = 0;
+        for (std::size_t k = 0; k < kParseClasses; ++k) z += std::exp(static_cast<double>(logits[k * plane + i] - top));
+        sum += std::exp(static_cast<double>(logits[c * plane + i] - top)) / z;
+        ++n;
+      }
+    }
+    if (n > 0) piece.confidence = sum / static_cast<double>(n);
+  }
   r.person_share = static_cast<double>(cv::countNonZero(r.classes)) / static_cast<double>(r.classes.total());
   r.parse_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
   return r;
@@ -147,7 +172,8 @@ nlohmann::json Parser::to_json(const ParseResult& r, cv::Size photo) {
         {{"class", parse_class_name(p.part)},
          {"slot", p.slot ? nlohmann::json(catalog::slot_name(*p.slot)) : nlohmann::json(nullptr)},
          {"box", {{"x", p.box.x}, {"y", p.box.y}, {"width", p.box.width}, {"height", p.box.height}}},
-         {"share", p.share}});
+         {"share", p.share},
+         {"confidence", p.confidence}});
   }
   return {{"photo", {{"width", photo.width}, {"height", photo.height}}},
           {"person_share", r.person_share},

@@ -265,6 +265,7 @@ nlohmann::json PieceSearch::to_json(const PiecesResult& r, const RecommendReques
                         {"slot", slot_json(p.region.slot)},
                         {"box", box_json(p.region.box)},
                         {"share", p.region.share},
+                        {"confidence", p.region.confidence},
                         {"sold", p.sold},
                         {"chosen", r.chosen == i},
                         {"outline", p.region.mask.empty() ? nlohmann::json::array() : outline_json(p.region.mask)}};

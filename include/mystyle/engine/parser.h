@@ -29,6 +29,9 @@ struct ParsePiece {
   double share = 0;  ///< of the photo's pixels
   std::int64_t pixels = 0;
   cv::Mat mask;  ///< CV_8UC1 at the photo's size, 255 on the piece
+  /// The parser's mean probability of the piece's class over the piece (1 for a class map not from the
+  /// parser, such as a data set's labels).
+  double confidence = 1.0;
 };
 
 struct ParseResult {
