@@ -40,8 +40,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kFamily = "parse";
 constexpr int kOverlayPhotos = 6;
-/// Epochs when --epochs is not given: about 4.5 minutes on 2 cores (held-out losses still improve at
-/// 30 epochs; 60 took 318 s, past the 5-minute budget).
+/// Epochs when --epochs is not given: about 4 minutes on 2 cores with the catalog's studio photos (245 s;
+/// held-out losses still improve at 30 epochs; 60 on CCP alone took 318 s, past the 5-minute budget).
 constexpr int kDefaultEpochs = 50;
 /// Class weights: (median class frequency / frequency)^kWeightPower, clipped to [kMinWeight, kMaxWeight].
 constexpr double kWeightPower = 0.5, kMinWeight = 0.25, kMaxWeight = 5.0;
