@@ -153,7 +153,7 @@ async function runQuery() {
 function renderResult(doc) {
   if (doc.worn) { renderWorn(doc); return; }
   clearPieces();
-  showNote(doc.note, false);
+  showNote(null, false);  // a garment alone looks as it did (its only note: no parse model in the workspace)
   const q = doc.query;
   if (q.seen_image) $('#seen-image').src = q.seen_image;
   const t = doc.timings_ms;

@@ -333,6 +333,9 @@ void add_worn(CLI::App& eval) {
   cmd->add_option("--data", args->options.ccp, "The CCP data set (default: $MYSTYLE_DATASETS/ccp)");
   cmd->add_option("--limit", args->options.limit, "Held-out CCP photos (0 = all)")->capture_default_str();
   cmd->add_option("--studio-limit", args->options.studio_limit, "Held-out MANGO studio photos")->capture_default_str();
+  cmd->add_option("--min-confidence", args->options.min_confidence,
+                  "Leave out parsed pieces under this confidence (the engine's default; 0 keeps all)")
+      ->capture_default_str();
   cmd->add_flag("--training-photos", args->options.training_photos,
                 "Judge the parser's training photos instead (for tuning; never a result)");
   cmd->add_option("--tagged-limit", args->options.tagged_limit, "CCP photos tagged only (0 = all)")

@@ -178,6 +178,7 @@ PiecesResult PieceSearch::search_parsed(const cv::Mat& rgb, const std::string& n
   // A person: one piece per garment region, each searched among its slot's items.
   std::vector<std::string> unsold;
   for (ParsePiece& region : result.parse->pieces) {
+    if (region.confidence < min_confidence_) continue;  // mostly wrong: not shown, not searched
     PhotoPiece piece;
     // A top worn under outerwear is an inner top; a catalog that sells no inner tops (MANGO files
     // every top as main_top) sells it as a main top.

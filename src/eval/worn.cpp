@@ -111,7 +111,7 @@ struct CcpPhoto {
 };
 
 /// The truth of a region of a CCP photo: its most frequent garment label, when garments are at least
-/// half of it.
+/// a third of it (a piece at the parser's 64x64 resolution spills over skin and ground around a shoe).
 Truth ccp_truth(const CcpPhoto& p, const cv::Mat& mask, const train::CcpSet& set, bool outerwear_worn) {
   std::array<std::int64_t, 256> counts{};
   std::int64_t garment = 0, total = 0;
@@ -128,7 +128,7 @@ Truth ccp_truth(const CcpPhoto& p, const cv::Mat& mask, const train::CcpSet& set
     }
   }
   Truth t;
-  if (total == 0 || 2 * garment < total) return t;
+  if (total == 0 || 3 * garment < total) return t;
   const auto label = static_cast<std::size_t>(std::ranges::max_element(counts) - counts.begin());
   const std::string& name = set.label_names.at(label);
   const auto cls = train::ccp_class(name);
@@ -186,6 +186,7 @@ WornReport run_worn(const engine::Workspace& workspace, const WornOptions& optio
   config.model = options.model;
   auto rec = engine::Recommender::open(workspace, config);
   auto pieces = engine::PieceSearch::open(workspace, *rec);
+  pieces->set_min_confidence(options.min_confidence);
   if (!pieces->has_parser()) {
     throw Error(fmt::format("{}: no parsing model; run `mystyle train --model parse` first",
                             workspace.model_file("parse").string()),
@@ -458,6 +459,7 @@ nlohmann::json to_json(const WornReport& r) {
           {"parse_split_seed", r.options.parse_split_seed},
           {"split_seed", r.options.split_seed},
           {"seed", r.options.seed},
+          {"min_confidence", r.options.min_confidence},
           {"rows", rows},
           {"ccp_pieces", pieces},
           {"seconds", r.seconds}};

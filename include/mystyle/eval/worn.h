@@ -3,8 +3,8 @@
 /// model, the cut-out, the search among its slot's items: engine::PieceSearch, the serving path), land in
 /// the right slot and type group? Truth comes from data the parser never trained on:
 /// - CCP's held-out photos (train/ccp.h's split): each piece the parser finds is judged by the CCP labels
-///   under its mask (the most frequent garment label there; a piece mostly over background or skin has
-///   no garment and is wrong);
+///   under its mask (the most frequent garment label there; a piece less than a third garment, the rest
+///   background or skin, holds no garment and is wrong);
 /// - MANGO garments of held-out designs pasted onto held-out CCP people (train/paste.h), judged by the
 ///   pasted garment's own family, when the workspace has a catalog;
 /// - CCP's photos tagged but never labelled per pixel (never in the parser's training), like another
@@ -50,6 +50,7 @@ struct WornOptions {
   /// Judge the parser's TRAINING photos instead of the held-out ones: for tuning what serving does with
   /// a parse (never a result; the rows say so).
   bool training_photos = false;
+  double min_confidence = 0.0;  ///< PieceSearch::set_min_confidence (engine::kMinPieceConfidence)
   std::uint64_t split_seed = catalog::kDefaultSplitSeed;  ///< MANGO's held-out designs
 };
 
