@@ -19,6 +19,7 @@
 #include "mystyle/nn/model_spec.h"
 #include "mystyle/train/ccp.h"
 #include "mystyle/train/family.h"
+#include "support/mango_workspace.h"
 #include "support/test_support.h"
 
 namespace mystyle::engine {
@@ -32,22 +33,14 @@ class PiecesTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     ws_ = new testing::TempDir();
-    const auto mango = testing::dataset_path("mango/product_data.csv");
     const auto ccp = testing::dataset_path("ccp/labels.csv");
-    if (mango.empty() || ccp.empty()) return;
-    catalog::Catalog cat(ws_->path());
-    catalog::import_mango(cat, mango.parent_path());
-    TrainOptions o;
-    o.model = "seed64";
-    o.epochs = 1;
-    o.batch_size = 32;
-    o.threads = 2;
-    o.max_items = 300;
-    train_on_catalog(Workspace(ws_->path()), o);
-    cat.db().exec("DELETE FROM outfit_items WHERE item_id > 300 OR item_id IN (SELECT id FROM items WHERE slot = 'intimate')");
-    cat.db().exec("DELETE FROM outfits WHERE id NOT IN (SELECT outfit_id FROM outfit_items)");
-    cat.db().exec("DELETE FROM items WHERE id > 300 OR slot = 'intimate'");
-    embed_catalog(Workspace(ws_->path()), "seed64", nn::LatentPooling::kFlat, 2);
+    if (ccp.empty()) return;
+    const bool made = testing::make_seed64_mango_workspace(ws_->path(), [](catalog::Catalog& cat) {
+      cat.db().exec("DELETE FROM outfit_items WHERE item_id IN (SELECT id FROM items WHERE slot = 'intimate')");
+      cat.db().exec("DELETE FROM outfits WHERE id NOT IN (SELECT outfit_id FROM outfit_items)");
+      cat.db().exec("DELETE FROM items WHERE slot = 'intimate'");
+    });
+    if (!made) return;
     ccp_ = new CcpSet(load_ccp(ccp.parent_path()));
     ready_ = true;
   }

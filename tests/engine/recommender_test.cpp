@@ -8,6 +8,7 @@
 #include <set>
 
 #include "engine_fixture.h"
+#include "support/mango_workspace.h"
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
 #include "mystyle/engine/embeddings.h"
@@ -32,22 +33,8 @@ class RecommenderTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     ws_ = new testing::TempDir();
-    const auto mango = testing::dataset_path("mango/product_data.csv");
-    if (mango.empty()) return;
-    catalog::Catalog cat(ws_->path());
-    catalog::import_mango(cat, mango.parent_path());
-    TrainOptions o;
-    o.model = "seed64";
-    o.epochs = 1;
-    o.batch_size = 32;
-    o.threads = 2;
-    o.max_items = 300;
-    train_on_catalog(Workspace(ws_->path()), o);
     // Embed only a sample to keep the test fast: a catalog of the first 300 items with a photo.
-    cat.db().exec("DELETE FROM outfit_items WHERE item_id > 300");
-    cat.db().exec("DELETE FROM outfits WHERE id NOT IN (SELECT outfit_id FROM outfit_items)");
-    cat.db().exec("DELETE FROM items WHERE id > 300");
-    embed_catalog(Workspace(ws_->path()), "seed64", nn::LatentPooling::kFlat, 2);
+    if (!testing::make_seed64_mango_workspace(ws_->path())) return;
     ready_ = true;
   }
   static void TearDownTestSuite() { delete ws_; }

@@ -14,6 +14,7 @@
 #include "mystyle/nn/model_file.h"
 #include "mystyle/nn/model_spec.h"
 #include "mystyle/train/family.h"
+#include "support/mango_workspace.h"
 #include "support/test_support.h"
 
 namespace mystyle::eval {
@@ -38,24 +39,10 @@ TEST(WornTypeGroups, IssueGroupsFromBothVocabularies) {
 }
 
 TEST(WornEval, ReportsEverySetAndAPerfectParserIsAlwaysInTheRightSlot) {
-  const auto mango = testing::dataset_path("mango/product_data.csv");
   const auto ccp = testing::dataset_path("ccp/labels.csv");
-  if (mango.empty() || ccp.empty()) GTEST_SKIP() << "MANGO or CCP data set absent";
   testing::TempDir dir;
-  catalog::Catalog cat(dir.path());
-  catalog::import_mango(cat, mango.parent_path());
-  train::TrainOptions o;
-  o.model = "seed64";
-  o.epochs = 1;
-  o.batch_size = 32;
-  o.threads = 2;
-  o.max_items = 300;
+  if (ccp.empty() || !testing::make_seed64_mango_workspace(dir.path())) GTEST_SKIP() << "MANGO or CCP data set absent";
   const engine::Workspace ws(dir.path());
-  train::train_on_catalog(ws, o);
-  cat.db().exec("DELETE FROM outfit_items WHERE item_id > 300");
-  cat.db().exec("DELETE FROM outfits WHERE id NOT IN (SELECT outfit_id FROM outfit_items)");
-  cat.db().exec("DELETE FROM items WHERE id > 300");
-  engine::embed_catalog(ws, "seed64", nn::LatentPooling::kFlat, 2);
 
   WornOptions options;
   options.model = "seed64";
