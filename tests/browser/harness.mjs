@@ -164,8 +164,12 @@ export function check(condition, message) {
 /** Makes lazy images load now (a screenshot shows the whole page) and waits for all of them. The wait is
  * long because it is not a speed check: under `ctest -j2` beside the MANGO tests, 30 s once ran out. */
 export async function loadAllImages(page) {
-  await page.evaluate(() => { for (const img of document.querySelectorAll('img[loading=lazy]')) img.loading = 'eager'; });
-  await page.waitForFunction(() => [...document.images].every((i) => i.complete), null, { timeout: 120000 });
+  // Lazy images are made eager at every poll: a part of the page rendered after the first poll (the
+  // similar items arriving after the looks) would otherwise keep lazy images off screen that never load.
+  await page.waitForFunction(() => {
+    for (const img of document.querySelectorAll('img[loading=lazy]')) img.loading = 'eager';
+    return [...document.images].every((i) => i.complete);
+  }, null, { timeout: 120000, polling: 250 });
 }
 
 /** Pixels the document is wider than the window (0 when nothing scrolls sideways). */
