@@ -139,8 +139,17 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--port,-p", args->options.port, "Port (0 = any free port, printed when ready)")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
-  cmd->add_option("--threads", args->options.threads, "Worker threads (connections served at once)")
-      ->check(CLI::Range(1, 1024))
+  cmd->add_option("--threads", args->options.threads,
+                  "Connections served at once (a thread each, started on demand; photo work runs on --photo-workers)")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  cmd->add_option("--photo-workers", args->options.photo_workers,
+                  "Photo queries computed at once, in arrival order (0 = one per core)")
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str();
+  cmd->add_option("--photo-wait-ms", args->options.photo_wait_ms,
+                  "Longest a photo query waits for a worker; one expected to wait longer gets 503 with Retry-After")
+      ->check(CLI::Range(0, 600'000))
       ->capture_default_str();
   cmd->add_option("--max-upload-mb", args->max_upload_mb, "Largest photo accepted, in MiB (larger: 413)")
       ->check(CLI::Range(1, 256))
@@ -149,8 +158,8 @@ void add_serve_command(CLI::App& app) {
       ->check(CLI::Range(0, 4096))
       ->capture_default_str();
   cmd->add_option("--max-photo-queries", args->options.max_photo_queries,
-                  "Photo queries (recommend, complete) answered at once; more get 503 with Retry-After "
-                  "(0 = three quarters of --threads)")
+                  "Photo queries (recommend, complete) admitted at once, waiting or running; more get 503 with "
+                  "Retry-After (0 = no bound but --photo-wait-ms)")
       ->capture_default_str();
   cmd->add_option("--read-timeout", args->options.read_timeout_s,
                   "Seconds a client may stall while sending (or idle between requests: --keep-alive)")

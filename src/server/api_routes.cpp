@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <nlohmann/json.hpp>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -36,25 +37,14 @@ std::span<const std::uint8_t> bytes_of(const Upload& upload) {
   return {reinterpret_cast<const std::uint8_t*>(upload.bytes.data()), upload.bytes.size()};
 }
 
-/// Admission to photo work: while it lives, one of ServerState::photo_query_limit places is taken.
-/// Over the limit the request is refused at once with 503 and Retry-After, before reading the photo.
-class PhotoQueryTicket {
- public:
-  PhotoQueryTicket(ServerState& state, httplib::Response& res) : state_(state) {
-    if (state_.photo_queries.fetch_add(1) >= state_.photo_query_limit) {
-      state_.photo_queries.fetch_sub(1);
-      res.set_header("Retry-After", "1");
-      throw HttpError(503, fmt::format("busy: {} photo queries are already being answered; retry in a second",
-                                       state_.photo_query_limit));
-    }
+/// Runs a photo query's work on the photo queue (in arrival order, on a worker sized to the cores);
+/// when it cannot start within the wait budget, 503 with Retry-After.
+void run_photo_query(ServerState& state, httplib::Response& res, std::function<void()> work) {
+  if (const auto refusal = state.photo_queue.run(std::move(work))) {
+    res.set_header("Retry-After", std::to_string(refusal->retry_after_s));
+    throw HttpError(503, refusal->reason);
   }
-  ~PhotoQueryTicket() { state_.photo_queries.fetch_sub(1); }
-  PhotoQueryTicket(const PhotoQueryTicket&) = delete;
-  PhotoQueryTicket& operator=(const PhotoQueryTicket&) = delete;
-
- private:
-  ServerState& state_;
-};
+}
 
 /// Whether POST /api/complete is served, and what its model learned from (else why not).
 nlohmann::json complete_status(const Snapshot& snap) {
@@ -80,30 +70,35 @@ bool contains_folded(const std::string& haystack, const std::string& needle_lowe
 }  // namespace
 
 void recommend_photo(const httplib::Request& req, httplib::Response& res, ServerState& state) {
-  const PhotoQueryTicket ticket(state, res);
   const auto snap = state.snapshot();  // the whole request works on one version of the workspace
   engine::Recommender& rec = *snap->recommender;
   const engine::RecommendRequest request = parse_recommend_request(req, rec.categories());
   engine::PieceChoice choice;
   if (auto v = param(req, "piece"); v && !v->empty()) choice = parse_piece_param(*v);
   const Upload upload = read_upload(req, state.options.max_upload_bytes);
-  const engine::PiecesResult result =
-      on_photo([&] { return snap->pieces->find(bytes_of(upload), upload.name, request, choice); });
-  reply_json(res, snap->pieces->to_json(result, request, /*include_images=*/true)
-                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  std::string body;
+  run_photo_query(state, res, [&] {
+    const engine::PiecesResult result =
+        on_photo([&] { return snap->pieces->find(bytes_of(upload), upload.name, request, choice); });
+    body = snap->pieces->to_json(result, request, /*include_images=*/true)
+               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  });
+  reply_json(res, body);
 }
 
 void complete_photo(const httplib::Request& req, httplib::Response& res, ServerState& state) {
   // The feature itself is missing, whatever the request: say so before judging the request.
   const auto snap = state.snapshot();
   if (!snap->completer) throw HttpError(503, snap->completer_unavailable);
-  const PhotoQueryTicket ticket(state, res);
   const engine::CompleteRequest request = parse_complete_request(req, snap->recommender->categories());
   const Upload upload = read_upload(req, state.options.max_upload_bytes);
-  const engine::CompleteResponse response =
-      on_photo([&] { return snap->completer->complete(bytes_of(upload), upload.name, request, snap->pieces.get()); });
-  reply_json(res, snap->completer->to_json(response, request)
-                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  std::string body;
+  run_photo_query(state, res, [&] {
+    const engine::CompleteResponse response = on_photo(
+        [&] { return snap->completer->complete(bytes_of(upload), upload.name, request, snap->pieces.get()); });
+    body = snap->completer->to_json(response, request).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  });
+  reply_json(res, body);
 }
 
 void list_items(const httplib::Request& req, httplib::Response& res, ServerState& state) {

@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "mystyle/catalog/catalog.h"
@@ -23,6 +24,7 @@
 #include "mystyle/server/metrics.h"
 #include "mystyle/server/server_options.h"
 #include "mystyle/server/thumbnail_cache.h"
+#include "photo_queue.h"
 
 namespace mystyle::server {
 
@@ -61,6 +63,16 @@ struct WorkspaceStamp {
   bool operator==(const WorkspaceStamp&) const = default;
 };
 
+/// The photo queue's settings from the server's options (0 workers: one per core).
+inline PhotoQueueSettings photo_queue_settings(const ServerOptions& o) {
+  PhotoQueueSettings s;
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  s.workers = o.photo_workers > 0 ? static_cast<std::size_t>(o.photo_workers) : cores;
+  s.wait_budget = std::chrono::milliseconds(std::max(0, o.photo_wait_ms));
+  s.max_admitted = o.max_photo_queries;
+  return s;
+}
+
 struct ServerState {
   engine::Workspace workspace;
   ServerOptions options;
@@ -70,9 +82,11 @@ struct ServerState {
   std::mutex latent_mutex;
   std::shared_ptr<const std::string> latent_png;  ///< drawn on first request, then kept
   std::uint64_t latent_generation = 0;            ///< the snapshot it was drawn from
-  /// Photo queries admitted now (ServerOptions::max_photo_queries bounds it).
-  std::atomic<std::size_t> photo_queries{0};
-  std::size_t photo_query_limit = 1;
+  /// Bytes of photo uploads admitted and held now (ServerOptions::max_upload_memory_bytes bounds it).
+  std::atomic<std::size_t> upload_bytes{0};
+  /// Where photo queries (recommend, complete) run: a pool sized to the cores, in arrival order,
+  /// with a wait budget (ServerOptions::photo_workers, photo_wait_ms, max_photo_queries).
+  PhotoQueue photo_queue;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   /// Reloads (Server::reload) and admin edits, one at a time.
@@ -86,10 +100,8 @@ struct ServerState {
       : workspace(std::move(w)),
         options(std::move(o)),
         config(r->config()),
-        thumbnails(options.thumbnail_cache_bytes) {
-    photo_query_limit = options.max_photo_queries > 0
-                            ? options.max_photo_queries
-                            : std::max<std::size_t>(1, static_cast<std::size_t>(std::max(1, options.threads)) * 3 / 4);
+        thumbnails(options.thumbnail_cache_bytes),
+        photo_queue(photo_queue_settings(options)) {
     auto first = std::make_shared<Snapshot>();
     first->recommender = std::move(r);
     current_ = std::move(first);
@@ -159,6 +171,10 @@ struct Route {
   /// When set, a path gets this route's label only if the pattern's first group passes it (a name
   /// the handler serves); otherwise the next route is tried, and at the end the label is "other".
   bool (*labels_name)(std::string_view name) = nullptr;
+  /// A photo query (issue 26): admitted to the photo queue (PhotoQueue::admission) and to the upload
+  /// memory (ServerOptions::max_upload_memory_bytes) before its body is read; a refused one has its
+  /// body read and dropped, not kept, and gets 503 with Retry-After.
+  bool photo_query = false;
 };
 
 /// Every route the server serves, in the order httplib tries them (the first that matches the

@@ -8,19 +8,22 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
-#include <vector>
-#include <thread>
-#include <mutex>
-#include <functional>
-#include <deque>
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
+#include <mutex>
 #include <stop_token>
+#include <thread>
+#include <vector>
 
 #include "mystyle/engine/photo_views.h"
 
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
 #include "mystyle/server/http_error.h"
+#include "connection_threads.h"
 #include "request_parsing.h"
 #include "routes.h"
 
@@ -193,58 +196,6 @@ bool reload_locked(ServerState& state, const char* why) {
   }
 }
 
-/// httplib's ThreadPool with a bound on the connections waiting for a worker: enqueue() (called by
-/// the accept loop) waits while `max_queued` are waiting, so a flood of connections is held in the
-/// kernel's backlog instead of growing this queue without end.
-class BoundedThreadPool : public httplib::TaskQueue {
- public:
-  BoundedThreadPool(std::size_t threads, std::size_t max_queued) : max_queued_(std::max<std::size_t>(1, max_queued)) {
-    for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
-  }
-  ~BoundedThreadPool() override = default;
-
-  void enqueue(std::function<void()> fn) override {
-    std::unique_lock lock(mutex_);
-    space_.wait(lock, [&] { return jobs_.size() < max_queued_ || shutdown_; });
-    jobs_.push_back(std::move(fn));
-    lock.unlock();
-    ready_.notify_one();
-  }
-
-  void shutdown() override {
-    {
-      std::lock_guard lock(mutex_);
-      shutdown_ = true;
-    }
-    ready_.notify_all();
-    space_.notify_all();
-    for (auto& t : workers_) t.join();
-  }
-
- private:
-  void work() {
-    for (;;) {
-      std::function<void()> fn;
-      {
-        std::unique_lock lock(mutex_);
-        ready_.wait(lock, [&] { return !jobs_.empty() || shutdown_; });
-        if (shutdown_ && jobs_.empty()) return;
-        fn = std::move(jobs_.front());
-        jobs_.pop_front();
-      }
-      space_.notify_one();
-      fn();
-    }
-  }
-
-  std::size_t max_queued_;
-  std::vector<std::thread> workers_;
-  std::deque<std::function<void()>> jobs_;
-  bool shutdown_ = false;
-  std::mutex mutex_;
-  std::condition_variable ready_, space_;
-};
-
 /// What every response carries. The page loads only its own assets; photos shown before upload are
 /// blob: URLs, and what the model saw is a data: URL.
 const httplib::Headers& security_headers() {
@@ -262,6 +213,7 @@ struct Server::Impl {
   ServerState state;
   httplib::Server http;
   int port = -1;
+  socket_t listen_socket = INVALID_SOCKET;  ///< set by httplib's socket options callback at bind
   std::mutex stop_mutex;
   std::atomic<bool> stop_requested{false};
   bool stopped = false;
@@ -294,9 +246,17 @@ Server::Server(std::shared_ptr<engine::Recommender> recommender, engine::Workspa
   ServerState& state = impl_->state;
   httplib::Server& http = impl_->http;
   const std::size_t threads = static_cast<std::size_t>(std::max(1, state.options.threads));
-  // httplib takes ownership of the queue it is given.
+  // httplib takes ownership of the queue it is given. A few threads stay for the next connections;
+  // the others end after 10 s idle (the keep-alive timeout closes an idle connection before that).
   const std::size_t max_queued = state.options.max_queued_connections;
-  http.new_task_queue = [threads, max_queued] { return new BoundedThreadPool(threads, max_queued); };
+  http.new_task_queue = [threads, max_queued] {
+    return new ConnectionThreads(threads, max_queued, /*min_threads=*/8, /*idle_exit=*/std::chrono::seconds(10));
+  };
+  // The listening socket, kept to give it a real backlog once httplib has listened with its own (5).
+  http.set_socket_options([impl = impl_.get()](socket_t sock) {
+    httplib::default_socket_options(sock);
+    impl->listen_socket = sock;
+  });
   // The body limit is checked against Content-Length before any of the body is read.
   http.set_payload_max_length(state.options.max_upload_bytes + kMultipartOverheadBytes);
   http.set_keep_alive_max_count(100);
@@ -398,6 +358,14 @@ int Server::bind() {
     throw Error(fmt::format("cannot listen on {}:{} (address in use, or not an address of this machine?)",
                             o.host, o.port),
                 ErrorKind::kIo);
+  }
+  // listen(2) again on a listening socket only sets its backlog (Linux).
+  int accepting = 0;
+  socklen_t len = sizeof accepting;
+  if (impl_->listen_socket != INVALID_SOCKET && o.listen_backlog > 0 &&
+      ::getsockopt(impl_->listen_socket, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) == 0 && accepting != 0 &&
+      ::listen(impl_->listen_socket, o.listen_backlog) != 0) {
+    spdlog::warn("could not set the listen backlog to {}: {}", o.listen_backlog, std::strerror(errno));
   }
   return impl_->port;
 }

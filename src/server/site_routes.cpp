@@ -51,6 +51,18 @@ std::string gauges(const ServerState& state) {
         double(state.thumbnails.hits()));
   gauge("mystyle_thumbnail_cache_misses_total", "Thumbnail requests that decoded a photo.", "counter",
         double(state.thumbnails.misses()));
+  const PhotoQueueStats q = state.photo_queue.stats();
+  gauge("mystyle_photo_workers", "Photo queries computed at once (the photo queue's workers).", "gauge",
+        double(q.workers));
+  gauge("mystyle_photo_queries_running", "Photo queries being computed now.", "gauge", double(q.running));
+  gauge("mystyle_photo_queries_waiting", "Photo queries waiting in the queue for a worker now.", "gauge",
+        double(q.waiting));
+  gauge("mystyle_photo_queries_served_total", "Photo queries run on a worker.", "counter", double(q.served));
+  gauge("mystyle_photo_queries_refused_total",
+        "Photo queries refused with 503 (expected wait past the budget on arrival, or budget run out in the queue).",
+        "counter", double(q.refused_early + q.refused_late));
+  gauge("mystyle_photo_query_mean_seconds", "Moving average of a photo query's time on a worker.", "gauge",
+        q.mean_service_ms / 1000.0);
   return out;
 }
 

@@ -206,5 +206,56 @@ TEST_F(HardeningTest, PhotoQueriesOverTheLimitGet503WithRetryAfter) {
   EXPECT_EQ(res->status, 200);
 }
 
+// Issue 26: with the default settings, many idle keep-alive connections (each served to the end of
+// its first request and left open) hold no worker a new client needs. With a fixed pool of 16
+// threads, the 41st client here waited for an idle connection to time out (60 s here).
+TEST(ManyConnections, IdleKeepAliveConnectionsDoNotHoldBackNewClients) {
+  const std::filesystem::path workspace = MYSTYLE_SERVER_TEST_WORKSPACE;
+  auto recommender = testing::open_shared_workspace(workspace, /*outfit_count=*/40);
+  if (!recommender) GTEST_SKIP() << "MANGO data set not found under MYSTYLE_DATASETS";
+  ServerOptions options;  // the defaults, but for the port and idle connections kept a minute
+  options.port = 0;
+  options.keep_alive_timeout_s = 60;
+  options.read_timeout_s = 60;
+  Server server(std::move(recommender), engine::Workspace(workspace), options);
+  const int port = server.bind();
+  std::thread listener([&] { server.listen(); });
+  for (int i = 0; i < 500 && !server.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+
+  std::vector<int> idle;
+  for (int i = 0; i < 40; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL), static_cast<ssize_t>(request.size()));
+    std::string answer;
+    char buf[4096];
+    while (answer.find("\"status\"") == std::string::npos) {
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      ASSERT_GT(n, 0);
+      answer.append(buf, static_cast<std::size_t>(n));
+    }
+    EXPECT_NE(answer.find("HTTP/1.1 200"), std::string::npos);
+    idle.push_back(fd);
+  }
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(20, 0);
+  const auto health = c.Get("/healthz");
+  ASSERT_TRUE(health) << "a new client waited behind 40 idle keep-alive connections";
+  EXPECT_EQ(health->status, 200);
+  httplib::MultipartFormDataItems form = {
+      {"image", read_file_bytes(testing::dataset_path("mango/images") / "2019_41085800_02.jpg"), "g.jpg", "image/jpeg"}};
+  const auto photo = c.Post("/api/recommend", form);
+  ASSERT_TRUE(photo);
+  EXPECT_EQ(photo->status, 200) << photo->body;
+  for (const int fd : idle) ::close(fd);
+  server.stop();
+  listener.join();
+}
+
 }  // namespace
 }  // namespace mystyle::server

@@ -12,7 +12,10 @@ namespace mystyle::server {
 struct ServerOptions {
   std::string host = "127.0.0.1";  ///< loopback unless asked otherwise
   int port = 8080;                 ///< 0 = any free port (bind() returns the one chosen)
-  int threads = 16;                ///< worker threads, i.e. connections served at once
+  /// Connections served at once: each has a thread, started when a connection finds none idle and
+  /// ended after a while idle (a mostly sleeping thread and its stack's touched pages, not a core).
+  /// Photo work does not run on these threads but on `photo_workers` (issue 26).
+  int threads = 512;
   std::size_t max_upload_bytes = std::size_t{16} << 20;       ///< larger uploads get 413
   std::size_t thumbnail_cache_bytes = std::size_t{64} << 20;  ///< in-memory JPEG thumbnails, LRU
   int thumbnail_side_px = 360;                                ///< longer side of an item thumbnail
@@ -25,13 +28,28 @@ struct ServerOptions {
   /// 5, not 2: at 2 s a loaded server (2 cores, 64 soak connections) closed keep-alive connections as
   /// their next request arrived: 4 dropped requests and 3 failed /healthz in a 4-minute soak, none at 5.
   int keep_alive_timeout_s = 5;
-  /// Accepted connections waiting for a worker; with this many waiting, the server stops accepting
-  /// until one is taken (the rest wait in the kernel's backlog): memory stays bounded under a flood.
+  /// Accepted connections waiting for a thread once `threads` are busy; with this many waiting, the
+  /// server stops accepting until one is taken (the rest wait in the kernel's backlog,
+  /// `listen_backlog`): memory stays bounded under a flood.
   std::size_t max_queued_connections = 64;
-  /// Photo queries (recommend, complete) admitted at once, running or waiting for the model; one
-  /// more gets 503 with Retry-After instead of a growing wait, and the other workers stay free for
-  /// pages, images and /healthz. 0 = three quarters of `threads` (at least 1).
+  /// Connections the kernel holds for the server before it accepts them (listen(2)'s backlog; the
+  /// kernel caps it at net.core.somaxconn). cpp-httplib's own is 5: a burst of new connections past it
+  /// had their SYN dropped and retried a second later.
+  int listen_backlog = 1024;
+  /// Photo queries (recommend, complete) computed at once, each on its own thread of a pool fed in
+  /// arrival order (FIFO). 0 = one per core (std::thread::hardware_concurrency).
+  int photo_workers = 0;
+  /// Longest a photo query waits in that queue. A query whose expected wait on arrival (queued
+  /// queries x mean query time / workers) is past it gets 503 with Retry-After at once, before its
+  /// upload is read; one that is still waiting when it runs out gets the same then.
+  int photo_wait_ms = 1000;
+  /// Photo queries admitted at once, waiting or running; one more gets 503 with Retry-After.
+  /// 0 = no bound but `photo_wait_ms` (and `threads`).
   std::size_t max_photo_queries = 0;
+  /// Photo uploads held in memory at once, in bytes (by Content-Length, reserved before the body is
+  /// read); one more gets 503 with Retry-After. With many connection threads this, not `threads`,
+  /// bounds the memory a flood of large uploads can take.
+  std::size_t max_upload_memory_bytes = std::size_t{512} << 20;
   /// Live updates: every this many milliseconds the server checks whether the workspace changed
   /// (a commit to catalog.db by another process, new embeddings, views, or models) and, when it
   /// did, reopens it and swaps it in (Server::reload). 0 = only on reload() (SIGHUP in `serve`).
