@@ -259,6 +259,10 @@ Server::Server(std::shared_ptr<engine::Recommender> recommender, engine::Workspa
   });
   // The body limit is checked against Content-Length before any of the body is read.
   http.set_payload_max_length(state.options.max_upload_bytes + kMultipartOverheadBytes);
+  // Answers go out at once: cpp-httplib writes the headers and the body apart, and with Nagle's
+  // algorithm on the body waited for the client's delayed ACK of the headers (40 ms on Linux) on
+  // every keep-alive answer. Set on the listening socket; accepted sockets inherit it (Linux).
+  http.set_tcp_nodelay(true);
   http.set_keep_alive_max_count(100);
   http.set_keep_alive_timeout(state.options.keep_alive_timeout_s);
   http.set_read_timeout(state.options.read_timeout_s, 0);

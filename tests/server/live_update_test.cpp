@@ -326,7 +326,9 @@ TEST_F(LiveUpdateTest, RequestsDuringReloadsAllSucceed) {
   for (int i = 0; i < 4; ++i) EXPECT_TRUE(server_->reload());
   done = true;
   for (auto& c : clients) c.join();
-  EXPECT_EQ(server_->generation(), before + 4);
+  // At least 4: the watcher may swap in one more of its own (the previous test's embed writes its
+  // files one after the other, and the last can land after that test stopped waiting).
+  EXPECT_GE(server_->generation(), before + 4);
   EXPECT_GT(ok.load(), 0);
   EXPECT_EQ(failed.load(), 0);
 }
