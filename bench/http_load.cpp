@@ -5,14 +5,19 @@
 // catalog pages). Keep-alive (one connection per client, reused) or a new connection per request.
 // One thread and epoll, so the generator itself costs little of the machine it shares with the server.
 //
-// Prints requests/s, p50/p90/p99/max per kind (photo, read), 503s (with their own p99 and whether they
-// carried Retry-After), client timeouts, connection errors, and the fair-queue limit: with N requests
-// always in flight, a fair queue answers each in N / throughput on average (Little's law); that mean
-// and 3x it are printed beside the p99.
+// Prints requests/s, p50/p90/p99/max per kind (photo, read) of the 2xx answers, the p99 of every
+// request (2xx, 503s and timeouts, a timeout counted as longer than any answer: ">2000" when the
+// p99 is one), 503s (with their own p99 and whether they carried Retry-After), client timeouts,
+// connection errors, and the fair-queue limit: with L requests in flight on average (N clients, less
+// those waiting out a Retry-After), a fair queue answers each in L / throughput on average (Little's
+// law); that mean and 3x it are printed beside the p99s.
+//
+// A client that gets 503 with Retry-After closes its connection and waits that long before its next
+// request, as a polite client would (--ignore-retry-after: at once, as a flood would).
 //
 //   http_load --url http://127.0.0.1:8080 --photo FILE [--connections 64] [--duration 20] [--warmup 3]
 //             [--mode keep-alive|per-request] [--photo-share 1.0] [--complete-share 0]
-//             [--timeout-ms 2000] [--items N] [--label TEXT] [--json FILE]
+//             [--timeout-ms 2000] [--items N] [--ignore-retry-after] [--label TEXT] [--json FILE]
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -30,6 +35,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <random>
 #include <sstream>
@@ -53,6 +59,7 @@ struct Settings {
   double complete_share = 0.0;  ///< of the photo requests, the share sent to /api/complete
   int timeout_ms = 2000;        ///< a request unanswered after this is counted as a timeout and dropped
   int items = 0;                ///< thumbnails are read for ids 1..items (0: asked of /healthz)
+  bool honour_retry_after = true;
   std::string label;
   std::string json_path;
 };
@@ -67,12 +74,19 @@ enum class Kind { kPhoto, kRead };
 /// What one kind of request did in the measured window.
 struct Tally {
   std::vector<double> ok_ms;           ///< latency of 2xx answers
+  std::vector<double> all_ms;          ///< every request's, a timeout as +infinity
   std::vector<double> busy_ms;         ///< latency of 503 answers
   std::size_t busy_without_retry_after = 0;
   std::size_t timeouts = 0;
   std::size_t connection_errors = 0;   ///< refused, reset, closed before the answer was whole
   std::map<int, std::size_t> other_status;  ///< neither 2xx nor 503
 };
+
+std::string ms_text(double ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", ms);
+  return buf;
+}
 
 double percentile(std::vector<double>& v, double p) {
   if (v.empty()) return 0;
@@ -160,16 +174,20 @@ class Load {
       for (auto& [status, count] : t.other_status) all += count;
     }
     const double rps = double(all) / measured_s_;
-    const double fair_ms = rps > 0 ? 1000.0 * s_.connections / rps : 0;
+    // Little's law: the requests in flight on average, over the measured window.
+    const double in_flight = busy_ms_ / 1000.0 / measured_s_;
+    const double fair_ms = rps > 0 ? 1000.0 * in_flight / rps : 0;
     std::printf("%s%s: %d connections, %s, %.0f%% photos, %.0f s (after %.0f s warm-up)\n",
                 s_.label.empty() ? "" : (s_.label + " | ").c_str(), s_.keep_alive ? "keep-alive" : "per-request",
                 s_.connections, s_.keep_alive ? "one connection per client" : "a new connection per request",
                 100 * s_.photo_share, s_.duration_s, s_.warmup_s);
-    std::printf("  requests/s %.1f   fair-queue mean %.1f ms (3x %.1f ms)\n", rps, fair_ms, 3 * fair_ms);
+    std::printf("  requests/s %.1f   in flight %.1f   fair-queue mean %.1f ms (3x %.1f ms)   clients backing off (Retry-After) %zu times\n",
+                rps, in_flight, fair_ms, 3 * fair_ms, backoffs_);
     std::ostringstream json;
     json << "{\"label\":\"" << s_.label << "\",\"mode\":\"" << (s_.keep_alive ? "keep-alive" : "per-request")
          << "\",\"connections\":" << s_.connections << ",\"photo_share\":" << s_.photo_share
-         << ",\"seconds\":" << measured_s_ << ",\"requests_per_s\":" << rps << ",\"fair_queue_mean_ms\":" << fair_ms;
+         << ",\"seconds\":" << measured_s_ << ",\"requests_per_s\":" << rps << ",\"in_flight\":" << in_flight
+         << ",\"fair_queue_mean_ms\":" << fair_ms << ",\"backoffs\":" << backoffs_;
     for (int k = 0; k < 2; ++k) {
       Tally& t = tally_[k];
       const char* name = k == 0 ? "photo" : "read";
@@ -180,15 +198,19 @@ class Load {
       const double p50 = percentile(t.ok_ms, 50), p90 = percentile(t.ok_ms, 90), p99 = percentile(t.ok_ms, 99),
                    max = t.ok_ms.empty() ? 0 : t.ok_ms.back();
       const double busy_p99 = percentile(t.busy_ms, 99);
-      std::printf("  %-5s %8zu  %7.1f/s  ok p50 %7.1f  p90 %7.1f  p99 %7.1f  max %7.1f ms   503 %zu (%.2f%%, p99 %.1f ms%s)"
+      const double all_p99 = percentile(t.all_ms, 99);
+      const std::string all_p99_text =
+          std::isinf(all_p99) ? ">" + std::to_string(s_.timeout_ms) : ms_text(all_p99);
+      std::printf("  %-5s %8zu  %7.1f/s  ok p50 %7.1f  p90 %7.1f  p99 %7.1f  max %7.1f ms   all p99 %s ms   503 %zu (%.2f%%, p99 %.1f ms%s)"
                   "  timeouts %zu  conn errors %zu",
-                  name, n, double(n) / measured_s_, p50, p90, p99, max, t.busy_ms.size(),
+                  name, n, double(n) / measured_s_, p50, p90, p99, max, all_p99_text.c_str(), t.busy_ms.size(),
                   100.0 * double(t.busy_ms.size()) / double(n), busy_p99,
                   t.busy_without_retry_after ? ", some without Retry-After" : "", t.timeouts, t.connection_errors);
       for (auto& [status, count] : t.other_status) std::printf("  %d x%zu", status, count);
       std::printf("\n");
       json << ",\"" << name << "\":{\"requests\":" << n << ",\"p50_ms\":" << p50 << ",\"p90_ms\":" << p90
-           << ",\"p99_ms\":" << p99 << ",\"max_ms\":" << max << ",\"busy_503\":" << t.busy_ms.size()
+           << ",\"p99_ms\":" << p99 << ",\"max_ms\":" << max
+           << ",\"all_p99_ms\":" << (std::isinf(all_p99) ? -1.0 : all_p99) << ",\"busy_503\":" << t.busy_ms.size()
            << ",\"busy_503_p99_ms\":" << busy_p99 << ",\"busy_503_without_retry_after\":" << t.busy_without_retry_after
            << ",\"timeouts\":" << t.timeouts << ",\"connection_errors\":" << t.connection_errors
            << ",\"other_status\":" << other << "}";
@@ -201,7 +223,7 @@ class Load {
   }
 
  private:
-  enum class State { kIdle, kConnecting, kSending, kReading };
+  enum class State { kIdle, kConnecting, kSending, kReading, kBackingOff };
   struct Conn {
     int fd = -1;
     State state = State::kIdle;
@@ -210,6 +232,7 @@ class Load {
     std::size_t sent = 0;
     std::string in;
     Clock::time_point started;
+    Clock::time_point resume;  ///< kBackingOff: when the next request goes
     bool reused = false;
   };
 
@@ -334,8 +357,11 @@ class Load {
     if (!whole) return false;
     const int status = std::atoi(c.in.c_str() + 9);  // "HTTP/1.1 200"
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - c.started).count();
+    int retry_after_s = 0;
     if (counted(c)) {
       Tally& t = tally_[int(c.kind)];
+      t.all_ms.push_back(ms);
+      busy_ms_ += ms;
       if (status >= 200 && status < 300) {
         t.ok_ms.push_back(ms);
       } else if (status == 503) {
@@ -345,7 +371,17 @@ class Load {
         ++t.other_status[status];
       }
     }
+    if (const auto at = lower.find("\r\nretry-after:"); status == 503 && at != std::string::npos)
+      retry_after_s = std::atoi(lower.c_str() + at + 14);
     if (!s_.keep_alive || eof || lower.find("\r\nconnection: close") != std::string::npos) close_conn(c);
+    if (s_.honour_retry_after && retry_after_s > 0) {
+      // Waits it out, its connection closed meanwhile (the next request opens a new one).
+      ++backoffs_;
+      close_conn(c);
+      c.state = State::kBackingOff;
+      c.resume = Clock::now() + std::chrono::seconds(retry_after_s);
+      return true;
+    }
     start_request(i);
     return true;
   }
@@ -355,8 +391,16 @@ class Load {
     const auto limit = std::chrono::milliseconds(s_.timeout_ms);
     for (std::size_t i = 0; i < conns_.size(); ++i) {
       Conn& c = conns_[i];
+      if (c.state == State::kBackingOff) {
+        if (now >= c.resume) start_request(i);
+        continue;
+      }
       if (c.state == State::kIdle || now - c.started < limit) continue;
-      if (counted(c)) ++tally_[int(c.kind)].timeouts;
+      if (counted(c)) {
+        ++tally_[int(c.kind)].timeouts;
+        tally_[int(c.kind)].all_ms.push_back(std::numeric_limits<double>::infinity());
+        busy_ms_ += s_.timeout_ms;
+      }
       close_conn(c);
       start_request(i);
     }
@@ -370,6 +414,8 @@ class Load {
   std::vector<Conn> conns_;
   Clock::time_point start_, measure_from_, end_;
   double measured_s_ = 0;
+  double busy_ms_ = 0;        ///< the latencies of every counted request, summed (timeouts at the timeout)
+  std::size_t backoffs_ = 0;  ///< 503s with Retry-After waited out
   Tally tally_[2];
 };
 
@@ -381,12 +427,16 @@ int main(int argc, char** argv) {
     std::fputs(
         "usage: http_load --url http://127.0.0.1:PORT --photo FILE [--connections 64] [--duration 20] [--warmup 3]\n"
         "                 [--mode keep-alive|per-request] [--photo-share 1.0] [--complete-share 0]\n"
-        "                 [--timeout-ms 2000] [--items N] [--label TEXT] [--json FILE]\n",
+        "                 [--timeout-ms 2000] [--items N] [--ignore-retry-after] [--label TEXT] [--json FILE]\n",
         stderr);
     std::exit(2);
   };
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
+    if (a == "--ignore-retry-after") {
+      s.honour_retry_after = false;
+      continue;
+    }
     if (i + 1 >= argc) usage();
     const std::string v = argv[++i];
     if (a == "--url") {

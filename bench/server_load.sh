@@ -5,25 +5,26 @@
 # connection count, keep-alive and a connection per request: photo uploads (POST /api/recommend)
 # mixed with reads (the page, item thumbnails, catalog pages), then photos alone. Prints, per run,
 # requests/s, p50/p90/p99/max per kind, 503s (and their own p99), client timeouts (2 s), connection
-# errors, and the fair-queue limit (connections / throughput, and 3x it) beside them.
+# errors, and the fair-queue limit (requests in flight / throughput, and 3x it) beside them.
 #
 #   bench/server_load.sh WORKSPACE [--duration 15] [--warmup 3] [--connections "16 64 256"]
 #                                  [--modes "keep-alive per-request"] [--photo-share 0.8]
-#                                  [--photo-only "64"] [--serve-args "..."] [--url URL] [--json FILE]
+#                                  [--photo-only "64"] [--serve-args "..."] [--load-args "..."]
+#                                  [--url URL] [--json FILE]
 #
 # The binaries are $MYSTYLE_BIN (else build/release/src/cli/mystyle) and $HTTP_LOAD (else http_load
 # beside it, build/release/bench/http_load); the photo is a MANGO product shot under
-# $MYSTYLE_DATASETS (default ../shared/datasets). Exits non-zero when the server fails or a run saw
-# connection errors.
+# $MYSTYLE_DATASETS (default ../shared/datasets). --load-args go to every http_load run (e.g.
+# --ignore-retry-after). Exits non-zero when the server fails or a run saw connection errors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 [[ $# -ge 1 && $1 != -* ]] || usage
 workspace=$1; shift
 duration=15 warmup=3 connections="16 64 256" modes="keep-alive per-request" photo_share=0.8 photo_only="64"
-serve_args="" url="" json=""
+serve_args="" load_args="" url="" json=""
 photo="${MYSTYLE_DATASETS:-$root/../shared/datasets}/mango/images/2019_41085800_02.jpg"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -34,6 +35,7 @@ while [[ $# -gt 0 ]]; do
     --photo-share) photo_share=$2; shift 2 ;;
     --photo-only) photo_only=$2; shift 2 ;;
     --serve-args) serve_args=$2; shift 2 ;;
+    --load-args) load_args=$2; shift 2 ;;
     --url) url=$2; shift 2 ;;
     --json) json=$2; shift 2 ;;
     --photo) photo=$2; shift 2 ;;
@@ -72,12 +74,13 @@ url=${url%/}
 status=$(curl -s -o "$scratch/first.json" -w '%{http_code}' -F "image=@$photo;type=image/jpeg" "$url/api/recommend")
 [[ $status == 200 ]] || { echo "server_load: first request answered $status: $(head -c 300 "$scratch/first.json")" >&2; exit 1; }
 
-echo "load test: $url, $(basename "$photo") ($(stat -c %s "$photo") bytes), ${serve_args:-default settings}," \
+echo "load test: $url, $(basename "$photo") ($(stat -c %s "$photo") bytes), ${serve_args:-default settings}${load_args:+, clients: $load_args}," \
   "$(nproc) cores, load generator on the same machine; $(uptime | sed 's/.*load average/load average/')"
 [[ -n $json ]] && : >"$json"
 failed=0
 run() {
-  "$load" --url "$url" --photo "$photo" --duration "$duration" --warmup "$warmup" --json "${json:-/dev/null}" "$@" \
+  # shellcheck disable=SC2086  # load_args is a list of options
+  "$load" --url "$url" --photo "$photo" --duration "$duration" --warmup "$warmup" --json "${json:-/dev/null}" $load_args "$@" \
     | tee -a "$scratch/load.txt"
 }
 for mode in $modes; do

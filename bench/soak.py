@@ -9,7 +9,8 @@ Pass: no 5xx other than 503 (the photo-query limit), no dropped connection, /hea
 RSS at the end within 10% of its value after warm-up.
 
 Usage: bench/soak.py --workspace WS [--mystyle BIN] [--minutes 10] [--connections 64]
-                     [--warmup 60] [--json FILE]
+                     [--warmup 60] [--threads N] [--serve-args "..."] [--log FILE] [--json FILE]
+The server runs with its own settings (no --threads) unless asked; the workspace is only read.
 Standard-library Python only.
 """
 import argparse
@@ -22,6 +23,7 @@ import sqlite3
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -88,6 +90,8 @@ def main():
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--warmup", type=float, default=60, help="seconds before the reference RSS is taken")
     ap.add_argument("--serve-args", default="", help="extra `mystyle serve` options, e.g. '--keep-alive 5'")
+    ap.add_argument("--threads", type=int, default=0, help="`mystyle serve --threads` (default: the server's own)")
+    ap.add_argument("--log", help="the server's log (default: a file in the temporary folder)")
     ap.add_argument("--json")
     a = ap.parse_args()
 
@@ -100,12 +104,16 @@ def main():
     upload_limit = 16 << 20
 
     port = free_port()
-    threads = a.connections + 8  # one worker per keep-alive connection (cpp-httplib is thread-per-connection)
-    # The server logs a line per request: to a file (a pipe nobody reads would fill and stall it).
-    log_path = os.path.join(a.workspace, "soak-server.log")
+    # The server's own settings unless asked (before issue 26 a keep-alive connection held one of
+    # a fixed number of workers, and this script passed --threads connections + 8).
+    threads = a.threads
+    # The server logs a line per request: to a file (a pipe nobody reads would fill and stall it),
+    # outside the workspace, which the soak only reads.
+    log_path = a.log or os.path.join(tempfile.gettempdir(), f"mystyle-soak-server-{os.getpid()}.log")
     log = open(log_path, "w")
-    server = subprocess.Popen([a.mystyle, "serve", "--workspace", a.workspace, "--port", str(port), "--threads",
-                               str(threads)] + a.serve_args.split(), stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen([a.mystyle, "serve", "--workspace", a.workspace, "--port", str(port)] +
+                              (["--threads", str(threads)] if threads else []) + a.serve_args.split(),
+                              stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 120
     while time.time() < deadline:
         try:
@@ -236,7 +244,8 @@ def main():
     result = {
         "seconds": round(elapsed, 1),
         "connections": a.connections,
-        "server_threads": threads,
+        "server_threads": threads or "default",
+        "server_log": log_path,
         "requests": stats.requests,
         "requests_per_s": round(stats.requests / elapsed, 1),
         "by_kind": by_kind,
