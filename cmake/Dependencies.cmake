@@ -1,6 +1,6 @@
 # Every dependency is a Debian package (scripts/install-deps); nothing is downloaded.
 find_package(Threads REQUIRED)
-find_package(OpenCV 4 REQUIRED COMPONENTS core imgproc imgcodecs)
+find_package(OpenCV 4 REQUIRED COMPONENTS core imgproc imgcodecs ximgproc)
 find_package(JPEG REQUIRED)  # libjpeg-turbo, also what OpenCV decodes JPEG with
 find_package(SQLite3 REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
+#include <opencv2/ximgproc/edge_filter.hpp>
 
 #include "mystyle/core/error.h"
 #include "mystyle/image/squeeze.h"
@@ -19,6 +20,26 @@ namespace {
 
 /// A part of a class's region counts when it is at least this share of the class's largest part.
 constexpr double kMinPartOfLargest = 0.2;
+
+/// refined_classes_from_logits: the longer side it works at, and the guided filter's radius (px there)
+/// and regularisation (photo values in [0, 255]; smaller follows weaker edges). Chosen on the CCP
+/// training photos with run 8's model (docs/parsing.md, "Edges from the photo"), never on held-out ones.
+constexpr int kRefineSide = 128, kRefineRadius = 8;
+constexpr double kRefineEps = 25.0;
+
+/// The largest channel of each pixel of a kParseClasses-channel image.
+cv::Mat argmax_planes(const cv::Mat& hwc) {
+  cv::Mat classes(hwc.size(), CV_8UC1);
+  for (int y = 0; y < hwc.rows; ++y) {
+    const float* row = hwc.ptr<float>(y);
+    std::uint8_t* out = classes.ptr<std::uint8_t>(y);
+    for (int x = 0; x < hwc.cols; ++x) {
+      const float* px = row + static_cast<std::ptrdiff_t>(x) * kParseClasses;
+      out[x] = static_cast<std::uint8_t>(std::max_element(px, px + kParseClasses) - px);
+    }
+  }
+  return classes;
+}
 
 }  // namespace
 
@@ -43,6 +64,47 @@ cv::Mat classes_from_logits(std::span<const float> logits, int side, cv::Size si
     }
   }
   return classes;
+}
+
+cv::Mat refined_classes_from_logits(std::span<const float> logits, int side, const cv::Mat& rgb) {
+  const auto plane = static_cast<std::size_t>(side) * static_cast<std::size_t>(side);
+  if (logits.size() != kParseClasses * plane) throw Error("refined_classes_from_logits: logits of the wrong size");
+  // Probabilities (softmax over the classes), the planes side by side as one image.
+  cv::Mat probs(side, side, CV_32FC(kParseClasses));
+  for (std::size_t i = 0; i < plane; ++i) {
+    float* px = probs.ptr<float>() + i * kParseClasses;
+    float top = logits[i];
+    for (std::size_t c = 1; c < kParseClasses; ++c) top = std::max(top, logits[c * plane + i]);
+    float z = 0;
+    for (std::size_t c = 0; c < kParseClasses; ++c) z += px[c] = std::exp(logits[c * plane + i] - top);
+    for (std::size_t c = 0; c < kParseClasses; ++c) px[c] /= z;
+  }
+  const int longer = std::max(rgb.cols, rgb.rows), work_side = std::min(longer, kRefineSide);
+  const cv::Size work(std::max(1, static_cast<int>(std::lround(static_cast<double>(rgb.cols) * work_side / longer))),
+                      std::max(1, static_cast<int>(std::lround(static_cast<double>(rgb.rows) * work_side / longer))));
+  cv::Mat guide, scaled, filtered;
+  cv::resize(rgb, guide, work, 0, 0, cv::INTER_AREA);
+  cv::resize(probs, scaled, work, 0, 0, cv::INTER_LINEAR);
+  // The guided filter takes at most 4 channels at a time.
+  std::vector<cv::Mat> planes(kParseClasses);
+  cv::split(scaled, planes);
+  const auto filter = cv::ximgproc::createGuidedFilter(guide, kRefineRadius, kRefineEps);
+  for (auto& p : planes) filter->filter(p, p);
+  cv::merge(planes, filtered);
+  cv::Mat classes = argmax_planes(filtered);
+  // The filter may thin a small garment (a bag, shoes, a belt) below a piece's share: such a class keeps
+  // its pixels of the plain map, so no piece is lost to the edges.
+  const cv::Mat plain = argmax_planes(scaled);
+  const double min_pixels = kMinPieceShare * static_cast<double>(plain.total());
+  for (int c = 0; c < kParseClasses; ++c) {
+    if (!is_garment(static_cast<ParseClass>(c))) continue;
+    const cv::Mat was = plain == c;
+    if (cv::countNonZero(was) >= min_pixels && cv::countNonZero(classes == c) < min_pixels) classes.setTo(c, was);
+  }
+  if (classes.size() == rgb.size()) return classes;
+  cv::Mat full;
+  cv::resize(classes, full, rgb.size(), 0, 0, cv::INTER_NEAREST);
+  return full;
 }
 
 cv::Mat cut_out(const cv::Mat& rgb, const ParsePiece& piece, cv::Vec3b backdrop) {
@@ -127,7 +189,7 @@ ParseResult Parser::parse(const cv::Mat& rgb) {
     model_.reconstruct(input, 1, logits);
   }
   ParseResult r;
-  r.classes = classes_from_logits(logits, out_side, rgb.size());
+  r.classes = refined_classes_from_logits(logits, out_side, rgb);
   r.pieces = pieces_of(r.classes);
   // Each piece's confidence: its class's softmax probability, averaged over the logit cells whose
   // centre falls on the piece.

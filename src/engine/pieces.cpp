@@ -126,9 +126,7 @@ PiecesResult PieceSearch::find(std::span<const std::uint8_t> image_bytes, const 
 
 PiecesResult PieceSearch::find(const cv::Mat& rgb, const std::string& name, const RecommendRequest& request,
                                const PieceChoice& choice) {
-  PiecesResult result;
-  result.name = name;
-  result.photo = rgb.size();
+  PiecesResult result;  // search_parsed sets its name and size
   auto t = Clock::now();
   const image::SkinTest skin = image::skin_test(rgb);
   result.skin_share = skin.skin_share;
@@ -271,9 +269,8 @@ nlohmann::json PieceSearch::to_json(const PiecesResult& r, const RecommendReques
                         {"chosen", r.chosen == i},
                         {"outline", p.region.mask.empty() ? nlohmann::json::array() : outline_json(p.region.mask)}};
     if (p.sold) {
-      nlohmann::json m = (r.chosen == i) ? doc : recommender_.to_json(p.match, request, false);
-      j["similar"] = std::move(m["similar"]);
-      j["outfits"] = std::move(m["outfits"]);
+      j["similar"] = r.chosen == i ? doc["similar"] : recommender_.similar_json(p.match, request);
+      j["outfits"] = r.chosen == i ? doc["outfits"] : recommender_.outfits_json(p.match);
     } else {
       j["similar"] = nlohmann::json::array();
       j["outfits"] = nlohmann::json::array();

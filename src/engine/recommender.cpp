@@ -222,8 +222,7 @@ RecommendResult Recommender::recommend_checked(const cv::Mat& rgb, const std::st
   return result;
 }
 
-nlohmann::json Recommender::to_json(const RecommendResult& r, const RecommendRequest& request,
-                                    bool include_seen_image) const {
+nlohmann::json Recommender::similar_json(const RecommendResult& r, const RecommendRequest& request) const {
   nlohmann::json similar = nlohmann::json::array();
   for (std::size_t i = 0; i < r.similar.size(); ++i) {
     nlohmann::json s = item_json(*r.similar[i].item);
@@ -241,6 +240,10 @@ nlohmann::json Recommender::to_json(const RecommendResult& r, const RecommendReq
     if (request.metric == index::Metric::kEuclidean) s["distance"] = 1.0 / r.similar[i].score;
     similar.push_back(std::move(s));
   }
+  return similar;
+}
+
+nlohmann::json Recommender::outfits_json(const RecommendResult& r) const {
   nlohmann::json outfits = nlohmann::json::array();
   for (std::size_t i = 0; i < r.outfits.size(); ++i) {
     const auto& o = r.outfits[i];
@@ -272,6 +275,13 @@ nlohmann::json Recommender::to_json(const RecommendResult& r, const RecommendReq
                        {"matched", std::move(matched)},
                        {"other_pieces", std::move(pieces)}});
   }
+  return outfits;
+}
+
+nlohmann::json Recommender::to_json(const RecommendResult& r, const RecommendRequest& request,
+                                    bool include_seen_image) const {
+  nlohmann::json similar = similar_json(r, request);
+  nlohmann::json outfits = outfits_json(r);
   nlohmann::json doc = {
       {"query",
        {{"name", r.query_name},

@@ -222,18 +222,8 @@ WornReport run_worn(const engine::Workspace& workspace, const WornOptions& optio
     CcpPhoto p;
     p.id = photo->id;
     p.rgb = rec->decode({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, photo->photo.string());
-    const cv::Mat labels = cv::imread(photo->label_map.string(), cv::IMREAD_UNCHANGED);
-    if (labels.empty() || labels.type() != CV_8UC1) {
-      throw Error(fmt::format("{}: not an 8-bit label map", photo->label_map.string()), ErrorKind::kCorrupt);
-    }
-    cv::resize(labels, p.labels, p.rgb.size(), 0, 0, cv::INTER_NEAREST);
-    p.classes.create(p.rgb.size(), CV_8UC1);
-    for (int y = 0; y < p.labels.rows; ++y) {
-      for (int x = 0; x < p.labels.cols; ++x) {
-        const std::int8_t c = set.class_of_label[p.labels.at<std::uint8_t>(y, x)];
-        p.classes.at<std::uint8_t>(y, x) = static_cast<std::uint8_t>(c < 0 ? 0 : c);
-      }
-    }
+    cv::resize(train::read_label_map(*photo), p.labels, p.rgb.size(), 0, 0, cv::INTER_NEAREST);
+    p.classes = train::classes_of_labels(set, p.labels, photo->label_map);
     const bool outerwear = cv::countNonZero(p.classes == static_cast<int>(ParseClass::kOuterwear)) > 0;
     std::vector<engine::ParsePiece> truth_pieces;
     for (auto& tp : engine::pieces_of(p.classes)) {

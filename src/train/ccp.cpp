@@ -157,34 +157,44 @@ bool ccp_held_out(std::string_view photo_id, std::uint64_t split_seed) {
   return h % 5 == 0;
 }
 
-ParsedPhoto load_parsed_photo(const CcpSet& set, const CcpPhoto& photo) {
-  ParsedPhoto out;
-  out.id = photo.id;
-  out.rgb = image::read_image(photo.photo);
+cv::Mat read_label_map(const CcpPhoto& photo) {
   const cv::Mat labels = cv::imread(photo.label_map.string(), cv::IMREAD_GRAYSCALE);
   if (labels.empty()) {
     throw Error(fmt::format("{}: not a readable 8-bit label map", photo.label_map.string()),
                 ErrorKind::kCorrupt);
   }
-  if (labels.size() != out.rgb.size()) {
-    throw Error(fmt::format("{}: {}x{} labels for a {}x{} photo", photo.label_map.string(), labels.cols,
-                            labels.rows, out.rgb.cols, out.rgb.rows),
-                ErrorKind::kCorrupt);
-  }
-  out.classes.create(labels.size(), CV_8UC1);
+  return labels;
+}
+
+cv::Mat classes_of_labels(const CcpSet& set, const cv::Mat& labels, const std::filesystem::path& file) {
+  cv::Mat classes(labels.size(), CV_8UC1);
   for (int y = 0; y < labels.rows; ++y) {
     const std::uint8_t* in = labels.ptr<std::uint8_t>(y);
-    std::uint8_t* o = out.classes.ptr<std::uint8_t>(y);
+    std::uint8_t* o = classes.ptr<std::uint8_t>(y);
     for (int x = 0; x < labels.cols; ++x) {
       const std::int8_t c = set.class_of_label[in[x]];
       if (c < 0) {
-        throw Error(fmt::format("{}: pixel {},{} has label {}, which labels.csv does not name",
-                                photo.label_map.string(), x, y, in[x]),
+        throw Error(fmt::format("{}: pixel {},{} has label {}, which labels.csv does not name", file.string(), x,
+                                y, in[x]),
                     ErrorKind::kCorrupt);
       }
       o[x] = static_cast<std::uint8_t>(c);
     }
   }
+  return classes;
+}
+
+ParsedPhoto load_parsed_photo(const CcpSet& set, const CcpPhoto& photo) {
+  ParsedPhoto out;
+  out.id = photo.id;
+  out.rgb = image::read_image(photo.photo);
+  const cv::Mat labels = read_label_map(photo);
+  if (labels.size() != out.rgb.size()) {
+    throw Error(fmt::format("{}: {}x{} labels for a {}x{} photo", photo.label_map.string(), labels.cols,
+                            labels.rows, out.rgb.cols, out.rgb.rows),
+                ErrorKind::kCorrupt);
+  }
+  out.classes = classes_of_labels(set, labels, photo.label_map);
   return out;
 }
 

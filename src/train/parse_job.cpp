@@ -334,17 +334,20 @@ ParseEvaluation evaluate(nn::Model& model, const ParseData& data, int batch, std
   const int out_side = model.output_shape().height;
   const cv::Mat prior = position_prior(data.train, out_side);
   ParseEvaluation e;
-  e.methods = {"parse model", "all background", "position prior", "object box + prior"};
+  e.methods = {"parse model", "parse model, no edges", "all background", "position prior", "object box + prior",
+               fmt::format("labels at {}x{}", out_side, out_side), fmt::format("labels at {}x{}", 2 * out_side, 2 * out_side)};
   e.confusion.resize(e.methods.size());
   e.photos = data.held_out.size();
   predict(model, data.held_out, batch, [&](std::size_t i, std::span<const float> logits) {
     const ParsedPhoto& p = data.held_out[i];
-    const cv::Mat predicted = engine::classes_from_logits(logits, out_side, p.classes.size());
+    // As served: the class map with edges from the photo; and the logits scaled alone.
+    const cv::Mat predicted = engine::refined_classes_from_logits(logits, out_side, p.rgb);
     e.confusion[0].add(predicted, p.classes);
-    e.confusion[1].add(cv::Mat::zeros(p.classes.size(), CV_8UC1), p.classes);
+    e.confusion[1].add(engine::classes_from_logits(logits, out_side, p.classes.size()), p.classes);
+    e.confusion[2].add(cv::Mat::zeros(p.classes.size(), CV_8UC1), p.classes);
     cv::Mat prior_here;
     cv::resize(prior, prior_here, p.classes.size(), 0, 0, cv::INTER_NEAREST);
-    e.confusion[2].add(prior_here, p.classes);
+    e.confusion[3].add(prior_here, p.classes);
     // Today's engine: the object box is the garment. Inside it the prior's class (person where the
     // prior says background), outside background.
     const image::CropBox b = image::find_object_box(p.rgb, image::CropOptions{});
@@ -353,7 +356,19 @@ ParseEvaluation evaluate(nn::Model& model, const ParseData& data, int batch, std
     prior_here(box).copyTo(boxed(box));
     cv::Mat inside = boxed(box);
     inside.setTo(static_cast<int>(ParseClass::kPerson), inside == 0);
-    e.confusion[3].add(boxed, p.classes);
+    e.confusion[4].add(boxed, p.classes);
+    // The ceiling of an output this coarse: the labels squeezed as training sees them, scaled back as
+    // the model's logits are (and the same at twice the side).
+    for (int k = 1; k <= 2; ++k) {
+      const int s = k * out_side;
+      std::vector<std::int8_t> small(static_cast<std::size_t>(s * s));
+      squeeze_labels(p.classes, s, small);
+      std::vector<float> onehot(static_cast<std::size_t>(kParseClasses * s * s), 0.0f);
+      for (std::size_t j = 0; j < small.size(); ++j)
+        onehot[static_cast<std::size_t>(small[j]) * small.size() + j] = 1.0f;
+      e.confusion[4 + static_cast<std::size_t>(k)].add(engine::classes_from_logits(onehot, s, p.classes.size()),
+                                                        p.classes);
+    }
     if (overlays != nullptr && overlays->size() < 3 * kOverlayPhotos) {
       overlays->push_back(p.rgb);
       overlays->push_back(blend(p.rgb, p.classes));
@@ -396,7 +411,7 @@ StudioCheck check_studio(nn::Model& model, const std::vector<StudioGarment>& gar
   StudioCheck c;
   c.photos = photos.size();
   predict(model, photos, batch, [&](std::size_t i, std::span<const float> logits) {
-    const cv::Mat predicted = engine::classes_from_logits(logits, out_side, photos[i].classes.size());
+    const cv::Mat predicted = engine::refined_classes_from_logits(logits, out_side, photos[i].rgb);
     c.confusion.add(predicted, photos[i].classes);
     const double person = static_cast<double>(cv::countNonZero(predicted == static_cast<int>(ParseClass::kPerson))) /
                           static_cast<double>(predicted.total());

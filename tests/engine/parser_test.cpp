@@ -60,6 +60,38 @@ TEST(ParsePieces, NoGarmentNoPiece) {
   EXPECT_TRUE(pieces_of(m).empty());
 }
 
+// Coarse logits whose boundary misses the photo's edge: the guided class map moves the boundary onto
+// the edge, the plain scaling keeps it where the coarse cells put it. The truth is the photo's own edge.
+TEST(ParseClassMap, EdgesFromThePhotoFollowItsEdge) {
+  const int side = 16, edge_x = 60;  // the cells put the boundary at x = 64 (8 of 16 cells); the photo at 60
+  cv::Mat rgb(128, 128, CV_8UC3, cv::Scalar(200, 40, 40));  // a red top on the left ...
+  rgb(cv::Rect(edge_x, 0, 128 - edge_x, 128)).setTo(cv::Scalar(30, 60, 190));  // ... blue trousers right
+  std::vector<float> logits(static_cast<std::size_t>(kParseClasses * side * side), 0.0f);
+  const auto plane = static_cast<std::size_t>(side * side);
+  for (int y = 0; y < side; ++y) {
+    for (int x = 0; x < side; ++x) {
+      const auto c = static_cast<std::size_t>(x < side / 2 ? ParseClass::kTop : ParseClass::kBottom);
+      logits[c * plane + static_cast<std::size_t>(y * side + x)] = 3.0f;
+    }
+  }
+  const cv::Mat plain = classes_from_logits(logits, side, rgb.size());
+  const cv::Mat refined = refined_classes_from_logits(logits, side, rgb);
+  ASSERT_EQ(refined.size(), rgb.size());
+  ASSERT_EQ(refined.type(), CV_8UC1);
+  cv::Mat truth(rgb.size(), CV_8UC1, cv::Scalar(static_cast<int>(ParseClass::kBottom)));
+  truth(cv::Rect(0, 0, edge_x, 128)).setTo(static_cast<int>(ParseClass::kTop));
+  const int plain_wrong = cv::countNonZero(plain != truth), refined_wrong = cv::countNonZero(refined != truth);
+  EXPECT_EQ(plain_wrong, 4 * 128);  // the 4 columns between the photo's edge and the cells'
+  EXPECT_LE(refined_wrong, 1 * 128);  // at most one column off the photo's edge
+  // Far from the edge both keep the logits' class; no class the logits do not give appears.
+  EXPECT_EQ(refined.at<std::uint8_t>(64, 10), static_cast<int>(ParseClass::kTop));
+  EXPECT_EQ(refined.at<std::uint8_t>(64, 120), static_cast<int>(ParseClass::kBottom));
+  EXPECT_EQ(cv::countNonZero((refined != static_cast<int>(ParseClass::kTop)) &
+                             (refined != static_cast<int>(ParseClass::kBottom))),
+            0);
+  EXPECT_THROW(refined_classes_from_logits(std::span(logits).first(10), side, rgb), Error);
+}
+
 TEST(Parser, OpenWithoutAModelNamesTheTrainingCommand) {
   testing::TempDir ws;
   try {

@@ -45,6 +45,11 @@ struct ParseResult {
 /// scaled bilinearly to `size`, then the largest at each pixel.
 cv::Mat classes_from_logits(std::span<const float> logits, int side, cv::Size size);
 
+/// The same class map with its edges drawn along the photo's (`rgb`, CV_8UC3, the photo the logits are
+/// of): the class probabilities, scaled to the photo at most 128 px on its longer side, pass a
+/// guided filter led by the photo there, then the largest at each pixel, scaled to the photo (nearest).
+cv::Mat refined_classes_from_logits(std::span<const float> logits, int side, const cv::Mat& rgb);
+
 /// The colour of MANGO's studio backdrop (RGB; the mean corner of 300 catalog photos).
 inline const cv::Vec3b kStudioBackdrop{236, 235, 233};
 

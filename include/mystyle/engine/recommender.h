@@ -94,6 +94,10 @@ class Recommender {
   RecommendResult recommend(const cv::Mat& rgb, const std::string& name, const RecommendRequest& request);
   RecommendResult recommend_file(const std::filesystem::path& photo, const RecommendRequest& request);
 
+  /// to_json's `similar` and `outfits` arrays alone (each piece of a worn photo lists its own).
+  nlohmann::json similar_json(const RecommendResult& result, const RecommendRequest& request) const;
+  nlohmann::json outfits_json(const RecommendResult& result) const;
+
   /// The stable JSON document of `mystyle recommend --json` and `POST /api/recommend`. With
   /// `include_seen_image`, query.seen_image holds what the model saw as a PNG data: URL.
   nlohmann::json to_json(const RecommendResult& result, const RecommendRequest& request,

@@ -47,6 +47,12 @@ struct ParsedPhoto {
   std::string id;
   cv::Mat rgb, classes;
 };
+/// A photo's label map as stored (CV_8UC1, one CCP label number a pixel). Throws mystyle::Error naming
+/// the file when it does not decode.
+cv::Mat read_label_map(const CcpPhoto& photo);
+/// The parse classes of a label map (CV_8UC1 of the same size). Throws mystyle::Error naming `file`
+/// and the pixel when a label is one labels.csv does not name.
+cv::Mat classes_of_labels(const CcpSet& set, const cv::Mat& labels, const std::filesystem::path& file);
 /// Decodes a photo and its label map and maps the labels to parse classes. Throws mystyle::Error
 /// naming the file when either does not decode or their sizes differ.
 ParsedPhoto load_parsed_photo(const CcpSet& set, const CcpPhoto& photo);

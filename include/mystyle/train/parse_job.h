@@ -42,7 +42,8 @@ class ParseConfusion {
 /// What the held-out evaluation measured: the model and its baselines, each a confusion.
 struct ParseEvaluation {
   std::vector<std::string>
-      methods;  ///< "parse model", "all background", "position prior", "object box + prior"
+      methods;  ///< "parse model" (as served), "parse model, no edges", "all background", "position prior",
+                ///< "object box + prior", "labels at SxS" and at 2Sx2S (S the model's output side)
   std::vector<ParseConfusion> confusion;
   std::size_t photos = 0;
 };
