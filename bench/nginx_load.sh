@@ -63,5 +63,6 @@ status=0
 bench/server_load.sh "$workspace" --url "http://127.0.0.1:$nginx_port" "$@" || status=$?
 echo "nginx errors logged: $(grep -c '\[error\]' "$scratch/error.log" 2>/dev/null || true)"
 grep '\[error\]' "$scratch/error.log" 2>/dev/null | sed 's/^[^]]*\] [0-9#*]* //' | cut -c1-160 | sort | uniq -c | sort -rn | head -5 || true
-echo "server: $(grep -c ' 200 ' "$scratch/server.log" || true) x 200, $(grep -c ' 503 ' "$scratch/server.log" || true) x 503"
+answered() { grep -cE "\\] [A-Z]+ [^ ]+ $1 [0-9.]+ ms" "$scratch/server.log" || true; }
+echo "server: $(answered 200) x 200, $(answered 503) x 503, $(answered '5[0-9][0-9]') x 5xx in all"
 exit $status
