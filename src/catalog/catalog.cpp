@@ -4,6 +4,7 @@
 
 #include <iterator>
 
+#include "mystyle/catalog/colour_family.h"
 #include "mystyle/core/error.h"
 
 namespace mystyle::catalog {
@@ -72,13 +73,22 @@ CREATE TRIGGER outfits_watermark AFTER DELETE ON outfits BEGIN
 END;
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
+// Version 3: an item's colour as a shopper sees it, beside the source's own label (issue 24). MANGO's
+// colour groups call black GREY and gold WHITE; the shop's colour name and the family read from it
+// (colour_family.h) are kept apart from `colour`. Existing rows are filled by fill_colour_families.
+constexpr const char* kSchemaV3 = R"sql(
+ALTER TABLE items ADD COLUMN colour_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE items ADD COLUMN colour_family TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3};
 static_assert(std::size(kMigrations) == Catalog::kSchemaVersion);
 
 Slot slot_from_db(const std::string& name) { return parse_slot(name).value_or(Slot::kOther); }
 
 constexpr const char* kItemColumns =
-    "id, source, source_id, name, category, family, type, colour, slot, shop_url, image_path";
+    "id, source, source_id, name, category, family, type, colour, slot, shop_url, image_path, colour_name, "
+    "colour_family";
 
 Item read_item(const Statement& s) {
   Item item;
@@ -93,7 +103,21 @@ Item read_item(const Statement& s) {
   item.slot = slot_from_db(s.column_text(8));
   item.shop_url = s.column_text(9);
   item.image_path = s.column_optional_text(10);
+  item.colour_name = s.column_text(11);
+  item.colour_family = s.column_text(12);
   return item;
+}
+
+/// The version 3 step for the rows written before it (colour_of_stored_item).
+void fill_colour_families(Database& db) {
+  auto rows = db.prepare("SELECT id, source, name, type, colour FROM items");
+  auto update = db.prepare("UPDATE items SET colour_name = ?2, colour_family = ?3 WHERE id = ?1");
+  while (rows.step()) {
+    const ItemColour c =
+        colour_of_stored_item(rows.column_text(1), rows.column_text(2), rows.column_text(3), rows.column_text(4));
+    if (c.name.empty() && c.family.empty()) continue;
+    update.bind(1, rows.column_int64(0)).bind(2, c.name).bind(3, c.family).run();
+  }
 }
 
 // "WHERE ..." for an ItemQuery; parameters ?1 category, ?2 slot, ?3 source (NULL = any).
@@ -128,6 +152,7 @@ void Catalog::migrate() {
   for (; version < kSchemaVersion; ++version) {
     Transaction tx(db_);
     db_.exec(kMigrations[version]);
+    if (version + 1 == 3) fill_colour_families(db_);
     db_.exec(fmt::format("PRAGMA user_version = {}", version + 1));
     tx.commit();
   }
@@ -221,11 +246,12 @@ Item Catalog::add_item(const Item& item) {
   }
   auto s = db_.prepare(
       fmt::format("INSERT INTO items (id, source, source_id, name, category, family, type, colour, slot, "
-                  "shop_url, image_path) VALUES ({}, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                  "shop_url, image_path, colour_name, colour_family) VALUES ({}, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                  "?9, ?10, ?11, ?12)",
                   next_id_sql("items")));
   s.bind(1, item.source).bind(2, item.source_id).bind(3, item.name).bind(4, item.category).bind(5, item.family);
   s.bind(6, item.type).bind(7, item.colour).bind(8, std::string(slot_name(item.slot))).bind(9, item.shop_url);
-  s.bind(10, item.image_path);
+  s.bind(10, item.image_path).bind(11, item.colour_name).bind(12, item.colour_family);
   s.run();
   Item added = item;
   added.id = db_.last_insert_id();

@@ -6,6 +6,7 @@
 
 #include "csv_fields.h"
 #include "import_batch.h"
+#include "mystyle/catalog/colour_family.h"
 #include "mystyle/catalog/import.h"
 #include "mystyle/core/error.h"
 
@@ -60,6 +61,7 @@ void read_items(const std::filesystem::path& items_csv, const std::filesystem::p
   const std::size_t c_url = header.require("url");
   const auto c_family = header.find("family"), c_type = header.find("type"), c_colour = header.find("colour");
   const auto c_slot = header.find("slot"), c_image = header.find("image");
+  const auto c_colour_name = header.find("colour_name"), c_colour_family = header.find("colour_family");
   const auto base = items_csv.parent_path();
 
   std::unordered_map<std::string, std::size_t> first_line;
@@ -86,6 +88,20 @@ void read_items(const std::filesystem::path& items_csv, const std::filesystem::p
     item.family = optional_field(row, c_family);
     item.type = optional_field(row, c_type);
     item.colour = optional_field(row, c_colour);
+    item.colour_name = optional_field(row, c_colour_name);
+    if (const std::string family = optional_field(row, c_colour_family); !family.empty()) {
+      const auto parsed = parse_colour_family(family);
+      if (!parsed) {
+        problems.error(field_where(reader, "colour_family"),
+                       fmt::format("unknown colour family '{}' (known: {}; or leave it empty to read it from "
+                                   "colour_name)",
+                                   family, colour_family_list()));
+        continue;
+      }
+      item.colour_family = *parsed;
+    } else {
+      item.colour_family = derived_colour_family(item.colour_name, item.colour);
+    }
     const std::string slot = optional_field(row, c_slot);
     if (slot.empty()) {
       item.slot = natural_slot(item.category, item.family, item.type);

@@ -43,16 +43,18 @@ ImportSummary write_import_batch(Catalog& catalog, const ImportBatch& batch, std
   }
   auto insert_item = db.prepare(
       fmt::format("INSERT INTO items (id, source, source_id, name, category, family, type, colour, slot, shop_url,"
-                  " image_path) VALUES ({}, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                  " image_path, colour_name, colour_family) VALUES ({}, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+                  " ?12)",
                   next_id_sql("items")));
   auto update_item = db.prepare(
       "UPDATE items SET name = ?3, category = ?4, family = ?5, type = ?6, colour = ?7, slot = ?8, shop_url = ?9,"
-      " image_path = ?10 WHERE source = ?1 AND source_id = ?2");
+      " image_path = ?10, colour_name = ?11, colour_family = ?12 WHERE source = ?1 AND source_id = ?2");
   for (const ItemRecord& r : batch.items) {
     const bool exists = item_ids.contains(r.source_id);
     Statement& s = exists ? update_item : insert_item;
     s.bind(1, batch.source).bind(2, r.source_id).bind(3, r.name).bind(4, r.category).bind(5, r.family);
     s.bind(6, r.type).bind(7, r.colour).bind(8, slot_name(r.slot)).bind(9, r.shop_url).bind(10, r.image_path);
+    s.bind(11, r.colour_name).bind(12, r.colour_family);
     s.run();
     if (exists) {
       ++summary.items_updated;

@@ -14,6 +14,7 @@ namespace mystyle::catalog {
 
 struct ItemRecord {
   std::string source_id, name, category, family, type, colour;
+  std::string colour_name, colour_family;  ///< see Item
   Slot slot = Slot::kOther;
   std::string shop_url;
   std::optional<std::string> image_path;

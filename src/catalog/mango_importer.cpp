@@ -6,6 +6,7 @@
 
 #include "csv_fields.h"
 #include "import_batch.h"
+#include "mystyle/catalog/colour_family.h"
 #include "mystyle/catalog/import.h"
 
 namespace mystyle::catalog {
@@ -31,6 +32,7 @@ ProductIndex read_products(const std::filesystem::path& dir, ImportBatch& batch,
   const auto c_colour_name = header.find("des_color_specification_esp");
 
   ProductIndex index;
+  std::unordered_set<std::string> unknown_colours;
   std::vector<std::string> row;
   while (reader.read_row(row)) {
     if (row.size() != header.size()) {
@@ -52,7 +54,17 @@ ProductIndex read_products(const std::filesystem::path& dir, ImportBatch& batch,
     item.category = row[c_category];
     item.family = row[c_family];
     item.type = row[c_type];
-    item.colour = row[c_colour];
+    item.colour = row[c_colour];  // MANGO's colour group, kept as it is; the family comes from the name
+    if (c_colour_name) {
+      item.colour_name = row[*c_colour_name];
+      item.colour_family = colour_family_of(item.colour_name);
+      if (item.colour_family.empty() && !item.colour_name.empty() && unknown_colours.insert(item.colour_name).second) {
+        problems.warning(field_where(reader, "des_color_specification_esp"),
+                         fmt::format("colour name '{}' has no colour family (data/colour_families.tsv); items of "
+                                     "this colour show none",
+                                     item.colour_name));
+      }
+    }
     item.name = c_colour_name && !row[*c_colour_name].empty()
                     ? fmt::format("{}, {}", item.type, row[*c_colour_name])
                     : item.type;

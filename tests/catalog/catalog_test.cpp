@@ -119,6 +119,7 @@ TEST(Catalog, MigratesVersionOneWithItsData) {
     Catalog cat(dir.path());
     // Back to a version-1 file: no watermarks, user_version 1.
     cat.db().exec("DROP TRIGGER items_watermark; DROP TRIGGER outfits_watermark; DROP TABLE id_watermarks;");
+    cat.db().exec("ALTER TABLE items DROP COLUMN colour_name; ALTER TABLE items DROP COLUMN colour_family;");
     cat.db().exec("INSERT INTO items (source, source_id, slot) VALUES ('t', 'a', 'bottom')");
     cat.db().exec("PRAGMA user_version = 1");
   }
@@ -128,6 +129,47 @@ TEST(Catalog, MigratesVersionOneWithItsData) {
   ASSERT_TRUE(a);
   ASSERT_TRUE(again.delete_item(a->id));
   EXPECT_GT(again.add_item(piece("b", Slot::kBottom)).id, a->id);
+}
+
+// Version 3 added colour names and families; a version-2 catalog gets them from what it holds:
+// a MANGO item's name ("Trousers, NEGRO"), another source's colour label.
+TEST(Catalog, MigratesVersionTwoWithColourFamilies) {
+  testing::TempDir dir;
+  {
+    Catalog cat(dir.path());
+    cat.db().exec("ALTER TABLE items DROP COLUMN colour_name; ALTER TABLE items DROP COLUMN colour_family;");
+    cat.db().exec(
+        "INSERT INTO items (source, source_id, name, type, colour, slot) VALUES "
+        "('mango', 'm1', 'Trousers, NEGRO', 'Trousers', 'GREY', 'bottom'), "
+        "('mango', 'm2', 'Trousers', 'Trousers', 'GREY', 'bottom'), "
+        "('shop', 's1', 'Coat', 'Coat', 'Navy', 'main_top')");
+    cat.db().exec("PRAGMA user_version = 2");
+  }
+  Catalog again(dir.path());
+  EXPECT_EQ(again.schema_version(), Catalog::kSchemaVersion);
+  const auto m1 = again.find_item_by_source("mango", "m1");
+  ASSERT_TRUE(m1);
+  EXPECT_EQ(m1->colour_name, "NEGRO");
+  EXPECT_EQ(m1->colour_family, "black");
+  EXPECT_EQ(m1->colour, "GREY");
+  EXPECT_EQ(again.find_item_by_source("mango", "m2")->colour_family, "");  // MANGO's group is not a family
+  EXPECT_EQ(again.find_item_by_source("shop", "s1")->colour_family, "blue");
+  EXPECT_EQ(again.find_item_by_source("shop", "s1")->colour_name, "");
+}
+
+TEST(Catalog, KeepsAnItemsColourNameAndFamily) {
+  testing::TempDir dir;
+  Catalog cat(dir.path());
+  Item item = piece("c", Slot::kBottom);
+  item.colour = "GREY";
+  item.colour_name = "NEGRO";
+  item.colour_family = "black";
+  const Item added = cat.add_item(item);
+  const auto found = cat.find_item(added.id);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->colour, "GREY");
+  EXPECT_EQ(found->colour_name, "NEGRO");
+  EXPECT_EQ(found->colour_family, "black");
 }
 
 }  // namespace

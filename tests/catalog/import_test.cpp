@@ -67,12 +67,19 @@ TEST(MangoImport, YieldsTheDataSetCounts) {
   auto item = cat.find_item_by_source("mango", "41085800-02");
   ASSERT_TRUE(item.has_value());
   EXPECT_EQ(item->category, "Bottoms");
-  EXPECT_EQ(item->colour, "WHITE");
+  EXPECT_EQ(item->colour, "WHITE");  // MANGO's group stays readable
+  EXPECT_EQ(item->colour_name, "OFFWHITE");
+  EXPECT_EQ(item->colour_family, "white");
   EXPECT_EQ(item->slot, Slot::kBottom);
   EXPECT_EQ(item->shop_url, "https://shop.mango.com/search?kw=41085800-02");
   ASSERT_TRUE(item->image_path.has_value());
   EXPECT_TRUE(std::filesystem::exists(*item->image_path));
   EXPECT_FALSE(cat.outfits_with_item(item->id).empty());
+
+  // Colour families from MANGO's colour names: every item has one, and black is no longer GREY.
+  EXPECT_EQ(count(cat, "SELECT count(*) FROM items WHERE colour_family = ''"), 0);
+  EXPECT_EQ(count(cat, "SELECT count(*) FROM items WHERE colour_family = 'black' AND colour = 'GREY'"), 2219);
+  EXPECT_EQ(count(cat, "SELECT count(*) FROM items WHERE colour_name = 'ORO' AND colour_family = 'metallic'"), 445);
 
   // Importing again updates in place and duplicates nothing.
   const ImportSummary again = import_mango(cat, mango.parent_path());
@@ -233,6 +240,36 @@ TEST(CsvImport, ImportsGenericFormatWithUrlsSlotsAndImages) {
   auto more = write_file(dir / "more.csv", "outfit_id,item_id\nlook3,p1\n");
   auto empty_items = write_file(dir / "none.csv", "id,name,category,url\n");
   EXPECT_EQ(import_csv(cat, empty_items, more, "example").memberships, 1);
+}
+
+// colour_name and colour_family are optional: a family given is checked and kept, else it is read
+// from the colour name, else from the colour label.
+TEST(CsvImport, TakesColourNamesAndFamilies) {
+  TempDir dir, ws;
+  auto items = write_file(dir / "items.csv",
+                          "id,name,category,url,colour,colour_name,colour_family\n"
+                          "p1,Coat,Outerwear,u,,Midnight Navy,\n"
+                          "p2,Tee,Tops,u,,Moonbeam,White\n"
+                          "p3,Jeans,Bottoms,u,Black,,\n"
+                          "p4,Bag,Accessories,u,,,\n");
+  Catalog cat(ws.path());
+  import_csv(cat, items, std::nullopt, "example");
+  const auto p1 = cat.find_item_by_source("example", "p1");
+  ASSERT_TRUE(p1);
+  EXPECT_EQ(p1->colour_name, "Midnight Navy");
+  EXPECT_EQ(p1->colour_family, "blue");
+  EXPECT_EQ(cat.find_item_by_source("example", "p2")->colour_family, "white");
+  EXPECT_EQ(cat.find_item_by_source("example", "p3")->colour_family, "black");
+  EXPECT_EQ(cat.find_item_by_source("example", "p3")->colour, "Black");
+  EXPECT_EQ(cat.find_item_by_source("example", "p4")->colour_family, "");
+
+  auto bad = write_file(dir / "bad.csv",
+                        "id,name,category,url,colour_family\n"
+                        "q1,Coat,Outerwear,u,black\n"
+                        "q2,Tee,Tops,u,navy\n");
+  expect_import_error([&] { import_csv(cat, bad, std::nullopt, "example"); },
+                      "bad.csv:3: field 'colour_family': unknown colour family 'navy' (known: black, white, grey");
+  EXPECT_FALSE(cat.find_item_by_source("example", "q1"));
 }
 
 TEST(CsvImport, ReportsEveryProblemWithFileLineAndField) {

@@ -20,7 +20,10 @@ struct Item {
   std::string source;           ///< which importer brought it: "mango", "aihub", "csv", ...
   std::string source_id;        ///< the shop's product id (MANGO cod_modelo_color, AI-Hub 7-digit id)
   std::string name;
-  std::string category, family, type, colour;
+  std::string category, family, type;
+  std::string colour;           ///< the source's colour label as it gave it (MANGO: its colour group, e.g. GREY)
+  std::string colour_name;      ///< the shop's name of the colour ("NEGRO", "navy"); "" when not given
+  std::string colour_family;    ///< the family a shopper sees (colour_family.h: "black"); "" when unknown
   Slot slot = Slot::kOther;     ///< the slot it takes on its own
   std::string shop_url;
   std::optional<std::string> image_path;  ///< absolute path of the product photo, when there is one
@@ -57,7 +60,7 @@ std::string next_id_sql(std::string_view table);
 
 class Catalog {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
   static constexpr const char* kFileName = "catalog.db";
 
   /// Opens `workspace/catalog.db`, creating the folder and the file when absent, and migrates

@@ -23,7 +23,9 @@ struct ImportSummary {
   std::vector<std::string> warnings;   ///< non-fatal problems (a missing image file, ...)
 };
 
-/// `dir` holds product_data.csv, outfit_data.csv and images/ (MANGO's layout).
+/// `dir` holds product_data.csv, outfit_data.csv and images/ (MANGO's layout). An item's `colour` is
+/// MANGO's colour group (des_agrup_color_eng), its colour_name MANGO's colour name
+/// (des_color_specification_esp) and its colour_family the family of that name.
 ImportSummary import_mango(Catalog& catalog, const std::filesystem::path& dir);
 
 /// The original's outfit table (`wearing,hat,main_top,inner_top,bottom,shoes`; item id = 7-digit
@@ -33,7 +35,9 @@ ImportSummary import_aihub(Catalog& catalog, const std::filesystem::path& outfit
                            const std::optional<std::filesystem::path>& images_dir = std::nullopt);
 
 /// The generic format documented in the README. `items_csv` columns: id, name, category, url
-/// (required); family, type, colour, slot, image (optional; image relative to the CSV's folder).
+/// (required); family, type, colour, colour_name, colour_family, slot, image (optional; image relative
+/// to the CSV's folder). colour_family must be a family name (colour_family.h; an unknown one is an
+/// error naming file, line and field); when empty it is read from colour_name, else from colour.
 /// `outfits_csv` (optional) columns: outfit_id, item_id (required); slot, photo (optional).
 /// Photos (image, photo) must lie inside `images_root` (default: the items CSV's folder) once
 /// `..` and symlinks are resolved: one outside is an error naming the file, line and field.
