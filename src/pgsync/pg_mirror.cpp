@@ -39,7 +39,7 @@ std::int64_t binary_int(const Result& r, int row, int col, std::size_t width) {
 
 constexpr const char* kItemSelect =
     "SELECT i.id, i.source, i.source_id, i.name, i.category, i.family, i.type, i.colour, i.slot, i.shop_url, "
-    "i.photo, p.format FROM items i LEFT JOIN photos p ON p.hash = i.photo";
+    "i.photo, p.format, i.colour_name, i.colour_family FROM items i LEFT JOIN photos p ON p.hash = i.photo";
 
 struct RemoteItem {
   catalog::Item item;
@@ -62,6 +62,8 @@ std::vector<RemoteItem> read_items(const Result& r) {
     x.item.shop_url = r.text(i, 9);
     x.photo = r.optional_text(i, 10);
     x.format = r.optional_text(i, 11);
+    x.item.colour_name = r.text(i, 12);
+    x.item.colour_family = r.text(i, 13);
     out.push_back(std::move(x));
   }
   return out;
@@ -131,17 +133,17 @@ void ensure_photos(Connection& db, const engine::Workspace& ws, std::vector<Remo
 void upsert_local_item(catalog::Database& local, const catalog::Item& item) {
   auto s = local.prepare(
       "INSERT INTO items (id, source, source_id, name, category, family, type, colour, slot, shop_url, "
-      "image_path) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (id) DO UPDATE SET source = ?2, "
+      "image_path, colour_name, colour_family) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (id) DO UPDATE SET source = ?2, "
       "source_id = ?3, name = ?4, category = ?5, family = ?6, type = ?7, colour = ?8, slot = ?9, shop_url = "
       "?10, "
-      "image_path = ?11");
+      "image_path = ?11, colour_name = ?12, colour_family = ?13");
   s.bind(1, item.id).bind(2, item.source).bind(3, item.source_id).bind(4, item.name).bind(5, item.category);
   s.bind(6, item.family)
       .bind(7, item.type)
       .bind(8, item.colour)
       .bind(9, std::string(catalog::slot_name(item.slot)));
-  s.bind(10, item.shop_url).bind(11, item.image_path);
+  s.bind(10, item.shop_url).bind(11, item.image_path).bind(12, item.colour_name).bind(13, item.colour_family);
   s.run();
 }
 

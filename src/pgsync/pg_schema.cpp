@@ -4,6 +4,7 @@
 
 #include <iterator>
 
+#include "mystyle/catalog/colour_family.h"
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
 #include "mystyle/engine/embeddings.h"
@@ -78,8 +79,28 @@ CREATE TABLE changes (
 );
 )sql";
 
-constexpr const char* kPgMigrations[] = {kPgSchemaV1};
+// Version 2: the items' shop colour name and colour family beside `colour` (issue 24), as in the
+// SQLite catalog's version 3; existing rows are filled by fill_colour_families.
+constexpr const char* kPgSchemaV2 = R"sql(
+ALTER TABLE items ADD COLUMN colour_name text NOT NULL DEFAULT '';
+ALTER TABLE items ADD COLUMN colour_family text NOT NULL DEFAULT '';
+)sql";
+
+constexpr const char* kPgMigrations[] = {kPgSchemaV1, kPgSchemaV2};
 static_assert(std::size(kPgMigrations) == kPgSchemaVersion);
+
+/// Fills the colour name and family of the rows written before version 2, one UPDATE per distinct
+/// (source, name, type, colour) rather than per item.
+void fill_colour_families(Connection& db) {
+  const Result r = db.exec("SELECT DISTINCT source, name, type, colour FROM items");
+  for (int i = 0; i < r.rows(); ++i) {
+    const catalog::ItemColour c = catalog::colour_of_stored_item(r.text(i, 0), r.text(i, 1), r.text(i, 2), r.text(i, 3));
+    if (c.name.empty() && c.family.empty()) continue;
+    db.exec("UPDATE items SET colour_name = $1, colour_family = $2 WHERE source = $3 AND name = $4 AND type = $5 "
+            "AND colour = $6",
+            {c.name, c.family, r.text(i, 0), r.text(i, 1), r.text(i, 2), r.text(i, 3)});
+  }
+}
 
 }  // namespace
 
@@ -97,7 +118,9 @@ int migrate(Connection& db) {
             db.where(), version, kPgSchemaVersion),
         ErrorKind::kCorrupt);
   }
+  const int found = version;
   for (; version < kPgSchemaVersion; ++version) db.exec_script(kPgMigrations[version]);
+  if (found >= 1 && found < 2) fill_colour_families(db);
   db.exec("DELETE FROM mystyle_schema");
   db.exec("INSERT INTO mystyle_schema (version) VALUES ($1)", {kPgSchemaVersion});
   tx.commit();

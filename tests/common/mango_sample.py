@@ -33,15 +33,16 @@ def photo_path(datasets, product):
 
 
 def write_items(path, datasets, ids, products, name=lambda i, r: i):
-    """An item file of `ids` (header id,name,category,family,type,colour,url,image); `name(id, row)`
+    """An item file of `ids` (header id,name,category,family,type,colour,url,image,colour_name); `name(id, row)`
     gives each item's name."""
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["id", "name", "category", "family", "type", "colour", "url", "image"])
+        w.writerow(["id", "name", "category", "family", "type", "colour", "url", "image", "colour_name"])
         for i in ids:
             r = products[i]
             w.writerow([i, name(i, r), r["des_product_category"], r["des_product_family"], r["des_product_type"],
-                        r["des_agrup_color_eng"], f"https://shop.example/{i}", photo_path(datasets, r)])
+                        r["des_agrup_color_eng"], f"https://shop.example/{i}", photo_path(datasets, r),
+                        r["des_color_specification_esp"]])
 
 
 def write_outfits(path, rows):

@@ -202,12 +202,15 @@ def main():
         check(ha["items"] == hb["items"] == pushed["items"] and ha["outfits"] == hb["outfits"] == pushed["outfits"],
               f"both serve the pushed catalog ({ha['items']}/{hb['items']} items, {ha['outfits']}/{hb['outfits']} outfits)")
         first_ids = A.json("GET", "/api/items?per_page=5")[1]["items"]
-        check([i["item_id"] for i in first_ids] == [i["item_id"] for i in B.json("GET", "/api/items?per_page=5")[1]["items"]],
-              "the same ids on both")
+        first_b = B.json("GET", "/api/items?per_page=5")[1]["items"]
+        check([i["item_id"] for i in first_ids] == [i["item_id"] for i in first_b], "the same ids on both")
+        colours = [(i["colour"], i["colour_name"], i["colour_family"]) for i in first_ids]
+        check(colours == [(i["colour"], i["colour_name"], i["colour_family"]) for i in first_b]
+              and all(c[1] and c[2] for c in colours), f"the same colour names and families on both ({colours})")
 
         photo = open(spare[0], "rb").read()
         body, headers = multipart({"source_id": "shared-1", "name": "Shared piece", "category": "Tops",
-                                   "type": "Shirt", "colour": "Blue"}, "shared-1.jpg", photo)
+                                   "type": "Shirt", "colour": "Blue", "colour_name": "NEGRO"}, "shared-1.jpg", photo)
         status, added = A.json("POST", "/api/items", body, headers)
         t_add = time.monotonic()  # A has answered: the edit is committed
         check(status == 201, f"POST /api/items on A: {status}")
@@ -217,7 +220,10 @@ def main():
         figures["add_seen_by_other_s"] = None if seen_b is None else round(time.monotonic() - t_add, 3)
         check(seen_b is not None and figures["add_seen_by_other_s"] < 2.0,
               f"B recommends the item added through A within 2 s (after {figures['add_seen_by_other_s']} s)")
-        check(B.json("GET", f"/api/items/{new_id}")[0] == 200, "B serves the new item's page under the same id")
+        status_b, item_b = B.json("GET", f"/api/items/{new_id}")
+        check(status_b == 200, "B serves the new item's page under the same id")
+        check((item_b or {}).get("colour_family") == "black" and item_b.get("colour_name") == "NEGRO",
+              f"B serves its colour name and family ({(item_b or {}).get('colour_name')}, {(item_b or {}).get('colour_family')})")
         check(B.request("GET", f"/images/items/{new_id}")[0] == 200, "B serves the new item's photo (from the database)")
         # The same (source, source_id) through the other server: refused, and the transaction leaves nothing.
         items_before = B.json("GET", "/healthz")[1]["items"]

@@ -26,7 +26,7 @@
 
 namespace mystyle::pgsync {
 
-inline constexpr int kPgSchemaVersion = 1;
+inline constexpr int kPgSchemaVersion = 2;
 /// The NOTIFY channel every committed edit signals.
 inline constexpr const char* kChangesChannel = "mystyle_changes";
 
