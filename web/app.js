@@ -54,6 +54,15 @@ function route() {
 
 /* ---------- shared item card ---------- */
 
+/** An item's colour as a shopper reads it: its family, with the shop's own colour name when that says more
+ *  ("Black (Negro)"); the shop's name or MANGO's colour group when the family is unknown. */
+function colourText(item) {
+  const family = item.colour_family || '';
+  const name = item.colour_name || '';
+  if (family && name && name.toLowerCase() !== family) return `${titleCase(family)} (${titleCase(name)})`;
+  return titleCase(family || name || item.colour);
+}
+
 function itemCard(item, { rank, relevance, score, distance, matchedView, match } = {}) {
   const node = $('#item-card').content.firstElementChild.cloneNode(true);
   const thumb = $('.thumb', node);
@@ -63,7 +72,14 @@ function itemCard(item, { rank, relevance, score, distance, matchedView, match }
   $('.rank', node).textContent = rank ? `#${rank}` : item.source_id;
   $('.slot-chip', node).textContent = slotLabel(item.slot);
   $('.item-name', node).textContent = titleCase(item.type || item.name);
-  $('.item-meta', node).textContent = [titleCase(item.colour), item.category, rank ? item.source_id : ''].filter(Boolean).join(' · ');
+  const colour = colourText(item);
+  const colourLine = $('.item-colour', node);
+  show(colourLine, Boolean(colour));
+  colourLine.dataset.family = item.colour_family || '';
+  $('.swatch', colourLine).dataset.family = item.colour_family || '';
+  $('.colour-text', colourLine).textContent = colour;
+  colourLine.title = item.colour && item.colour_family ? `colour family ${item.colour_family}; the shop's colour group: ${item.colour}` : '';
+  $('.item-meta', node).textContent = [item.category, rank ? item.source_id : ''].filter(Boolean).join(' · ');
   if (relevance !== undefined) {
     const s = $('.score', node);
     show(s, true);
@@ -379,7 +395,7 @@ function piece(item, label, matchedRank) {
   const a = document.createElement('a');
   a.className = matched ? 'piece matched' : 'piece';
   if (item.shop_url) { a.href = item.shop_url; a.target = '_blank'; a.rel = 'noopener'; }
-  a.title = `${titleCase(item.type || item.name)}${item.colour ? ', ' + titleCase(item.colour) : ''} (${item.source_id})`;
+  a.title = `${titleCase(item.type || item.name)}${colourText(item) ? ', ' + colourText(item) : ''} (${item.source_id})`;
   const img = document.createElement('img');
   img.loading = 'lazy';
   picture(img, item.image_url, a.title);
@@ -708,7 +724,7 @@ function lookPiece(options, onSwap) {
 
   const showOption = () => {
     const { item, slot } = options[at];
-    const name = `${titleCase(item.type || item.name)}${item.colour ? ', ' + titleCase(item.colour) : ''}`;
+    const name = `${titleCase(item.type || item.name)}${colourText(item) ? ', ' + colourText(item) : ''}`;
     fig.dataset.slot = slot;
     fig.dataset.itemId = String(item.item_id);
     img.className = '';

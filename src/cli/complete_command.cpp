@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "mystyle/catalog/colour_family.h"
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
 #include "mystyle/engine/completer.h"
@@ -49,7 +50,8 @@ void print_table(const engine::Recommender& rec, const engine::CompleteResponse&
       const auto* it = p.sold && !p.match.similar.empty() ? p.match.similar.front().item : nullptr;
       print_line(fmt::format("  {} {:<10} {:<10} {:<10} {}", i, engine::parse_class_name(p.region.part),
                              p.region.slot ? catalog::slot_name(*p.region.slot) : "-", role,
-                             it ? fmt::format("closest: {} {} {} {}", it->source_id, it->type, it->colour, it->shop_url)
+                             it ? fmt::format("closest: {} {} {} {}", it->source_id, it->type,
+                                              catalog::colour_label(*it), it->shop_url)
                                 : std::string()));
     }
     if (!r.note.empty()) {
@@ -74,8 +76,8 @@ void print_table(const engine::Recommender& rec, const engine::CompleteResponse&
     print_line(fmt::format("  {}:", catalog::slot_name(c.slot)));
     for (const auto& p : c.pieces) {
       const auto* it = graph.item(p.item);
-      print_line(fmt::format("    {:>6.3f}  {:<14} {:<24} {:<10} {}", p.with_query, it->source_id,
-                             it->type.empty() ? it->name : it->type, it->colour, it->shop_url));
+      print_line(fmt::format("    {:>6.3f}  {:<14} {:<24} {:<22} {}", p.with_query, it->source_id,
+                             it->type.empty() ? it->name : it->type, catalog::colour_label(*it), it->shop_url));
     }
   }
   print_line("\noutfits (score: mean over every pair, your piece included):");
@@ -85,8 +87,8 @@ void print_table(const engine::Recommender& rec, const engine::CompleteResponse&
     print_line(fmt::format("  {}. score {:.3f}", i + 1, o.score));
     for (const auto& p : o.pieces) {
       const auto* it = graph.item(p.item);
-      print_line(fmt::format("       {:<10} {:<14} {:<24} {:<10} {}", catalog::slot_name(p.slot), it->source_id,
-                             it->type.empty() ? it->name : it->type, it->colour, it->shop_url));
+      print_line(fmt::format("       {:<10} {:<14} {:<24} {:<22} {}", catalog::slot_name(p.slot), it->source_id,
+                             it->type.empty() ? it->name : it->type, catalog::colour_label(*it), it->shop_url));
     }
     std::string why;
     for (std::size_t k = 0; k < o.pairs.size() && k < 2; ++k) {

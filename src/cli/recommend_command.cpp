@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "mystyle/catalog/colour_family.h"
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
 #include "mystyle/engine/photo_views.h"
@@ -34,14 +35,15 @@ void print_table(const engine::Recommender& rec, const engine::RecommendResult& 
                          r.query_slot ? catalog::slot_name(*r.query_slot) : "?", r.decode_ms + r.encode_ms + r.search_ms + r.outfits_ms,
                          r.decode_ms, r.encode_ms, r.search_ms, r.outfits_ms));
   print_line(fmt::format("\nsimilar items ({}):", index::metric_name(req.metric)));
-  print_line(fmt::format("  {:>3}  {:>8}  {:<16} {:<14} {:<22} {:<8} {:<10} {:<10} {}", "#", "score", "match",
+  print_line(fmt::format("  {:>3}  {:>8}  {:<16} {:<14} {:<22} {:<22} {:<10} {:<10} {}", "#", "score", "match",
                          "product", "type", "colour", "slot", "matched", "shop"));
   for (std::size_t i = 0; i < r.similar.size(); ++i) {
     const auto& it = *r.similar[i].item;
     const auto& m = r.similar[i].match;
     const std::string match = m ? fmt::format("{} {:>3.0f}%", m->label, 100 * m->same_type_percentile) : "-";
-    print_line(fmt::format("  {:>3}  {:>8}  {:<16} {:<14} {:<22} {:<8} {:<10} {:<10} {}", i + 1,
-                           score_text(r.similar[i].score), match, it.source_id, it.type.empty() ? it.name : it.type, it.colour,
+    print_line(fmt::format("  {:>3}  {:>8}  {:<16} {:<14} {:<22} {:<22} {:<10} {:<10} {}", i + 1,
+                           score_text(r.similar[i].score), match, it.source_id, it.type.empty() ? it.name : it.type,
+                           catalog::colour_label(it),
                            catalog::slot_name(it.slot), engine::view_name(r.similar[i].view), it.shop_url));
   }
   if (!r.similar.empty() && r.similar.front().match) {
@@ -62,8 +64,8 @@ void print_table(const engine::Recommender& rec, const engine::RecommendResult& 
     for (const auto& piece : o.others) {
       const auto* it = rec.graph().item(piece.item_id);
       if (it == nullptr) continue;
-      print_line(fmt::format("       {:<10} {:<14} {:<22} {}", catalog::slot_name(piece.slot), it->source_id,
-                             it->type.empty() ? it->name : it->type, it->shop_url));
+      print_line(fmt::format("       {:<10} {:<14} {:<22} {:<22} {}", catalog::slot_name(piece.slot), it->source_id,
+                             it->type.empty() ? it->name : it->type, catalog::colour_label(*it), it->shop_url));
     }
   }
 }
@@ -79,7 +81,8 @@ void print_pieces(const engine::PiecesResult& r) {
     std::string best;
     for (std::size_t k = 0; k < p.match.similar.size() && k < 3; ++k) {
       const auto& it = *p.match.similar[k].item;
-      best += fmt::format("{}{} {} {}", k == 0 ? "" : "; ", it.source_id, it.type.empty() ? it.name : it.type, it.colour);
+      best += fmt::format("{}{} {} {}", k == 0 ? "" : "; ", it.source_id, it.type.empty() ? it.name : it.type,
+                          catalog::colour_label(it));
     }
     print_line(fmt::format("  {}{} {:<10} {:<10} box {},{} {}x{}  {:>4.1f}% of the photo  {}", r.chosen == i ? "*" : " ", i,
                            engine::parse_class_name(p.region.part),

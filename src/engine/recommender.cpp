@@ -53,6 +53,8 @@ nlohmann::json item_json(const catalog::Item& item) {
           {"family", item.family},
           {"type", item.type},
           {"colour", item.colour},
+          {"colour_name", item.colour_name},
+          {"colour_family", item.colour_family},
           {"slot", catalog::slot_name(item.slot)},
           {"shop_url", item.shop_url},
           {"image_url", item.image_path ? nlohmann::json(fmt::format("/images/items/{}", item.id))

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "json_views.h"
+#include "mystyle/catalog/colour_family.h"
 #include "mystyle/core/error.h"
 #include "mystyle/engine/catalog_edits.h"
 #include "mystyle/server/http_error.h"
@@ -101,6 +102,19 @@ void add_item(const httplib::Request& req, httplib::Response& res, ServerState& 
   item.family = optional_field(req, "family");
   item.type = optional_field(req, "type");
   item.colour = optional_field(req, "colour");
+  item.colour_name = optional_field(req, "colour_name");
+  if (const std::string family = optional_field(req, "colour_family"); !family.empty()) {
+    const auto parsed = catalog::parse_colour_family(family);
+    if (!parsed) {
+      throw Error(fmt::format("field 'colour_family': unknown colour family '{}' (known: {}; or leave it out to "
+                              "read it from colour_name)",
+                              family, catalog::colour_family_list()),
+                  ErrorKind::kInvalidInput);
+    }
+    item.colour_family = *parsed;
+  } else {
+    item.colour_family = catalog::derived_colour_family(item.colour_name, item.colour);
+  }
   item.shop_url = optional_field(req, "shop_url");
   const std::string slot = optional_field(req, "slot");
   item.slot = slot.empty() ? catalog::natural_slot(item.category, item.family, item.type)

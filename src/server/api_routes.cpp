@@ -116,7 +116,8 @@ void list_items(const httplib::Request& req, httplib::Response& res, ServerState
     if (query.slot && item.slot != *query.slot) continue;
     if (!q.empty() && !contains_folded(item.name, q) && !contains_folded(item.type, q) &&
         !contains_folded(item.source_id, q) && !contains_folded(item.family, q) &&
-        !contains_folded(item.colour, q)) {
+        !contains_folded(item.colour, q) && !contains_folded(item.colour_name, q) &&
+        !contains_folded(item.colour_family, q)) {
       continue;
     }
     if (total >= first && total < first + per_page) items.push_back(item_json(item));

@@ -82,7 +82,7 @@ export function makeWorkspace(ws, outfitCount) {
   const wanted = new Set(members.map((m) => m[1]));
   const [head, ...products] = parseCsv(readFileSync(path.join(mango, 'product_data.csv'), 'utf8'));
   const col = (name) => head.indexOf(name);
-  let items = 'id,name,category,family,type,colour,url,image\n';
+  let items = 'id,name,category,family,type,colour,url,image,colour_name\n';
   const known = new Set();
   for (const p of products) {
     const id = p[col('cod_modelo_color')];
@@ -91,7 +91,7 @@ export function makeWorkspace(ws, outfitCount) {
     const image = path.join(mango, 'images', path.basename(p[col('des_filename')]));
     const type = p[col('des_product_type')], colour = p[col('des_agrup_color_eng')];
     items += [id, q(`${type}, ${colour}`), q(p[col('des_product_category')]), q(p[col('des_product_family')]), q(type),
-      q(colour), `https://shop.mango.com/search?kw=${id}`, q(image)].join(',') + '\n';
+      q(colour), `https://shop.mango.com/search?kw=${id}`, q(image), q(p[col('des_color_specification_esp')])].join(',') + '\n';
   }
   let outfitCsv = 'outfit_id,item_id\n';
   for (const [o, id] of members) if (known.has(id)) outfitCsv += `${o},${id}\n`;

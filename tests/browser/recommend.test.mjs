@@ -1,9 +1,9 @@
 // Browser test of the web app: a small real workspace made with the mystyle CLI, `mystyle serve` on a
 // free loopback port, Debian's chromium driven headless by playwright-core (harness.mjs). Uploads a MANGO
-// photo, checks that the similar items and at least one outfit render, that a bad file gets a clear
-// message, that the "complete the look" panel stays hidden on a workspace without a compatibility model
-// (complete.test.mjs tests it with one), and takes desktop (1280 wide) and phone (390 wide) screenshots
-// into $MYSTYLE_BROWSER_OUT. Exits 77 (skipped) when playwright-core, chromium or MANGO is absent.
+// photo, checks that the similar items and at least one outfit render, that each similar item shows its
+// colour family, that a bad file gets a clear message, that the "complete the look" panel stays hidden on
+// a workspace without a compatibility model (complete.test.mjs tests it with one), and takes desktop
+// (1280 wide) and phone (390 wide) screenshots into $MYSTYLE_BROWSER_OUT. Exits 77 (skipped) when playwright-core, chromium or MANGO is absent.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -28,6 +28,13 @@ async function uploadAndCheck(page, photo) {
     'an outfit marks the similar piece that made it match');
   const strength = await page.locator('#similar .item-card .score-text').first().textContent();
   check(/^(very close|close|related|weak) · /.test(strength), `the best match shows a readable strength ("${strength}")`);
+  // Every card names its colour family (docs/colour.md) with a swatch, not MANGO's colour group alone.
+  const colours = await page.locator('#similar .item-card .item-colour').evaluateAll((els) =>
+    els.map((e) => ({ shown: !e.hidden, family: e.dataset.family, text: e.textContent.trim() })));
+  const families = new Set(['black', 'white', 'grey', 'beige', 'brown', 'metallic', 'blue', 'green', 'yellow', 'orange',
+    'red', 'pink', 'purple', 'multi']);
+  check(colours.length === 10 && colours.every((c) => c.shown && families.has(c.family)),
+    `every similar item shows its colour family (${colours.map((c) => c.text).join('; ')})`);
   await loadAllImages(page);
   const broken = await page.evaluate(() => [...document.images].filter((i) => i.src && i.naturalWidth === 0).map((i) => i.src));
   check(broken.length === 0, `every image loads (${broken.join(', ') || 'none broken'})`);

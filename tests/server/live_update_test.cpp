@@ -92,7 +92,7 @@ class LiveUpdateTest : public ::testing::Test {
   static std::vector<fs::path> unused_photos(std::size_t n) { return unused_mango_photos(workspace_, n); }
 
   static httplib::Result add_item(const fs::path& photo, const std::string& source_id,
-                                  const httplib::Headers& headers = admin()) {
+                                  const httplib::Headers& headers = admin(), const std::string& colour_family = "") {
     httplib::MultipartFormDataItems form = {
         {"image", read_file_bytes(photo), photo.filename().string(), "image/jpeg"},
         {"source_id", source_id, "", ""},
@@ -100,7 +100,9 @@ class LiveUpdateTest : public ::testing::Test {
         {"category", "Tops", "", ""},
         {"type", "T-shirt", "", ""},
         {"colour", "White", "", ""},
+        {"colour_name", "Off-white", "", ""},
         {"shop_url", "https://example.com/" + source_id, "", ""}};
+    if (!colour_family.empty()) form.push_back({"colour_family", colour_family, "", ""});
     return client().Post("/api/items", headers, form);
   }
 
@@ -175,6 +177,9 @@ TEST_F(LiveUpdateTest, AddedItemIsRecommendedAtOnceDeletedOneIsGoneAndRestartSer
   const std::int64_t id = item["item_id"].get<std::int64_t>();
   EXPECT_TRUE(item["indexed"].get<bool>());
   EXPECT_EQ(item["slot"], "main_top");  // natural_slot of a T-shirt
+  EXPECT_EQ(item["colour"], "White");
+  EXPECT_EQ(item["colour_name"], "Off-white");
+  EXPECT_EQ(item["colour_family"], "white");  // read from the colour name
   EXPECT_EQ(added->get_header_value("Location"), fmt::format("/api/items/{}", id));
   EXPECT_GT(healthz()["generation"].get<int>(), generation);
 
@@ -193,6 +198,13 @@ TEST_F(LiveUpdateTest, AddedItemIsRecommendedAtOnceDeletedOneIsGoneAndRestartSer
   ASSERT_TRUE(stored);
   ASSERT_TRUE(stored->image_path);
   EXPECT_EQ(fs::path(*stored->image_path).parent_path(), ws.photos_dir());
+
+  // A colour family that is not one is refused, naming the field.
+  auto bad_family = add_item(photos[1], "live-bad-family", admin(), "navy");
+  ASSERT_TRUE(bad_family);
+  EXPECT_EQ(bad_family->status, 400);
+  EXPECT_NE(bad_family->body.find("field 'colour_family': unknown colour family 'navy'"), std::string::npos)
+      << bad_family->body;
 
   // The same (source, source_id) again is refused and changes nothing.
   auto again = add_item(photos[0], "live-1");

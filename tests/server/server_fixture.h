@@ -54,16 +54,17 @@ inline bool import_mango_outfits(const std::filesystem::path& workspace, std::si
   const auto c_id = h.require("cod_modelo_color"), c_cat = h.require("des_product_category");
   const auto c_family = h.require("des_product_family"), c_type = h.require("des_product_type");
   const auto c_colour = h.require("des_agrup_color_eng"), c_file = h.require("des_filename");
-  std::string items = "id,name,category,family,type,colour,url,image\n";
+  const auto c_colour_name = h.require("des_color_specification_esp");
+  std::string items = "id,name,category,family,type,colour,url,image,colour_name\n";
   std::map<std::string, std::string> image_of;
   while (reader.read_row(row)) {
     if (!wanted.contains(row[c_id])) continue;
     const auto image = products.parent_path() / "images" / std::filesystem::path(row[c_file]).filename();
     image_of[row[c_id]] = image.string();
-    items += fmt::format("{},{},{},{},{},{},https://shop.mango.com/search?kw={},{}\n", row[c_id],
+    items += fmt::format("{},{},{},{},{},{},https://shop.mango.com/search?kw={},{},{}\n", row[c_id],
                          csv_quote(row[c_type] + ", " + row[c_colour]), csv_quote(row[c_cat]),
                          csv_quote(row[c_family]), csv_quote(row[c_type]), csv_quote(row[c_colour]),
-                         row[c_id], csv_quote(image.string()));
+                         row[c_id], csv_quote(image.string()), csv_quote(row[c_colour_name]));
   }
   std::string outfit_rows = "outfit_id,item_id,photo\n";
   std::string first_outfit;

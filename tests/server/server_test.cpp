@@ -291,6 +291,13 @@ TEST_F(ServerTest, GetsOneItemAndOneOutfit) {
   EXPECT_EQ(item["item_id"], item_id);
   EXPECT_EQ(item["image_url"], fmt::format("/images/items/{}", item_id));
   EXPECT_FALSE(item["outfit_ids"].empty());
+  // The colour as a shopper sees it beside MANGO's group, which stays as `colour`.
+  const catalog::Item* known = recommender_->graph().item(item_id);
+  ASSERT_NE(known, nullptr);
+  EXPECT_EQ(item["colour"], known->colour);
+  EXPECT_EQ(item["colour_name"], known->colour_name);
+  EXPECT_EQ(item["colour_family"], known->colour_family);
+  EXPECT_FALSE(item["colour_family"].get<std::string>().empty());
 
   auto [status2, o] = get_json(fmt::format("/api/outfits/{}", outfit.id));
   EXPECT_EQ(status2, 200);
