@@ -39,8 +39,9 @@ std::string normalise(std::string_view text) {
     } else if (c == 0xC3 && i + 1 < text.size()) {  // UTF-8 Latin-1 supplement: U+00C0..U+00FF
       const auto d = static_cast<unsigned char>(text[i + 1]) & 0x1F;  // the same for upper and lower case
       // index d: 0-6 a, 7 c, 8-11 e, 12-15 i, 17 n, 18-22 o (24 o-slash), 25-28 u, 29 y
-      static constexpr char kBase[32] = {'a', 'a', 'a', 'a', 'a', 'a', 'a', 'c', 'e', 'e', 'e', 'e', 'i', 'i', 'i', 'i',
-                                         '?', 'n', 'o', 'o', 'o', 'o', 'o', '?', 'o', 'u', 'u', 'u', 'u', 'y', '?', '?'};
+      static constexpr char kBase[32] = {'a', 'a', 'a', 'a', 'a', 'a', 'a', 'c', 'e', 'e', 'e',
+                                         'e', 'i', 'i', 'i', 'i', '?', 'n', 'o', 'o', 'o', 'o',
+                                         'o', '?', 'o', 'u', 'u', 'u', 'u', 'y', '?', '?'};
       put(kBase[d]);
       ++i;
     } else {
@@ -82,7 +83,8 @@ Table parse_table(std::string_view tsv) {
     }
     const auto where = fmt::format("data/colour_families.tsv:{}", line_no);
     if (fields.size() < 2 || fields.size() > 3 || (fields.size() == 3 && fields[2] != "weak")) {
-      throw Error(fmt::format("{}: expected NAME<TAB>FAMILY[<TAB>weak], found '{}'", where, line), ErrorKind::kCorrupt);
+      throw Error(fmt::format("{}: expected NAME<TAB>FAMILY[<TAB>weak], found '{}'", where, line),
+                  ErrorKind::kCorrupt);
     }
     if (!is_family(fields[1])) {
       throw Error(fmt::format("{}: unknown family '{}' (known: {})", where, fields[1], colour_family_list()),
@@ -168,7 +170,8 @@ std::optional<std::string> parse_colour_family(std::string_view text) {
   const std::string name = normalise(text);
   if (is_family(name)) return name;
   if (name == "gray") return "grey";
-  if (name == "multicolour" || name == "multicolor" || name == "multi colour" || name == "multi color") return "multi";
+  if (name == "multicolour" || name == "multicolor" || name == "multi colour" || name == "multi color")
+    return "multi";
   return std::nullopt;
 }
 
@@ -191,7 +194,8 @@ ItemColour colour_of_stored_item(std::string_view source, std::string_view name,
   ItemColour out;
   if (source == "mango") {
     const std::string prefix = fmt::format("{}, ", type);
-    if (name.size() > prefix.size() && name.starts_with(prefix)) out.name = std::string(name.substr(prefix.size()));
+    if (name.size() > prefix.size() && name.starts_with(prefix))
+      out.name = std::string(name.substr(prefix.size()));
     out.family = colour_family_of(out.name);
   } else {
     out.family = colour_family_of(colour);
@@ -202,7 +206,8 @@ ItemColour colour_of_stored_item(std::string_view source, std::string_view name,
 std::string colour_label(const Item& item) {
   const std::string& family = item.colour_family;
   const std::string& name = item.colour_name;
-  if (!family.empty() && !name.empty() && normalise(name) != family) return fmt::format("{} ({})", family, name);
+  if (!family.empty() && !name.empty() && normalise(name) != family)
+    return fmt::format("{} ({})", family, name);
   if (!family.empty()) return family;
   if (!name.empty()) return name;
   return item.colour.empty() ? std::string("-") : item.colour;

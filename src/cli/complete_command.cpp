@@ -77,7 +77,8 @@ void print_table(const engine::Recommender& rec, const engine::CompleteResponse&
     for (const auto& p : c.pieces) {
       const auto* it = graph.item(p.item);
       print_line(fmt::format("    {:>6.3f}  {:<14} {:<24} {:<22} {}", p.with_query, it->source_id,
-                             it->type.empty() ? it->name : it->type, catalog::colour_label(*it), it->shop_url));
+                             it->type.empty() ? it->name : it->type, catalog::colour_label(*it),
+                             it->shop_url));
     }
   }
   print_line("\noutfits (score: mean over every pair, your piece included):");
@@ -87,8 +88,9 @@ void print_table(const engine::Recommender& rec, const engine::CompleteResponse&
     print_line(fmt::format("  {}. score {:.3f}", i + 1, o.score));
     for (const auto& p : o.pieces) {
       const auto* it = graph.item(p.item);
-      print_line(fmt::format("       {:<10} {:<14} {:<24} {:<22} {}", catalog::slot_name(p.slot), it->source_id,
-                             it->type.empty() ? it->name : it->type, catalog::colour_label(*it), it->shop_url));
+      print_line(fmt::format("       {:<10} {:<14} {:<24} {:<22} {}", catalog::slot_name(p.slot),
+                             it->source_id, it->type.empty() ? it->name : it->type,
+                             catalog::colour_label(*it), it->shop_url));
     }
     std::string why;
     for (std::size_t k = 0; k < o.pairs.size() && k < 2; ++k) {

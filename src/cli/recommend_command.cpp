@@ -35,15 +35,15 @@ void print_table(const engine::Recommender& rec, const engine::RecommendResult& 
                          r.query_slot ? catalog::slot_name(*r.query_slot) : "?", r.decode_ms + r.encode_ms + r.search_ms + r.outfits_ms,
                          r.decode_ms, r.encode_ms, r.search_ms, r.outfits_ms));
   print_line(fmt::format("\nsimilar items ({}):", index::metric_name(req.metric)));
-  print_line(fmt::format("  {:>3}  {:>8}  {:<16} {:<14} {:<22} {:<22} {:<10} {:<10} {}", "#", "score", "match",
-                         "product", "type", "colour", "slot", "matched", "shop"));
+  print_line(fmt::format("  {:>3}  {:>8}  {:<16} {:<14} {:<22} {:<22} {:<10} {:<10} {}", "#", "score",
+                         "match", "product", "type", "colour", "slot", "matched", "shop"));
   for (std::size_t i = 0; i < r.similar.size(); ++i) {
     const auto& it = *r.similar[i].item;
     const auto& m = r.similar[i].match;
     const std::string match = m ? fmt::format("{} {:>3.0f}%", m->label, 100 * m->same_type_percentile) : "-";
     print_line(fmt::format("  {:>3}  {:>8}  {:<16} {:<14} {:<22} {:<22} {:<10} {:<10} {}", i + 1,
-                           score_text(r.similar[i].score), match, it.source_id, it.type.empty() ? it.name : it.type,
-                           catalog::colour_label(it),
+                           score_text(r.similar[i].score), match, it.source_id,
+                           it.type.empty() ? it.name : it.type, catalog::colour_label(it),
                            catalog::slot_name(it.slot), engine::view_name(r.similar[i].view), it.shop_url));
   }
   if (!r.similar.empty() && r.similar.front().match) {
@@ -64,8 +64,9 @@ void print_table(const engine::Recommender& rec, const engine::RecommendResult& 
     for (const auto& piece : o.others) {
       const auto* it = rec.graph().item(piece.item_id);
       if (it == nullptr) continue;
-      print_line(fmt::format("       {:<10} {:<14} {:<22} {:<22} {}", catalog::slot_name(piece.slot), it->source_id,
-                             it->type.empty() ? it->name : it->type, catalog::colour_label(*it), it->shop_url));
+      print_line(fmt::format("       {:<10} {:<14} {:<22} {:<22} {}", catalog::slot_name(piece.slot),
+                             it->source_id, it->type.empty() ? it->name : it->type,
+                             catalog::colour_label(*it), it->shop_url));
     }
   }
 }

@@ -134,7 +134,8 @@ void upsert_local_item(catalog::Database& local, const catalog::Item& item) {
   auto s = local.prepare(
       "INSERT INTO items (id, source, source_id, name, category, family, type, colour, slot, shop_url, "
       "image_path, colour_name, colour_family) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (id) DO UPDATE SET source = ?2, "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (id) DO UPDATE SET source "
+      "= ?2, "
       "source_id = ?3, name = ?4, category = ?5, family = ?6, type = ?7, colour = ?8, slot = ?9, shop_url = "
       "?10, "
       "image_path = ?11, colour_name = ?12, colour_family = ?13");

@@ -67,8 +67,8 @@ PushReport push_workspace(const engine::Workspace& workspace, const std::string&
         "photo, colour_name, colour_family) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         {item.id, item.source, item.source_id, item.name, item.category, item.family, item.type, item.colour,
-         std::string(catalog::slot_name(item.slot)), item.shop_url, store_photo(item.image_path), item.colour_name,
-         item.colour_family});
+         std::string(catalog::slot_name(item.slot)), item.shop_url, store_photo(item.image_path),
+         item.colour_name, item.colour_family});
     ++report.items;
   }
   auto outfit_ids = cat.db().prepare("SELECT id FROM outfits ORDER BY id");

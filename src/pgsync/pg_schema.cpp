@@ -94,11 +94,13 @@ static_assert(std::size(kPgMigrations) == kPgSchemaVersion);
 void fill_colour_families(Connection& db) {
   const Result r = db.exec("SELECT DISTINCT source, name, type, colour FROM items");
   for (int i = 0; i < r.rows(); ++i) {
-    const catalog::ItemColour c = catalog::colour_of_stored_item(r.text(i, 0), r.text(i, 1), r.text(i, 2), r.text(i, 3));
+    const catalog::ItemColour c =
+        catalog::colour_of_stored_item(r.text(i, 0), r.text(i, 1), r.text(i, 2), r.text(i, 3));
     if (c.name.empty() && c.family.empty()) continue;
-    db.exec("UPDATE items SET colour_name = $1, colour_family = $2 WHERE source = $3 AND name = $4 AND type = $5 "
-            "AND colour = $6",
-            {c.name, c.family, r.text(i, 0), r.text(i, 1), r.text(i, 2), r.text(i, 3)});
+    db.exec(
+        "UPDATE items SET colour_name = $1, colour_family = $2 WHERE source = $3 AND name = $4 AND type = $5 "
+        "AND colour = $6",
+        {c.name, c.family, r.text(i, 0), r.text(i, 1), r.text(i, 2), r.text(i, 3)});
   }
 }
 

@@ -106,7 +106,8 @@ engine::AddedItem PgWriter::add_item(catalog::Item item, std::string_view photo_
           "photo, colour_name, colour_family) "
           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
           {item.source, item.source_id, item.name, item.category, item.family, item.type, item.colour,
-           std::string(catalog::slot_name(item.slot)), item.shop_url, hash, item.colour_name, item.colour_family});
+           std::string(catalog::slot_name(item.slot)), item.shop_url, hash, item.colour_name,
+           item.colour_family});
       item.id = added.int64(0, 0);
       auto put = [&](int view, std::span<const float> row) {
         db.exec("INSERT INTO embeddings (model, pooling, item_id, view, vector) VALUES ($1, $2, $3, $4, $5)",

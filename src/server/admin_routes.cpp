@@ -106,10 +106,11 @@ void add_item(const httplib::Request& req, httplib::Response& res, ServerState& 
   if (const std::string family = optional_field(req, "colour_family"); !family.empty()) {
     const auto parsed = catalog::parse_colour_family(family);
     if (!parsed) {
-      throw Error(fmt::format("field 'colour_family': unknown colour family '{}' (known: {}; or leave it out to "
-                              "read it from colour_name)",
-                              family, catalog::colour_family_list()),
-                  ErrorKind::kInvalidInput);
+      throw Error(
+          fmt::format("field 'colour_family': unknown colour family '{}' (known: {}; or leave it out to "
+                      "read it from colour_name)",
+                      family, catalog::colour_family_list()),
+          ErrorKind::kInvalidInput);
     }
     item.colour_family = *parsed;
   } else {

@@ -92,7 +92,8 @@ class LiveUpdateTest : public ::testing::Test {
   static std::vector<fs::path> unused_photos(std::size_t n) { return unused_mango_photos(workspace_, n); }
 
   static httplib::Result add_item(const fs::path& photo, const std::string& source_id,
-                                  const httplib::Headers& headers = admin(), const std::string& colour_family = "") {
+                                  const httplib::Headers& headers = admin(),
+                                  const std::string& colour_family = "") {
     httplib::MultipartFormDataItems form = {
         {"image", read_file_bytes(photo), photo.filename().string(), "image/jpeg"},
         {"source_id", source_id, "", ""},

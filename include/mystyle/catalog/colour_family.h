@@ -14,8 +14,8 @@ struct Item;
 
 /// Every family, in the order a person scans a colour chart. "" (not listed) means unknown.
 inline constexpr std::array<std::string_view, 14> kColourFamilies = {
-    "black", "white", "grey",  "beige", "brown", "metallic", "blue",
-    "green", "yellow", "orange", "red",  "pink",  "purple",   "multi"};
+    "black", "white",  "grey",   "beige", "brown", "metallic", "blue",
+    "green", "yellow", "orange", "red",   "pink",  "purple",   "multi"};
 
 /// The family of a colour name, "" when it cannot be told. A name listed in the table (MANGO's
 /// 110 names, the family names, common English names; case, accents, '-' and '_' ignored) gets its
