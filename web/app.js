@@ -937,10 +937,11 @@ function renderQuality(ev) {
     const rows = ev.retrieval.rows.filter((r) => r.metric === 'cosine' || r.metric === '-').map((r) => ({
       ours: r.method.includes('ours'),
       cells: [r.method, f(r.precision_at_k.type), f(r.precision_at_k.family), f(r.precision_at_k.category),
-              f(r.precision_at_k.colour), f(r.map_type)],
+              f(r.precision_at_k.colour), f(r.precision_at_k.colour_family), f(r.precision_at_k.type_colour_family),
+              f(r.map_type)],
     }));
     tables.push(qualityTable(`Retrieval on ${ev.retrieval.protocol_description || `${ev.retrieval.items} items`} (cosine): precision@10 of the same…`,
-      ['method', 'type', 'family', 'category', 'colour', 'mAP type'], rows));
+      ['method', 'type', 'family', 'category', 'shop colour group', 'colour family', 'type + colour family', 'mAP type'], rows));
   }
   if (ev.outfits && ev.outfits.rows) {
     const rows = ev.outfits.rows.map((r) => ({

@@ -136,8 +136,11 @@ ItemLabels label_codes(std::span<const catalog::Item* const> items) {
   std::array<std::map<std::string, int>, kLabelCount> dictionaries;
   ItemLabels labels;
   for (const catalog::Item* item : items) {
-    const std::array<const std::string*, kLabelCount> values = {&item->type, &item->family, &item->category,
-                                                                &item->colour};
+    const std::string joint = item->type.empty() || item->colour_family.empty()
+                                  ? std::string()
+                                  : item->type + " / " + item->colour_family;
+    const std::array<const std::string*, kLabelCount> values = {&item->type,   &item->family,        &item->category,
+                                                                &item->colour, &item->colour_family, &joint};
     std::array<int, kLabelCount> codes{};
     for (std::size_t l = 0; l < kLabelCount; ++l) {
       if (values[l]->empty()) {

@@ -241,15 +241,16 @@ nlohmann::json to_json(const RetrievalReport& report) {
 std::string format_table(const RetrievalReport& report) {
   std::string out =
       fmt::format("retrieval on {}, model {}\n", protocol_description(report), report.options.model);
-  const char* column_names[kColumnCount] = {"type",   "family", "categ",  "colour", "type",
-                                            "family", "categ",  "colour", "mAP"};
+  const char* column_names[kColumnCount] = {"type", "family", "categ", "colour", "c.fam", "t+cfam", "type",
+                                            "family", "categ", "colour", "c.fam", "t+cfam", "mAP"};
   out += fmt::format("{:<32} {:<9} |", "method", "metric");
   for (std::size_t c = 0; c < kColumnCount; ++c) {
     if (c == kLabelCount || c == 2 * kLabelCount) out += " |";
     out += fmt::format(" {:>6} ", column_names[c]);
   }
-  out += fmt::format("\n{:<32} {:<9} |{:^32} |{:^32} |{:^8}\n", "", "", "precision@1",
-                     fmt::format("precision@{}", report.options.k), "type");
+  const int width = static_cast<int>(8 * kLabelCount);
+  out += fmt::format("\n{:<32} {:<9} |{:^{}} |{:^{}} |{:^8}\n", "", "", "precision@1", width,
+                     fmt::format("precision@{}", report.options.k), width, "type");
   auto print_row = [&](const std::string& method, const std::string& metric,
                        const std::array<double, kColumnCount>& values,
                        const std::array<bool, kColumnCount>& mark) {
@@ -274,6 +275,8 @@ std::string format_table(const RetrievalReport& report) {
     print_row("best baseline", name, best.values, {});
   }
   out += "* beats the best baseline (random, thumbnails, HSV histogram) of the same metric in that column\n";
+  out += "colour: the shop's colour group; c.fam: the colour family (catalog/colour_family.h); t+cfam: type and "
+         "colour family both\n";
   out += '\n';
   out += format_table(report.similarity);
   for (const auto& n : report.notes) out += "note: " + n + "\n";

@@ -41,6 +41,38 @@ TEST(Retrieval, PerfectClustersScoreOne) {
   EXPECT_DOUBLE_EQ(r.precision_at_k[3], 1.0 / 3.0);  // query 1 ranks 2, 3, 4: only 3 shares its colour
 }
 
+// The colour family and the joint type + colour family label (issue 24): black trousers share the joint
+// label with black trousers only; an item without a family has neither (never a query, never relevant).
+TEST(Retrieval, LabelCodesJoinTypeAndColourFamily) {
+  auto item = [](std::string type, std::string group, std::string family) {
+    catalog::Item it;
+    it.type = std::move(type);
+    it.colour = std::move(group);
+    it.colour_family = std::move(family);
+    return it;
+  };
+  const std::vector<catalog::Item> items = {item("Trousers", "GREY", "black"), item("Trousers", "GREY", "grey"),
+                                            item("Trousers", "GREY", "black"), item("Jeans", "GREY", "black"),
+                                            item("Jeans", "BLUE", "")};
+  std::vector<const catalog::Item*> ptrs;
+  for (const auto& it : items) ptrs.push_back(&it);
+  const ItemLabels labels = label_codes(ptrs);
+  ASSERT_EQ(labels.codes.size(), 5u);
+  constexpr std::size_t kGroup = 3, kFamily = 4, kJoint = 5;
+  EXPECT_STREQ(kLabelNames[kFamily], "colour_family");
+  EXPECT_STREQ(kLabelNames[kJoint], "type_colour_family");
+  const auto& c = labels.codes;
+  EXPECT_EQ(c[0][kGroup], c[1][kGroup]);    // MANGO's group calls black and grey alike
+  EXPECT_NE(c[0][kFamily], c[1][kFamily]);  // the families do not
+  EXPECT_EQ(c[0][kFamily], c[3][kFamily]);
+  EXPECT_EQ(c[0][kJoint], c[2][kJoint]);  // black trousers and black trousers
+  EXPECT_NE(c[0][kJoint], c[1][kJoint]);  // not grey trousers
+  EXPECT_NE(c[0][kJoint], c[3][kJoint]);  // nor black jeans
+  EXPECT_EQ(c[4][kFamily], -1);
+  EXPECT_EQ(c[4][kJoint], -1);
+  EXPECT_GE(c[4][kGroup], 0);
+}
+
 // Item 1's nearest neighbour is of the other type: its AP is (1/2), the others' 1.
 TEST(Retrieval, MistakesLowerPrecisionAndAveragePrecision) {
   const std::vector<std::int64_t> ids = {1, 2, 3};

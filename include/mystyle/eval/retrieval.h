@@ -2,7 +2,8 @@
 /// Retrieval evaluation: each item of the protocol's set is a query against the others of the set
 /// (by default the items of held-out designs, catalog/design_split.h, which a learned model never
 /// trained on; or every item); a retrieved item is relevant when it shares the query's label
-/// (product type, family, category or colour group). Reports precision@1 and precision@k per label
+/// (product type, family, category, colour group, colour family, or type and colour family together).
+/// Reports precision@1 and precision@k per label
 /// and the mean average precision of the full ranking for product type, for our embeddings and for
 /// baselines, over the same items, with the best baseline per column; and how the cosine scores of
 /// same-type and random pairs are distributed (eval/similarity.h).
@@ -23,8 +24,12 @@
 namespace mystyle::eval {
 
 /// The labels that define relevance, in report order.
-inline constexpr const char* kLabelNames[] = {"type", "family", "category", "colour"};
-inline constexpr std::size_t kLabelCount = 4;
+/// "colour" is the shop's colour group as imported (MANGO's des_agrup_color_eng: black is GREY);
+/// "colour_family" the family a shopper sees (catalog/colour_family.h); "type_colour_family" both the
+/// type and the colour family (issue 24: "black trousers" finds black trousers).
+inline constexpr const char* kLabelNames[] = {"type",   "family",        "category",
+                                              "colour", "colour_family", "type_colour_family"};
+inline constexpr std::size_t kLabelCount = 6;
 
 /// Per item, a code per label (-1 = the item has no such label: it is not a query for it, and it is
 /// never relevant for it). Built from catalog items by label_codes().
@@ -32,7 +37,8 @@ struct ItemLabels {
   std::vector<std::array<int, kLabelCount>> codes;
 };
 
-/// Codes of the items' type, family, category and colour strings (empty string = -1).
+/// Codes of the items' type, family, category, colour group, colour family and type + colour family
+/// (empty string = -1; the joint label is empty when either part is).
 ItemLabels label_codes(std::span<const catalog::Item* const> items);
 
 /// Which items are queries, and which the gallery they are ranked against.
