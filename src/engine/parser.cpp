@@ -54,16 +54,7 @@ cv::Mat classes_from_logits(std::span<const float> logits, int side, cv::Size si
   }
   cv::Mat big;
   cv::resize(hwc, big, size, 0, 0, cv::INTER_LINEAR);
-  cv::Mat classes(size, CV_8UC1);
-  for (int y = 0; y < size.height; ++y) {
-    const float* row = big.ptr<float>(y);
-    std::uint8_t* out = classes.ptr<std::uint8_t>(y);
-    for (int x = 0; x < size.width; ++x) {
-      const float* px = row + static_cast<std::ptrdiff_t>(x) * kParseClasses;
-      out[x] = static_cast<std::uint8_t>(std::max_element(px, px + kParseClasses) - px);
-    }
-  }
-  return classes;
+  return argmax_planes(big);
 }
 
 cv::Mat refined_classes_from_logits(std::span<const float> logits, int side, const cv::Mat& rgb) {
