@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -382,11 +383,14 @@ std::string format_table(const ProbeReport& report) {
       "(split seed {})\n",
       report.train_items, report.train_designs, report.held_out_items, report.held_out_designs,
       report.options.split_seed);
-  out += fmt::format("{:<32} {:>5} | {:^31} | {:^31} | {:^13}\n", "", "", "held-out accuracy",
-                     fmt::format("P@{} ranked by the label's probe", report.options.k), "type+colour");
+  const int width = static_cast<int>(8 * kLabelCount - 1);
+  out += fmt::format("{:<32} {:>5} | {:^{}} | {:^{}} | {:^13}\n", "", "", "held-out accuracy", width,
+                     fmt::format("P@{} ranked by the label's probe", report.options.k), width, "type+colour");
   out += fmt::format("{:<32} {:>5} |", "method", "dim");
+  // Short column names, in kLabelNames order (colour: the shop's group; c.fam: the colour family).
+  constexpr std::array<const char*, kLabelCount> kShort = {"type", "family", "categ", "colour", "c.fam", "t+cfam"};
   for (int twice = 0; twice < 2; ++twice) {
-    for (const char* name : kLabelNames) out += fmt::format(" {:>7}", std::string(name).substr(0, 6));
+    for (const char* name : kShort) out += fmt::format(" {:>7}", name);
     out += " |";
   }
   out += fmt::format(" {:>6} {:>6}\n", "type", "colour");
