@@ -8,6 +8,11 @@
 #include "mystyle/core/error.h"
 
 namespace mystyle::catalog {
+
+std::string colour_label(const Item& item) {
+  return colour_label(item.colour_family, item.colour_name, item.colour);
+}
+
 namespace {
 
 std::filesystem::path database_path(const std::filesystem::path& workspace) {

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "colour_families_tsv.h"
-#include "mystyle/catalog/catalog.h"
 #include "mystyle/core/error.h"
 
 namespace mystyle::catalog {
@@ -203,14 +202,12 @@ ItemColour colour_of_stored_item(std::string_view source, std::string_view name,
   return out;
 }
 
-std::string colour_label(const Item& item) {
-  const std::string& family = item.colour_family;
-  const std::string& name = item.colour_name;
+std::string colour_label(std::string_view family, std::string_view name, std::string_view colour) {
   if (!family.empty() && !name.empty() && normalise(name) != family)
     return fmt::format("{} ({})", family, name);
-  if (!family.empty()) return family;
-  if (!name.empty()) return name;
-  return item.colour.empty() ? std::string("-") : item.colour;
+  if (!family.empty()) return std::string(family);
+  if (!name.empty()) return std::string(name);
+  return colour.empty() ? std::string("-") : std::string(colour);
 }
 
 }  // namespace mystyle::catalog

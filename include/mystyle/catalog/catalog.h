@@ -58,6 +58,10 @@ struct ItemQuery {
 /// Every INSERT into those tables uses it.
 std::string next_id_sql(std::string_view table);
 
+/// How a person reads the item's colour: colour_family.h's colour_label of its colour_family,
+/// colour_name and colour ("black (NEGRO)").
+std::string colour_label(const Item& item);
+
 class Catalog {
  public:
   static constexpr int kSchemaVersion = 3;

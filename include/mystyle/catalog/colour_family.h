@@ -10,7 +10,6 @@
 
 namespace mystyle::catalog {
 
-struct Item;
 
 /// Every family, in the order a person scans a colour chart. "" (not listed) means unknown.
 inline constexpr std::array<std::string_view, 14> kColourFamilies = {
@@ -49,8 +48,9 @@ struct ItemColour {
 ItemColour colour_of_stored_item(std::string_view source, std::string_view name, std::string_view type,
                                  std::string_view colour);
 
-/// How a person reads an item's colour: "black (NEGRO)", the family alone when there is no other
-/// name, the shop's name alone when the family is unknown, else the `colour` label, else "-".
-std::string colour_label(const Item& item);
+/// How a person reads an item's colour from its family, shop colour name and `colour` label:
+/// "black (NEGRO)", the family alone when there is no other name, the shop's name alone when the
+/// family is unknown, else the `colour` label, else "-". catalog::colour_label(const Item&) reads an item.
+std::string colour_label(std::string_view family, std::string_view name, std::string_view colour);
 
 }  // namespace mystyle::catalog
