@@ -8,7 +8,6 @@
 #include <sstream>
 
 #include "commands.h"
-#include "mystyle/catalog/colour_family.h"
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
 #include "mystyle/engine/completer.h"

@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -387,10 +386,8 @@ std::string format_table(const ProbeReport& report) {
   out += fmt::format("{:<32} {:>5} | {:^{}} | {:^{}} | {:^13}\n", "", "", "held-out accuracy", width,
                      fmt::format("P@{} ranked by the label's probe", report.options.k), width, "type+colour");
   out += fmt::format("{:<32} {:>5} |", "method", "dim");
-  // Short column names, in kLabelNames order (colour: the shop's group; c.fam: the colour family).
-  constexpr std::array<const char*, kLabelCount> kShort = {"type", "family", "categ", "colour", "c.fam", "t+cfam"};
   for (int twice = 0; twice < 2; ++twice) {
-    for (const char* name : kShort) out += fmt::format(" {:>7}", name);
+    for (const char* name : kLabelShortNames) out += fmt::format(" {:>7}", name);
     out += " |";
   }
   out += fmt::format(" {:>6} {:>6}\n", "type", "colour");

@@ -241,12 +241,10 @@ nlohmann::json to_json(const RetrievalReport& report) {
 std::string format_table(const RetrievalReport& report) {
   std::string out =
       fmt::format("retrieval on {}, model {}\n", protocol_description(report), report.options.model);
-  const char* column_names[kColumnCount] = {"type", "family", "categ", "colour", "c.fam", "t+cfam", "type",
-                                            "family", "categ", "colour", "c.fam", "t+cfam", "mAP"};
   out += fmt::format("{:<32} {:<9} |", "method", "metric");
   for (std::size_t c = 0; c < kColumnCount; ++c) {
     if (c == kLabelCount || c == 2 * kLabelCount) out += " |";
-    out += fmt::format(" {:>6} ", column_names[c]);
+    out += fmt::format(" {:>6} ", c < 2 * kLabelCount ? kLabelShortNames[c % kLabelCount] : "mAP");
   }
   const int width = static_cast<int>(8 * kLabelCount);
   out += fmt::format("\n{:<32} {:<9} |{:^{}} |{:^{}} |{:^8}\n", "", "", "precision@1", width,

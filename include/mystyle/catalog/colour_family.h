@@ -10,7 +10,6 @@
 
 namespace mystyle::catalog {
 
-
 /// Every family, in the order a person scans a colour chart. "" (not listed) means unknown.
 inline constexpr std::array<std::string_view, 14> kColourFamilies = {
     "black", "white",  "grey",   "beige", "brown", "metallic", "blue",

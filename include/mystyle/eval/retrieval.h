@@ -30,6 +30,10 @@ namespace mystyle::eval {
 inline constexpr const char* kLabelNames[] = {"type",   "family",        "category",
                                               "colour", "colour_family", "type_colour_family"};
 inline constexpr std::size_t kLabelCount = 6;
+/// The labels' names in printed tables, at most 6 characters (colour: the shop's group; c.fam: the
+/// colour family; t+cfam: type and colour family).
+inline constexpr const char* kLabelShortNames[kLabelCount] = {"type",   "family", "categ",
+                                                              "colour", "c.fam",  "t+cfam"};
 
 /// Per item, a code per label (-1 = the item has no such label: it is not a query for it, and it is
 /// never relevant for it). Built from catalog items by label_codes().
