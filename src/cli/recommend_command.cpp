@@ -33,7 +33,13 @@ void print_table(const engine::Recommender& rec, const engine::RecommendResult& 
                          r.query.background_painted ? " (busy background painted out)" : "",
                          r.query_slot ? catalog::slot_name(*r.query_slot) : "?", r.decode_ms + r.encode_ms + r.search_ms + r.outfits_ms,
                          r.decode_ms, r.encode_ms, r.search_ms, r.outfits_ms));
-  print_line(fmt::format("\nsimilar items ({}):", index::metric_name(req.metric)));
+  if (r.attributes) {
+    print_line(fmt::format("the photo's colour: {} ({:.0f}%); its type: {} ({:.0f}%)", r.attributes->colour_family,
+                           100 * r.attributes->colour_confidence, r.attributes->type_name,
+                           100 * r.attributes->type_confidence));
+  }
+  print_line(fmt::format("\nsimilar items ({}{}):", index::metric_name(req.metric),
+                         r.reranked ? ", ordered by the colour model's family and type" : ""));
   print_line(fmt::format("  {:>3}  {:>8}  {:<16} {:<14} {:<22} {:<22} {:<10} {:<10} {}", "#", "score",
                          "match", "product", "type", "colour", "slot", "matched", "shop"));
   for (std::size_t i = 0; i < r.similar.size(); ++i) {

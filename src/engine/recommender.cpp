@@ -103,6 +103,11 @@ std::unique_ptr<Recommender> Recommender::open(const Workspace& workspace, const
       new Recommender(std::move(graph), std::move(model), std::move(sync.index), config,
                       views ? static_cast<int>(kViewStride) : 1, std::move(calibration)));
   recommender->source_hash_ = source_hash;
+  if (config.use_colour_model && config.pooling == nn::LatentPooling::kFlat) {
+    std::string stale;
+    recommender->attributes_ = load_current_attribute_model(workspace, source_hash, &stale);
+    if (!stale.empty()) spdlog::warn("{}; photos are ranked by cosine alone", stale);
+  }
   return recommender;
 }
 
@@ -172,6 +177,10 @@ RecommendResult Recommender::recommend_checked(const cv::Mat& rgb, const std::st
   }
   result.encode_ms = ms_since(t);
   result.embedding = feature;
+  if (attributes_) result.attributes = attributes_->predict(result.query.seen_rgb8, feature);
+  // The colour model reorders the cosine ranking's first candidates (attributes.h).
+  const bool rerank_by_colour = result.attributes && request.metric == index::Metric::kCosine;
+  const std::size_t fetch = rerank_by_colour ? std::max(request.k, attributes_->candidates) : request.k;
 
   t = Clock::now();
   index::SearchParams params;
@@ -194,9 +203,29 @@ RecommendResult Recommender::recommend_checked(const cv::Mat& rgb, const std::st
   }
   // With views, each item can fill up to views_per_item_ places: fetch enough, keep each item's best.
   std::vector<index::Neighbor> neighbors =
-      index_->search(feature, request.k * static_cast<std::size_t>(views_per_item_), params);
+      index_->search(feature, fetch * static_cast<std::size_t>(views_per_item_), params);
   std::vector<int> matched_views(neighbors.size(), 0);
-  if (views) neighbors = fold_views(neighbors, request.k, &matched_views);
+  if (views) neighbors = fold_views(neighbors, fetch, &matched_views);
+  if (rerank_by_colour) {
+    std::vector<double> scores;
+    std::vector<int> families, types;
+    for (const index::Neighbor& n : neighbors) {
+      const catalog::Item* item = graph_.item(n.id);
+      scores.push_back(n.score);
+      families.push_back(item ? attributes_->family_code(item->colour_family) : -1);
+      types.push_back(item ? attributes_->type_code(item->type) : -1);
+    }
+    const std::vector<std::size_t> order = rerank(*result.attributes, scores, families, types, attributes_->weights);
+    std::vector<index::Neighbor> kept;
+    std::vector<int> kept_views;
+    for (std::size_t i = 0; i < std::min(request.k, order.size()); ++i) {
+      kept.push_back(neighbors[order[i]]);
+      kept_views.push_back(matched_views[order[i]]);
+    }
+    neighbors = std::move(kept);
+    matched_views = std::move(kept_views);
+    result.reranked = true;
+  }
   result.search_ms = ms_since(t);
 
   t = Clock::now();
@@ -300,7 +329,10 @@ nlohmann::json Recommender::to_json(const RecommendResult& r, const RecommendReq
         {"slot", r.query_slot ? nlohmann::json(catalog::slot_name(*r.query_slot)) : nlohmann::json(nullptr)},
         {"object_box", box_json(r.query.object_box)},
         {"crop_box", box_json(r.query.crop_box)},
-        {"background_painted", r.query.background_painted}}},
+        {"background_painted", r.query.background_painted},
+        {"colour_family", r.attributes ? nlohmann::json(r.attributes->colour_family) : nlohmann::json(nullptr)},
+        {"colour_confidence", r.attributes ? nlohmann::json(r.attributes->colour_confidence) : nlohmann::json(nullptr)},
+        {"ordered_by_colour_model", r.reranked}}},
       {"similar", std::move(similar)},
       {"outfits", std::move(outfits)},
       {"timings_ms",

@@ -237,6 +237,21 @@ RetrievalRow evaluate_vectors(const std::string& method, std::span<const std::in
   return row;
 }
 
+RetrievalRow evaluate_rankings(const std::string& method, const std::string& metric,
+                               const std::vector<std::vector<std::size_t>>& ranked, const ItemLabels& labels,
+                               std::size_t k) {
+  if (k == 0) throw Error("retrieval: k must be at least 1");
+  if (ranked.size() != labels.codes.size()) {
+    throw Error(fmt::format("retrieval: {} rankings for {} label sets", ranked.size(), labels.codes.size()));
+  }
+  const auto start = Clock::now();
+  Totals totals = make_totals(labels);
+  for (std::size_t q = 0; q < ranked.size(); ++q) totals.add_query(labels, q, ranked[q], k);
+  RetrievalRow row = totals.row(method, metric, ranked.size());
+  row.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return row;
+}
+
 RetrievalRow evaluate_random(std::span<const std::int64_t> ids, const ItemLabels& labels, std::size_t k,
                              std::uint64_t seed) {
   const auto start = Clock::now();

@@ -5,12 +5,15 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <map>
 #include <optional>
 #include <thread>
 
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
+#include "mystyle/engine/attributes.h"
 #include "mystyle/engine/embeddings.h"
+#include "mystyle/engine/image_cache.h"
 #include "mystyle/engine/photo_views.h"
 #include "mystyle/engine/simple_features.h"
 #include "mystyle/eval/eval_data.h"
@@ -131,6 +134,64 @@ std::array<bool, kColumnCount> beats(const RetrievalRow& row, const BestBaseline
 
 }  // namespace
 
+/// The ranking the product serves with a colour model: each item's cosine neighbours among `ids`, the
+/// first colour.candidates reordered by the colour model's reading of the item's own photo (the
+/// cached image the model saw, as a query's seen_rgb8) and the neighbours' catalog family and type.
+RetrievalRow evaluate_colour_model(const std::string& name, const engine::AttributeModel& colour, const engine::Workspace& workspace,
+                                   const std::vector<catalog::Item>& items, const engine::EmbeddingModel& model,
+                                   std::span<const std::int64_t> ids, const engine::Embeddings& flat,
+                                   const ItemLabels& labels, std::size_t k, std::size_t threads) {
+  image::PreprocessOptions pre;
+  pre.image_side_px = model.model.spec().image_side_px;
+  const engine::ImageCache cache = engine::ImageCache::build(workspace.root(), items, pre, static_cast<int>(threads));
+  const nn::ImageSet images = cache.images();
+  const auto dim = static_cast<std::size_t>(flat.dim);
+  const std::vector<float> codes = select_rows(flat.ids, flat.vectors, dim, ids);
+  std::vector<float> colour_rows;
+  std::vector<int> families, types;
+  const int side = images.side_px();
+  std::vector<float> chw(static_cast<std::size_t>(3 * side * side));
+  cv::Mat rgb(side, side, CV_8UC3);
+  std::map<std::int64_t, const catalog::Item*> by_id;
+  for (const catalog::Item& item : items) by_id[item.id] = &item;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const auto it = std::ranges::lower_bound(cache.item_ids(), ids[i]);
+    if (it == cache.item_ids().end() || *it != ids[i]) {
+      throw Error(fmt::format("retrieval: item {} has an embedding but no cached photo; run `mystyle embed`", ids[i]));
+    }
+    const auto index = static_cast<std::uint32_t>(it - cache.item_ids().begin());
+    images.gather({&index, 1}, chw);
+    for (int y = 0; y < side; ++y) {
+      for (int x = 0; x < side; ++x) {
+        for (int c = 0; c < 3; ++c) {
+          rgb.at<cv::Vec3b>(y, x)[c] = cv::saturate_cast<std::uint8_t>(
+              chw[static_cast<std::size_t>((c * side + y) * side + x)] * 255.0f + 0.5f);
+        }
+      }
+    }
+    const std::vector<float> in =
+        engine::AttributeModel::colour_input(rgb, std::span(codes).subspan(i * dim, dim));
+    colour_rows.insert(colour_rows.end(), in.begin(), in.end());
+    const catalog::Item& item = *by_id.at(ids[i]);
+    families.push_back(colour.family_code(item.colour_family));
+    types.push_back(colour.type_code(item.type));
+  }
+  const std::vector<engine::PhotoAttributes> photos = colour.predict_rows(colour_rows, codes);
+  // Every other item by cosine, then the head reordered.
+  const auto full = engine::leave_one_out_candidates(codes, dim, ids.size());
+  std::vector<std::vector<std::pair<std::size_t, double>>> heads(full.size());
+  for (std::size_t i = 0; i < full.size(); ++i)
+    heads[i].assign(full[i].begin(), full[i].begin() + static_cast<std::ptrdiff_t>(std::min(colour.candidates, full[i].size())));
+  const auto reordered = engine::rerank_lists(heads, photos, families, types, colour.weights, colour.candidates);
+  std::vector<std::vector<std::size_t>> ranked(full.size());
+  for (std::size_t i = 0; i < full.size(); ++i) {
+    ranked[i] = reordered[i];
+    for (std::size_t r = heads[i].size(); r < full[i].size(); ++r) ranked[i].push_back(full[i][r].first);
+  }
+  return evaluate_rankings(fmt::format("{} + colour model (served)", name), "cosine",
+                           ranked, labels, k);
+}
+
 RetrievalReport run_retrieval(const engine::Workspace& workspace, const RetrievalOptions& options) {
   RetrievalReport report;
   report.options = options;
@@ -192,6 +253,15 @@ RetrievalReport run_retrieval(const engine::Workspace& workspace, const Retrieva
                                              methods.back().vectors, flat_dim, metric, labels, options.k,
                                              threads, views, engine::kEditedViews));
     }
+  }
+  // What the product serves: the flat code's cosine ranking, its first candidates ordered by the
+  // colour model (engine/attributes.h), when `mystyle train --model colour` made a current one.
+  std::string stale;
+  if (const auto colour = engine::load_current_attribute_model(workspace, model.source_hash, &stale);
+      colour && std::ranges::find(options.metrics, index::Metric::kCosine) != options.metrics.end()) {
+    report.rows.push_back(evaluate_colour_model(options.model, *colour, workspace, items, model, ids, flat, labels, options.k, threads));
+  } else if (!stale.empty()) {
+    report.notes.push_back(stale);
   }
   report.similarity = compare_similarity(methods, labels, options);
   return report;

@@ -9,6 +9,7 @@
 #include "mystyle/core/error.h"
 #include "mystyle/engine/compat_model.h"
 #include "mystyle/train/autoencoder_job.h"
+#include "mystyle/train/colour_job.h"
 #include "mystyle/train/compat_job.h"
 #include "mystyle/train/family.h"
 #include "mystyle/train/parse_job.h"
@@ -38,7 +39,7 @@ constexpr OptionSet kImageOptions = Option::kEpochs | Option::kBatch | Option::k
                                     Option::kThreads;
 
 // clang-format off
-const std::array<Family, 5> kFamilies = {{
+const std::array<Family, 6> kFamilies = {{
     {"style",
      "the catalog's item photos and labels (type, family, category, colour), training designs only",
      "models/style.model, .checkpoint; reports/style/ (history.csv, loss_curve.png, train.json)",
@@ -49,6 +50,12 @@ const std::array<Family, 5> kFamilies = {{
      "models/compat.model, compat.json; reports/compat/history.csv",
      Option::kEpochs | Option::kSeed | Option::kSplitSeed | Option::kThreads,
      run_compat_family, nullptr},
+    {"colour",
+     "the style model's codes and the cached photos' colours of the training designs (family and type "
+     "read-outs); the ranking's weights chosen on its validation designs",
+     "models/colour.json; reports/colour/train.json",
+     Option::kSplitSeed | Option::kMaxItems | Option::kThreads,
+     run_colour_family, nullptr},
     {"seed64",
      "the catalog's item photos, 64x64, reconstructed (the original's autoencoder)",
      "models/seed64.model, .checkpoint; reports/seed64/ (loss_curve.png, reconstructions.png, train.json)",

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "mystyle/engine/attributes.h"
 #include "mystyle/engine/item_index.h"
 #include "mystyle/engine/match_strength.h"
 #include "mystyle/engine/workspace.h"
@@ -32,6 +33,10 @@ struct RecommenderConfig {
   image::DecodeLimits limits;
   /// Index the items' edited views (photo_views.h) when their file is there and current.
   bool use_views = true;
+  /// With the style model's flat codes: name the photo's colour family and type, and order cosine
+  /// rankings by them (engine/attributes.h), when `mystyle train --model colour` made a current
+  /// models/colour.json.
+  bool use_colour_model = true;
 };
 
 /// A photo query. Its bounds are the only ones: the CLI's option ranges and the server's parameter
@@ -68,6 +73,9 @@ struct RecommendResult {
   std::vector<SimilarResult> similar;
   std::vector<recommend::RecommendedOutfit> outfits;
   std::optional<catalog::Slot> query_slot;
+  /// The photo's colour family and type as the colour model reads them (when one is loaded).
+  std::optional<PhotoAttributes> attributes;
+  bool reranked = false;  ///< `similar` was ordered by the colour model (cosine scores kept)
   std::vector<float> embedding;  ///< the photo's code (the index's vector: unit length for `style`)
   double decode_ms = 0, encode_ms = 0, search_ms = 0, outfits_ms = 0;
 };
@@ -114,6 +122,8 @@ class Recommender {
   const MatchCalibration& calibration() const { return calibration_; }
   /// embedding_source_hash of the model file it serves (what its embeddings were checked against).
   std::uint64_t source_hash() const { return source_hash_; }
+  /// The colour model in use, or nullptr.
+  const AttributeModel* attribute_model() const { return attributes_ ? &*attributes_ : nullptr; }
   /// Distinct catalog categories, sorted (for filters in the UI).
   const std::vector<std::string>& categories() const { return categories_; }
 
@@ -136,6 +146,7 @@ class Recommender {
   int views_per_item_ = 1;
   MatchCalibration calibration_;
   std::uint64_t source_hash_ = 0;
+  std::optional<AttributeModel> attributes_;
 };
 
 }  // namespace mystyle::engine

@@ -90,6 +90,13 @@ RetrievalRow evaluate_vectors(const std::string& method, std::span<const std::in
                               std::span<const float> views = {}, std::size_t views_per_item = 0);
 
 /// The same measures for a random ranking per query (seeded).
+/// The scores of rankings made elsewhere: ranked[i] lists the other rows (indices into
+/// labels.codes), best first, as a product orders them for row i (e.g. the colour model's order,
+/// engine/attributes.h); mAP over the whole list.
+RetrievalRow evaluate_rankings(const std::string& method, const std::string& metric,
+                               const std::vector<std::vector<std::size_t>>& ranked, const ItemLabels& labels,
+                               std::size_t k);
+
 RetrievalRow evaluate_random(std::span<const std::int64_t> ids, const ItemLabels& labels, std::size_t k,
                              std::uint64_t seed);
 

@@ -1,0 +1,31 @@
+#pragma once
+/// `mystyle train --model colour`: the colour model (engine/attributes.h) fitted on the style
+/// model's training designs, the ranking's weights chosen on its validation designs (the same
+/// split as `style`: held-out designs are never read). Seconds, not minutes: the read-outs are
+/// linear, on the cached photos and the stored codes.
+#include <array>
+#include <string>
+#include <vector>
+
+#include "mystyle/engine/attributes.h"
+#include "mystyle/train/family.h"
+
+namespace mystyle::train {
+
+/// Precision@10 of a leave-one-out ranking: type, colour family, both.
+struct RankPrecision {
+  double type = 0, colour_family = 0, both = 0;
+  double mean() const { return (type + colour_family + both) / 3; }
+};
+
+/// The P@k of `lists` (rows ranked for each query row) against the rows' type and family codes (-1 =
+/// unknown: such a query is skipped for that label, such a row never relevant to it).
+RankPrecision rank_precision(const std::vector<std::vector<std::size_t>>& lists, std::span<const int> families,
+                             std::span<const int> types, std::size_t k);
+
+/// The weights tried: every combination of these for colour, type and joint.
+inline constexpr std::array<double, 6> kRankWeightGrid = {0.0, 0.25, 0.5, 1.0, 2.0, 4.0};
+
+TrainSummary run_colour_family(const Workspace& workspace, const TrainOptions& options, OptionSet given);
+
+}  // namespace mystyle::train
