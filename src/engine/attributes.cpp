@@ -122,7 +122,12 @@ void AttributeModel::save(const std::filesystem::path& path) const {
                               {"code_dim", code_dim},
                               {"families", families},
                               {"types", types},
-                              {"weights", {{"colour", weights.colour}, {"type", weights.type}, {"joint", weights.joint}}},
+                              {"weights",
+                               {{"colour", weights.colour},
+                                {"type", weights.type},
+                                {"joint", weights.joint},
+                                {"keep_above", weights.keep_above},
+                                {"keep_first", weights.keep_first}}},
                               {"candidates", candidates},
                               {"colour_probe", probe_json(colour)},
                               {"type_probe", probe_json(type)}};
@@ -154,7 +159,8 @@ AttributeModel AttributeModel::load(const std::filesystem::path& path) {
     m.types = doc.at("types").get<std::vector<std::string>>();
     field = "weights";
     const auto& w = doc.at("weights");
-    m.weights = {w.at("colour").get<double>(), w.at("type").get<double>(), w.at("joint").get<double>()};
+    m.weights = {w.at("colour").get<double>(), w.at("type").get<double>(), w.at("joint").get<double>(),
+                 w.at("keep_above").get<double>(), w.at("keep_first").get<std::size_t>()};
     field = "candidates";
     m.candidates = doc.at("candidates").get<std::size_t>();
   } catch (const nlohmann::json::exception& e) {
@@ -179,8 +185,11 @@ AttributeModel AttributeModel::load(const std::filesystem::path& path) {
 std::vector<std::size_t> rerank(const PhotoAttributes& photo, std::span<const double> scores,
                                 std::span<const int> families, std::span<const int> types, const RankWeights& w) {
   std::vector<double> total(scores.size());
-  for (std::size_t i = 0; i < scores.size(); ++i)
-    total[i] = scores[i] + AttributeModel::bonus(photo, families[i], types[i], w);
+  constexpr double kKept = 1e6;  // above any cosine + bonus
+  for (std::size_t i = 0; i < scores.size(); ++i) {
+    total[i] = scores[i] >= w.keep_above || i < w.keep_first ? kKept + scores[i]
+                                         : scores[i] + AttributeModel::bonus(photo, families[i], types[i], w);
+  }
   std::vector<std::size_t> order(scores.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::ranges::stable_sort(order, [&](std::size_t a, std::size_t b) { return total[a] > total[b]; });

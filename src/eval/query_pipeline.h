@@ -102,6 +102,8 @@ class QueryBuffers {
   void encode(nn::Model& model, std::size_t rows);
 
   const std::vector<float>& codes() const { return codes_; }    ///< [rows, code_size]
+  /// Row `row` as the model saw it (Preprocessed::seen_rgb8: CV_8UC3 RGB).
+  cv::Mat seen_rgb8(std::size_t row) const;
   const std::vector<float>& grey() const { return grey_; }      ///< [rows, image::kGreyDim]
   const std::vector<float>& colour() const { return colour_; }  ///< [rows, image::kColourDim]
   const std::vector<float>& hsv() const { return hsv_; }        ///< [rows, image::kHsvDim]

@@ -4,10 +4,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "mystyle/core/error.h"
 #include "mystyle/core/progress.h"
+#include "mystyle/engine/attributes.h"
+#include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/photo_views.h"
 #include "mystyle/eval/eval_data.h"
 #include "mystyle/eval/perturb.h"
@@ -31,6 +35,40 @@ RobustnessCell recall(const QueryMethod& m, std::span<const std::int64_t> truth,
     if (!r.empty() && r.front().id == truth[i]) cell.recall_at_1 += 1;
     if (std::ranges::any_of(r, [&](const index::Neighbor& n) { return n.id == truth[i]; }))
       cell.recall_at_k += 1;
+  }
+  const double n = static_cast<double>(std::max<std::size_t>(1, truth.size()));
+  cell.recall_at_1 /= n;
+  cell.recall_at_k /= n;
+  return cell;
+}
+
+// The ranking the product serves with a colour model (engine/attributes.h): `m`'s first
+// colour.candidates items reordered by the colour model's reading of each query photo.
+RobustnessCell served_recall(const QueryMethod& m, const QueryBuffers& buffers, const engine::AttributeModel& colour,
+                             const std::map<std::int64_t, std::pair<int, int>>& codes,
+                             std::span<const std::int64_t> truth, std::size_t k, std::size_t threads) {
+  const std::size_t dim = m.index->dim();
+  const std::span<const float> queries(m.queries->data(), truth.size() * dim);
+  const std::size_t fetch = std::max(k, colour.candidates);
+  auto results = m.index->search_batch(queries, fetch * m.views_per_item, {}, threads);
+  RobustnessCell cell;
+  for (std::size_t i = 0; i < truth.size(); ++i) {
+    auto r = m.views_per_item > 1 ? engine::fold_views(results[i], fetch) : results[i];
+    const engine::PhotoAttributes photo = colour.predict(buffers.seen_rgb8(i), queries.subspan(i * dim, dim));
+    std::vector<double> scores;
+    std::vector<int> f, t;
+    for (const index::Neighbor& n : r) {
+      const auto c = codes.find(n.id);
+      scores.push_back(n.score);
+      f.push_back(c == codes.end() ? -1 : c->second.first);
+      t.push_back(c == codes.end() ? -1 : c->second.second);
+    }
+    const std::vector<std::size_t> order = engine::rerank(photo, scores, f, t, colour.weights);
+    for (std::size_t j = 0; j < std::min(k, order.size()); ++j) {
+      if (r[order[j]].id != truth[i]) continue;
+      cell.recall_at_k += 1;
+      if (j == 0) cell.recall_at_1 += 1;
+    }
   }
   const double n = static_cast<double>(std::max<std::size_t>(1, truth.size()));
   cell.recall_at_1 /= n;
@@ -67,6 +105,15 @@ RobustnessReport run_robustness(const engine::Workspace& workspace, const Robust
   QueryBuffers buffers(n, setup.pre, checked_code_size(setup, "robustness", options.model));
   const std::vector<QueryMethod> methods = query_methods(setup, buffers, options.model);
   for (const QueryMethod& m : methods) report.methods.push_back(m.name);
+  // The served ranking, when a current colour model orders it.
+  const std::optional<engine::AttributeModel> colour = engine::load_current_attribute_model(
+      workspace, engine::load_embedding_model(workspace, options.model).source_hash);
+  std::map<std::int64_t, std::pair<int, int>> codes;
+  if (colour) {
+    report.methods.push_back("served (+ colour model)");
+    for (const catalog::Item& item : setup.items)
+      codes[item.id] = {colour->family_code(item.colour_family), colour->type_code(item.type)};
+  }
   Progress progress("robustness queries", static_cast<std::int64_t>(n * std::size(kAllPerturbations)),
                     "photos");
   for (const Perturbation p : kAllPerturbations) {
@@ -78,6 +125,8 @@ RobustnessReport run_robustness(const engine::Workspace& workspace, const Robust
     report.perturbations.push_back(perturbation_name(p));
     std::vector<RobustnessCell> cells;
     for (const QueryMethod& m : methods) cells.push_back(recall(m, truth, options.k, threads));
+    if (colour) cells.push_back(served_recall(methods[1].views_per_item > 1 ? methods[1] : methods[0], buffers, *colour,
+                                              codes, truth, options.k, threads));
     report.cells.push_back(std::move(cells));
   }
   progress.finish();

@@ -33,6 +33,14 @@ inline constexpr const char* kColourModel = "colour";
 /// The ranking's weights (see the file comment).
 struct RankWeights {
   double colour = 0, type = 0, joint = 0;
+  /// Candidates whose cosine is at least this stay first, in cosine order: the photo's own product
+  /// (or a photo of it) is not reordered away. The training job sets it to a cosine that another
+  /// design's item reaches for only 1 validation photo in 100 (the 99th percentile of the best
+  /// other-design cosine).
+  double keep_above = 2.0;
+  /// The cosine ranking's first this many candidates stay first too (a photo of the product itself,
+  /// edited by the light or the camera, is nearly always among them).
+  std::size_t keep_first = 0;
   bool operator==(const RankWeights&) const = default;
 };
 
@@ -87,7 +95,9 @@ class AttributeModel {
   std::unordered_map<std::string, int> family_index_, type_index_;
 };
 
-/// The order of `scores.size()` candidates after the reordering (ties: the earlier candidate first):
+/// The order of `scores.size()` candidates after the reordering (candidates scoring at least
+/// w.keep_above first, in their given order; then the others by cosine + bonus; ties: the earlier
+/// candidate first):
 /// position i of the result is the index of the candidate ranked i-th. `families` / `types` are the
 /// candidates' codes (AttributeModel::family_code / type_code).
 std::vector<std::size_t> rerank(const PhotoAttributes& photo, std::span<const double> scores,
