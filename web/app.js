@@ -106,7 +106,117 @@ function itemCard(item, { rank, relevance, score, distance, matchedView, match }
   if (item.shop_url) shop.href = item.shop_url; else shop.remove();
   const find = $('.find-similar', node);
   if (item.image_url) find.addEventListener('click', () => findSimilarTo(item)); else find.remove();
+  const others = $('.other-colours', node);
+  if (item.item_id !== undefined) {
+    others.title = `${titleCase(item.type || item.name)} in other colours`;
+    others.addEventListener('click', () => openColours(item));
+  } else {
+    others.remove();
+  }
   return node;
+}
+
+/* ---------- ask by colour ---------- */
+
+const FAMILIES = ['black', 'white', 'grey', 'beige', 'brown', 'metallic', 'blue', 'green', 'yellow', 'orange', 'red',
+  'pink', 'purple', 'multi'];
+// The colour asked of recommend and complete ('' = any), and the chips of the last answer asked in any colour.
+const colourState = { family: '', chips: [] };
+
+function colourChip(family, label, pressed, onClick, count) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = 'colour-chip';
+  b.dataset.family = family;
+  b.setAttribute('aria-pressed', String(pressed));
+  if (family) {
+    const swatch = document.createElement('i');
+    swatch.className = 'swatch';
+    swatch.dataset.family = family;
+    swatch.setAttribute('aria-hidden', 'true');
+    b.append(swatch);
+  }
+  const text = document.createElement('span');
+  text.textContent = label;
+  b.append(text);
+  if (count) {
+    const n = document.createElement('span');
+    n.className = 'count';
+    n.textContent = String(count);
+    b.append(n);
+  }
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+/** The colour chips over the similar pieces: from an answer in any colour, the families among its items,
+ *  the photo's own family (query.colour_family, when the server names it) first, then the most common. */
+function drawColourChips(items, ownFamily) {
+  if (!colourState.family) {
+    const count = new Map();
+    for (const item of items) if (item.colour_family) count.set(item.colour_family, (count.get(item.colour_family) || 0) + 1);
+    const families = [...count.keys()].sort((a, b) => (count.get(b) - count.get(a)) || FAMILIES.indexOf(a) - FAMILIES.indexOf(b));
+    if (ownFamily && FAMILIES.includes(ownFamily)) {
+      const at = families.indexOf(ownFamily);
+      if (at >= 0) families.splice(at, 1);
+      families.unshift(ownFamily);
+    }
+    colourState.chips = families.map((f) => ({ family: f, count: count.get(f) || 0 }));
+  } else if (!colourState.chips.some((c) => c.family === colourState.family)) {
+    colourState.chips.push({ family: colourState.family, count: 0 });
+  }
+  const ask = (family) => {
+    if (family === colourState.family) return;
+    colourState.family = family;
+    runQuery();
+    runComplete();
+  };
+  const chips = [colourChip('', 'Any colour', !colourState.family, () => ask(''))];
+  for (const c of colourState.chips) {
+    chips.push(colourChip(c.family, titleCase(c.family), c.family === colourState.family, () => ask(c.family), colourState.family ? 0 : c.count));
+  }
+  $('#colour-chips').replaceChildren(...chips);
+  show($('#colour-chips'), colourState.chips.length > 0);
+}
+
+let coloursSequence = 0;
+
+/** "This piece in other colours": its design's other colours, then the nearest of its type in `family`
+ *  (default: any colour but its own), in a dialog. */
+async function openColours(item, family = '') {
+  const dialog = $('#colours-dialog');
+  const mine = ++coloursSequence;
+  $('#colours-title').textContent = `${titleCase(item.type || item.name)} ${item.source_id || ''} in other colours`;
+  const chips = [colourChip('', 'Any other colour', !family, () => openColours(item, ''))];
+  for (const f of FAMILIES) {
+    if (f !== item.colour_family) chips.push(colourChip(f, titleCase(f), f === family, () => openColours(item, f)));
+  }
+  $('#colours-chips').replaceChildren(...chips);
+  if (!dialog.open) dialog.showModal();
+  setError($('#colours-error'), '');
+  const params = new URLSearchParams({ k: '8' });
+  if (family) params.set('colour', family);
+  try {
+    const doc = await api(`/api/items/${item.item_id}/colours?${params}`);
+    if (mine !== coloursSequence) return;
+    const card = (m) => itemCard(m, m.score === null ? {} : { rank: m.rank, relevance: m.score, score: m.score });
+    $('#colours-design').replaceChildren(...doc.same_design.map(card));
+    if (!doc.same_design.length) $('#colours-design').replaceChildren(emptyNote('The catalog has no other colour of this design.'));
+    $('#colours-nearest-title').textContent = `Nearest ${titleCase(doc.item.type || 'pieces')} of other designs in ${family ? titleCase(family) : 'other colours'}`;
+    $('#colours-nearest').replaceChildren(...doc.nearest.map(card));
+    if (!doc.nearest.length) $('#colours-nearest').replaceChildren(emptyNote('Nothing of this type in that colour.'));
+  } catch (e) {
+    if (mine !== coloursSequence) return;
+    $('#colours-design').replaceChildren();
+    $('#colours-nearest').replaceChildren();
+    setError($('#colours-error'), e.message);
+  }
+}
+
+function setUpColours() {
+  const dialog = $('#colours-dialog');
+  $('#colours-close').addEventListener('click', () => dialog.close());
+  dialog.addEventListener('click', (e) => { if (e.target === dialog) dialog.close(); });  // the backdrop
 }
 
 /* ---------- recommend ---------- */
@@ -131,6 +241,8 @@ function useFile(blob, name) {
   $('#seen-image').removeAttribute('src');
   pieceState.doc = null;
   pieceState.selected = null;
+  colourState.family = '';
+  colourState.chips = [];
   clearPieces();
   show($('#preview'), true);
   runQuery();
@@ -148,6 +260,7 @@ async function runQuery() {
     if (value) form.append(key, value);
   }
   form.append('same_slot', data.get('same_slot') ? 'true' : 'false');
+  if (colourState.family) form.append('colour', colourState.family);
   setError($('#error'), '');
   show($('#loading'), true);
   try {
@@ -179,7 +292,7 @@ function renderResult(doc) {
     ` · answered in ${t.total.toFixed(0)} ms ` +
     `(decode ${t.decode_preprocess.toFixed(1)}, encode ${t.encode.toFixed(1)}, search ${t.search.toFixed(1)}, outfits ${t.outfits.toFixed(1)})`;
   show(meta, true);
-  renderMatches(doc.similar, doc.outfits, q.metric);
+  renderMatches(doc.similar, doc.outfits, q.metric, q.colour_family);
 }
 
 function emptyNote(text) {
@@ -373,14 +486,15 @@ function showPiece(index) {
 
   $('#similar-title').textContent = `Similar to your ${name}`;
   const metric = (doc.query && doc.query.metric) || controls.elements.metric.value;
-  renderMatches(p.similar, p.outfits, metric);
+  renderMatches(p.similar, p.outfits, metric, p.chosen ? doc.query.colour_family : '');
 }
 
 /** The similar items and outfits of one search (a garment's, or one piece's). */
-function renderMatches(similarItems, outfitList, metric) {
+function renderMatches(similarItems, outfitList, metric, ownFamily = '') {
+  drawColourChips(similarItems, ownFamily);
   const similar = $('#similar');
   similar.replaceChildren(...similarItems.map((s) => itemCard(s, { rank: s.rank, relevance: s.relevance, score: s.score, distance: s.distance, matchedView: s.matched_view, match: s.match })));
-  $('#similar-count').textContent = `${similarItems.length} by ${metric}`;
+  $('#similar-count').textContent = `${similarItems.length} by ${metric}` + (colourState.family ? `, ${colourState.family} only` : '');
   if (!similarItems.length) similar.replaceChildren(emptyNote('No catalog item matches these settings.'));
 
   const outfits = $('#outfits');
@@ -486,6 +600,7 @@ async function runComplete(slot = '', piece = null) {
   form.append('per_slot', '6');
   if (slot) form.append('slot', slot);
   if (piece !== null) form.append('piece', String(piece));
+  if (colourState.family) form.append('colour', colourState.family);
   show(panel, true);
   setError($('#complete-error'), '');
   show($('#complete-loading'), true);
@@ -990,6 +1105,7 @@ function missing(text) {
 
 setUpUpload();
 setUpComplete();
+setUpColours();
 setUpCatalog();
 loadFilters();
 window.addEventListener('hashchange', route);

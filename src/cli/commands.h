@@ -18,6 +18,7 @@ void add_info_command(CLI::App& app);
 void add_model_commands(CLI::App& app);
 void add_recommend_command(CLI::App& app);
 void add_complete_command(CLI::App& app);
+void add_colours_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_catalog_command(CLI::App& app);

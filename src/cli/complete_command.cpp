@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
+#include "mystyle/engine/colour_query.h"
 #include "mystyle/engine/completer.h"
 
 namespace mystyle::cli {
@@ -20,7 +21,7 @@ struct Args {
   std::string model = engine::kDefaultModel;
   std::string slots;
   std::size_t outfits = 3, per_slot = 5;
-  std::optional<std::string> category, slot, piece;
+  std::optional<std::string> category, colour, slot, piece;
   bool json = false;
 };
 
@@ -34,7 +35,7 @@ catalog::Slot slot_or_throw(const std::string& name) {
   return *slot;
 }
 
-void print_table(const engine::Recommender& rec, const engine::CompleteResponse& r) {
+void print_table(const engine::Recommender& rec, const engine::CompleteResponse& r, const engine::CompleteRequest& req) {
   const auto& graph = rec.graph();
   if (r.pieces && r.pieces->worn) {
     const auto& found = *r.pieces;
@@ -70,7 +71,9 @@ void print_table(const engine::Recommender& rec, const engine::CompleteResponse&
     print_line("\nno slot to fill: no outfit holds a piece of this slot, or no candidate passed the filters");
     return;
   }
-  print_line(r.worn.empty() ? "\nbest pieces per slot (compatibility with your piece, cosine):" : "\nbest pieces per slot (mean compatibility with what you wear, cosine):");
+  print_line(fmt::format("\nbest pieces per slot{} ({}, cosine):",
+                         req.colour_family ? ", colour " + *req.colour_family : std::string(),
+                         r.worn.empty() ? "compatibility with your piece" : "mean compatibility with what you wear"));
   for (const auto& c : r.result.candidates) {
     print_line(fmt::format("  {}:", catalog::slot_name(c.slot)));
     for (const auto& p : c.pieces) {
@@ -120,6 +123,9 @@ void add_complete_command(CLI::App& app) {
       ->check(CLI::Range(std::size_t{1}, engine::CompleteRequest::kMaxPerSlot))
       ->capture_default_str();
   cmd->add_option("--category", args->category, "Only pieces of this catalog category");
+  cmd->add_option("--colour", args->colour,
+                  "Only pieces of this colour family in the slots filled (black, white, grey, beige, brown, metallic, "
+                  "blue, green, yellow, orange, red, pink, purple, multi; any case, or a colour name such as navy)");
   cmd->add_option("--slot", args->slot, "The photo's slot (default: its best match's)");
   cmd->add_option("--piece", args->piece,
                   "A photo of a person: the worn piece to replace (by number or class); default: keep every "
@@ -136,6 +142,7 @@ void add_complete_command(CLI::App& app) {
     req.outfits = args->outfits;
     req.per_slot = args->per_slot;
     req.category = args->category;
+    if (args->colour) req.colour_family = engine::parse_colour_query(*args->colour, "--colour");
     if (args->slot) req.slot = slot_or_throw(*args->slot);
     if (args->piece) req.piece = engine::PieceChoice::parse(*args->piece);
     engine::RecommenderConfig config;
@@ -150,7 +157,7 @@ void add_complete_command(CLI::App& app) {
     if (args->json) {
       print_line(completer->to_json(result, req).dump(2));
     } else {
-      print_table(*rec, result);
+      print_table(*rec, result, req);
     }
   });
 }

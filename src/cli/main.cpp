@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   cli::add_model_commands(app);
   cli::add_recommend_command(app);
   cli::add_complete_command(app);
+  cli::add_colours_command(app);
   cli::add_parse_command(app);
   cli::add_serve_command(app);
   cli::add_eval_command(app);

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
+#include "mystyle/engine/colour_query.h"
 #include "mystyle/engine/photo_views.h"
 #include "mystyle/engine/pieces.h"
 #include "mystyle/engine/recommender.h"
@@ -19,7 +20,7 @@ struct Args {
   std::filesystem::path workspace, photo;
   std::string model = engine::kDefaultModel, pooling = "flat", index = "exact", metric = "cosine", mode = "ranked";
   std::size_t k = 10, outfits = 9;
-  std::optional<std::string> category, slot, in_slot, piece;
+  std::optional<std::string> category, colour, slot, in_slot, piece;
   bool same_slot = false, json = false;
 };
 
@@ -38,7 +39,8 @@ void print_table(const engine::Recommender& rec, const engine::RecommendResult& 
                            100 * r.attributes->colour_confidence, r.attributes->type_name,
                            100 * r.attributes->type_confidence));
   }
-  print_line(fmt::format("\nsimilar items ({}{}):", index::metric_name(req.metric),
+  print_line(fmt::format("\nsimilar items ({}{}{}):", index::metric_name(req.metric),
+                         req.colour_family ? ", colour " + *req.colour_family : std::string(),
                          r.reranked ? ", ordered by the colour model's family and type" : ""));
   print_line(fmt::format("  {:>3}  {:>8}  {:<16} {:<14} {:<22} {:<22} {:<10} {:<10} {}", "#", "score",
                          "match", "product", "type", "colour", "slot", "matched", "shop"));
@@ -118,6 +120,9 @@ void add_recommend_command(CLI::App& app) {
   cmd->add_option("--mode", args->mode, "ranked: scored and merged; seed: the original's rule")
       ->check(CLI::IsMember({"ranked", "seed"}))->capture_default_str();
   cmd->add_option("--category", args->category, "Only similar items of this catalog category");
+  cmd->add_option("--colour", args->colour,
+                  "Only similar items of this colour family (black, white, grey, beige, brown, metallic, blue, green, "
+                  "yellow, orange, red, pink, purple, multi; any case, or a colour name such as navy)");
   cmd->add_flag("--same-slot", args->same_slot, "Only outfits where a similar piece fills the photo's slot");
   cmd->add_option("--slot", args->slot, "The photo's slot (default: the best match's)");
   cmd->add_option("--in-slot", args->in_slot,
@@ -129,6 +134,9 @@ void add_recommend_command(CLI::App& app) {
   cmd->add_option("--index", args->index, "exact or hnsw")->check(CLI::IsMember({"exact", "hnsw"}))->capture_default_str();
   cmd->add_flag("--json", args->json, "Print the result as the JSON document described in the README");
   cmd->callback([args] {
+    // Read before the model loads: a bad colour costs nothing.
+    std::optional<std::string> colour_family;
+    if (args->colour) colour_family = engine::parse_colour_query(*args->colour, "--colour");
     engine::RecommenderConfig config;
     config.model = args->model;
     config.pooling = engine::parse_pooling(args->pooling);
@@ -143,6 +151,7 @@ void add_recommend_command(CLI::App& app) {
     req.max_outfits = args->outfits;
     req.mode = args->mode == "seed" ? recommend::CoordinationMode::kSeed : recommend::CoordinationMode::kRanked;
     req.category = args->category;
+    req.colour_family = colour_family;
     req.same_slot = args->same_slot;
     if (args->in_slot) {
       req.similar_slot = catalog::parse_slot(*args->in_slot);

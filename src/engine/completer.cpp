@@ -10,6 +10,7 @@
 #include "mystyle/catalog/catalog.h"
 #include "mystyle/catalog/design_split.h"
 #include "mystyle/core/error.h"
+#include "mystyle/engine/colour_query.h"
 #include "mystyle/core/file_io.h"
 #include "mystyle/image/decode.h"
 
@@ -273,6 +274,7 @@ void CompleteRequest::validate() const {
     throw Error(fmt::format("outfits must be between 0 and {}, not {}", kMaxOutfits, outfits),
                 ErrorKind::kInvalidInput);
   }
+  if (colour_family) require_colour_family(*colour_family, "colour");
 }
 
 CompleteResponse Completer::complete(std::span<const std::uint8_t> image_bytes, const std::string& name,
@@ -322,6 +324,7 @@ CompleteResponse Completer::complete(std::span<const std::uint8_t> image_bytes, 
   options.outfits = request.outfits;
   options.per_slot = request.per_slot;
   options.category = request.category;
+  options.colour_family = request.colour_family;
   const QueryScores scores(table_, features_, recommender_.graph(), std::move(views), response.query_slot,
                            near_identical_cosine_);
   response.result = recommend::complete_outfits(recommender_.graph(), scores, response.query_slot, options);
@@ -406,6 +409,7 @@ CompleteResponse Completer::complete_worn(PiecesResult found, const CompleteRequ
   options.outfits = request.outfits;
   options.per_slot = request.per_slot;
   options.category = request.category;
+  options.colour_family = request.colour_family;
   const QueryScores base(table_, features_, recommender_.graph(), {}, response.query_slot, near_identical_cosine_);
   const ContextScores scores(base, table_, std::move(views), std::move(slots));
   // The worn slots are given explicitly; "the query's slot" (dropped from them) is none of them.
@@ -454,7 +458,8 @@ nlohmann::json Completer::to_json(const CompleteResponse& r, const CompleteReque
            {{"slots", request.slots.empty() ? nlohmann::json("default") : nlohmann::json(slots)},
             {"outfits", request.outfits},
             {"per_slot", request.per_slot},
-            {"category", request.category ? nlohmann::json(*request.category) : nlohmann::json(nullptr)}}},
+            {"category", request.category ? nlohmann::json(*request.category) : nlohmann::json(nullptr)},
+            {"colour", request.colour_family ? nlohmann::json(*request.colour_family) : nlohmann::json(nullptr)}}},
           {"slots", slots},
           {"candidates", candidates},
           {"outfits", outfits},

@@ -15,6 +15,7 @@
 #include "mystyle/core/base64.h"
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
+#include "mystyle/engine/colour_query.h"
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/photo_views.h"
 #include "mystyle/index/id_filter.h"
@@ -63,13 +64,14 @@ nlohmann::json item_json(const catalog::Item& item) {
 
 Recommender::Recommender(recommend::OutfitGraph graph, nn::Model model,
                          std::unique_ptr<index::VectorIndex> index, RecommenderConfig config,
-                         int views_per_item, MatchCalibration calibration)
+                         int views_per_item, MatchCalibration calibration, Embeddings embeddings)
     : graph_(std::move(graph)),
       model_(std::move(model)),
       index_(std::move(index)),
       config_(std::move(config)),
       views_per_item_(views_per_item),
-      calibration_(std::move(calibration)) {
+      calibration_(std::move(calibration)),
+      embeddings_(std::move(embeddings)) {
   preprocess_.image_side_px = model_.spec().image_side_px;
   model_.set_serving(true);
   std::set<std::string> categories;
@@ -79,7 +81,7 @@ Recommender::Recommender(recommend::OutfitGraph graph, nn::Model model,
 
 std::unique_ptr<Recommender> Recommender::open(const Workspace& workspace, const RecommenderConfig& config) {
   auto [model, source_hash] = load_embedding_model(workspace, config.model);
-  const Embeddings embeddings = load_current_embeddings(workspace, config.model, config.pooling, source_hash);
+  Embeddings embeddings = load_current_embeddings(workspace, config.model, config.pooling, source_hash);
   // The items' edited views, when embedded for this very model file (else the items alone).
   std::optional<Embeddings> views;
   if (config.use_views) {
@@ -101,7 +103,7 @@ std::unique_ptr<Recommender> Recommender::open(const Workspace& workspace, const
                               kCalibrationPairs, kCalibrationSeed);
   auto recommender = std::unique_ptr<Recommender>(
       new Recommender(std::move(graph), std::move(model), std::move(sync.index), config,
-                      views ? static_cast<int>(kViewStride) : 1, std::move(calibration)));
+                      views ? static_cast<int>(kViewStride) : 1, std::move(calibration), std::move(embeddings)));
   recommender->source_hash_ = source_hash;
   if (config.use_colour_model && config.pooling == nn::LatentPooling::kFlat) {
     std::string stale;
@@ -124,6 +126,12 @@ cv::Mat Recommender::decode(std::span<const std::uint8_t> image_bytes, const std
 
 int Recommender::decode_min_side_px() const { return image::decode_min_side_px(preprocess_); }
 
+std::span<const float> Recommender::item_embedding(std::int64_t item_id) const {
+  const auto it = std::ranges::lower_bound(embeddings_.ids, item_id);
+  if (it == embeddings_.ids.end() || *it != item_id) return {};
+  return embeddings_.row(static_cast<std::size_t>(it - embeddings_.ids.begin()));
+}
+
 void RecommendRequest::validate() const {
   if (k == 0 || k > kMaxK) {
     throw Error(fmt::format("k must be between 1 and {}, not {}", kMaxK, k), ErrorKind::kInvalidInput);
@@ -132,6 +140,7 @@ void RecommendRequest::validate() const {
     throw Error(fmt::format("outfits must be between 0 and {}, not {}", kMaxOutfits, max_outfits),
                 ErrorKind::kInvalidInput);
   }
+  if (colour_family) require_colour_family(*colour_family, "colour");
 }
 
 void Recommender::check(const RecommendRequest& request) const {
@@ -187,11 +196,12 @@ RecommendResult Recommender::recommend_checked(const cv::Mat& rgb, const std::st
   params.metric = request.metric;
   std::optional<index::IdFilter> filter;
   const bool views = views_per_item_ > 1;
-  if (request.category || request.similar_slot) {
+  if (request.category || request.similar_slot || request.colour_family) {
     std::vector<std::int64_t> ids;
     for (const auto& item : graph_.items()) {
       if (request.category && item.category != *request.category) continue;
       if (request.similar_slot && item.slot != *request.similar_slot) continue;
+      if (request.colour_family && item.colour_family != *request.colour_family) continue;
       if (!views) {
         ids.push_back(item.id);
         continue;
@@ -323,6 +333,7 @@ nlohmann::json Recommender::to_json(const RecommendResult& r, const RecommendReq
         {"max_outfits", request.max_outfits},
         {"mode", request.mode == recommend::CoordinationMode::kRanked ? "ranked" : "seed"},
         {"category", request.category ? nlohmann::json(*request.category) : nlohmann::json(nullptr)},
+        {"colour", request.colour_family ? nlohmann::json(*request.colour_family) : nlohmann::json(nullptr)},
         {"same_slot", request.same_slot},
         {"similar_slot", request.similar_slot ? nlohmann::json(catalog::slot_name(*request.similar_slot))
                                               : nlohmann::json(nullptr)},

@@ -291,6 +291,7 @@ CompleteResult complete_outfits(const OutfitGraph& graph, const PairScores& scor
     const int at = position[slot_index(item.slot)];
     if (at < 0 || !item.image_path) continue;
     if (options.category && item.category != *options.category) continue;
+    if (options.colour_family && item.colour_family != *options.colour_family) continue;
     found[static_cast<std::size_t>(at)].push_back({item.id, item.slot, scores.with_query(item.id)});
   }
 

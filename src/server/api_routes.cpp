@@ -1,4 +1,5 @@
-// The JSON API: recommendation, complete the look, catalog browsing, categories and the model's report.
+// The JSON API: recommendation, complete the look, catalog browsing (an item in other colours too),
+// categories and the model's report.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include "mystyle/core/file_io.h"
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/item_index.h"
+#include "mystyle/engine/other_colours.h"
 #include "mystyle/server/http_error.h"
 #include "request_parsing.h"
 #include "routes.h"
@@ -141,6 +143,14 @@ void get_item(const httplib::Request& req, httplib::Response& res, ServerState& 
   const auto outfits = graph.outfits_of(id);
   doc["outfit_ids"] = std::vector<std::int64_t>(outfits.begin(), outfits.end());
   reply_json(res, doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+void get_item_colours(const httplib::Request& req, httplib::Response& res, ServerState& state) {
+  const auto snap = state.snapshot();
+  const engine::OtherColoursRequest request = parse_other_colours_request(req);
+  const engine::OtherColours found = engine::find_other_colours(*snap->recommender, id_from_match(req), request);
+  reply_json(res, engine::other_colours_json(found, request)
+                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void get_outfit(const httplib::Request& req, httplib::Response& res, ServerState& state) {

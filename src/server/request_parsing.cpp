@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "mystyle/core/error.h"
+#include "mystyle/engine/colour_query.h"
 #include "mystyle/index/metric.h"
 
 namespace mystyle::server {
@@ -70,6 +71,19 @@ catalog::Slot parse_slot_param(const std::string& text, const std::string& name)
   throw Error(fmt::format("parameter '{}': unknown slot '{}' (known: {})", name, text, known));
 }
 
+std::string parse_colour_param(const std::string& text) {
+  return engine::parse_colour_query(text, "parameter 'colour'");
+}
+
+engine::OtherColoursRequest parse_other_colours_request(const httplib::Request& req) {
+  engine::OtherColoursRequest r;
+  if (auto v = param(req, "colour"); v && !v->empty()) r.colour_family = parse_colour_param(*v);
+  if (auto v = param(req, "k"))
+    r.k = static_cast<std::size_t>(
+        parse_integer(*v, "k", 1, static_cast<std::int64_t>(engine::OtherColoursRequest::kMaxK)));
+  return r;
+}
+
 engine::PieceChoice parse_piece_param(const std::string& value) {
   try {
     return engine::PieceChoice::parse(value);
@@ -98,6 +112,7 @@ engine::RecommendRequest parse_recommend_request(const httplib::Request& req,
     require_known_category(categories, *v);
     r.category = *v;
   }
+  if (auto v = param(req, "colour"); v && !v->empty()) r.colour_family = parse_colour_param(*v);
   if (auto v = param(req, "same_slot")) r.same_slot = parse_bool(*v, "same_slot");
   if (auto v = param(req, "slot"); v && !v->empty()) r.slot = parse_slot_param(*v, "slot");
   return r;
@@ -120,6 +135,7 @@ engine::CompleteRequest parse_complete_request(const httplib::Request& req,
     require_known_category(categories, *v);
     r.category = *v;
   }
+  if (auto v = param(req, "colour"); v && !v->empty()) r.colour_family = parse_colour_param(*v);
   if (auto v = param(req, "slot"); v && !v->empty()) r.slot = parse_slot_param(*v, "slot");
   if (auto v = param(req, "piece"); v && !v->empty()) r.piece = parse_piece_param(*v);
   return r;

@@ -17,6 +17,7 @@
 
 #include "mystyle/catalog/slot.h"
 #include "mystyle/engine/completer.h"
+#include "mystyle/engine/other_colours.h"
 #include "mystyle/engine/recommender.h"
 
 namespace mystyle::server {
@@ -54,16 +55,24 @@ void require_known_category(std::span<const std::string> categories, const std::
 /// A slot name (catalog::slot_name's spelling) from parameter `name`; the error lists the known slots.
 catalog::Slot parse_slot_param(const std::string& text, const std::string& name);
 
-/// POST /api/recommend's parameters: metric, k, outfits, mode, category (one of `categories`, sorted),
-/// same_slot, slot. Absent or empty optional ones keep RecommendRequest's defaults.
+/// The `colour` parameter: a colour family in any case, or a colour name (`navy`), as the canonical
+/// family (engine::parse_colour_query); the error names the parameter and lists the families.
+std::string parse_colour_param(const std::string& text);
+
+/// GET /api/items/{id}/colours's parameters: colour (empty: any colour but the item's own), k from 1 to
+/// OtherColoursRequest::kMaxK.
+engine::OtherColoursRequest parse_other_colours_request(const httplib::Request& req);
+
 /// The `piece` parameter: a piece's number or a garment class (engine::PieceChoice::parse).
 engine::PieceChoice parse_piece_param(const std::string& value);
 
+/// POST /api/recommend's parameters: metric, k, outfits, mode, category (one of `categories`, sorted),
+/// colour, same_slot, slot. Absent or empty optional ones keep RecommendRequest's defaults.
 engine::RecommendRequest parse_recommend_request(const httplib::Request& req,
                                                  std::span<const std::string> categories);
 
 /// POST /api/complete's parameters: slots (comma-separated), outfits, per_slot, category (one of
-/// `categories`, sorted), slot.
+/// `categories`, sorted), colour, slot, piece.
 engine::CompleteRequest parse_complete_request(const httplib::Request& req,
                                                std::span<const std::string> categories);
 

@@ -32,6 +32,7 @@ constexpr Route kRoutes[] = {
     {Method::kPost, "/api/complete", "/api/complete", complete_photo, nullptr, /*photo_query=*/true},
     {Method::kGet, "/api/items", "/api/items", list_items},
     {Method::kGet, R"(/api/items/(\d{1,18}))", "/api/items/{id}", get_item},
+    {Method::kGet, R"(/api/items/(\d{1,18})/colours)", "/api/items/{id}/colours", get_item_colours},
     {Method::kGet, R"(/api/outfits/(\d{1,18}))", "/api/outfits/{id}", get_outfit},
     {Method::kGet, "/api/categories", "/api/categories", list_categories},
     {Method::kGet, "/api/model", "/api/model", describe_model},

@@ -140,6 +140,7 @@ void recommend_photo(const httplib::Request& req, httplib::Response& res, Server
 void complete_photo(const httplib::Request& req, httplib::Response& res, ServerState& state);
 void list_items(const httplib::Request& req, httplib::Response& res, ServerState& state);
 void get_item(const httplib::Request& req, httplib::Response& res, ServerState& state);
+void get_item_colours(const httplib::Request& req, httplib::Response& res, ServerState& state);
 void get_outfit(const httplib::Request& req, httplib::Response& res, ServerState& state);
 void list_categories(const httplib::Request& req, httplib::Response& res, ServerState& state);
 void describe_model(const httplib::Request& req, httplib::Response& res, ServerState& state);

@@ -3,7 +3,7 @@
 // photo, checks that the similar items and at least one outfit render, that each similar item shows its
 // colour family, that a bad file gets a clear message, that the "complete the look" panel stays hidden on
 // a workspace without a compatibility model (complete.test.mjs tests it with one), and takes desktop
-// (1280 wide) and phone (390 wide) screenshots into $MYSTYLE_BROWSER_OUT. Exits 77 (skipped) when playwright-core, chromium or MANGO is absent.
+// (1280 wide) and phone (375 wide) screenshots into $MYSTYLE_BROWSER_OUT. Exits 77 (skipped) when playwright-core, chromium or MANGO is absent.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -40,6 +40,69 @@ async function uploadAndCheck(page, photo) {
   check(broken.length === 0, `every image loads (${broken.join(', ') || 'none broken'})`);
 }
 
+/** Ask by colour: the chips of the families among the results ("any colour" first and pressed); one
+ *  re-asks with colour= and every similar piece is then of it; "any colour" clears it. Then a card's
+ *  "other colours" opens the dialog with exactly the design's other items the API lists. */
+async function colourChipsAndOtherColours(page, phone) {
+  await page.waitForSelector('#colour-chips:not([hidden]) .colour-chip');
+  const chips = await page.locator('#colour-chips .colour-chip').evaluateAll((els) =>
+    els.map((e) => ({ family: e.dataset.family, pressed: e.getAttribute('aria-pressed') })));
+  const shown = await page.locator('#similar .item-card .item-colour').evaluateAll((els) => els.map((e) => e.dataset.family));
+  check(chips.length >= 2 && chips[0].family === '' && chips[0].pressed === 'true',
+    `"any colour" comes first, pressed, then the families (${chips.map((c) => c.family || 'any').join(', ')})`);
+  const counts = chips.slice(1).map((c) => shown.filter((f) => f === c.family).length);
+  check(new Set(chips.slice(1).map((c) => c.family)).size === new Set(shown.filter(Boolean)).size &&
+    counts.every((n, i) => i === 0 || n <= counts[i - 1]),
+    `one chip per family among the results, the most common first (${counts.join(', ')})`);
+  const family = chips[chips.length - 1].family;
+  await page.locator(`#colour-chips .colour-chip[data-family="${family}"]`).click();
+  await page.waitForFunction((f) => {
+    const cards = [...document.querySelectorAll('#similar .item-card .item-colour')];
+    return cards.length > 0 && cards.every((c) => c.dataset.family === f);
+  }, family, { timeout: 20000 });
+  check(await page.getAttribute(`#colour-chips .colour-chip[data-family="${family}"]`, 'aria-pressed') === 'true',
+    `the ${family} chip re-asks with colour=${family}: every similar piece is ${family}, the chip pressed`);
+  if (phone) {
+    const overflow = await horizontalOverflow(page);
+    check(overflow <= 0, `the colour chips fit a phone screen (overflow ${overflow} px)`);
+  }
+  await page.locator('#colour-chips .colour-chip[data-family=""]').click();
+  await page.waitForFunction(() => document.querySelector('#colour-chips .colour-chip[data-family=""]').getAttribute('aria-pressed') === 'true' &&
+    document.querySelectorAll('#similar .item-card').length === 10, null, { timeout: 20000 });
+  check(true, '"any colour" clears it: 10 similar pieces again');
+
+  const card = page.locator('#similar .item-card').first();
+  await card.locator('.other-colours').click();
+  await page.waitForSelector('#colours-dialog[open] #colours-nearest .item-card, #colours-dialog[open] #colours-nearest .empty');
+  const title = await page.textContent('#colours-title');
+  const source = (title.match(/ (\S+) in other colours$/) || [])[1];
+  const doc = await page.evaluate(async (code) => {
+    const items = await (await fetch(`/api/items?q=${encodeURIComponent(code)}&per_page=5`)).json();
+    const item = items.items.find((i) => i.source_id === code);
+    return (await fetch(`/api/items/${item.item_id}/colours?k=8`)).json();
+  }, source);
+  // Unranked cards name their product code where a ranked one shows its rank.
+  const designIds = await page.locator('#colours-design .item-card .rank').evaluateAll((els) => els.map((e) => e.textContent));
+  check(designIds.length === doc.same_design.length &&
+    doc.same_design.every((m) => designIds.includes(m.source_id)),
+    `"other colours" shows the design's other colours the API lists (${doc.same_design.map((m) => m.source_id).join(', ') || 'none'})`);
+  const nearest = await page.locator('#colours-nearest .item-card .item-colour').evaluateAll((els) => els.map((e) => e.dataset.family));
+  check(nearest.length === doc.nearest.length && nearest.every((f) => f && f !== doc.item.colour_family),
+    `then the nearest of its type in other colours (${nearest.join(', ') || 'none'})`);
+  const pick = await page.locator('#colours-chips .colour-chip[data-family]:not([data-family=""])').first().getAttribute('data-family');
+  await page.locator(`#colours-chips .colour-chip[data-family="${pick}"]`).click();
+  await page.waitForFunction((f) => document.querySelector(`#colours-chips .colour-chip[data-family="${f}"]`).getAttribute('aria-pressed') === 'true' &&
+    [...document.querySelectorAll('#colours-nearest .item-card .item-colour')].every((c) => c.dataset.family === f), pick, { timeout: 20000 });
+  check(true, `a colour chip in the dialog asks for the nearest in ${pick}`);
+  if (phone) {
+    const overflow = await horizontalOverflow(page);
+    check(overflow <= 0, `the other-colours dialog fits a phone screen (overflow ${overflow} px)`);
+  }
+  await page.screenshot({ path: path.join(out, `${phone ? 'phone' : 'desktop'}-other-colours.png`) });
+  await page.locator('#colours-close').click();
+  check(await page.locator('#colours-dialog[open]').count() === 0, 'the dialog closes');
+}
+
 /* ---------- the test ---------- */
 
 mkdirSync(out, { recursive: true });
@@ -66,6 +129,7 @@ try {
     check(await page.title() === 'My Style Manager', 'the page loads');
     await page.waitForFunction(() => document.querySelectorAll('#category-select option').length > 1);
     await uploadAndCheck(page, photo);
+    await colourChipsAndOtherColours(page, false);
     const model = await page.evaluate(() => fetch('/api/model').then((r) => r.json()));
     check(model.complete && model.complete.available === false && /mystyle train --model compat/.test(model.complete.reason),
       'GET /api/model says complete the look is off, and what to run');
@@ -95,9 +159,10 @@ try {
     await page.screenshot({ path: path.join(out, 'desktop-model.png'), fullPage: true });
   });
 
-  await withBrowser({ width: 390, height: 844 }, async (page) => {
+  await withBrowser({ width: 375, height: 812 }, async (page) => {
     await page.goto(url, { waitUntil: 'load' });
     await uploadAndCheck(page, photo);
+    await colourChipsAndOtherColours(page, true);
     const overflow = await horizontalOverflow(page);
     check(overflow <= 0, `nothing is wider than a phone screen (overflow ${overflow} px)`);
     await page.screenshot({ path: path.join(out, 'phone-recommend.png'), fullPage: true });

@@ -5,7 +5,9 @@
 // looked up in the catalog.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -190,6 +192,72 @@ TEST_F(CompatTest, CompleteProposesRealPiecesInOtherSlots) {
   req.category.reset();
   req.per_slot = 0;
   EXPECT_THROW(completer->complete(photo, "bottom.jpg", req), Error);
+}
+
+// With a colour family, the pieces proposed for every slot are of that family, and each slot's
+// candidates are exactly the unfiltered candidates of that family, in the same order; the photo's own
+// slot comes from its best match, whatever the colour asked.
+TEST_F(CompatTest, CompleteWithAColourProposesOnlyThatFamily) {
+  const Workspace w = workspace();
+  auto rec = Recommender::open(w, {});
+  auto completer = Completer::open(w, *rec);
+  const auto& g = rec->graph();
+  const catalog::Item* query = nullptr;
+  for (const auto& item : g.items()) {
+    if (item.image_path && item.slot == catalog::Slot::kBottom) {
+      query = &item;
+      break;
+    }
+  }
+  ASSERT_NE(query, nullptr);
+  const std::string bytes = read_file_bytes(*query->image_path);
+  const std::span<const std::uint8_t> photo{reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()};
+  CompleteRequest plain;
+  plain.outfits = 2;
+  plain.per_slot = CompleteRequest::kMaxPerSlot;
+  const CompleteResponse all = completer->complete(photo, "bottom.jpg", plain);
+  ASSERT_FALSE(all.result.candidates.empty());
+  // The family most candidates have.
+  std::map<std::string, int> count;
+  for (const auto& c : all.result.candidates) {
+    for (const auto& p : c.pieces) ++count[g.item(p.item)->colour_family];
+  }
+  count.erase("");
+  ASSERT_FALSE(count.empty());
+  const std::string family = std::ranges::max_element(count, {}, [](const auto& e) { return e.second; })->first;
+
+  CompleteRequest asked = plain;
+  asked.colour_family = family;
+  const CompleteResponse r = completer->complete(photo, "bottom.jpg", asked);
+  EXPECT_EQ(r.query_slot, all.query_slot);
+  ASSERT_FALSE(r.result.candidates.empty());
+  for (const auto& c : r.result.candidates) {
+    std::vector<std::int64_t> restricted;  // the unfiltered candidates of this slot, of the family
+    for (const auto& u : all.result.candidates) {
+      if (u.slot != c.slot) continue;
+      for (const auto& p : u.pieces) {
+        if (g.item(p.item)->colour_family == family) restricted.push_back(p.item);
+      }
+    }
+    std::vector<std::int64_t> got;
+    for (const auto& p : c.pieces) {
+      EXPECT_EQ(g.item(p.item)->colour_family, family);
+      got.push_back(p.item);
+    }
+    // The unfiltered list was cut at per_slot: its family's items are a prefix of the filtered list.
+    ASSERT_GE(got.size(), restricted.size());
+    EXPECT_EQ(std::vector<std::int64_t>(got.begin(), got.begin() + static_cast<std::ptrdiff_t>(restricted.size())),
+              restricted)
+        << catalog::slot_name(c.slot);
+  }
+  for (const auto& o : r.result.outfits) {
+    for (const auto& p : o.pieces) EXPECT_EQ(g.item(p.item)->colour_family, family);
+  }
+  const nlohmann::json doc = completer->to_json(r, asked);
+  EXPECT_EQ(doc["request"]["colour"], family);
+  EXPECT_TRUE(completer->to_json(all, plain)["request"]["colour"].is_null());
+  asked.colour_family = "Navy";  // not read into its family
+  EXPECT_THROW(completer->complete(photo, "bottom.jpg", asked), Error);
 }
 
 // A person's worn pieces (CCP's own labels as the parse, so the test does not depend on a parser's

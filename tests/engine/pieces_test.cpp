@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include "colour_reference.h"
 #include "mystyle/catalog/catalog.h"
 #include "mystyle/catalog/import.h"
 #include "mystyle/core/error.h"
@@ -202,6 +203,40 @@ TEST_F(PiecesTest, EachWornPieceIsSearchedInItsSlot) {
     EXPECT_EQ(p["similar"].empty(), !p["sold"].get<bool>());
   }
   EXPECT_EQ(doc["pieces"][*shoes.chosen]["similar"], doc["similar"]);
+}
+
+// A colour family holds for every worn piece: each sold piece's similar items are exactly its slot's
+// exact ranking restricted to the family (brute force over the embeddings file, from the piece's code).
+TEST_F(PiecesTest, AColourHoldsForEveryWornPiece) {
+  const ParsedPhoto photo = worn_photo();
+  ASSERT_FALSE(photo.rgb.empty());
+  auto search = PieceSearch::open(Workspace(ws_->path()), *rec_);
+  const Embeddings items = load_embeddings(Workspace(ws_->path()).embeddings_file("seed64", "flat"));
+  RecommendRequest request;
+  request.k = 8;
+  request.colour_family = "black";
+  const PiecesResult r = search->search_parsed(photo.rgb, photo.id, request, as_parse(photo));
+  ASSERT_TRUE(r.worn);
+  int searched = 0;
+  for (const PhotoPiece& p : r.pieces) {
+    if (!p.sold) continue;
+    ++searched;
+    const auto reference = testing::exact_ranking(p.match.embedding, items, nullptr, [&](std::int64_t id) {
+      const catalog::Item* item = rec_->graph().item(id);
+      return item != nullptr && item->slot == *p.region.slot && item->colour_family == "black";
+    });
+    ASSERT_EQ(p.match.similar.size(), std::min<std::size_t>(request.k, reference.size()));
+    for (std::size_t i = 0; i < p.match.similar.size(); ++i) {
+      EXPECT_EQ(p.match.similar[i].item->colour_family, "black");
+      EXPECT_NEAR(p.match.similar[i].score, reference[i].score, 1e-5);
+    }
+  }
+  EXPECT_GE(searched, 2);
+  const nlohmann::json doc = search->to_json(r, request);
+  EXPECT_EQ(doc["query"]["colour"], "black");
+  for (const auto& p : doc["pieces"]) {
+    for (const auto& s : p["similar"]) EXPECT_EQ(s["colour_family"], "black");
+  }
 }
 
 TEST_F(PiecesTest, APersonWithNothingTheCatalogSellsGetsAClearAnswer) {

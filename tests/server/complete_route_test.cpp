@@ -264,6 +264,33 @@ TEST_F(CompleteApiTest, ReadsARawBodyAndFormFields) {
   }
 }
 
+// colour= (any case, or a colour name; from the query or a form field): every proposed piece is of
+// that family, and the family used is echoed.
+TEST_F(CompleteApiTest, ProposesOnlyPiecesOfTheColourAsked) {
+  for (const auto& [asked, family] :
+       std::vector<std::pair<std::string, std::string>>{{"Black", "black"}, {"navy", "blue"}}) {
+    SCOPED_TRACE(asked);
+    const json doc = post_ok("?outfits=2&per_slot=3&colour=" + asked);
+    EXPECT_EQ(doc["request"]["colour"], family);
+    for (const auto& c : doc["candidates"]) {
+      for (const auto& p : c["pieces"]) EXPECT_EQ(p["item"]["colour_family"], family);
+    }
+    for (const auto& o : doc["outfits"]) {
+      for (const auto& p : o["pieces"]) EXPECT_EQ(p["item"]["colour_family"], family);
+    }
+  }
+  httplib::MultipartFormDataItems form = {{"image", photo(), "a.jpg", "image/jpeg"},
+                                          {"colour", "WHITE", "", ""}};
+  auto res = server_->client().Post("/api/complete", form);
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const json by_form = json::parse(res->body);
+  EXPECT_EQ(by_form["request"]["colour"], "white");
+  for (const auto& c : by_form["candidates"]) {
+    for (const auto& p : c["pieces"]) EXPECT_EQ(p["item"]["colour_family"], "white");
+  }
+}
+
 TEST_F(CompleteApiTest, RefusesBadParametersWith400NamingThem) {
   const std::string jpeg = photo();
   for (const auto& [query, name] :
@@ -275,7 +302,8 @@ TEST_F(CompleteApiTest, RefusesBadParametersWith400NamingThem) {
                                                         {"?per_slot=51", "'per_slot'"},
                                                         {"?slots=main_top,cape", "'slots'"},
                                                         {"?slot=cape", "'slot'"},
-                                                        {"?category=NoSuchCategory", "category"}}) {
+                                                        {"?category=NoSuchCategory", "category"},
+                                                        {"?colour=chartreuse", "parameter 'colour'"}}) {
     SCOPED_TRACE(query);
     expect_error(post_photo(jpeg, query), 400, name);
   }

@@ -67,6 +67,7 @@ TEST(ThumbnailCache, KeepsTheMostRecentlyUsedWithinItsBudget) {
 
 TEST(Metrics, LabelsRoutesWithoutIds) {
   EXPECT_EQ(route_label("/api/items/123"), "/api/items/{id}");
+  EXPECT_EQ(route_label("/api/items/123/colours"), "/api/items/{id}/colours");
   EXPECT_EQ(route_label("/api/items"), "/api/items");
   EXPECT_EQ(route_label("/api/complete"), "/api/complete");
   EXPECT_EQ(route_label("/images/items/7"), "/images/items/{id}");

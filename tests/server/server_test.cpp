@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <set>
 #include <thread>
 
 #include "mystyle/core/file_io.h"
@@ -249,6 +250,114 @@ TEST_F(ServerTest, RecommendRefusesBadParametersWith400) {
     EXPECT_TRUE(json::parse(res->body).contains("error"));
   }
   expect_error(post_photo(jpeg, "?k=0"), 400, "'k'");
+}
+
+// colour= (a family, any case, or a colour name): only items of that family, exactly the unfiltered
+// answer (every item: k is above the catalog's size) restricted to it; the family used is echoed; read
+// from form fields too; an unknown colour is a 400 naming the parameter and listing the families.
+TEST_F(ServerTest, RecommendByColourIsTheFullRankingRestrictedToTheFamily) {
+  const std::size_t items = recommender_->indexed_items();
+  ASSERT_LE(items, engine::RecommendRequest::kMaxK) << "the reference asks for every item";
+  auto all = post_photo(photo(), fmt::format("?k={}&outfits=0", engine::RecommendRequest::kMaxK));
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->status, 200) << all->body;
+  const json full = json::parse(all->body)["similar"];
+  ASSERT_EQ(full.size(), items);
+  EXPECT_TRUE(json::parse(all->body)["query"]["colour"].is_null());
+  for (const auto& [asked, family] : std::vector<std::pair<std::string, std::string>>{
+           {"Navy", "blue"}, {"BLACK", "black"}, {"white", "white"}, {"gray", "grey"}}) {
+    SCOPED_TRACE(asked);
+    auto res = post_photo(photo(), "?k=6&outfits=2&colour=" + asked);
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200) << res->body;
+    const json doc = json::parse(res->body);
+    EXPECT_EQ(doc["query"]["colour"], family);
+    std::vector<std::int64_t> expected;
+    for (const auto& s : full) {
+      if (s["colour_family"] == family && expected.size() < 6) expected.push_back(s["item_id"]);
+    }
+    std::vector<std::int64_t> got;
+    for (const auto& s : doc["similar"]) {
+      EXPECT_EQ(s["colour_family"], family);
+      got.push_back(s["item_id"]);
+    }
+    EXPECT_EQ(got, expected);
+  }
+  httplib::MultipartFormDataItems form = {{"image", photo(), "a.jpg", "image/jpeg"},
+                                          {"colour", "Navy", "", ""}};
+  auto by_form = client().Post("/api/recommend", form);
+  ASSERT_TRUE(by_form);
+  ASSERT_EQ(by_form->status, 200) << by_form->body;
+  EXPECT_EQ(json::parse(by_form->body)["query"]["colour"], "blue");
+  for (const char* bad : {"?colour=chartreuse", "?colour=moonbeam"}) {
+    SCOPED_TRACE(bad);
+    expect_error(post_photo(photo(), bad), 400, "parameter 'colour'");
+    expect_error(post_photo(photo(), bad), 400, "black, white, grey, beige");
+  }
+}
+
+/// The design of a MANGO product code, split here: "53000586-TO" -> "53000586".
+std::string design_of_code(const std::string& source_id) {
+  return source_id.substr(0, source_id.find('-'));
+}
+
+// GET /api/items/{id}/colours: the item, exactly its design's other items, then the nearest items of its
+// type in the family asked (other designs); 404 for an unknown item, 400 naming a bad parameter.
+TEST_F(ServerTest, ItemInOtherColours) {
+  const auto& graph = recommender_->graph();
+  const catalog::Item* asked = nullptr;
+  for (const auto& item : graph.items()) {
+    if (asked != nullptr) break;
+    for (const auto& other : graph.items()) {
+      if (other.id != item.id && item.image_path &&
+          design_of_code(other.source_id) == design_of_code(item.source_id)) {
+        asked = &item;
+        break;
+      }
+    }
+  }
+  ASSERT_NE(asked, nullptr) << "the sample should hold a design in two colours";
+  std::set<std::int64_t> design;
+  for (const auto& item : graph.items()) {
+    if (item.id != asked->id && design_of_code(item.source_id) == design_of_code(asked->source_id))
+      design.insert(item.id);
+  }
+  for (const std::string query : {"", "?colour=black&k=3", "?colour=Navy&k=2"}) {
+    SCOPED_TRACE(query);
+    const auto [status, doc] = get_json(fmt::format("/api/items/{}/colours{}", asked->id, query));
+    ASSERT_EQ(status, 200) << doc;
+    EXPECT_EQ(doc["item"]["item_id"], asked->id);
+    std::set<std::int64_t> got;
+    for (const auto& m : doc["same_design"]) {
+      got.insert(m["item_id"].get<std::int64_t>());
+      EXPECT_TRUE(m.contains("score"));
+    }
+    EXPECT_EQ(got, design);
+    EXPECT_EQ(doc["same_design"].size(), design.size());
+    const std::string family = query.empty()                             ? ""
+                               : query.find("Navy") != std::string::npos ? "blue"
+                                                                         : "black";
+    EXPECT_EQ(doc["colour"], family.empty() ? json(nullptr) : json(family));
+    EXPECT_LE(doc["nearest"].size(), query.empty() ? 10u : query.find("k=3") != std::string::npos ? 3u : 2u);
+    double last = 2;
+    for (const auto& m : doc["nearest"]) {
+      EXPECT_EQ(m["type"], asked->type);
+      EXPECT_FALSE(design.contains(m["item_id"].get<std::int64_t>()));
+      EXPECT_NE(m["item_id"], asked->id);
+      if (family.empty()) {
+        EXPECT_NE(m["colour_family"], asked->colour_family);
+      } else {
+        EXPECT_EQ(m["colour_family"], family);
+      }
+      EXPECT_LE(m["score"].get<double>(), last);
+      last = m["score"].get<double>();
+    }
+  }
+  expect_error(client().Get("/api/items/987654321/colours"), 404, "987654321");
+  expect_error(client().Get(fmt::format("/api/items/{}/colours?colour=chartreuse", asked->id).c_str()), 400,
+               "parameter 'colour'");
+  expect_error(client().Get(fmt::format("/api/items/{}/colours?k=0", asked->id).c_str()), 400, "'k'");
+  expect_error(client().Get(fmt::format("/api/items/{}/colours?k=51", asked->id).c_str()), 400, "'k'");
 }
 
 TEST_F(ServerTest, ListsItemsPagedAndFiltered) {

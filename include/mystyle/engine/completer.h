@@ -30,12 +30,16 @@ struct CompleteRequest {
   std::size_t outfits = 3;           ///< whole outfits (0: per-slot candidates only), at most kMaxOutfits
   std::size_t per_slot = 5;  ///< candidates listed per slot (what "swap" walks through), 1 to kMaxPerSlot
   std::optional<std::string> category;  ///< only pieces of this catalog category
+  /// Only pieces of this colour family (canonical, catalog::kColourFamilies) in the slots it fills;
+  /// the photo's own pieces, kept or matched, are what they are.
+  std::optional<std::string> colour_family;
   std::optional<catalog::Slot> slot;    ///< the photo's slot; default: its best match's
   /// A photo of a person: the worn piece to replace (its slot is filled with pieces that go with the
   /// rest of what the person wears). Unset: every worn piece is kept and the other slots are filled.
   PieceChoice piece;
 
-  /// Throws mystyle::Error (kInvalidInput) naming the field out of its bounds.
+  /// Throws mystyle::Error (kInvalidInput) naming the field out of its bounds, or a colour family
+  /// that is not canonical.
   void validate() const;
 };
 

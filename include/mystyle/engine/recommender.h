@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "mystyle/engine/attributes.h"
+#include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/item_index.h"
 #include "mystyle/engine/match_strength.h"
 #include "mystyle/engine/workspace.h"
@@ -54,8 +55,12 @@ struct RecommendRequest {
   std::optional<catalog::Slot> slot;    ///< the query garment's slot; default: the best match's slot
   /// Only similar items of this slot (a worn piece is searched among its slot's items).
   std::optional<catalog::Slot> similar_slot;
+  /// Only similar items of this colour family (a canonical name of catalog::kColourFamilies;
+  /// engine/colour_query.h reads a shopper's word into one).
+  std::optional<std::string> colour_family;
 
-  /// Throws mystyle::Error (kInvalidInput) naming the field out of its bounds.
+  /// Throws mystyle::Error (kInvalidInput) naming the field out of its bounds, or a colour family
+  /// that is not canonical.
   void validate() const;
 };
 
@@ -126,6 +131,9 @@ class Recommender {
   const AttributeModel* attribute_model() const { return attributes_ ? &*attributes_ : nullptr; }
   /// Distinct catalog categories, sorted (for filters in the UI).
   const std::vector<std::string>& categories() const { return categories_; }
+  /// The item's stored embedding (its photo's code, as indexed: view 0), or an empty span when the
+  /// item has none (no photo, or not embedded yet). Points into the recommender.
+  std::span<const float> item_embedding(std::int64_t item_id) const;
 
  private:
   /// The request's bounds and its category, checked before any work.
@@ -134,7 +142,7 @@ class Recommender {
                                     const RecommendRequest& request);
 
   Recommender(recommend::OutfitGraph graph, nn::Model model, std::unique_ptr<index::VectorIndex> index,
-              RecommenderConfig config, int views_per_item, MatchCalibration calibration);
+              RecommenderConfig config, int views_per_item, MatchCalibration calibration, Embeddings embeddings);
 
   recommend::OutfitGraph graph_;
   nn::Model model_;
@@ -145,6 +153,7 @@ class Recommender {
   std::vector<std::string> categories_;
   int views_per_item_ = 1;
   MatchCalibration calibration_;
+  Embeddings embeddings_;  ///< the items' own codes (ids ascending), for item_embedding()
   std::uint64_t source_hash_ = 0;
   std::optional<AttributeModel> attributes_;
 };

@@ -44,6 +44,8 @@ struct CompleteOptions {
   std::size_t per_slot = 5;  ///< ranked candidates listed per slot (what "swap" walks through)
   /// Only pieces of this catalog category (Item::category, exact match) are proposed.
   std::optional<std::string> category;
+  /// Only pieces of this colour family (Item::colour_family, exact match) are proposed.
+  std::optional<std::string> colour_family;
   /// Search breadth: candidates per slot the beam search considers (>= per_slot is used), and
   /// partial outfits kept after each slot.
   std::size_t pool = 30;
@@ -99,7 +101,7 @@ std::vector<catalog::Slot> default_slots(const OutfitGraph& graph, catalog::Slot
                                          double min_share = 0.2);
 
 /// Runs the search. Candidates of a slot are the graph's items whose Item::slot is that slot (and
-/// category, when set), that have a photo (Item::image_path), ranked by with_query. A slot without
+/// category and colour family, when set), that have a photo (Item::image_path), ranked by with_query. A slot without
 /// any candidate is left out of `slots`/`candidates`/outfits (not an error); when no slot is left,
 /// there are no outfits. Outfits come from a beam search over the slots in order: each partial
 /// outfit is extended by each of its next slot's top max(pool, per_slot) candidates, and the `beam`
