@@ -140,7 +140,8 @@ std::array<bool, kColumnCount> beats(const RetrievalRow& row, const BestBaseline
 RetrievalRow evaluate_colour_model(const std::string& name, const engine::AttributeModel& colour, const engine::Workspace& workspace,
                                    const std::vector<catalog::Item>& items, const engine::EmbeddingModel& model,
                                    std::span<const std::int64_t> ids, const engine::Embeddings& flat,
-                                   const ItemLabels& labels, std::size_t k, std::size_t threads) {
+                                   const ItemLabels& labels, std::size_t k, std::size_t threads,
+                                   std::vector<std::string>& notes) {
   image::PreprocessOptions pre;
   pre.image_side_px = model.model.spec().image_side_px;
   const engine::ImageCache cache = engine::ImageCache::build(workspace.root(), items, pre, static_cast<int>(threads));
@@ -177,6 +178,16 @@ RetrievalRow evaluate_colour_model(const std::string& name, const engine::Attrib
     types.push_back(colour.type_code(item.type));
   }
   const std::vector<engine::PhotoAttributes> photos = colour.predict_rows(colour_rows, codes);
+  std::size_t family_right = 0, family_asked = 0, type_right = 0, type_asked = 0;
+  for (std::size_t i = 0; i < photos.size(); ++i) {
+    const catalog::Item& item = *by_id.at(ids[i]);
+    if (!item.colour_family.empty()) ++family_asked, family_right += photos[i].colour_family == item.colour_family;
+    if (!item.type.empty()) ++type_asked, type_right += photos[i].type_name == item.type;
+  }
+  notes.push_back(fmt::format("the colour model names the colour family of {} of {} photos right ({:.3f}) and the "
+                              "type of {} of {} ({:.3f})",
+                              family_right, family_asked, static_cast<double>(family_right) / std::max<std::size_t>(1, family_asked),
+                              type_right, type_asked, static_cast<double>(type_right) / std::max<std::size_t>(1, type_asked)));
   // Every other item by cosine, then the head reordered.
   const auto full = engine::leave_one_out_candidates(codes, dim, ids.size());
   std::vector<std::vector<std::pair<std::size_t, double>>> heads(full.size());
@@ -259,7 +270,8 @@ RetrievalReport run_retrieval(const engine::Workspace& workspace, const Retrieva
   std::string stale;
   if (const auto colour = engine::load_current_attribute_model(workspace, model.source_hash, &stale);
       colour && std::ranges::find(options.metrics, index::Metric::kCosine) != options.metrics.end()) {
-    report.rows.push_back(evaluate_colour_model(options.model, *colour, workspace, items, model, ids, flat, labels, options.k, threads));
+    report.rows.push_back(evaluate_colour_model(options.model, *colour, workspace, items, model, ids, flat, labels, options.k, threads,
+                                                report.notes));
   } else if (!stale.empty()) {
     report.notes.push_back(stale);
   }
