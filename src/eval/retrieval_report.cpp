@@ -265,6 +265,22 @@ RetrievalReport run_retrieval(const engine::Workspace& workspace, const Retrieva
                                              threads, views, engine::kEditedViews));
     }
   }
+  // `recommend --colour F` with F the query's own colour family: the cosine ranking of the items of that
+  // family only (the type P@10 it keeps is issue 24's check of the filter).
+  if (std::ranges::find(options.metrics, index::Metric::kCosine) != options.metrics.end()) {
+    constexpr std::size_t kFamily = 4;  // kLabelNames[4] == "colour_family"
+    const std::vector<float>& ours = methods.back().vectors;
+    const auto full = engine::leave_one_out_candidates(ours, flat_dim, ids.size());
+    std::vector<std::vector<std::size_t>> asked(full.size());
+    for (std::size_t i = 0; i < full.size(); ++i) {
+      const int family = labels.codes[i][kFamily];
+      for (const auto& [row, cosine] : full[i]) {
+        if (family < 0 || labels.codes[row][kFamily] == family) asked[i].push_back(row);
+      }
+    }
+    report.rows.push_back(evaluate_rankings(fmt::format("{} --colour (query's own)", options.model), "cosine",
+                                            asked, labels, options.k));
+  }
   // What the product serves: the flat code's cosine ranking, its first candidates ordered by the
   // colour model (engine/attributes.h), when `mystyle train --model colour` made a current one.
   std::string stale;

@@ -46,15 +46,21 @@ RobustnessCell recall(const QueryMethod& m, std::span<const std::int64_t> truth,
 // colour.candidates items reordered by the colour model's reading of each query photo.
 RobustnessCell served_recall(const QueryMethod& m, const QueryBuffers& buffers, const engine::AttributeModel& colour,
                              const std::map<std::int64_t, std::pair<int, int>>& codes,
-                             std::span<const std::int64_t> truth, std::size_t k, std::size_t threads) {
+                             std::span<const std::int64_t> truth, std::size_t k, std::size_t threads,
+                             double& colour_named) {
   const std::size_t dim = m.index->dim();
   const std::span<const float> queries(m.queries->data(), truth.size() * dim);
   const std::size_t fetch = std::max(k, colour.candidates);
   auto results = m.index->search_batch(queries, fetch * m.views_per_item, {}, threads);
   RobustnessCell cell;
+  std::size_t named = 0, asked = 0;
   for (std::size_t i = 0; i < truth.size(); ++i) {
     auto r = m.views_per_item > 1 ? engine::fold_views(results[i], fetch) : results[i];
     const engine::PhotoAttributes photo = colour.predict(buffers.seen_rgb8(i), queries.subspan(i * dim, dim));
+    if (const auto own = codes.find(truth[i]); own != codes.end() && own->second.first >= 0) {
+      ++asked;
+      named += colour.family_code(photo.colour_family) == own->second.first;
+    }
     std::vector<double> scores;
     std::vector<int> f, t;
     for (const index::Neighbor& n : r) {
@@ -73,6 +79,7 @@ RobustnessCell served_recall(const QueryMethod& m, const QueryBuffers& buffers, 
   const double n = static_cast<double>(std::max<std::size_t>(1, truth.size()));
   cell.recall_at_1 /= n;
   cell.recall_at_k /= n;
+  colour_named = asked ? static_cast<double>(named) / static_cast<double>(asked) : 0;
   return cell;
 }
 
@@ -125,8 +132,12 @@ RobustnessReport run_robustness(const engine::Workspace& workspace, const Robust
     report.perturbations.push_back(perturbation_name(p));
     std::vector<RobustnessCell> cells;
     for (const QueryMethod& m : methods) cells.push_back(recall(m, truth, options.k, threads));
-    if (colour) cells.push_back(served_recall(methods[1].views_per_item > 1 ? methods[1] : methods[0], buffers, *colour,
-                                              codes, truth, options.k, threads));
+    if (colour) {
+      double named = 0;
+      cells.push_back(served_recall(methods[1].views_per_item > 1 ? methods[1] : methods[0], buffers, *colour, codes,
+                                    truth, options.k, threads, named));
+      report.colour_named.push_back(named);
+    }
     report.cells.push_back(std::move(cells));
   }
   progress.finish();
@@ -162,6 +173,7 @@ nlohmann::json to_json(const RobustnessReport& report) {
       {"metric", "cosine"},
       {"methods", report.methods},
       {"rows", rows},
+      {"colour_named", report.colour_named},
       {"seconds", report.seconds}};
 }
 
@@ -178,7 +190,12 @@ std::string format_table(const RobustnessReport& report) {
     out += fmt::format("{:<22}", report.perturbations[p]);
     for (const auto& cell : report.cells[p])
       out += fmt::format(" | {:>6.3f} / {:>5.3f}", cell.recall_at_1, cell.recall_at_k);
+    if (p < report.colour_named.size()) out += fmt::format(" | colour named {:.3f}", report.colour_named[p]);
     out += "\n";
+  }
+  if (!report.colour_named.empty()) {
+    out += "colour named: the share of the edited photos whose colour family the colour model names as the "
+           "catalog does\n";
   }
   return out;
 }

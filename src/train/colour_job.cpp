@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -15,6 +16,7 @@
 #include "mystyle/core/threads.h"
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/image_cache.h"
+#include "mystyle/image/augment.h"
 #include "mystyle/image/colour_naming.h"
 #include "mystyle/nn/context.h"
 #include "mystyle/train/style_job.h"
@@ -23,10 +25,31 @@ namespace mystyle::train {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-// The cosine ranking's first three stay first (attributes.h): with one, a product's own photo under
-// `eval robustness`'s combined edit was found in the first ten 0.488 of the time, with three 0.560
-// (cosine alone 0.662); the colour family P@10 falls 0.704 -> 0.677 for it.
-constexpr std::size_t kKeepFirst = 3;
+// How many of the cosine ranking's first candidates stay first (attributes.h): tried with every
+// weight. Keeping none let a product's own edited photo fall out of the first ten.
+constexpr std::array<std::size_t, 4> kKeepFirstGrid = {0, 1, 3, 5};
+// A ranking may find a validation product's own edited photo in its first ten at most this much less
+// often than cosine alone does.
+constexpr double kMaxSelfRecallLoss = 0.01;
+// Edits for those photos: the style training's user-photo edits, with a textured background for one in three.
+image::AugmentSettings self_edits() {
+  image::AugmentSettings a;
+  a.texture_chance = 1.0 / 3;
+  return a;
+}
+
+cv::Mat rgb_of(std::span<const float> chw, int side) {
+  cv::Mat rgb(side, side, CV_8UC3);
+  for (int y = 0; y < side; ++y) {
+    for (int x = 0; x < side; ++x) {
+      for (int c = 0; c < 3; ++c) {
+        rgb.at<cv::Vec3b>(y, x)[c] = cv::saturate_cast<std::uint8_t>(
+            chw[static_cast<std::size_t>((c * side + y) * side + x)] * 255.0f + 0.5f);
+      }
+    }
+  }
+  return rgb;
+}
 
 std::vector<std::string> sorted_names(const std::vector<catalog::Item>& items, const std::vector<std::size_t>& rows,
                                       std::string catalog::Item::*field) {
@@ -84,7 +107,7 @@ TrainSummary run_colour_family(const Workspace& workspace, const TrainOptions& o
   const int threads = thread_count(options.threads);
   nn::set_num_threads(threads);
   const std::string style = engine::kDefaultModel;
-  const engine::EmbeddingModel style_model = engine::load_embedding_model(workspace, style);
+  engine::EmbeddingModel style_model = engine::load_embedding_model(workspace, style);
   const engine::Embeddings codes =
       engine::load_current_embeddings(workspace, style, nn::LatentPooling::kFlat, style_model.source_hash);
   const std::vector<catalog::Item> items = detail::items_with_photos(workspace, options.max_items);
@@ -113,14 +136,13 @@ TrainSummary run_colour_family(const Workspace& workspace, const TrainOptions& o
 
   // Each side's rows: the colour input, the code, the labels.
   struct Side {
-    std::vector<float> colour, code;
+    std::vector<float> colour, code, chw;
     std::vector<int> family, type;
     std::vector<std::string> design;
   };
   std::array<Side, 2> sides;  // training, validation
   const int side = images.side_px();
   std::vector<float> chw(static_cast<std::size_t>(3 * side * side));
-  cv::Mat rgb(side, side, CV_8UC3);
   for (int s = 0; s < 2; ++s) {
     for (std::size_t row : s == 0 ? split.train : split.validation) {
       const catalog::Item& item = items[row];
@@ -128,16 +150,9 @@ TrainSummary run_colour_family(const Workspace& workspace, const TrainOptions& o
       const auto code = code_of_id.find(item.id);
       if (img == image_of.end() || code == code_of_id.end()) continue;
       images.gather({&img->second, 1}, chw);
-      for (int y = 0; y < side; ++y) {
-        for (int x = 0; x < side; ++x) {
-          for (int c = 0; c < 3; ++c) {
-            rgb.at<cv::Vec3b>(y, x)[c] = cv::saturate_cast<std::uint8_t>(
-                chw[static_cast<std::size_t>((c * side + y) * side + x)] * 255.0f + 0.5f);
-          }
-        }
-      }
       const std::span<const float> v(codes.vectors.data() + code->second * dim, dim);
-      const std::vector<float> in = engine::AttributeModel::colour_input(rgb, v);
+      if (s == 1) sides[1].chw.insert(sides[1].chw.end(), chw.begin(), chw.end());
+      const std::vector<float> in = engine::AttributeModel::colour_input(rgb_of(chw, side), v);
       Side& out = sides[static_cast<std::size_t>(s)];
       out.colour.insert(out.colour.end(), in.begin(), in.end());
       out.code.insert(out.code.end(), v.begin(), v.end());
@@ -178,22 +193,89 @@ TrainSummary run_colour_family(const Workspace& workspace, const TrainOptions& o
   }
   std::ranges::sort(best_other);
   const double keep_above = best_other.empty() ? 2.0 : best_other[best_other.size() * 99 / 100];
+
+  // A validation product's own photo, edited as a user's photo is (self_edits), searched among every
+  // item of the training and validation designs: how often a ranking keeps it in its first ten.
+  const std::size_t nv = val.family.size();
+  const auto floats = static_cast<std::size_t>(3 * side * side);
+  std::vector<float> edited = val.chw;
+  image::augment_batch(edited, static_cast<int>(nv), 3, side, self_edits(), options.seed, threads, /*mirror=*/true);
+  style_model.model.set_serving(true);
+  std::vector<float> edited_codes(nv * dim);
+  for (std::size_t first = 0; first < nv; first += 64) {
+    const std::size_t b = std::min<std::size_t>(64, nv - first);
+    style_model.model.encode({edited.data() + first * floats, b * floats}, static_cast<int>(b),
+                             nn::LatentPooling::kFlat, {edited_codes.data() + first * dim, b * dim});
+  }
+  std::vector<float> edited_colour;
+  for (std::size_t i = 0; i < nv; ++i) {
+    const std::span<const float> code(edited_codes.data() + i * dim, dim);
+    const std::vector<float> in =
+        engine::AttributeModel::colour_input(rgb_of(std::span(edited).subspan(i * floats, floats), side), code);
+    edited_colour.insert(edited_colour.end(), in.begin(), in.end());
+  }
+  const std::vector<engine::PhotoAttributes> edited_p = model.predict_rows(edited_colour, edited_codes);
+  // The gallery: training rows, then validation rows (validation item i is row train + i).
+  std::vector<const Side*> parts = {&train, &val};
+  std::vector<int> gallery_family, gallery_type;
+  for (const Side* part : parts) {
+    gallery_family.insert(gallery_family.end(), part->family.begin(), part->family.end());
+    gallery_type.insert(gallery_type.end(), part->type.begin(), part->type.end());
+  }
+  const std::size_t ntrain = train.family.size();
+  const auto gallery_row = [&](std::size_t r) {
+    return r < ntrain ? train.code.data() + r * dim : val.code.data() + (r - ntrain) * dim;
+  };
+  std::vector<std::vector<std::pair<std::size_t, double>>> self_lists(nv);
+  for (std::size_t i = 0; i < nv; ++i) {
+    const float* q = edited_codes.data() + i * dim;
+    double norm = 0;
+    for (std::size_t d = 0; d < dim; ++d) norm += double(q[d]) * q[d];
+    norm = std::sqrt(std::max(norm, 1e-24));
+    std::vector<std::pair<std::size_t, double>> all(gallery_family.size());
+    for (std::size_t r = 0; r < all.size(); ++r) {
+      const float* g = gallery_row(r);
+      double dot = 0;
+      for (std::size_t d = 0; d < dim; ++d) dot += double(q[d]) * g[d];
+      all[r] = {r, dot / norm};
+    }
+    const std::size_t keep = std::min(model.candidates, all.size());
+    std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(keep), all.end(),
+                      [](const auto& a, const auto& b) { return a.second > b.second || (a.second == b.second && a.first < b.first); });
+    self_lists[i].assign(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(keep));
+  }
+  const auto self_recall = [&](const engine::RankWeights& w) {
+    const auto top = engine::rerank_lists(self_lists, edited_p, gallery_family, gallery_type, w, 10);
+    std::size_t found = 0;
+    for (std::size_t i = 0; i < nv; ++i) found += std::ranges::find(top[i], ntrain + i) != top[i].end();
+    return static_cast<double>(found) / static_cast<double>(std::max<std::size_t>(1, nv));
+  };
+  const double cosine_self = self_recall(engine::RankWeights{});
+
+  // The weights: the best mean of type, colour-family and joint P@10 on the validation designs ranked
+  // against each other, among those that keep a product's own edited photo in the first ten nearly as
+  // often as cosine does (ties: the earlier, smaller weights).
   nlohmann::json grid = nlohmann::json::array();
   RankPrecision best_p, plain_p;
-  double best = -1;
-  for (double wc : kRankWeightGrid) {
-    for (double wt : kRankWeightGrid) {
-      for (double wj : kRankWeightGrid) {
-        const engine::RankWeights w{wc, wt, wj, keep_above, kKeepFirst};
-        const RankPrecision p = rank_precision(engine::rerank_lists(lists, val_p, val.family, val.type, w, 10),
-                                               val.family, val.type, 10);
-        grid.push_back({{"colour", wc}, {"type", wt}, {"joint", wj}, {"type_p10", p.type},
-                        {"colour_family_p10", p.colour_family}, {"both_p10", p.both}});
-        if (wc == 0 && wt == 0 && wj == 0) plain_p = p;
-        if (p.mean() > best + 1e-12) {
-          best = p.mean();
-          best_p = p;
-          model.weights = w;
+  double best = -1, best_self = cosine_self;
+  for (std::size_t keep_first : kKeepFirstGrid) {
+    for (double wc : kRankWeightGrid) {
+      for (double wt : kRankWeightGrid) {
+        for (double wj : kRankWeightGrid) {
+          const engine::RankWeights w{wc, wt, wj, keep_above, keep_first};
+          const RankPrecision p = rank_precision(engine::rerank_lists(lists, val_p, val.family, val.type, w, 10),
+                                                 val.family, val.type, 10);
+          const double self = self_recall(w);
+          grid.push_back({{"colour", wc}, {"type", wt}, {"joint", wj}, {"keep_first", keep_first},
+                          {"type_p10", p.type}, {"colour_family_p10", p.colour_family}, {"both_p10", p.both},
+                          {"own_edited_photo_recall10", self}});
+          if (wc == 0 && wt == 0 && wj == 0) plain_p = p;
+          if (self >= cosine_self - kMaxSelfRecallLoss && p.mean() > best + 1e-12) {
+            best = p.mean();
+            best_p = p;
+            best_self = self;
+            model.weights = w;
+          }
         }
       }
     }
@@ -217,8 +299,10 @@ TrainSummary run_colour_family(const Workspace& workspace, const TrainOptions& o
        {{"colour", model.weights.colour},
         {"type", model.weights.type},
         {"joint", model.weights.joint},
-        {"keep_above", model.weights.keep_above}}},
+        {"keep_above", model.weights.keep_above},
+        {"keep_first", model.weights.keep_first}}},
       {"candidates", model.candidates},
+      {"own_edited_photo_recall10", {{"cosine", cosine_self}, {"chosen", best_self}, {"max_loss", kMaxSelfRecallLoss}}},
       {"validation_p10_chosen", {{"type", best_p.type}, {"colour_family", best_p.colour_family}, {"both", best_p.both}}},
       {"validation_p10_cosine_only", {{"type", plain_p.type}, {"colour_family", plain_p.colour_family}, {"both", plain_p.both}}},
       {"grid", grid},
@@ -238,10 +322,13 @@ TrainSummary run_colour_family(const Workspace& workspace, const TrainOptions& o
       fmt::format("colour: colour family named right {:.3f}, type {:.3f} ({} validation items of designs it did not "
                   "fit on)",
                   colour_accuracy, type_accuracy, val.family.size()),
-      fmt::format("ranking weights colour {} type {} joint {} (of {} tried; cosines from {:.3f} kept first): validation P@10 type {:.3f} -> {:.3f}, "
-                  "colour family {:.3f} -> {:.3f}, both {:.3f} -> {:.3f}",
-                  model.weights.colour, model.weights.type, model.weights.joint, grid.size(), keep_above, plain_p.type,
-                  best_p.type, plain_p.colour_family, best_p.colour_family, plain_p.both, best_p.both),
+      fmt::format("ranking weights colour {} type {} joint {}, cosine's first {} and cosines from {:.3f} kept first "
+                  "(of {} tried): validation P@10 type {:.3f} -> {:.3f}, colour family {:.3f} -> {:.3f}, both {:.3f} -> "
+                  "{:.3f}; a product's own edited photo in the first ten {:.3f} -> {:.3f}",
+                  model.weights.colour, model.weights.type, model.weights.joint, model.weights.keep_first, keep_above,
+                  grid.size(), plain_p.type,
+                  best_p.type, plain_p.colour_family, best_p.colour_family, plain_p.both, best_p.both, cosine_self,
+                  best_self),
       fmt::format("this run: {:.1f} s; model in {}, report in {}", seconds, path.string(),
                   (report_dir / "train.json").string())};
   return s;

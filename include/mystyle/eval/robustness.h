@@ -38,6 +38,9 @@ struct RobustnessReport {
   std::vector<std::string> methods;                ///< columns: ours first, then the baselines
   std::vector<std::string> perturbations;          ///< rows
   std::vector<std::vector<RobustnessCell>> cells;  ///< [perturbation][method]
+  /// With a colour model (engine/attributes.h): per perturbation, the share of the edited photos whose
+  /// colour family it names as the catalog does; empty without one.
+  std::vector<double> colour_named;
   double seconds = 0;
 };
 
