@@ -340,7 +340,14 @@ TEST(RetrievalProtocol, RunOnRealPhotosUsesHeldOutItemsAndWritesSimilarityFiles)
   const RetrievalReport r = run_retrieval(ws, o);
   EXPECT_EQ(r.items, held_out);
   EXPECT_EQ(r.designs, designs.size());
-  ASSERT_EQ(r.rows.size(), 6u);  // random, 3 baselines, channel means, flat (no views file)
+  // random, 3 baselines, channel means, flat (no views file), flat asked in the query's own colour family
+  ASSERT_EQ(r.rows.size(), 7u);
+  // The family-filtered ranking only lists items of the query's family: its colour-family precision is
+  // the share of queries whose family has another item at rank 1 (here: all but lone families).
+  const auto& asked = r.rows.back();
+  EXPECT_NE(asked.method.find("--colour"), std::string::npos) << asked.method;
+  EXPECT_GE(asked.precision_at_1[4], r.rows[5].precision_at_1[4]);
+  EXPECT_GE(asked.precision_at_k[4], r.rows[5].precision_at_k[4]);
   for (const auto& row : r.rows) EXPECT_EQ(row.queries, held_out) << row.method;
   EXPECT_EQ(r.similarity.features.size(), 5u);
   EXPECT_EQ(r.similarity.random_pairs, held_out * (held_out - 1) / 2);
