@@ -183,16 +183,23 @@ AttributeModel AttributeModel::load(const std::filesystem::path& path) {
 }
 
 std::vector<std::size_t> rerank(const PhotoAttributes& photo, std::span<const double> scores,
-                                std::span<const int> families, std::span<const int> types, const RankWeights& w) {
+                                std::span<const int> families, std::span<const int> types, const RankWeights& w,
+                                std::size_t first) {
   std::vector<double> total(scores.size());
   constexpr double kKept = 1e6;  // above any cosine + bonus
   for (std::size_t i = 0; i < scores.size(); ++i) {
-    total[i] = scores[i] >= w.keep_above || i < w.keep_first ? kKept + scores[i]
-                                         : scores[i] + AttributeModel::bonus(photo, families[i], types[i], w);
+    total[i] = scores[i] >= w.keep_above || i < w.keep_first
+                   ? kKept + scores[i]
+                   : scores[i] + AttributeModel::bonus(photo, families[i], types[i], w);
   }
   std::vector<std::size_t> order(scores.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
-  std::ranges::stable_sort(order, [&](std::size_t a, std::size_t b) { return total[a] > total[b]; });
+  // Higher total first, then the earlier candidate: a strict order, so the first `first` of a
+  // partial sort are those of a stable sort.
+  const auto before = [&](std::size_t a, std::size_t b) { return total[a] > total[b] || (total[a] == total[b] && a < b); };
+  const std::size_t keep = std::min(first, order.size());
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(keep), order.end(), before);
+  order.resize(keep);
   return order;
 }
 
@@ -235,8 +242,7 @@ std::vector<std::vector<std::size_t>> rerank_lists(
       f.push_back(families[row]);
       t.push_back(types[row]);
     }
-    const std::vector<std::size_t> order = rerank(photos[i], scores, f, t, w);
-    for (std::size_t r = 0; r < std::min(k, order.size()); ++r) out[i].push_back(lists[i][order[r]].first);
+    for (std::size_t r : rerank(photos[i], scores, f, t, w, k)) out[i].push_back(lists[i][r].first);
   }
   return out;
 }

@@ -225,7 +225,8 @@ RecommendResult Recommender::recommend_checked(const cv::Mat& rgb, const std::st
       families.push_back(item ? attributes_->family_code(item->colour_family) : -1);
       types.push_back(item ? attributes_->type_code(item->type) : -1);
     }
-    const std::vector<std::size_t> order = rerank(*result.attributes, scores, families, types, attributes_->weights);
+    const std::vector<std::size_t> order =
+        rerank(*result.attributes, scores, families, types, attributes_->weights, request.k);
     std::vector<index::Neighbor> kept;
     std::vector<int> kept_views;
     for (std::size_t i = 0; i < std::min(request.k, order.size()); ++i) {

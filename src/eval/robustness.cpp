@@ -69,7 +69,7 @@ RobustnessCell served_recall(const QueryMethod& m, const QueryBuffers& buffers, 
       f.push_back(c == codes.end() ? -1 : c->second.first);
       t.push_back(c == codes.end() ? -1 : c->second.second);
     }
-    const std::vector<std::size_t> order = engine::rerank(photo, scores, f, t, colour.weights);
+    const std::vector<std::size_t> order = engine::rerank(photo, scores, f, t, colour.weights, k);
     for (std::size_t j = 0; j < std::min(k, order.size()); ++j) {
       if (r[order[j]].id != truth[i]) continue;
       cell.recall_at_k += 1;

@@ -13,6 +13,7 @@
 /// p being the photo's predicted distributions and the item's family and type the catalog's. The
 /// weights are chosen on the validation designs (never the held-out ones) by the training job. The
 /// scores shown stay the cosines; only the order changes.
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <opencv2/core/mat.hpp>
@@ -100,8 +101,10 @@ class AttributeModel {
 /// candidate first):
 /// position i of the result is the index of the candidate ranked i-th. `families` / `types` are the
 /// candidates' codes (AttributeModel::family_code / type_code).
+/// With `first`, only the first that many positions are returned.
 std::vector<std::size_t> rerank(const PhotoAttributes& photo, std::span<const double> scores,
-                                std::span<const int> families, std::span<const int> types, const RankWeights& w);
+                                std::span<const int> families, std::span<const int> types, const RankWeights& w,
+                                std::size_t first = SIZE_MAX);
 
 /// Per row i of `codes` ([n, dim], unit length), the `candidates` other rows of highest cosine, best
 /// first (ties: the earlier row), as (row, cosine): what the ranking reorders, for a gallery of the
