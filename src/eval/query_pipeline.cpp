@@ -115,18 +115,7 @@ void QueryBuffers::fill(std::size_t row, const cv::Mat& rgb) {
 }
 
 cv::Mat QueryBuffers::seen_rgb8(std::size_t row) const {
-  const int side = pre_.image_side_px;
-  cv::Mat rgb(side, side, CV_8UC3);
-  const float* chw = chw_.data() + row * image_floats_;
-  for (int y = 0; y < side; ++y) {
-    for (int x = 0; x < side; ++x) {
-      for (int c = 0; c < 3; ++c) {
-        rgb.at<cv::Vec3b>(y, x)[c] =
-            cv::saturate_cast<std::uint8_t>(chw[(c * side + y) * side + x] * 255.0f + 0.5f);
-      }
-    }
-  }
-  return rgb;
+  return image::rgb8_from_chw({chw_.data() + row * image_floats_, image_floats_}, pre_.image_side_px);
 }
 
 void QueryBuffers::encode(nn::Model& model, std::size_t rows) {

@@ -14,6 +14,7 @@
 #include "mystyle/engine/attributes.h"
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/image_cache.h"
+#include "mystyle/image/preprocess.h"
 #include "mystyle/engine/photo_views.h"
 #include "mystyle/engine/simple_features.h"
 #include "mystyle/eval/eval_data.h"
@@ -152,7 +153,6 @@ RetrievalRow evaluate_colour_model(const std::string& name, const engine::Attrib
   std::vector<int> families, types;
   const int side = images.side_px();
   std::vector<float> chw(static_cast<std::size_t>(3 * side * side));
-  cv::Mat rgb(side, side, CV_8UC3);
   std::map<std::int64_t, const catalog::Item*> by_id;
   for (const catalog::Item& item : items) by_id[item.id] = &item;
   for (std::size_t i = 0; i < ids.size(); ++i) {
@@ -162,16 +162,8 @@ RetrievalRow evaluate_colour_model(const std::string& name, const engine::Attrib
     }
     const auto index = static_cast<std::uint32_t>(it - cache.item_ids().begin());
     images.gather({&index, 1}, chw);
-    for (int y = 0; y < side; ++y) {
-      for (int x = 0; x < side; ++x) {
-        for (int c = 0; c < 3; ++c) {
-          rgb.at<cv::Vec3b>(y, x)[c] = cv::saturate_cast<std::uint8_t>(
-              chw[static_cast<std::size_t>((c * side + y) * side + x)] * 255.0f + 0.5f);
-        }
-      }
-    }
     const std::vector<float> in =
-        engine::AttributeModel::colour_input(rgb, std::span(codes).subspan(i * dim, dim));
+        engine::AttributeModel::colour_input(image::rgb8_from_chw(chw, side), std::span(codes).subspan(i * dim, dim));
     colour_rows.insert(colour_rows.end(), in.begin(), in.end());
     const catalog::Item& item = *by_id.at(ids[i]);
     families.push_back(colour.family_code(item.colour_family));

@@ -158,4 +158,22 @@ Preprocessed load_and_preprocess(const std::filesystem::path& path, const Prepro
   return preprocess(read_image(path, limits, decode_min_side_px(options)), options);
 }
 
+cv::Mat rgb8_from_chw(std::span<const float> chw, int side_px) {
+  const auto plane = static_cast<std::size_t>(side_px) * static_cast<std::size_t>(side_px);
+  if (side_px <= 0 || chw.size() != 3 * plane) {
+    throw Error("rgb8_from_chw: " + std::to_string(chw.size()) + " floats for a " + std::to_string(side_px) +
+                    " px square of 3 channels",
+                ErrorKind::kInvalidInput);
+  }
+  cv::Mat rgb(side_px, side_px, CV_8UC3);
+  for (int y = 0; y < side_px; ++y) {
+    auto* row = rgb.ptr<cv::Vec3b>(y);
+    for (int x = 0; x < side_px; ++x) {
+      const std::size_t at = static_cast<std::size_t>(y) * static_cast<std::size_t>(side_px) + static_cast<std::size_t>(x);
+      for (int c = 0; c < 3; ++c) row[x][c] = cv::saturate_cast<std::uint8_t>(chw[static_cast<std::size_t>(c) * plane + at] * 255.0f);
+    }
+  }
+  return rgb;
+}
+
 }  // namespace mystyle::image

@@ -16,6 +16,7 @@
 #include "mystyle/core/threads.h"
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/image_cache.h"
+#include "mystyle/image/preprocess.h"
 #include "mystyle/image/augment.h"
 #include "mystyle/image/colour_naming.h"
 #include "mystyle/nn/context.h"
@@ -38,18 +39,6 @@ image::AugmentSettings self_edits() {
   return a;
 }
 
-cv::Mat rgb_of(std::span<const float> chw, int side) {
-  cv::Mat rgb(side, side, CV_8UC3);
-  for (int y = 0; y < side; ++y) {
-    for (int x = 0; x < side; ++x) {
-      for (int c = 0; c < 3; ++c) {
-        rgb.at<cv::Vec3b>(y, x)[c] = cv::saturate_cast<std::uint8_t>(
-            chw[static_cast<std::size_t>((c * side + y) * side + x)] * 255.0f + 0.5f);
-      }
-    }
-  }
-  return rgb;
-}
 
 std::vector<std::string> sorted_names(const std::vector<catalog::Item>& items, const std::vector<std::size_t>& rows,
                                       std::string catalog::Item::*field) {
@@ -152,7 +141,7 @@ TrainSummary run_colour_family(const Workspace& workspace, const TrainOptions& o
       images.gather({&img->second, 1}, chw);
       const std::span<const float> v(codes.vectors.data() + code->second * dim, dim);
       if (s == 1) sides[1].chw.insert(sides[1].chw.end(), chw.begin(), chw.end());
-      const std::vector<float> in = engine::AttributeModel::colour_input(rgb_of(chw, side), v);
+      const std::vector<float> in = engine::AttributeModel::colour_input(image::rgb8_from_chw(chw, side), v);
       Side& out = sides[static_cast<std::size_t>(s)];
       out.colour.insert(out.colour.end(), in.begin(), in.end());
       out.code.insert(out.code.end(), v.begin(), v.end());
@@ -211,7 +200,7 @@ TrainSummary run_colour_family(const Workspace& workspace, const TrainOptions& o
   for (std::size_t i = 0; i < nv; ++i) {
     const std::span<const float> code(edited_codes.data() + i * dim, dim);
     const std::vector<float> in =
-        engine::AttributeModel::colour_input(rgb_of(std::span(edited).subspan(i * floats, floats), side), code);
+        engine::AttributeModel::colour_input(image::rgb8_from_chw(std::span(edited).subspan(i * floats, floats), side), code);
     edited_colour.insert(edited_colour.end(), in.begin(), in.end());
   }
   const std::vector<engine::PhotoAttributes> edited_p = model.predict_rows(edited_colour, edited_codes);

@@ -31,6 +31,27 @@ std::uint8_t gamma_formula(int value, double gamma) {
   return static_cast<std::uint8_t>(std::floor(std::pow(value / 255.0, 1.0 / gamma) * 255.0));
 }
 
+// The 8-bit image of floats made as the image cache makes them (byte / 255) is exactly the bytes; of a
+// Preprocessed's floats, what the model saw to within a level.
+TEST(Rgb8FromChw, GivesBackWhatTheModelSaw) {
+  cv::Mat rgb(120, 90, CV_8UC3, cv::Scalar(236, 236, 236));
+  cv::circle(rgb, {45, 60}, 30, cv::Scalar(200, 40, 90), cv::FILLED);
+  PreprocessOptions o;
+  o.image_side_px = 48;
+  const Preprocessed p = preprocess(rgb, o);
+  const cv::Mat back = rgb8_from_chw(p.chw, 48);
+  ASSERT_EQ(back.type(), CV_8UC3);
+  EXPECT_LE(cv::norm(back, p.seen_rgb8, cv::NORM_INF), 1.0);
+  std::vector<float> cached(p.chw.size());
+  for (int y = 0; y < 48; ++y) {
+    for (int x = 0; x < 48; ++x) {
+      for (int c = 0; c < 3; ++c) cached[static_cast<std::size_t>((c * 48 + y) * 48 + x)] = p.seen_rgb8.at<cv::Vec3b>(y, x)[c] / 255.0f;
+    }
+  }
+  EXPECT_EQ(cv::norm(rgb8_from_chw(cached, 48), p.seen_rgb8, cv::NORM_INF), 0.0);
+  EXPECT_THROW(rgb8_from_chw(p.chw, 47), Error);
+}
+
 TEST(GammaTable, MatchesPrototypeValues) {
   const auto table = gamma_table(0.8);
   // int(((i / 255.0) ** (1 / 0.8)) * 255) in Python 3.

@@ -60,6 +60,11 @@ Preprocessed preprocess(const cv::Mat& rgb, const PreprocessOptions& options);
 CropResult preprocess_into(const cv::Mat& rgb, const PreprocessOptions& options, std::span<float> chw_out,
                            cv::Mat* seen_rgb8 = nullptr);
 
+/// The 8-bit RGB image (CV_8UC3, side_px square) of planar CHW floats in [0, 1], such as Preprocessed::chw
+/// or a row of the image cache: each value times 255, rounded to the nearest level (saturate_cast: seen_rgb8 again, from bytes / 255). Throws
+/// mystyle::Error (kInvalidInput) unless `chw` holds 3 * side_px * side_px floats.
+cv::Mat rgb8_from_chw(std::span<const float> chw, int side_px);
+
 /// The min_side_px that load_and_preprocess passes to read_image: large enough that a reduced
 /// JPEG decode cannot lower the model's input quality (0 for kFixedWindow, whose window is in
 /// full-size pixel coordinates).
