@@ -64,7 +64,7 @@ nlohmann::json item_json(const catalog::Item& item) {
 
 Recommender::Recommender(recommend::OutfitGraph graph, nn::Model model,
                          std::unique_ptr<index::VectorIndex> index, RecommenderConfig config,
-                         int views_per_item, MatchCalibration calibration, Embeddings embeddings)
+                         int views_per_item, MatchCalibration calibration, MappedEmbeddings embeddings)
     : graph_(std::move(graph)),
       model_(std::move(model)),
       index_(std::move(index)),
@@ -81,7 +81,10 @@ Recommender::Recommender(recommend::OutfitGraph graph, nn::Model model,
 
 std::unique_ptr<Recommender> Recommender::open(const Workspace& workspace, const RecommenderConfig& config) {
   auto [model, source_hash] = load_embedding_model(workspace, config.model);
-  Embeddings embeddings = load_current_embeddings(workspace, config.model, config.pooling, source_hash);
+  // Mapped, not copied: a start reads the ids, the pages the calibration samples and, when the saved
+  // index is not current, the rows it lacks (docs/benchmarks.md, "A million items").
+  MappedEmbeddings mapped = map_current_embeddings(workspace, config.model, config.pooling, source_hash);
+  const EmbeddingsView embeddings = mapped.view();
   // The items' edited views, when embedded for this very model file (else the items alone).
   std::optional<Embeddings> views;
   if (config.use_views) {
@@ -103,7 +106,7 @@ std::unique_ptr<Recommender> Recommender::open(const Workspace& workspace, const
                               kCalibrationPairs, kCalibrationSeed);
   auto recommender = std::unique_ptr<Recommender>(
       new Recommender(std::move(graph), std::move(model), std::move(sync.index), config,
-                      views ? static_cast<int>(kViewStride) : 1, std::move(calibration), std::move(embeddings)));
+                      views ? static_cast<int>(kViewStride) : 1, std::move(calibration), std::move(mapped)));
   recommender->source_hash_ = source_hash;
   if (config.use_colour_model && config.pooling == nn::LatentPooling::kFlat) {
     std::string stale;
@@ -127,9 +130,10 @@ cv::Mat Recommender::decode(std::span<const std::uint8_t> image_bytes, const std
 int Recommender::decode_min_side_px() const { return image::decode_min_side_px(preprocess_); }
 
 std::span<const float> Recommender::item_embedding(std::int64_t item_id) const {
-  const auto it = std::ranges::lower_bound(embeddings_.ids, item_id);
-  if (it == embeddings_.ids.end() || *it != item_id) return {};
-  return embeddings_.row(static_cast<std::size_t>(it - embeddings_.ids.begin()));
+  const EmbeddingsView e = embeddings_.view();
+  const auto it = std::ranges::lower_bound(e.ids, item_id);
+  if (it == e.ids.end() || *it != item_id) return {};
+  return e.row(static_cast<std::size_t>(it - e.ids.begin()));
 }
 
 void RecommendRequest::validate() const {
