@@ -107,9 +107,10 @@ Embeddings load_current_embeddings(const Workspace& workspace, const std::string
 }
 
 MappedEmbeddings map_current_embeddings(const Workspace& workspace, const std::string& model,
-                                        nn::LatentPooling pooling, std::uint64_t source_hash) {
+                                        nn::LatentPooling pooling, std::uint64_t source_hash,
+                                        MappedEmbeddings::Checksum checksum) {
   return open_current(workspace, model, pooling, source_hash,
-                      [](const std::filesystem::path& p) { return MappedEmbeddings::open(p); });
+                      [checksum](const std::filesystem::path& p) { return MappedEmbeddings::open(p, checksum); });
 }
 
 void save_embeddings(const std::filesystem::path& path, const Embeddings& e) {
@@ -127,9 +128,10 @@ void save_embeddings(const std::filesystem::path& path, const Embeddings& e) {
   write_file_atomic(path, file + payload);
 }
 
-MappedEmbeddings MappedEmbeddings::open(const std::filesystem::path& path) {
+MappedEmbeddings MappedEmbeddings::open(const std::filesystem::path& path, Checksum checksum) {
   MappedEmbeddings out;
   out.file_ = MappedFile(path);
+  out.path_ = path;
   const auto bytes = out.file_.bytes();
   auto corrupt = [&](const std::string& why) {
     return Error(
@@ -149,8 +151,8 @@ MappedEmbeddings MappedEmbeddings::open(const std::filesystem::path& path) {
   const std::size_t payload = bytes.size() - sizeof(Header);
   if (payload % row_bytes != 0 || payload / row_bytes != h.count)
     throw corrupt("size does not match the header");
-  const std::string_view payload_bytes(reinterpret_cast<const char*>(bytes.data()) + sizeof(Header), payload);
-  if (fnv1a64(payload_bytes) != h.checksum) throw corrupt("checksum mismatch");
+  out.checksum_ = h.checksum;
+  if (checksum == Checksum::kNow) out.verify();
   if (h.pooling != static_cast<std::uint32_t>(nn::LatentPooling::kFlat) &&
       h.pooling != static_cast<std::uint32_t>(nn::LatentPooling::kMean)) {
     throw corrupt(fmt::format("unknown pooling {}", h.pooling));
@@ -165,6 +167,17 @@ MappedEmbeddings MappedEmbeddings::open(const std::filesystem::path& path) {
   static_assert(sizeof(Header) % alignof(float) == 0);
   out.vectors_ = reinterpret_cast<const float*>(bytes.data() + sizeof(Header) + h.count * sizeof(std::int64_t));
   return out;
+}
+
+void MappedEmbeddings::verify() const {
+  const auto bytes = file_.bytes();
+  const std::string_view payload(reinterpret_cast<const char*>(bytes.data()) + sizeof(Header),
+                                 bytes.size() - sizeof(Header));
+  if (fnv1a64(payload) != checksum_) {
+    throw Error(fmt::format("{}: not a valid embeddings file (checksum mismatch); run `mystyle embed` again",
+                            path_.string()),
+                ErrorKind::kCorrupt);
+  }
 }
 
 EmbeddingsView MappedEmbeddings::view() const {

@@ -195,6 +195,17 @@ TEST(Embed, MappedFileRefusesDamageAsTheCopyDoes) {
   std::string flipped = good;
   flipped.back() ^= 1;
   expect_corrupt(flipped, "checksum");
+  {  // left for later: open() takes it, verify() refuses it
+    const MappedEmbeddings later = MappedEmbeddings::open(path, MappedEmbeddings::Checksum::kLater);
+    EXPECT_EQ(later.size(), 2u);
+    try {
+      later.verify();
+      ADD_FAILURE() << "verify() passed a damaged file";
+    } catch (const Error& err) {
+      EXPECT_EQ(err.kind(), ErrorKind::kCorrupt);
+      EXPECT_NE(std::string(err.what()).find("checksum"), std::string::npos) << err.what();
+    }
+  }
   expect_corrupt(good.substr(0, good.size() - 4), "size does not match");
   expect_corrupt(good.substr(0, 10), "too short");
   expect_corrupt("", "too short");
