@@ -114,8 +114,15 @@ MappedEmbeddings map_current_embeddings(const Workspace& workspace, const std::s
 }
 
 void save_embeddings(const std::filesystem::path& path, const Embeddings& e) {
-  std::string payload(reinterpret_cast<const char*>(e.ids.data()), e.ids.size() * sizeof(std::int64_t));
-  payload.append(reinterpret_cast<const char*>(e.vectors.data()), e.vectors.size() * sizeof(float));
+  // One buffer, the header first and its checksum filled in last: at a million items the payload is
+  // 520 MB, and a payload string then header + payload was one more copy of it on every admin edit.
+  const std::size_t id_bytes = e.ids.size() * sizeof(std::int64_t);
+  const std::size_t vector_bytes = e.vectors.size() * sizeof(float);
+  std::string file;
+  file.reserve(sizeof(Header) + id_bytes + vector_bytes);
+  file.resize(sizeof(Header));
+  if (id_bytes > 0) file.append(reinterpret_cast<const char*>(e.ids.data()), id_bytes);
+  if (vector_bytes > 0) file.append(reinterpret_cast<const char*>(e.vectors.data()), vector_bytes);
   Header h{};
   std::memcpy(h.magic, kMagic, sizeof kMagic);
   h.version = kVersion;
@@ -123,9 +130,9 @@ void save_embeddings(const std::filesystem::path& path, const Embeddings& e) {
   h.count = e.ids.size();
   h.model_hash = e.model_hash;
   h.pooling = static_cast<std::uint32_t>(e.pooling);
-  h.checksum = fnv1a64(payload);
-  std::string file(reinterpret_cast<const char*>(&h), sizeof h);
-  write_file_atomic(path, file + payload);
+  h.checksum = fnv1a64(std::string_view(file).substr(sizeof(Header)));
+  std::memcpy(file.data(), &h, sizeof h);
+  write_file_atomic(path, file);
 }
 
 MappedEmbeddings MappedEmbeddings::open(const std::filesystem::path& path, Checksum checksum) {
