@@ -74,8 +74,12 @@ EmbeddingModel load_embedding_model(const Workspace& workspace, const std::strin
 
 namespace {
 
-EmbeddingsView view_of(const Embeddings& e) { return e; }
-EmbeddingsView view_of(const MappedEmbeddings& e) { return e.view(); }
+EmbeddingsView view_of(const Embeddings& e) {
+  return e;
+}
+EmbeddingsView view_of(const MappedEmbeddings& e) {
+  return e.view();
+}
 
 /// The embeddings file of (model, pooling), opened by `open_file` and checked against `source_hash`.
 template <class Open>
@@ -109,8 +113,9 @@ Embeddings load_current_embeddings(const Workspace& workspace, const std::string
 MappedEmbeddings map_current_embeddings(const Workspace& workspace, const std::string& model,
                                         nn::LatentPooling pooling, std::uint64_t source_hash,
                                         MappedEmbeddings::Checksum checksum) {
-  return open_current(workspace, model, pooling, source_hash,
-                      [checksum](const std::filesystem::path& p) { return MappedEmbeddings::open(p, checksum); });
+  return open_current(workspace, model, pooling, source_hash, [checksum](const std::filesystem::path& p) {
+    return MappedEmbeddings::open(p, checksum);
+  });
 }
 
 void save_embeddings(const std::filesystem::path& path, const Embeddings& e) {
@@ -172,7 +177,8 @@ MappedEmbeddings MappedEmbeddings::open(const std::filesystem::path& path, Check
   std::memcpy(out.ids_.data(), bytes.data() + sizeof(Header), h.count * sizeof(std::int64_t));
   // The mapping is page-aligned and the header 44 bytes, so the vectors start 4-byte aligned.
   static_assert(sizeof(Header) % alignof(float) == 0);
-  out.vectors_ = reinterpret_cast<const float*>(bytes.data() + sizeof(Header) + h.count * sizeof(std::int64_t));
+  out.vectors_ =
+      reinterpret_cast<const float*>(bytes.data() + sizeof(Header) + h.count * sizeof(std::int64_t));
   return out;
 }
 

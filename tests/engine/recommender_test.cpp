@@ -8,15 +8,15 @@
 #include <set>
 
 #include "engine_fixture.h"
-#include "support/mango_workspace.h"
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/photo_views.h"
-#include "mystyle/index/index_io.h"
-#include "mystyle/train/family.h"
 #include "mystyle/image/decode.h"
 #include "mystyle/image/preprocess.h"
+#include "mystyle/index/index_io.h"
+#include "mystyle/train/family.h"
+#include "support/mango_workspace.h"
 
 namespace mystyle::engine {
 namespace {

@@ -182,8 +182,10 @@ TEST(Embed, MappedFileRefusesDamageAsTheCopyDoes) {
     write_file_atomic(path, bytes);
     for (int copy = 0; copy < 2; ++copy) {
       try {
-        if (copy == 0) (void)MappedEmbeddings::open(path);
-        else (void)load_embeddings(path);
+        if (copy == 0)
+          (void)MappedEmbeddings::open(path);
+        else
+          (void)load_embeddings(path);
         ADD_FAILURE() << why;
       } catch (const Error& err) {
         EXPECT_EQ(err.kind(), ErrorKind::kCorrupt) << why;

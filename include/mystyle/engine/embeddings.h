@@ -105,9 +105,9 @@ Embeddings load_current_embeddings(const Workspace& workspace, const std::string
                                    nn::LatentPooling pooling, std::uint64_t source_hash);
 /// load_current_embeddings, mapped (MappedEmbeddings) instead of copied; the same errors (the
 /// checksum's only with Checksum::kNow; with kLater, from verify()).
-MappedEmbeddings map_current_embeddings(const Workspace& workspace, const std::string& model,
-                                        nn::LatentPooling pooling, std::uint64_t source_hash,
-                                        MappedEmbeddings::Checksum checksum = MappedEmbeddings::Checksum::kNow);
+MappedEmbeddings map_current_embeddings(
+    const Workspace& workspace, const std::string& model, nn::LatentPooling pooling,
+    std::uint64_t source_hash, MappedEmbeddings::Checksum checksum = MappedEmbeddings::Checksum::kNow);
 
 void save_embeddings(const std::filesystem::path& path, const Embeddings& embeddings);
 /// A copy in memory of the file (MappedEmbeddings::open, then copied), for code that edits it.
