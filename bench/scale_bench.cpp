@@ -174,13 +174,15 @@ int run(int argc, char** argv) {
     StageTimer timer;
     auto m = engine::load_embedding_model(ws, kModel);
     print_stage("load the model", timer.lap());
-    const engine::Embeddings emb =
-        engine::load_current_embeddings(ws, kModel, nn::LatentPooling::kFlat, m.source_hash);
-    print_stage("load the embeddings (checksummed)", timer.lap());
+    // As Recommender::open reads them: mapped, the ids copied, the vectors left in the mapping.
+    const engine::MappedEmbeddings mapped =
+        engine::map_current_embeddings(ws, kModel, nn::LatentPooling::kFlat, m.source_hash);
+    const engine::EmbeddingsView emb = mapped.view();
+    print_stage("map the embeddings (checksummed)", timer.lap());
     const auto loaded = index::load_index(hnsw.path);
     print_stage("load the HNSW index (checksummed, checked)", timer.lap());
     const std::vector<std::int64_t> ids = dynamic_cast<const index::FaissIndex&>(*loaded).ids();
-    const bool in_sync = ids == emb.ids;
+    const bool in_sync = std::ranges::equal(ids, emb.ids);
     print_stage(fmt::format("the index's ids against the embeddings' ({})", in_sync ? "equal" : "differ"),
                 timer.lap());
     catalog::Catalog cat(ws.root());

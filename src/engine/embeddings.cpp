@@ -72,8 +72,19 @@ EmbeddingModel load_embedding_model(const Workspace& workspace, const std::strin
   return {std::move(loaded), hash};
 }
 
-Embeddings load_current_embeddings(const Workspace& workspace, const std::string& model,
-                                   nn::LatentPooling pooling, std::uint64_t source_hash) {
+namespace {
+
+EmbeddingsView view_of(const Embeddings& e) {
+  return e;
+}
+EmbeddingsView view_of(const MappedEmbeddings& e) {
+  return e.view();
+}
+
+/// The embeddings file of (model, pooling), opened by `open_file` and checked against `source_hash`.
+template <class Open>
+auto open_current(const Workspace& workspace, const std::string& model, nn::LatentPooling pooling,
+                  std::uint64_t source_hash, Open open_file) {
   const std::string pooling_text = pooling_name(pooling);
   const auto path = workspace.embeddings_file(model, pooling_text);
   if (!std::filesystem::exists(path)) {
@@ -81,8 +92,8 @@ Embeddings load_current_embeddings(const Workspace& workspace, const std::string
                             path.string(), model, pooling_text),
                 ErrorKind::kNotFound);
   }
-  Embeddings e = load_embeddings(path);
-  if (e.model_hash != source_hash) {
+  auto e = open_file(path);
+  if (view_of(e).model_hash != source_hash) {
     throw Error(fmt::format("{}: made by another {} model or image pipeline; run `mystyle embed --model {} "
                             "--pooling {}` again",
                             path.string(), model, model, pooling_text),
@@ -91,9 +102,32 @@ Embeddings load_current_embeddings(const Workspace& workspace, const std::string
   return e;
 }
 
+}  // namespace
+
+Embeddings load_current_embeddings(const Workspace& workspace, const std::string& model,
+                                   nn::LatentPooling pooling, std::uint64_t source_hash) {
+  return open_current(workspace, model, pooling, source_hash,
+                      [](const std::filesystem::path& p) { return load_embeddings(p); });
+}
+
+MappedEmbeddings map_current_embeddings(const Workspace& workspace, const std::string& model,
+                                        nn::LatentPooling pooling, std::uint64_t source_hash,
+                                        MappedEmbeddings::Checksum checksum) {
+  return open_current(workspace, model, pooling, source_hash, [checksum](const std::filesystem::path& p) {
+    return MappedEmbeddings::open(p, checksum);
+  });
+}
+
 void save_embeddings(const std::filesystem::path& path, const Embeddings& e) {
-  std::string payload(reinterpret_cast<const char*>(e.ids.data()), e.ids.size() * sizeof(std::int64_t));
-  payload.append(reinterpret_cast<const char*>(e.vectors.data()), e.vectors.size() * sizeof(float));
+  // One buffer, the header first and its checksum filled in last: at a million items the payload is
+  // 520 MB, and a payload string then header + payload was one more copy of it on every admin edit.
+  const std::size_t id_bytes = e.ids.size() * sizeof(std::int64_t);
+  const std::size_t vector_bytes = e.vectors.size() * sizeof(float);
+  std::string file;
+  file.reserve(sizeof(Header) + id_bytes + vector_bytes);
+  file.resize(sizeof(Header));
+  if (id_bytes > 0) file.append(reinterpret_cast<const char*>(e.ids.data()), id_bytes);
+  if (vector_bytes > 0) file.append(reinterpret_cast<const char*>(e.vectors.data()), vector_bytes);
   Header h{};
   std::memcpy(h.magic, kMagic, sizeof kMagic);
   h.version = kVersion;
@@ -101,13 +135,16 @@ void save_embeddings(const std::filesystem::path& path, const Embeddings& e) {
   h.count = e.ids.size();
   h.model_hash = e.model_hash;
   h.pooling = static_cast<std::uint32_t>(e.pooling);
-  h.checksum = fnv1a64(payload);
-  std::string file(reinterpret_cast<const char*>(&h), sizeof h);
-  write_file_atomic(path, file + payload);
+  h.checksum = fnv1a64(std::string_view(file).substr(sizeof(Header)));
+  std::memcpy(file.data(), &h, sizeof h);
+  write_file_atomic(path, file);
 }
 
-Embeddings load_embeddings(const std::filesystem::path& path) {
-  const std::string bytes = read_file_bytes(path);
+MappedEmbeddings MappedEmbeddings::open(const std::filesystem::path& path, Checksum checksum) {
+  MappedEmbeddings out;
+  out.file_ = MappedFile(path);
+  out.path_ = path;
+  const auto bytes = out.file_.bytes();
   auto corrupt = [&](const std::string& why) {
     return Error(
         fmt::format("{}: not a valid embeddings file ({}); run `mystyle embed` again", path.string(), why),
@@ -126,22 +163,55 @@ Embeddings load_embeddings(const std::filesystem::path& path) {
   const std::size_t payload = bytes.size() - sizeof(Header);
   if (payload % row_bytes != 0 || payload / row_bytes != h.count)
     throw corrupt("size does not match the header");
-  if (fnv1a64(std::string_view(bytes).substr(sizeof(Header))) != h.checksum)
-    throw corrupt("checksum mismatch");
+  out.checksum_ = h.checksum;
+  if (checksum == Checksum::kNow) out.verify();
   if (h.pooling != static_cast<std::uint32_t>(nn::LatentPooling::kFlat) &&
       h.pooling != static_cast<std::uint32_t>(nn::LatentPooling::kMean)) {
     throw corrupt(fmt::format("unknown pooling {}", h.pooling));
   }
+  out.dim_ = static_cast<int>(h.dim);
+  out.model_hash_ = h.model_hash;
+  out.pooling_ = static_cast<nn::LatentPooling>(h.pooling);
+  if (h.count == 0) return out;  // memcpy into an empty vector's null data() is undefined (UBSan)
+  out.ids_.resize(h.count);
+  std::memcpy(out.ids_.data(), bytes.data() + sizeof(Header), h.count * sizeof(std::int64_t));
+  // The mapping is page-aligned and the header 44 bytes, so the vectors start 4-byte aligned.
+  static_assert(sizeof(Header) % alignof(float) == 0);
+  out.vectors_ =
+      reinterpret_cast<const float*>(bytes.data() + sizeof(Header) + h.count * sizeof(std::int64_t));
+  return out;
+}
+
+void MappedEmbeddings::verify() const {
+  const auto bytes = file_.bytes();
+  const std::string_view payload(reinterpret_cast<const char*>(bytes.data()) + sizeof(Header),
+                                 bytes.size() - sizeof(Header));
+  if (fnv1a64(payload) != checksum_) {
+    throw Error(fmt::format("{}: not a valid embeddings file (checksum mismatch); run `mystyle embed` again",
+                            path_.string()),
+                ErrorKind::kCorrupt);
+  }
+}
+
+EmbeddingsView MappedEmbeddings::view() const {
+  EmbeddingsView v;
+  v.dim = dim_;
+  v.model_hash = model_hash_;
+  v.pooling = pooling_;
+  v.ids = ids_;
+  if (vectors_ != nullptr) v.vectors = {vectors_, ids_.size() * static_cast<std::size_t>(dim_)};
+  return v;
+}
+
+Embeddings load_embeddings(const std::filesystem::path& path) {
+  const MappedEmbeddings mapped = MappedEmbeddings::open(path);
+  const EmbeddingsView v = mapped.view();
   Embeddings e;
-  e.dim = static_cast<int>(h.dim);
-  e.model_hash = h.model_hash;
-  e.pooling = static_cast<nn::LatentPooling>(h.pooling);
-  if (h.count == 0) return e;  // memcpy into an empty vector's null data() is undefined (UBSan)
-  e.ids.resize(h.count);
-  e.vectors.resize(h.count * h.dim);
-  std::memcpy(e.ids.data(), bytes.data() + sizeof(Header), h.count * sizeof(std::int64_t));
-  std::memcpy(e.vectors.data(), bytes.data() + sizeof(Header) + h.count * sizeof(std::int64_t),
-              e.vectors.size() * sizeof(float));
+  e.dim = v.dim;
+  e.model_hash = v.model_hash;
+  e.pooling = v.pooling;
+  e.ids.assign(v.ids.begin(), v.ids.end());
+  e.vectors.assign(v.vectors.begin(), v.vectors.end());
   return e;
 }
 

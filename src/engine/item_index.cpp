@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
@@ -46,7 +47,7 @@ IndexKind parse_index_kind(const std::string& name) {
   throw Error(fmt::format("unknown index kind '{}': expected exact or hnsw", name));
 }
 
-IndexSync sync_index(const Workspace& workspace, const std::string& model, const Embeddings& embeddings,
+IndexSync sync_index(const Workspace& workspace, const std::string& model, const EmbeddingsView& embeddings,
                      IndexKind kind, index::Metric metric) {
   IndexSync sync;
   std::string name = fmt::format("{}-{}-{}", model, pooling_name(embeddings.pooling), index_kind_name(kind));
@@ -74,7 +75,7 @@ IndexSync sync_index(const Workspace& workspace, const std::string& model, const
   const std::vector<std::int64_t> present = index_ids(*sync.index);
   // The usual case, a saved index of these very embeddings (both in id order): no need for the hash
   // sets below, a million ids each at scale, on every server start.
-  if (!sync.rebuilt && present == embeddings.ids) return sync;
+  if (!sync.rebuilt && std::ranges::equal(present, embeddings.ids)) return sync;
   const std::unordered_set<std::int64_t> wanted(embeddings.ids.begin(), embeddings.ids.end());
   const std::unordered_set<std::int64_t> have(present.begin(), present.end());
   std::vector<std::int64_t> gone;

@@ -174,7 +174,7 @@ EmbedReport embed_catalog_views(const Workspace& workspace, const std::string& m
 }
 
 std::optional<Embeddings> load_current_views(const Workspace& workspace, const std::string& model,
-                                             const Embeddings& items, std::string* stale) {
+                                             const EmbeddingsView& items, std::string* stale) {
   const auto path = views_file(workspace, model, items.pooling);
   if (!std::filesystem::exists(path)) return std::nullopt;
   Embeddings views = load_embeddings(path);
@@ -201,7 +201,7 @@ std::vector<index::Neighbor> fold_views(std::span<const index::Neighbor> neighbo
   return items;
 }
 
-Embeddings merge_views(const Embeddings& items, const Embeddings& views) {
+Embeddings merge_views(const EmbeddingsView& items, const EmbeddingsView& views) {
   if (items.dim != views.dim) {
     throw Error(fmt::format("views have {} numbers per row, the items {}", views.dim, items.dim),
                 ErrorKind::kCorrupt);

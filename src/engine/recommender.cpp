@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <future>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -64,7 +65,7 @@ nlohmann::json item_json(const catalog::Item& item) {
 
 Recommender::Recommender(recommend::OutfitGraph graph, nn::Model model,
                          std::unique_ptr<index::VectorIndex> index, RecommenderConfig config,
-                         int views_per_item, MatchCalibration calibration, Embeddings embeddings)
+                         int views_per_item, MatchCalibration calibration, MappedEmbeddings embeddings)
     : graph_(std::move(graph)),
       model_(std::move(model)),
       index_(std::move(index)),
@@ -81,19 +82,30 @@ Recommender::Recommender(recommend::OutfitGraph graph, nn::Model model,
 
 std::unique_ptr<Recommender> Recommender::open(const Workspace& workspace, const RecommenderConfig& config) {
   auto [model, source_hash] = load_embedding_model(workspace, config.model);
-  Embeddings embeddings = load_current_embeddings(workspace, config.model, config.pooling, source_hash);
-  // The items' edited views, when embedded for this very model file (else the items alone).
-  std::optional<Embeddings> views;
-  if (config.use_views) {
-    std::string stale;
-    views = load_current_views(workspace, config.model, embeddings, &stale);
-    if (!stale.empty()) spdlog::warn("{}; not used", stale);
-  }
-  IndexSync sync = views ? sync_index(workspace, config.model + "-views", merge_views(embeddings, *views),
-                                      config.index, config.hnsw_metric)
-                         : sync_index(workspace, config.model, embeddings, config.index, config.hnsw_metric);
+  // Mapped, not copied: a start reads the ids, the pages the calibration samples and, when the saved
+  // index is not current, the rows it lacks (docs/benchmarks.md, "A million items").
+  MappedEmbeddings mapped = map_current_embeddings(workspace, config.model, config.pooling, source_hash,
+                                                   MappedEmbeddings::Checksum::kLater);
+  const EmbeddingsView embeddings = mapped.view();
+  // The embeddings' checksum and the index (loaded, or brought in line and saved) on a second thread
+  // while the catalog loads: at a million items about 5 s (1 s and the HNSW index's 4 s) beside the
+  // catalog's 6 s, which a start did one after the other. The index is not touched before the
+  // checksum has passed, so a damaged file never reaches it.
+  std::optional<Embeddings> views;  // the items' edited views, when embedded for this very model file
+  std::string stale_views;
+  auto index_job = std::async(std::launch::async, [&]() -> IndexSync {
+    mapped.verify();
+    if (config.use_views) views = load_current_views(workspace, config.model, embeddings, &stale_views);
+    return views ? sync_index(workspace, config.model + "-views", merge_views(embeddings, *views),
+                              config.index, config.hnsw_metric)
+                 : sync_index(workspace, config.model, embeddings, config.index, config.hnsw_metric);
+  });
+  // Should the catalog not load, unwinding destroys the job's future, which waits for it (std::async's
+  // does): its references into this frame stay valid.
   catalog::Catalog cat(workspace.root());
   recommend::OutfitGraph graph = recommend::OutfitGraph::load(cat);
+  IndexSync sync = index_job.get();
+  if (!stale_views.empty()) spdlog::warn("{}; not used", stale_views);
   std::vector<std::string> types(embeddings.size());
   for (std::size_t i = 0; i < embeddings.size(); ++i) {
     if (const catalog::Item* item = graph.item(embeddings.ids[i])) types[i] = item->type;
@@ -103,7 +115,7 @@ std::unique_ptr<Recommender> Recommender::open(const Workspace& workspace, const
                               kCalibrationPairs, kCalibrationSeed);
   auto recommender = std::unique_ptr<Recommender>(
       new Recommender(std::move(graph), std::move(model), std::move(sync.index), config,
-                      views ? static_cast<int>(kViewStride) : 1, std::move(calibration), std::move(embeddings)));
+                      views ? static_cast<int>(kViewStride) : 1, std::move(calibration), std::move(mapped)));
   recommender->source_hash_ = source_hash;
   if (config.use_colour_model && config.pooling == nn::LatentPooling::kFlat) {
     std::string stale;
@@ -127,9 +139,10 @@ cv::Mat Recommender::decode(std::span<const std::uint8_t> image_bytes, const std
 int Recommender::decode_min_side_px() const { return image::decode_min_side_px(preprocess_); }
 
 std::span<const float> Recommender::item_embedding(std::int64_t item_id) const {
-  const auto it = std::ranges::lower_bound(embeddings_.ids, item_id);
-  if (it == embeddings_.ids.end() || *it != item_id) return {};
-  return embeddings_.row(static_cast<std::size_t>(it - embeddings_.ids.begin()));
+  const EmbeddingsView e = embeddings_.view();
+  const auto it = std::ranges::lower_bound(e.ids, item_id);
+  if (it == e.ids.end() || *it != item_id) return {};
+  return e.row(static_cast<std::size_t>(it - e.ids.begin()));
 }
 
 void RecommendRequest::validate() const {

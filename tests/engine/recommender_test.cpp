@@ -8,14 +8,15 @@
 #include <set>
 
 #include "engine_fixture.h"
-#include "support/mango_workspace.h"
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/photo_views.h"
-#include "mystyle/train/family.h"
 #include "mystyle/image/decode.h"
 #include "mystyle/image/preprocess.h"
+#include "mystyle/index/index_io.h"
+#include "mystyle/train/family.h"
+#include "support/mango_workspace.h"
 
 namespace mystyle::engine {
 namespace {
@@ -137,6 +138,38 @@ TEST_F(RecommenderTest, StaleEmbeddingsAreRefused) {
   } catch (const Error& err) {
     EXPECT_NE(std::string(err.what()).find("mystyle embed"), std::string::npos) << err.what();
   }
+}
+
+// The embeddings' checksum is checked beside the catalog's load (on a second thread): a damaged vector
+// is still refused, and the saved index is neither rebuilt from it nor rewritten.
+TEST_F(RecommenderTest, DamagedEmbeddingsAreRefusedAndLeaveTheIndexAlone) {
+  testing::TempDir copy;
+  std::filesystem::copy(ws_->path(), copy.path(), std::filesystem::copy_options::recursive);
+  const Workspace w(copy.path());
+  RecommenderConfig config = seed64();
+  config.use_views = false;
+  (void)Recommender::open(w, config);  // the index saved, current
+  const auto index_file = w.root() / "index" / "seed64-flat-exact.idx";
+  ASSERT_TRUE(std::filesystem::exists(index_file));
+  // Drop the last item's row from the index so that a start would add it back (and save) if it went on.
+  {
+    auto index = index::load_index(index_file);
+    const Embeddings e = load_embeddings(w.embeddings_file("seed64", "flat"));
+    ASSERT_EQ(index->remove(std::span(e.ids).last(1)), 1u);
+    index::save_index(*index, index_file);
+  }
+  const std::string index_bytes = read_file_bytes(index_file);
+  std::string bytes = read_file_bytes(w.embeddings_file("seed64", "flat"));
+  bytes[bytes.size() - 1] ^= 0x40;  // the last vector's last byte
+  write_file_atomic(w.embeddings_file("seed64", "flat"), bytes);
+  try {
+    (void)Recommender::open(w, config);
+    FAIL();
+  } catch (const Error& err) {
+    EXPECT_EQ(err.kind(), ErrorKind::kCorrupt);
+    EXPECT_NE(std::string(err.what()).find("checksum"), std::string::npos) << err.what();
+  }
+  EXPECT_EQ(read_file_bytes(index_file), index_bytes);
 }
 
 // With the items' edited views embedded, the index holds four entries per item, results are folded

@@ -29,7 +29,7 @@ struct IndexSync {
 
 /// Opens or builds the index for `embeddings` (made by `model`), synchronises it, and saves it
 /// back atomically when anything changed.
-IndexSync sync_index(const Workspace& workspace, const std::string& model, const Embeddings& embeddings, IndexKind kind,
-                     index::Metric metric);
+IndexSync sync_index(const Workspace& workspace, const std::string& model, const EmbeddingsView& embeddings,
+                     IndexKind kind, index::Metric metric);
 
 }  // namespace mystyle::engine

@@ -50,7 +50,7 @@ EmbedReport embed_catalog_views(const Workspace& workspace, const std::string& m
 /// model and pipeline (and dim) as `items`; otherwise nothing, with the reason in `stale` (left
 /// empty when there is simply no file).
 std::optional<Embeddings> load_current_views(const Workspace& workspace, const std::string& model,
-                                             const Embeddings& items, std::string* stale = nullptr);
+                                             const EmbeddingsView& items, std::string* stale = nullptr);
 
 /// Search results over view ids folded back to items, best first: an item appears once, at its
 /// closest view, and at most `k` items are kept. When `views` is not null it receives, per kept
@@ -60,6 +60,6 @@ std::vector<index::Neighbor> fold_views(std::span<const index::Neighbor> neighbo
 
 /// The items' own vectors (as view 0) and their edited views, as one Embeddings keyed by view ids
 /// (ascending). Views of items absent from `items` are left out.
-Embeddings merge_views(const Embeddings& items, const Embeddings& views);
+Embeddings merge_views(const EmbeddingsView& items, const EmbeddingsView& views);
 
 }  // namespace mystyle::engine

@@ -142,7 +142,8 @@ class Recommender {
                                     const RecommendRequest& request);
 
   Recommender(recommend::OutfitGraph graph, nn::Model model, std::unique_ptr<index::VectorIndex> index,
-              RecommenderConfig config, int views_per_item, MatchCalibration calibration, Embeddings embeddings);
+              RecommenderConfig config, int views_per_item, MatchCalibration calibration,
+              MappedEmbeddings embeddings);
 
   recommend::OutfitGraph graph_;
   nn::Model model_;
@@ -153,7 +154,8 @@ class Recommender {
   std::vector<std::string> categories_;
   int views_per_item_ = 1;
   MatchCalibration calibration_;
-  Embeddings embeddings_;  ///< the items' own codes (ids ascending), for item_embedding()
+  /// The items' own codes (ids ascending), for item_embedding(): the embeddings file, mapped.
+  MappedEmbeddings embeddings_;
   std::uint64_t source_hash_ = 0;
   std::optional<AttributeModel> attributes_;
 };
