@@ -135,6 +135,8 @@ std::array<bool, kColumnCount> beats(const RetrievalRow& row, const BestBaseline
 
 }  // namespace
 
+namespace {
+
 /// The ranking the product serves with a colour model: each item's cosine neighbours among `ids`, the
 /// first colour.candidates reordered by the colour model's reading of the item's own photo (the
 /// cached image the model saw, as a query's seen_rgb8) and the neighbours' catalog family and type.
@@ -194,6 +196,8 @@ RetrievalRow evaluate_colour_model(const std::string& name, const engine::Attrib
   return evaluate_rankings(fmt::format("{} + colour model (served)", name), "cosine",
                            ranked, labels, k);
 }
+
+}  // namespace
 
 RetrievalReport run_retrieval(const engine::Workspace& workspace, const RetrievalOptions& options) {
   RetrievalReport report;

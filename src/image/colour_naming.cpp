@@ -4,11 +4,36 @@
 #include <array>
 #include <cmath>
 #include <cstdlib>
+#include <vector>
 #include <opencv2/imgproc.hpp>
 
 #include "mystyle/core/error.h"
 
 namespace mystyle::image {
+namespace {
+
+/// The centre weight of every pixel of a rows x cols image (see the header), computed once per size
+/// and thread: the per-pixel exp and hypot were a third of a query's colour reading.
+const std::vector<double>& centre_weights(int rows, int cols) {
+  thread_local int cached_rows = -1, cached_cols = -1;
+  thread_local std::vector<double> weights;
+  if (rows != cached_rows || cols != cached_cols) {
+    weights.resize(static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols));
+    const double cx = (cols - 1) / 2.0, cy = (rows - 1) / 2.0, half = std::max(1.0, std::min(cx, cy));
+    for (int y = 0; y < rows; ++y) {
+      for (int x = 0; x < cols; ++x) {
+        const double r = std::hypot(x - cx, y - cy) / half;
+        weights[static_cast<std::size_t>(y) * static_cast<std::size_t>(cols) + static_cast<std::size_t>(x)] =
+            std::exp(-1.5 * r * r);
+      }
+    }
+    cached_rows = rows;
+    cached_cols = cols;
+  }
+  return weights;
+}
+
+}  // namespace
 
 std::vector<float> colour_naming_features(const cv::Mat& rgb) {
   if (rgb.empty() || rgb.type() != CV_8UC3) {
@@ -37,13 +62,12 @@ std::vector<float> colour_naming_features(const cv::Mat& rgb) {
   constexpr int B = kColourNamingBins;
   std::vector<float> f(kColourNamingDim, 0.0f);
   double total = 0, frame = 0;
-  const double cx = (cols - 1) / 2.0, cy = (rows - 1) / 2.0, half = std::max(1.0, std::min(cx, cy));
+  const std::vector<double>& centre = centre_weights(rows, cols);
   for (int y = 0; y < rows; ++y) {
     const auto* row = rgb.ptr<cv::Vec3b>(y);
     const auto* lrow = lab.ptr<cv::Vec3b>(y);
     for (int x = 0; x < cols; ++x) {
-      const double r = std::hypot(x - cx, y - cy) / half;
-      const double w = std::exp(-1.5 * r * r);
+      const double w = centre[static_cast<std::size_t>(y) * static_cast<std::size_t>(cols) + static_cast<std::size_t>(x)];
       frame += w;
       int d = 0;
       for (int c = 0; c < 3; ++c) d = std::max(d, std::abs(int{row[x][c]} - backdrop[c]));
