@@ -63,6 +63,9 @@ void add_train(CLI::App& app) {
   cmd->add_option("--max-items", o.max_items,
                   "Use only the first N items with a photo (parse: N photos of each split; quick runs)");
   cmd->add_option("--data", o.data, "parse: the CCP folder (default: $MYSTYLE_DATASETS/ccp)");
+  cmd->add_flag("--validation-run", o.validation_run,
+                "parse: choose settings on a seeded fifth of the training photos (evaluated on them, not on "
+                "the held-out photos)");
   cmd->add_flag("--json", args->json, "Print the report as JSON");
   cmd->callback([args, cmd] {
     train::OptionSet given = 0;

@@ -59,7 +59,8 @@ cv::Mat classes_from_logits(std::span<const float> logits, int side, cv::Size si
 
 cv::Mat refined_classes_from_logits(std::span<const float> logits, int side, const cv::Mat& rgb) {
   const auto plane = static_cast<std::size_t>(side) * static_cast<std::size_t>(side);
-  if (logits.size() != kParseClasses * plane) throw Error("refined_classes_from_logits: logits of the wrong size");
+  if (logits.size() != kParseClasses * plane)
+    throw Error("refined_classes_from_logits: logits of the wrong size");
   // Probabilities (softmax over the classes), the planes side by side as one image.
   cv::Mat probs(side, side, CV_32FC(kParseClasses));
   for (std::size_t i = 0; i < plane; ++i) {
@@ -71,8 +72,9 @@ cv::Mat refined_classes_from_logits(std::span<const float> logits, int side, con
     for (std::size_t c = 0; c < kParseClasses; ++c) px[c] /= z;
   }
   const int longer = std::max(rgb.cols, rgb.rows), work_side = std::min(longer, kRefineSide);
-  const cv::Size work(std::max(1, static_cast<int>(std::lround(static_cast<double>(rgb.cols) * work_side / longer))),
-                      std::max(1, static_cast<int>(std::lround(static_cast<double>(rgb.rows) * work_side / longer))));
+  const cv::Size work(
+      std::max(1, static_cast<int>(std::lround(static_cast<double>(rgb.cols) * work_side / longer))),
+      std::max(1, static_cast<int>(std::lround(static_cast<double>(rgb.rows) * work_side / longer))));
   cv::Mat guide, scaled, filtered;
   cv::resize(rgb, guide, work, 0, 0, cv::INTER_AREA);
   cv::resize(probs, scaled, work, 0, 0, cv::INTER_LINEAR);
@@ -90,7 +92,8 @@ cv::Mat refined_classes_from_logits(std::span<const float> logits, int side, con
   for (int c = 0; c < kParseClasses; ++c) {
     if (!is_garment(static_cast<ParseClass>(c))) continue;
     const cv::Mat was = plain == c;
-    if (cv::countNonZero(was) >= min_pixels && cv::countNonZero(classes == c) < min_pixels) classes.setTo(c, was);
+    if (cv::countNonZero(was) >= min_pixels && cv::countNonZero(classes == c) < min_pixels)
+      classes.setTo(c, was);
   }
   if (classes.size() == rgb.size()) return classes;
   cv::Mat full;
@@ -149,6 +152,27 @@ std::vector<ParsePiece> pieces_of(const cv::Mat& classes) {
   return pieces;
 }
 
+void parse_input(const cv::Mat& rgb, int side, int channels, std::span<float> out) {
+  const auto plane = static_cast<std::size_t>(side) * static_cast<std::size_t>(side);
+  if ((channels != 3 && channels != kParseInputWithPosition) ||
+      out.size() != static_cast<std::size_t>(channels) * plane) {
+    throw Error(
+        fmt::format("parse_input: {} floats for {} channels of {}x{}", out.size(), channels, side, side));
+  }
+  image::squeeze_to_chw(rgb, side, out.first(3 * plane));
+  if (channels == 3) return;
+  float* rows = out.data() + 3 * plane;
+  float* cols = rows + plane;
+  for (int y = 0; y < side; ++y) {
+    for (int x = 0; x < side; ++x) {
+      const auto i =
+          static_cast<std::size_t>(y) * static_cast<std::size_t>(side) + static_cast<std::size_t>(x);
+      rows[i] = (2.0f * static_cast<float>(y) + 1.0f) / static_cast<float>(side) - 1.0f;
+      cols[i] = (2.0f * static_cast<float>(x) + 1.0f) / static_cast<float>(side) - 1.0f;
+    }
+  }
+}
+
 Parser::Parser(nn::Model model) : model_(std::move(model)) {}
 
 std::unique_ptr<Parser> Parser::open(const Workspace& workspace) {
@@ -164,6 +188,13 @@ std::unique_ptr<Parser> Parser::open(const Workspace& workspace) {
                             path.string(), out.channels, out.width, out.height, kParseClasses),
                 ErrorKind::kCorrupt);
   }
+  if (const int in = model.spec().in_channels; in != 3 && in != kParseInputWithPosition) {
+    throw Error(
+        fmt::format("{}: takes {} input planes, not 3 (a photo) or {} (a photo and its position): not a "
+                    "parse model",
+                    path.string(), in, kParseInputWithPosition),
+        ErrorKind::kCorrupt);
+  }
   model.set_serving(true);
   return std::unique_ptr<Parser>(new Parser(std::move(model)));
 }
@@ -171,9 +202,10 @@ std::unique_ptr<Parser> Parser::open(const Workspace& workspace) {
 ParseResult Parser::parse(const cv::Mat& rgb) {
   const auto t = std::chrono::steady_clock::now();
   const int side = model_.spec().image_side_px, out_side = model_.output_shape().height;
-  std::vector<float> input(static_cast<std::size_t>(3 * side * side));
+  const int channels = model_.spec().in_channels;
+  std::vector<float> input(static_cast<std::size_t>(channels * side * side));
   std::vector<float> logits(static_cast<std::size_t>(model_.output_shape().size()));
-  image::squeeze_to_chw(rgb, side, input);
+  parse_input(rgb, side, channels, input);
   {
     std::lock_guard lock(mutex_);
     nn::set_num_threads(1);  // one photo: one thread is fastest, and a server runs many at once
@@ -195,11 +227,13 @@ ParseResult Parser::parse(const cv::Mat& rgb) {
       for (int gx = 0; gx < out_side; ++gx) {
         const int x = std::min(rgb.cols - 1, static_cast<int>((gx + 0.5) * rgb.cols / out_side));
         if (m[x] == 0) continue;
-        const std::size_t i = static_cast<std::size_t>(gy) * static_cast<std::size_t>(out_side) + static_cast<std::size_t>(gx);
+        const std::size_t i =
+            static_cast<std::size_t>(gy) * static_cast<std::size_t>(out_side) + static_cast<std::size_t>(gx);
         float top = logits[i];
         for (std::size_t k = 1; k < kParseClasses; ++k) top = std::max(top, logits[k * plane + i]);
         double z = 0;
-        for (std::size_t k = 0; k < kParseClasses; ++k) z += std::exp(static_cast<double>(logits[k * plane + i] - top));
+        for (std::size_t k = 0; k < kParseClasses; ++k)
+          z += std::exp(static_cast<double>(logits[k * plane + i] - top));
         sum += std::exp(static_cast<double>(logits[c * plane + i] - top)) / z;
         ++n;
       }

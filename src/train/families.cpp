@@ -19,7 +19,7 @@ namespace mystyle::train {
 namespace {
 
 /// Every option and its flag, in --help order.
-constexpr std::array<OptionFlag, 13> kOptions = {{{Option::kEpochs, "--epochs"},
+constexpr std::array<OptionFlag, 14> kOptions = {{{Option::kEpochs, "--epochs"},
                                                   {Option::kBatch, "--batch"},
                                                   {Option::kLearningRate, "--lr"},
                                                   {Option::kSeed, "--seed"},
@@ -31,7 +31,8 @@ constexpr std::array<OptionFlag, 13> kOptions = {{{Option::kEpochs, "--epochs"},
                                                   {Option::kTextureBackgrounds, "--texture-backgrounds"},
                                                   {Option::kMaxItems, "--max-items"},
                                                   {Option::kThreads, "--threads"},
-                                                  {Option::kData, "--data"}}};
+                                                  {Option::kData, "--data"},
+                                                  {Option::kValidationRun, "--validation-run"}}};
 
 /// What every image family takes.
 constexpr OptionSet kImageOptions = Option::kEpochs | Option::kBatch | Option::kLearningRate | Option::kSeed |
@@ -72,7 +73,7 @@ const std::array<Family, 6> kFamilies = {{
      "models/parse.model, .checkpoint; reports/parse/ (history.csv, loss_curve.png, overlays.png, examples.png, "
      "train.json)",
      Option::kEpochs | Option::kBatch | Option::kLearningRate | Option::kSeed | Option::kSplitSeed |
-         Option::kResume | Option::kMaxItems | Option::kThreads | Option::kData,
+         Option::kResume | Option::kMaxItems | Option::kThreads | Option::kData | Option::kValidationRun,
      run_parse_family, nullptr},
 }};
 // clang-format on
@@ -107,6 +108,7 @@ OptionSet options_set(const TrainOptions& o) {
   mark(o.max_items != d.max_items, Option::kMaxItems);
   mark(o.threads != d.threads, Option::kThreads);
   mark(o.data != d.data, Option::kData);
+  mark(o.validation_run != d.validation_run, Option::kValidationRun);
   return set;
 }
 

@@ -96,14 +96,23 @@ std::vector<EpochRecord> read_history(const std::filesystem::path& path, int up_
 
 }  // namespace
 
-ParseData load_parse_data(const std::filesystem::path& root, std::uint64_t split_seed,
-                          std::size_t max_photos) {
+bool ccp_validation(std::string_view photo_id, std::uint64_t split_seed) {
+  return ccp_held_out(photo_id, split_seed ^ 0x56414c49ull);  // "VALI": another fifth, drawn apart
+}
+
+ParseData load_parse_data(const std::filesystem::path& root, std::uint64_t split_seed, std::size_t max_photos,
+                          bool validation) {
   const CcpSet set = load_ccp(root);
   ParseData data;
+  data.validation = validation;
   Progress progress("reading CCP photos", static_cast<std::int64_t>(set.annotated.size()), "photos");
   for (const CcpPhoto& p : set.annotated) {
     const bool held = ccp_held_out(p.id, split_seed);
-    auto& part = held ? data.held_out : data.train;
+    if (validation && held) {  // never read in a validation run
+      progress.advance();
+      continue;
+    }
+    auto& part = (validation ? ccp_validation(p.id, split_seed) : held) ? data.held_out : data.train;
     if (max_photos == 0 || part.size() < max_photos) part.push_back(load_parsed_photo(set, p));
     progress.advance();
   }
@@ -201,8 +210,8 @@ void squeeze_labels(const cv::Mat& classes, int out_side, std::span<std::int8_t>
 
 /// One photo (RGB and its classes) as a training example, edited with `rng`: input [3, side, side] and
 /// labels [out_side, out_side].
-void make_example(cv::Mat rgb, cv::Mat classes, int side, int out_side, nn::Rng& rng, std::span<float> input,
-                  std::span<std::int8_t> labels) {
+void make_example(cv::Mat rgb, cv::Mat classes, int side, int channels, int out_side, nn::Rng& rng,
+                  std::span<float> input, std::span<std::int8_t> labels) {
   {
     // A random window of 70-100% of the photo's height (its own aspect), anywhere in the photo.
     const float scale = rng.uniform(0.7f, 1.0f);
@@ -218,7 +227,7 @@ void make_example(cv::Mat rgb, cv::Mat classes, int side, int out_side, nn::Rng&
       cv::flip(classes, classes, 1);
     }
   }
-  image::squeeze_to_chw(rgb, side, input);
+  engine::parse_input(rgb, side, channels, input);
   {
     // Light and colour as street photos vary: exposure, contrast, a colour cast.
     const float gain = rng.uniform(0.7f, 1.3f), contrast = rng.uniform(0.8f, 1.2f);
@@ -292,8 +301,8 @@ cv::Mat blend(const cv::Mat& rgb, const cv::Mat& classes) {
 /// The model's logits for `photos[indices]` in batches, each handed to `use(index, logits)`.
 template <typename Use>
 void predict(nn::Model& model, const std::vector<ParsedPhoto>& photos, int batch, Use&& use) {
-  const int side = model.spec().image_side_px;
-  const auto in_size = static_cast<std::size_t>(3 * side * side);
+  const int side = model.spec().image_side_px, channels = model.spec().in_channels;
+  const auto in_size = static_cast<std::size_t>(channels * side * side);
   const auto out_size = static_cast<std::size_t>(model.output_shape().size());
   std::vector<float> in, out;
   for (std::size_t start = 0; start < photos.size(); start += static_cast<std::size_t>(batch)) {
@@ -301,7 +310,7 @@ void predict(nn::Model& model, const std::vector<ParsedPhoto>& photos, int batch
     in.resize(n * in_size);
     out.resize(n * out_size);
     for (std::size_t i = 0; i < n; ++i) {
-      image::squeeze_to_chw(photos[start + i].rgb, side, std::span(in).subspan(i * in_size, in_size));
+      engine::parse_input(photos[start + i].rgb, side, channels, std::span(in).subspan(i * in_size, in_size));
     }
     model.reconstruct(in, static_cast<int>(n), out);
     for (std::size_t i = 0; i < n; ++i)
@@ -524,7 +533,7 @@ TrainSummary run_parse_family(const Workspace& workspace, const TrainOptions& op
   const int epochs = has(given, Option::kEpochs) ? options.epochs : kDefaultEpochs;
   const int batch = has(given, Option::kBatch) ? options.batch_size : 16;
   const double lr = has(given, Option::kLearningRate) ? options.learning_rate : 2e-3;
-  const ParseData data = load_parse_data(root, options.split_seed, options.max_items);
+  const ParseData data = load_parse_data(root, options.split_seed, options.max_items, options.validation_run);
   const std::vector<float> weights = class_weights(data.train);
   const CatalogGarments garments =
       load_catalog_garments(workspace.root(), options.split_seed, kStudioPerClass, kStudioCheckPerClass, options.seed);
@@ -548,7 +557,7 @@ TrainSummary run_parse_family(const Workspace& workspace, const TrainOptions& op
                               : static_cast<std::size_t>(std::lround(kStudioShare * static_cast<double>(data.train.size())));
 
   nn::Model model(spec, options.seed);
-  const int side = spec.image_side_px, out_side = model.output_shape().height;
+  const int side = spec.image_side_px, channels = spec.in_channels, out_side = model.output_shape().height;
   if (model.output_shape().channels != kParseClasses || model.output_shape().width != out_side) {
     throw Error(fmt::format("model spec '{}' gives {} planes of {}x{}, not {} square class planes", kFamily,
                             model.output_shape().channels, model.output_shape().width, out_side,
@@ -575,9 +584,11 @@ TrainSummary run_parse_family(const Workspace& workspace, const TrainOptions& op
   detail::EarlyStopping best(0.0);
   for (const auto& h : history) best.update(h.epoch, h.val_loss);
   spdlog::info(
-      "training {} on {} CCP photos ({} held out, never used) and {} studio photos of training designs ({} an "
+      "training {} on {} CCP photos ({} {}) and {} studio photos of training designs ({} an "
       "epoch; {} held-out designs for the studio check), {}x{} in, {}x{} classes out, batch {}, lr {}, {} threads",
-      kFamily, data.train.size(), data.held_out.size(), garments.train.size(), studio_per_epoch,
+      kFamily, data.train.size(), data.held_out.size(),
+      data.validation ? "validation photos from the training photos; the held-out photos not read" : "held out, never used",
+      garments.train.size(), studio_per_epoch,
       garments.held_out.size(), side, side, out_side, out_side, batch, lr, threads);
   // A garment of class c, drawn by the run's generator.
   const auto garment_of = [&](ParseClass c) -> const StudioGarment& {
@@ -590,12 +601,12 @@ TrainSummary run_parse_family(const Workspace& workspace, const TrainOptions& op
       const StudioGarment& g = garment_of(catalog_classes[rng.below(catalog_classes.size())]);
       cv::Mat classes = cv::Mat::zeros(g.mask.size(), CV_8UC1);
       classes.setTo(static_cast<int>(g.cls), g.mask);
-      make_example(g.rgb, classes, side, out_side, rng, input, label);
+      make_example(g.rgb, classes, side, channels, out_side, rng, input, label);
       return;
     }
     const ParsedPhoto& p = data.train[i];
     if (catalog_classes.empty() || rng.uniform_float() >= kPasteChance) {
-      make_example(p.rgb, p.classes, side, out_side, rng, input, label);
+      make_example(p.rgb, p.classes, side, channels, out_side, rng, input, label);
       return;
     }
     const bool of_worn = !worn[i].empty() && rng.uniform_float() < kPasteWornChance;
@@ -603,10 +614,10 @@ TrainSummary run_parse_family(const Workspace& workspace, const TrainOptions& op
                                  : catalog_classes[rng.below(catalog_classes.size())];
     const StudioGarment& g = garment_of(c);
     const PastedPhoto pasted = paste_garment(p.rgb, p.classes, g.rgb, g.mask, g.cls, rng);
-    make_example(pasted.rgb, pasted.classes, side, out_side, rng, input, label);
+    make_example(pasted.rgb, pasted.classes, side, channels, out_side, rng, input, label);
   };
 
-  const auto in_size = static_cast<std::size_t>(3 * side * side);
+  const auto in_size = static_cast<std::size_t>(channels * side * side);
   const auto plane = static_cast<std::size_t>(out_side * out_side);
   std::vector<float> inputs(static_cast<std::size_t>(batch) * in_size);
   std::vector<std::int8_t> labels(static_cast<std::size_t>(batch) * plane);
@@ -690,7 +701,7 @@ TrainSummary run_parse_family(const Workspace& workspace, const TrainOptions& op
     }
   }
   cv::imwrite((files.report_dir / "overlays.png").string(),
-              image_grid(rows, {"held-out photo", "CCP labels", "parse model"}, 1));
+              image_grid(rows, {data.validation ? "validation photo" : "held-out photo", "CCP labels", "parse model"}, 1));
 
   const ParseConfusion& ours = e.confusion[0];
   nlohmann::json doc = {
@@ -698,6 +709,7 @@ TrainSummary run_parse_family(const Workspace& workspace, const TrainOptions& op
       {"epochs", history.size()},
       {"train_photos", data.train.size()},
       {"held_out_photos", data.held_out.size()},
+      {"validation_run", data.validation},
       {"split_seed", options.split_seed},
       {"seed", options.seed},
       {"batch_size", batch},
@@ -722,9 +734,10 @@ TrainSummary run_parse_family(const Workspace& workspace, const TrainOptions& op
   TrainSummary s;
   s.json = doc.dump(2);
   s.lines.push_back(
-      fmt::format("{}: {} epochs on {} CCP photos and {} catalog studio photos; held out ({} photos): person vs background IoU "
+      fmt::format("{}: {} epochs on {} CCP photos and {} catalog studio photos; {} ({} photos): person vs background IoU "
                   "{:.3f}, garment mean IoU {:.3f}, pixels right {:.3f}",
-                  kFamily, history.size(), data.train.size(), garments.train.size(), data.held_out.size(),
+                  kFamily, history.size(), data.train.size(), garments.train.size(),
+                  data.validation ? "validation, from the training photos" : "held out", data.held_out.size(),
                   ours.foreground_iou(),
                   ours.garment_miou(), ours.pixel_accuracy()));
   std::string table = fmt::format("  {:<20} {:>8} {:>8}", "method", "person", "garments");

@@ -64,7 +64,7 @@ TEST(ParsePieces, NoGarmentNoPiece) {
 // the edge, the plain scaling keeps it where the coarse cells put it. The truth is the photo's own edge.
 TEST(ParseClassMap, EdgesFromThePhotoFollowItsEdge) {
   const int side = 16, edge_x = 60;  // the cells put the boundary at x = 64 (8 of 16 cells); the photo at 60
-  cv::Mat rgb(128, 128, CV_8UC3, cv::Scalar(200, 40, 40));  // a red top on the left ...
+  cv::Mat rgb(128, 128, CV_8UC3, cv::Scalar(200, 40, 40));                     // a red top on the left ...
   rgb(cv::Rect(edge_x, 0, 128 - edge_x, 128)).setTo(cv::Scalar(30, 60, 190));  // ... blue trousers right
   std::vector<float> logits(static_cast<std::size_t>(kParseClasses * side * side), 0.0f);
   const auto plane = static_cast<std::size_t>(side * side);
@@ -80,8 +80,9 @@ TEST(ParseClassMap, EdgesFromThePhotoFollowItsEdge) {
   ASSERT_EQ(refined.type(), CV_8UC1);
   cv::Mat truth(rgb.size(), CV_8UC1, cv::Scalar(static_cast<int>(ParseClass::kBottom)));
   truth(cv::Rect(0, 0, edge_x, 128)).setTo(static_cast<int>(ParseClass::kTop));
-  const int plain_wrong = cv::countNonZero(plain != truth), refined_wrong = cv::countNonZero(refined != truth);
-  EXPECT_EQ(plain_wrong, 4 * 128);  // the 4 columns between the photo's edge and the cells'
+  const int plain_wrong = cv::countNonZero(plain != truth),
+            refined_wrong = cv::countNonZero(refined != truth);
+  EXPECT_EQ(plain_wrong, 4 * 128);    // the 4 columns between the photo's edge and the cells'
   EXPECT_LE(refined_wrong, 1 * 128);  // at most one column off the photo's edge
   // Far from the edge both keep the logits' class; no class the logits do not give appears.
   EXPECT_EQ(refined.at<std::uint8_t>(64, 10), static_cast<int>(ParseClass::kTop));
@@ -90,6 +91,31 @@ TEST(ParseClassMap, EdgesFromThePhotoFollowItsEdge) {
                              (refined != static_cast<int>(ParseClass::kBottom))),
             0);
   EXPECT_THROW(refined_classes_from_logits(std::span(logits).first(10), side, rgb), Error);
+}
+
+TEST(ParseInput, PositionPlanesFollowThePhotoRowsAndColumns) {
+  cv::Mat rgb(60, 40, CV_8UC3, cv::Scalar(10, 128, 250));
+  const int side = 8;
+  const auto plane = static_cast<std::size_t>(side * side);
+  std::vector<float> plain(3 * plane), with(kParseInputWithPosition * plane);
+  parse_input(rgb, side, 3, plain);
+  parse_input(rgb, side, kParseInputWithPosition, with);
+  for (std::size_t i = 0; i < 3 * plane; ++i)
+    ASSERT_FLOAT_EQ(with[i], plain[i]) << i;  // the photo, as before
+  EXPECT_NEAR(plain[0], 10.0f / 255.0f, 1e-6f);
+  EXPECT_NEAR(plain[2 * plane], 250.0f / 255.0f, 1e-6f);
+  for (int y = 0; y < side; ++y) {
+    for (int x = 0; x < side; ++x) {
+      const auto i = static_cast<std::size_t>(y * side + x);
+      // Cell centres from -1 to 1: (2k + 1) / side - 1.
+      EXPECT_NEAR(with[3 * plane + i], (2.0 * y + 1) / side - 1, 1e-6) << y;
+      EXPECT_NEAR(with[4 * plane + i], (2.0 * x + 1) / side - 1, 1e-6) << x;
+    }
+  }
+  EXPECT_NEAR(with[3 * plane], -0.875, 1e-6);     // top row
+  EXPECT_NEAR(with[4 * plane - 1], 0.875, 1e-6);  // bottom row
+  EXPECT_THROW(parse_input(rgb, side, 4, with), Error);
+  EXPECT_THROW(parse_input(rgb, side, kParseInputWithPosition, plain), Error);
 }
 
 TEST(Parser, OpenWithoutAModelNamesTheTrainingCommand) {

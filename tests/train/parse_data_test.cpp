@@ -70,6 +70,27 @@ TEST(CcpData, NoHeldOutPhotoReachesTraining) {
   EXPECT_EQ(first.rgb.size(), first.classes.size());
 }
 
+TEST(CcpData, AValidationRunNeverReadsAHeldOutPhoto) {
+  MYSTYLE_REQUIRE_DATASET(root, "ccp");
+  const ParseData full = load_parse_data(root, 1, 0);
+  const ParseData data = load_parse_data(root, 1, 0, /*validation=*/true);
+  EXPECT_TRUE(data.validation);
+  std::set<std::string> training_photos, train;
+  for (const auto& p : full.train) training_photos.insert(p.id);
+  for (const auto& p : data.train) {
+    EXPECT_TRUE(training_photos.contains(p.id)) << p.id;
+    EXPECT_FALSE(ccp_validation(p.id, 1)) << p.id;
+    train.insert(p.id);
+  }
+  for (const auto& p : data.held_out) {  // the validation photos
+    EXPECT_TRUE(training_photos.contains(p.id)) << p.id << " is not a training photo";
+    EXPECT_TRUE(ccp_validation(p.id, 1)) << p.id;
+    EXPECT_FALSE(train.contains(p.id)) << p.id;
+  }
+  EXPECT_EQ(data.train.size() + data.held_out.size(), full.train.size());
+  EXPECT_NEAR(static_cast<double>(data.held_out.size()) / full.train.size(), 0.2, 0.05);
+}
+
 TEST(CcpData, MalformedFilesAreNamed) {
   testing::TempDir dir;
   testing::write_file(dir / "labels.csv", "label,name\n0,null\nx,skin\n");

@@ -28,6 +28,7 @@ enum class Option : std::uint32_t {
   kMaxItems = 1u << 10,
   kThreads = 1u << 11,
   kData = 1u << 12,
+  kValidationRun = 1u << 13,
 };
 using OptionSet = std::uint32_t;
 constexpr OptionSet operator|(Option a, Option b) {

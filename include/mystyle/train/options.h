@@ -42,6 +42,9 @@ struct TrainOptions {
   /// Families trained on a data set outside the catalog (parse: CCP): its folder; empty = the
   /// default under $MYSTYLE_DATASETS.
   std::filesystem::path data;
+  /// parse: a run for choosing settings. A seeded fifth of the training photos is set aside as
+  /// validation photos, and the evaluation is made on them, never on the held-out photos.
+  bool validation_run = false;
 };
 
 struct TrainReport {

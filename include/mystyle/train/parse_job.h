@@ -50,11 +50,16 @@ struct ParseEvaluation {
 
 /// The annotated CCP photos of `root`, decoded once: those ccp_held_out(split_seed) puts aside, and
 /// the rest for training (at most `max_photos` of each when not 0). The job trains on `train` only.
+/// With `validation`, the held-out photos are left out altogether and `held_out` holds instead the
+/// validation photos: a seeded fifth of the training photos (ccp_validation), for choosing settings.
 struct ParseData {
   std::vector<ParsedPhoto> train, held_out;
+  bool validation = false;  ///< `held_out` are validation photos taken from the training photos
 };
-ParseData load_parse_data(const std::filesystem::path& root, std::uint64_t split_seed,
-                          std::size_t max_photos);
+ParseData load_parse_data(const std::filesystem::path& root, std::uint64_t split_seed, std::size_t max_photos,
+                          bool validation = false);
+/// Whether a training photo (not ccp_held_out) is a validation photo of a --validation-run.
+bool ccp_validation(std::string_view photo_id, std::uint64_t split_seed);
 
 /// A catalog item's studio photo: the garment alone on the backdrop.
 struct StudioGarment {
