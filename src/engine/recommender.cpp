@@ -230,21 +230,25 @@ RecommendResult Recommender::recommend_checked(const cv::Mat& rgb, const std::st
   std::vector<int> matched_views(neighbors.size(), 0);
   if (views) neighbors = fold_views(neighbors, fetch, &matched_views);
   if (rerank_by_colour) {
-    std::vector<double> scores;
-    std::vector<int> families, types;
-    for (const index::Neighbor& n : neighbors) {
-      const catalog::Item* item = graph_.item(n.id);
-      scores.push_back(n.score);
-      families.push_back(item ? attributes_->family_code(item->colour_family) : -1);
-      types.push_back(item ? attributes_->type_code(item->type) : -1);
+    const std::size_t n = neighbors.size();
+    std::vector<double> scores(n);
+    std::vector<int> families(n, -1), types(n, -1);
+    for (std::size_t i = 0; i < n; ++i) {
+      scores[i] = neighbors[i].score;
+      if (const catalog::Item* item = graph_.item(neighbors[i].id)) {
+        families[i] = attributes_->family_code(item->colour_family);
+        types[i] = attributes_->type_code(item->type);
+      }
     }
     const std::vector<std::size_t> order =
         rerank(*result.attributes, scores, families, types, attributes_->weights, request.k);
     std::vector<index::Neighbor> kept;
     std::vector<int> kept_views;
-    for (std::size_t i = 0; i < std::min(request.k, order.size()); ++i) {
-      kept.push_back(neighbors[order[i]]);
-      kept_views.push_back(matched_views[order[i]]);
+    kept.reserve(order.size());
+    kept_views.reserve(order.size());
+    for (std::size_t i : order) {
+      kept.push_back(neighbors[i]);
+      kept_views.push_back(matched_views[i]);
     }
     neighbors = std::move(kept);
     matched_views = std::move(kept_views);

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "mystyle/core/error.h"
 #include "mystyle/core/progress.h"
@@ -14,7 +14,7 @@
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/photo_views.h"
 #include "mystyle/eval/eval_data.h"
-#include "mystyle/eval/perturb.h"
+#include "mystyle/image/perturb.h"
 #include "query_pipeline.h"
 
 namespace mystyle::eval {
@@ -121,15 +121,15 @@ RobustnessReport run_robustness(const engine::Workspace& workspace, const Robust
     for (const catalog::Item& item : setup.items)
       codes[item.id] = {colour->family_code(item.colour_family), colour->type_code(item.type)};
   }
-  Progress progress("robustness queries", static_cast<std::int64_t>(n * std::size(kAllPerturbations)),
+  Progress progress("robustness queries", static_cast<std::int64_t>(n * std::size(image::kAllPerturbations)),
                     "photos");
-  for (const Perturbation p : kAllPerturbations) {
+  for (const image::Perturbation p : image::kAllPerturbations) {
     parallel_for(n, threads, [&](std::size_t i) {
-      buffers.fill(i, perturb(kept.photos[i], p));
+      buffers.fill(i, image::perturb(kept.photos[i], p));
       progress.advance();
     });
     buffers.encode(setup.model, n);
-    report.perturbations.push_back(perturbation_name(p));
+    report.perturbations.push_back(image::perturbation_name(p));
     std::vector<RobustnessCell> cells;
     for (const QueryMethod& m : methods) cells.push_back(recall(m, truth, options.k, threads));
     if (colour) {

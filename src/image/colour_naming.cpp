@@ -33,6 +33,31 @@ const std::vector<double>& centre_weights(int rows, int cols) {
   return weights;
 }
 
+// A Lab channel value's place among the soft histogram's bins: the lower of the two bins it is shared
+// between and the upper one's share. Per value, once: the per-pixel division and clamp were most of
+// the read-out's time on every query.
+struct BinCoord {
+  int first = 0;
+  double share = 0;
+};
+
+BinCoord bin_coord(double v, double lo, double hi) {
+  constexpr int B = kColourNamingBins;
+  const double f = std::clamp((v - lo) / (hi - lo) * B - 0.5, 0.0, B - 1.0);
+  const int first = std::min(static_cast<int>(f), B - 2);
+  return {first, f - first};
+}
+
+struct BinTables {
+  std::array<BinCoord, 256> l, ab;  // L over [0, 256), a and b over [64, 192)
+  BinTables() {
+    for (int v = 0; v < 256; ++v) {
+      l[static_cast<std::size_t>(v)] = bin_coord(v, 0, 256);
+      ab[static_cast<std::size_t>(v)] = bin_coord(v, 64, 192);
+    }
+  }
+};
+
 }  // namespace
 
 std::vector<float> colour_naming_features(const cv::Mat& rgb) {
@@ -63,6 +88,7 @@ std::vector<float> colour_naming_features(const cv::Mat& rgb) {
   std::vector<float> f(kColourNamingDim, 0.0f);
   double total = 0, frame = 0;
   const std::vector<double>& centre = centre_weights(rows, cols);
+  static const BinTables bins;
   for (int y = 0; y < rows; ++y) {
     const auto* row = rgb.ptr<cv::Vec3b>(y);
     const auto* lrow = lab.ptr<cv::Vec3b>(y);
@@ -73,13 +99,11 @@ std::vector<float> colour_naming_features(const cv::Mat& rgb) {
       for (int c = 0; c < 3; ++c) d = std::max(d, std::abs(int{row[x][c]} - backdrop[c]));
       if (d <= kColourNamingMask) continue;
       // Bin coordinates, centres at k + 0.5, clamped to the outer centres.
-      const auto coord = [](double v, double lo, double hi) {
-        return std::clamp((v - lo) / (hi - lo) * B - 0.5, 0.0, B - 1.0);
-      };
-      const double fl = coord(lrow[x][0], 0, 256), fa = coord(lrow[x][1], 64, 192), fb = coord(lrow[x][2], 64, 192);
-      const int l0 = std::min(static_cast<int>(fl), B - 2), a0 = std::min(static_cast<int>(fa), B - 2),
-                b0 = std::min(static_cast<int>(fb), B - 2);
-      const double tl = fl - l0, ta = fa - a0, tb = fb - b0;
+      const BinCoord& cl = bins.l[lrow[x][0]];
+      const BinCoord& ca = bins.ab[lrow[x][1]];
+      const BinCoord& cb = bins.ab[lrow[x][2]];
+      const int l0 = cl.first, a0 = ca.first, b0 = cb.first;
+      const double tl = cl.share, ta = ca.share, tb = cb.share;
       for (int i = 0; i < 2; ++i) {
         for (int j = 0; j < 2; ++j) {
           for (int k = 0; k < 2; ++k) {

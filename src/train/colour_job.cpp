@@ -3,11 +3,14 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
+#include <thread>
 
 #include "common.h"
 #include "mystyle/catalog/design_split.h"
@@ -16,9 +19,12 @@
 #include "mystyle/core/threads.h"
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/image_cache.h"
-#include "mystyle/image/preprocess.h"
+#include "mystyle/engine/photo_views.h"
 #include "mystyle/image/augment.h"
 #include "mystyle/image/colour_naming.h"
+#include "mystyle/image/decode.h"
+#include "mystyle/image/perturb.h"
+#include "mystyle/image/preprocess.h"
 #include "mystyle/nn/context.h"
 #include "mystyle/train/style_job.h"
 
@@ -26,12 +32,14 @@ namespace mystyle::train {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-// How many of the cosine ranking's first candidates stay first (attributes.h): tried with every
-// weight. Keeping none let a product's own edited photo fall out of the first ten.
-constexpr std::array<std::size_t, 4> kKeepFirstGrid = {0, 1, 3, 5};
-// A ranking may find a validation product's own edited photo in its first ten at most this much less
-// often than cosine alone does.
+// A ranking may find a validation product's own edited photo (self_edits) in its first ten at most
+// this much less often than cosine alone does.
 constexpr double kMaxSelfRecallLoss = 0.01;
+// And under `eval robustness`'s combined edit (image::perturb), at most this much less often.
+constexpr double kMaxCombinedRecallLoss = 0.01;
+// A smaller candidate pool is chosen over a larger one unless the larger one's best mean P@10 is more
+// than this above it: the pool is most of what the ranking costs a query (docs/colour.md).
+constexpr double kPoolTolerance = 0.005;
 // Edits for those photos: the style training's user-photo edits, with a textured background for one in three.
 image::AugmentSettings self_edits() {
   image::AugmentSettings a;
@@ -128,6 +136,8 @@ TrainSummary run_colour_family(const Workspace& workspace, const TrainOptions& o
     std::vector<float> colour, code, chw;
     std::vector<int> family, type;
     std::vector<std::string> design;
+    std::vector<std::filesystem::path> photo;
+    std::vector<std::int64_t> id;
   };
   std::array<Side, 2> sides;  // training, validation
   const int side = images.side_px();
@@ -148,6 +158,8 @@ TrainSummary run_colour_family(const Workspace& workspace, const TrainOptions& o
       out.family.push_back(code_of(model.families, item.colour_family));
       out.type.push_back(code_of(model.types, item.type));
       out.design.push_back(item.source + "/" + catalog::design_of(item.source_id));
+      out.photo.push_back(item.image_path.value_or(""));
+      out.id.push_back(item.id);
     }
   }
   auto& [train, val] = sides;
@@ -167,9 +179,10 @@ TrainSummary run_colour_family(const Workspace& workspace, const TrainOptions& o
                "family is named right {:.3f}, the type {:.3f}",
                train.family.size(), val.family.size(), colour_accuracy, type_accuracy);
 
-  // The ranking's weights: the best mean of type, colour-family and joint P@10 on the validation
-  // designs ranked against each other (ties: the earlier, smaller weights).
-  const auto lists = engine::leave_one_out_candidates(val.code, dim, model.candidates);
+  // The ranking: every pool size, keep-first count and weight tried on the validation designs. Lists
+  // of the largest pool serve every pool: a smaller pool is their first `candidates` rows.
+  const std::size_t max_pool = kCandidatesGrid.back();
+  const auto lists = engine::leave_one_out_candidates(val.code, dim, max_pool);
   // The cosine above which a candidate is (a photo of) the query's own product: what another
   // design's best item reaches for only 1 validation photo in 100.
   std::vector<double> best_other;
@@ -183,92 +196,224 @@ TrainSummary run_colour_family(const Workspace& workspace, const TrainOptions& o
   std::ranges::sort(best_other);
   const double keep_above = best_other.empty() ? 2.0 : best_other[best_other.size() * 99 / 100];
 
-  // A validation product's own photo, edited as a user's photo is (self_edits), searched among every
-  // item of the training and validation designs: how often a ranking keeps it in its first ten.
+  // A validation product's own photo, edited, searched among every item of the training and
+  // validation designs: how often a ranking keeps it in its first ten. Two edits: the user-photo
+  // edits of self_edits(), and `eval robustness`'s combined edit (image::perturb) of the catalog
+  // photo decoded as an upload is.
   const std::size_t nv = val.family.size();
   const auto floats = static_cast<std::size_t>(3 * side * side);
+  style_model.model.set_serving(true);
+  const auto encode_rows = [&](const std::vector<float>& chw_rows) {
+    std::vector<float> out(nv * dim);
+    for (std::size_t first = 0; first < nv; first += 64) {
+      const std::size_t b = std::min<std::size_t>(64, nv - first);
+      style_model.model.encode({chw_rows.data() + first * floats, b * floats}, static_cast<int>(b),
+                               nn::LatentPooling::kFlat, {out.data() + first * dim, b * dim});
+    }
+    return out;
+  };
+  const auto read_rows = [&](const std::vector<float>& chw_rows, const std::vector<float>& row_codes) {
+    std::vector<float> colour_rows;
+    for (std::size_t i = 0; i < nv; ++i) {
+      const std::span<const float> code(row_codes.data() + i * dim, dim);
+      const std::vector<float> in = engine::AttributeModel::colour_input(
+          image::rgb8_from_chw(std::span(chw_rows).subspan(i * floats, floats), side), code);
+      colour_rows.insert(colour_rows.end(), in.begin(), in.end());
+    }
+    return model.predict_rows(colour_rows, row_codes);
+  };
   std::vector<float> edited = val.chw;
   image::augment_batch(edited, static_cast<int>(nv), 3, side, self_edits(), options.seed, threads, /*mirror=*/true);
-  style_model.model.set_serving(true);
-  std::vector<float> edited_codes(nv * dim);
-  for (std::size_t first = 0; first < nv; first += 64) {
-    const std::size_t b = std::min<std::size_t>(64, nv - first);
-    style_model.model.encode({edited.data() + first * floats, b * floats}, static_cast<int>(b),
-                             nn::LatentPooling::kFlat, {edited_codes.data() + first * dim, b * dim});
-  }
-  std::vector<float> edited_colour;
-  for (std::size_t i = 0; i < nv; ++i) {
-    const std::span<const float> code(edited_codes.data() + i * dim, dim);
-    const std::vector<float> in =
-        engine::AttributeModel::colour_input(image::rgb8_from_chw(std::span(edited).subspan(i * floats, floats), side), code);
-    edited_colour.insert(edited_colour.end(), in.begin(), in.end());
-  }
-  const std::vector<engine::PhotoAttributes> edited_p = model.predict_rows(edited_colour, edited_codes);
-  // The gallery: training rows, then validation rows (validation item i is row train + i).
-  std::vector<const Side*> parts = {&train, &val};
-  std::vector<int> gallery_family, gallery_type;
-  for (const Side* part : parts) {
-    gallery_family.insert(gallery_family.end(), part->family.begin(), part->family.end());
-    gallery_type.insert(gallery_type.end(), part->type.begin(), part->type.end());
-  }
-  const std::size_t ntrain = train.family.size();
-  const auto gallery_row = [&](std::size_t r) {
-    return r < ntrain ? train.code.data() + r * dim : val.code.data() + (r - ntrain) * dim;
-  };
-  std::vector<std::vector<std::pair<std::size_t, double>>> self_lists(nv);
-  for (std::size_t i = 0; i < nv; ++i) {
-    const float* q = edited_codes.data() + i * dim;
-    double norm = 0;
-    for (std::size_t d = 0; d < dim; ++d) norm += double(q[d]) * q[d];
-    norm = std::sqrt(std::max(norm, 1e-24));
-    std::vector<std::pair<std::size_t, double>> all(gallery_family.size());
-    for (std::size_t r = 0; r < all.size(); ++r) {
-      const float* g = gallery_row(r);
-      double dot = 0;
-      for (std::size_t d = 0; d < dim; ++d) dot += double(q[d]) * g[d];
-      all[r] = {r, dot / norm};
+  const std::vector<float> edited_codes = encode_rows(edited);
+  const std::vector<engine::PhotoAttributes> edited_p = read_rows(edited, edited_codes);
+  // The combined edit starts from the photo file, as `eval robustness` does; a photo that no longer
+  // decodes keeps its cached, unedited pixels.
+  std::vector<float> combined = val.chw;
+  {
+    std::atomic<std::size_t> next{0};
+    std::vector<std::jthread> workers;
+    for (int w = 0; w < threads; ++w) {
+      workers.emplace_back([&] {
+        for (std::size_t i; (i = next++) < nv;) {
+          try {
+            const cv::Mat photo = image::read_image(val.photo[i], {}, image::decode_min_side_px(preprocess));
+            image::preprocess_into(image::perturb(photo, image::Perturbation::kCombined), preprocess,
+                                   std::span(combined).subspan(i * floats, floats));
+          } catch (const Error& e) {
+            spdlog::warn("colour: {}: {}", val.photo[i].string(), e.what());
+          }
+        }
+      });
     }
-    const std::size_t keep = std::min(model.candidates, all.size());
-    std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(keep), all.end(),
-                      [](const auto& a, const auto& b) { return a.second > b.second || (a.second == b.second && a.first < b.first); });
-    self_lists[i].assign(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(keep));
   }
-  const auto self_recall = [&](const engine::RankWeights& w) {
-    const auto top = engine::rerank_lists(self_lists, edited_p, gallery_family, gallery_type, w, 10);
+  const std::vector<float> combined_codes = encode_rows(combined);
+  const std::vector<engine::PhotoAttributes> combined_p = read_rows(combined, combined_codes);
+
+  // The gallery: training items, then validation items (validation item i is item train + i), each
+  // as served: its photo's code and, when `mystyle embed` made them, its edited views' codes, an item
+  // scoring as its closest one (engine/photo_views.h).
+  std::vector<int> gallery_family = train.family, gallery_type = train.type;
+  gallery_family.insert(gallery_family.end(), val.family.begin(), val.family.end());
+  gallery_type.insert(gallery_type.end(), val.type.begin(), val.type.end());
+  const std::size_t ntrain = train.family.size(), gallery_items = gallery_family.size();
+  const std::optional<engine::Embeddings> views = engine::load_current_views(workspace, style, codes);
+  std::map<std::int64_t, std::size_t> view_row;
+  if (views) {
+    for (std::size_t i = 0; i < views->size(); ++i) view_row[views->ids[i]] = i;
+  }
+  std::vector<const float*> entry_code;  // the gallery's codes: photos and views
+  std::vector<std::size_t> entry_item;
+  for (std::size_t r = 0; r < gallery_items; ++r) {
+    const Side& part = r < ntrain ? train : val;
+    const std::size_t row = r < ntrain ? r : r - ntrain;
+    entry_code.push_back(part.code.data() + row * dim);
+    entry_item.push_back(r);
+    for (int v = 1; v <= engine::kEditedViews; ++v) {
+      const auto it = view_row.find(engine::view_id(part.id[row], v));
+      if (it == view_row.end()) continue;
+      entry_code.push_back(views->vectors.data() + it->second * dim);
+      entry_item.push_back(r);
+    }
+  }
+  std::vector<double> entry_norm(entry_code.size());
+  for (std::size_t e = 0; e < entry_code.size(); ++e) {
+    double sq = 0;
+    for (std::size_t d = 0; d < dim; ++d) sq += double(entry_code[e][d]) * entry_code[e][d];
+    entry_norm[e] = std::sqrt(std::max(sq, 1e-24));
+  }
+  // Per query row, the gallery items of highest cosine, best first (ties: the earlier item).
+  const auto nearest = [&](const std::vector<float>& queries) {
+    std::vector<std::vector<std::pair<std::size_t, double>>> out(nv);
+    std::atomic<std::size_t> next{0};
+    std::vector<std::jthread> workers;
+    for (int t = 0; t < threads; ++t) {
+      workers.emplace_back([&] {
+        std::vector<std::pair<std::size_t, double>> all(gallery_items);
+        for (std::size_t i; (i = next++) < nv;) {
+          const float* q = queries.data() + i * dim;
+          double norm = 0;
+          for (std::size_t d = 0; d < dim; ++d) norm += double(q[d]) * q[d];
+          norm = std::sqrt(std::max(norm, 1e-24));
+          for (std::size_t r = 0; r < gallery_items; ++r) all[r] = {r, -2.0};
+          for (std::size_t e = 0; e < entry_code.size(); ++e) {
+            const float* g = entry_code[e];
+            double dot = 0;
+            for (std::size_t d = 0; d < dim; ++d) dot += double(q[d]) * g[d];
+            auto& best = all[entry_item[e]].second;
+            best = std::max(best, dot / (norm * entry_norm[e]));
+          }
+          const std::size_t keep = std::min(max_pool, all.size());
+          std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(keep), all.end(),
+                            [](const auto& x, const auto& y) {
+                              return x.second > y.second || (x.second == y.second && x.first < y.first);
+                            });
+          out[i].assign(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(keep));
+        }
+      });
+    }
+    workers.clear();  // joins
+    return out;
+  };
+  const auto edited_lists = nearest(edited_codes), combined_lists = nearest(combined_codes);
+  // Each list cut to each pool size.
+  using Lists = std::vector<std::vector<std::pair<std::size_t, double>>>;
+  const auto cut = [](const Lists& full, std::size_t pool) {
+    Lists out(full.size());
+    for (std::size_t i = 0; i < full.size(); ++i) {
+      out[i].assign(full[i].begin(),
+                    full[i].begin() + static_cast<std::ptrdiff_t>(std::min(pool, full[i].size())));
+    }
+    return out;
+  };
+  struct Pool {
+    Lists val, edited, combined;
+  };
+  std::vector<Pool> pools;
+  for (std::size_t pool : kCandidatesGrid) {
+    pools.push_back({cut(lists, pool), cut(edited_lists, pool), cut(combined_lists, pool)});
+  }
+  const auto own_recall = [&](const Lists& own_lists, std::span<const engine::PhotoAttributes> photos,
+                              const engine::RankWeights& w) {
+    const auto top = engine::rerank_lists(own_lists, photos, gallery_family, gallery_type, w, 10);
     std::size_t found = 0;
     for (std::size_t i = 0; i < nv; ++i) found += std::ranges::find(top[i], ntrain + i) != top[i].end();
     return static_cast<double>(found) / static_cast<double>(std::max<std::size_t>(1, nv));
   };
-  const double cosine_self = self_recall(engine::RankWeights{});
+  // Cosine alone orders every pool alike (its first ten are the pool's first ten).
+  const double cosine_self = own_recall(pools.front().edited, edited_p, engine::RankWeights{});
+  const double cosine_combined = own_recall(pools.front().combined, combined_p, engine::RankWeights{});
 
-  // The weights: the best mean of type, colour-family and joint P@10 on the validation designs ranked
-  // against each other, among those that keep a product's own edited photo in the first ten nearly as
-  // often as cosine does (ties: the earlier, smaller weights).
-  nlohmann::json grid = nlohmann::json::array();
-  RankPrecision best_p, plain_p;
-  double best = -1, best_self = cosine_self;
-  for (std::size_t keep_first : kKeepFirstGrid) {
-    for (double wc : kRankWeightGrid) {
-      for (double wt : kRankWeightGrid) {
-        for (double wj : kRankWeightGrid) {
-          const engine::RankWeights w{wc, wt, wj, keep_above, keep_first};
-          const RankPrecision p = rank_precision(engine::rerank_lists(lists, val_p, val.family, val.type, w, 10),
-                                                 val.family, val.type, 10);
-          const double self = self_recall(w);
-          grid.push_back({{"colour", wc}, {"type", wt}, {"joint", wj}, {"keep_first", keep_first},
-                          {"type_p10", p.type}, {"colour_family_p10", p.colour_family}, {"both_p10", p.both},
-                          {"own_edited_photo_recall10", self}});
-          if (wc == 0 && wt == 0 && wj == 0) plain_p = p;
-          if (self >= cosine_self - kMaxSelfRecallLoss && p.mean() > best + 1e-12) {
-            best = p.mean();
-            best_p = p;
-            best_self = self;
-            model.weights = w;
-          }
+  // Every setting, pools smallest first, scored on the validation designs (in parallel: each is
+  // independent), then the choice: the best mean of type, colour-family and joint P@10 (validation
+  // items ranked against each other) among the settings that keep a product's own edited photo in
+  // the first ten nearly as often as cosine does, under both edits (ties: the earlier setting: the
+  // smaller pool, then the smaller weights).
+  struct Setting {
+    std::size_t pool = 0;  // index into kCandidatesGrid
+    engine::RankWeights w;
+    RankPrecision p;
+    double self = 0, combined = 0;
+  };
+  std::vector<Setting> settings;
+  for (std::size_t pool = 0; pool < kCandidatesGrid.size(); ++pool) {
+    for (std::size_t keep_first : kKeepFirstGrid) {
+      for (double wc : kRankWeightGrid) {
+        for (double wt : kRankWeightGrid) {
+          for (double wj : kRankWeightGrid)
+            settings.push_back({pool, {wc, wt, wj, keep_above, keep_first}, {}, 0, 0});
         }
       }
     }
   }
+  {
+    std::atomic<std::size_t> next{0};
+    std::vector<std::jthread> workers;
+    for (int t = 0; t < threads; ++t) {
+      workers.emplace_back([&] {
+        for (std::size_t i; (i = next++) < settings.size();) {
+          Setting& s = settings[i];
+          const Pool& pool = pools[s.pool];
+          s.p = rank_precision(engine::rerank_lists(pool.val, val_p, val.family, val.type, s.w, 10),
+                               val.family, val.type, 10);
+          s.self = own_recall(pool.edited, edited_p, s.w);
+          s.combined = own_recall(pool.combined, combined_p, s.w);
+        }
+      });
+    }
+  }
+  // Per pool, its best admissible setting; then the smallest pool within kPoolTolerance of the best.
+  nlohmann::json grid = nlohmann::json::array();
+  RankPrecision plain_p;
+  std::vector<const Setting*> pool_best(kCandidatesGrid.size(), nullptr);
+  for (const Setting& s : settings) {
+    const engine::RankWeights& w = s.w;
+    grid.push_back({{"candidates", kCandidatesGrid[s.pool]},
+                    {"colour", w.colour},
+                    {"type", w.type},
+                    {"joint", w.joint},
+                    {"keep_first", w.keep_first},
+                    {"type_p10", s.p.type},
+                    {"colour_family_p10", s.p.colour_family},
+                    {"both_p10", s.p.both},
+                    {"own_edited_photo_recall10", s.self},
+                    {"own_combined_edit_recall10", s.combined}});
+    if (w.colour == 0 && w.type == 0 && w.joint == 0) plain_p = s.p;
+    const Setting*& kept = pool_best[s.pool];
+    if (s.self >= cosine_self - kMaxSelfRecallLoss &&
+        s.combined >= cosine_combined - kMaxCombinedRecallLoss &&
+        (kept == nullptr || s.p.mean() > kept->p.mean() + 1e-12)) {
+      kept = &s;
+    }
+  }
+  double top = -1;
+  for (const Setting* s : pool_best) top = s ? std::max(top, s->p.mean()) : top;
+  // Every pool has the cosine order itself (all weights 0), which loses nothing: never empty.
+  const Setting& chosen = **std::ranges::find_if(
+      pool_best, [&](const Setting* s) { return s != nullptr && s->p.mean() >= top - kPoolTolerance; });
+  model.weights = chosen.w;
+  model.candidates = kCandidatesGrid[chosen.pool];
+  const RankPrecision best_p = chosen.p;
+  const double best_self = chosen.self, best_combined = chosen.combined;
   const std::filesystem::path path = workspace.root() / "models" / (std::string(engine::kColourModel) + ".json");
   std::filesystem::create_directories(path.parent_path());
   model.save(path);
@@ -291,9 +436,15 @@ TrainSummary run_colour_family(const Workspace& workspace, const TrainOptions& o
         {"keep_above", model.weights.keep_above},
         {"keep_first", model.weights.keep_first}}},
       {"candidates", model.candidates},
-      {"own_edited_photo_recall10", {{"cosine", cosine_self}, {"chosen", best_self}, {"max_loss", kMaxSelfRecallLoss}}},
-      {"validation_p10_chosen", {{"type", best_p.type}, {"colour_family", best_p.colour_family}, {"both", best_p.both}}},
-      {"validation_p10_cosine_only", {{"type", plain_p.type}, {"colour_family", plain_p.colour_family}, {"both", plain_p.both}}},
+      {"candidates_tried", kCandidatesGrid},
+      {"own_edited_photo_recall10",
+       {{"cosine", cosine_self}, {"chosen", best_self}, {"max_loss", kMaxSelfRecallLoss}}},
+      {"own_combined_edit_recall10",
+       {{"cosine", cosine_combined}, {"chosen", best_combined}, {"max_loss", kMaxCombinedRecallLoss}}},
+      {"validation_p10_chosen",
+       {{"type", best_p.type}, {"colour_family", best_p.colour_family}, {"both", best_p.both}}},
+      {"validation_p10_cosine_only",
+       {{"type", plain_p.type}, {"colour_family", plain_p.colour_family}, {"both", plain_p.both}}},
       {"grid", grid},
       {"split_seed", options.split_seed},
       {"seconds", seconds}};
@@ -304,20 +455,26 @@ TrainSummary run_colour_family(const Workspace& workspace, const TrainOptions& o
                           {"validation_colour_accuracy", colour_accuracy},
                           {"validation_type_accuracy", type_accuracy},
                           {"weights", doc["weights"]},
+                          {"candidates", model.candidates},
                           {"seconds", seconds},
                           {"path", path.string()}}
                .dump(2);
   s.lines = {
-      fmt::format("colour: colour family named right {:.3f}, type {:.3f} ({} validation items of designs it did not "
-                  "fit on)",
-                  colour_accuracy, type_accuracy, val.family.size()),
-      fmt::format("ranking weights colour {} type {} joint {}, cosine's first {} and cosines from {:.3f} kept first "
-                  "(of {} tried): validation P@10 type {:.3f} -> {:.3f}, colour family {:.3f} -> {:.3f}, both {:.3f} -> "
-                  "{:.3f}; a product's own edited photo in the first ten {:.3f} -> {:.3f}",
-                  model.weights.colour, model.weights.type, model.weights.joint, model.weights.keep_first, keep_above,
-                  grid.size(), plain_p.type,
-                  best_p.type, plain_p.colour_family, best_p.colour_family, plain_p.both, best_p.both, cosine_self,
-                  best_self),
+      fmt::format(
+          "colour: colour family named right {:.3f}, type {:.3f} ({} validation items of designs it did not "
+          "fit on)",
+          colour_accuracy, type_accuracy, val.family.size()),
+      fmt::format(
+          "ranking: the cosine's first {} candidates reordered, weights colour {} type {} joint {}, its "
+          "first "
+          "{} and cosines from {:.3f} kept first (of {} settings tried): validation P@10 type {:.3f} -> "
+          "{:.3f}, "
+          "colour family {:.3f} -> {:.3f}, both {:.3f} -> {:.3f}; a product's own photo in the first ten, "
+          "user-photo edits {:.3f} -> {:.3f}, combined edit {:.3f} -> {:.3f}",
+          model.candidates, model.weights.colour, model.weights.type, model.weights.joint,
+          model.weights.keep_first, keep_above, grid.size(), plain_p.type, best_p.type, plain_p.colour_family,
+          best_p.colour_family, plain_p.both, best_p.both, cosine_self, best_self, cosine_combined,
+          best_combined),
       fmt::format("this run: {:.1f} s; model in {}, report in {}", seconds, path.string(),
                   (report_dir / "train.json").string())};
   return s;

@@ -2,6 +2,8 @@
 // reordering against an order computed here from the formula, the model file's round trip and its
 // errors, and the whole family on real MANGO photos: trained on the training designs, loaded by the
 // recommender, which keeps the cosine ranking's first few and reorders only its candidates.
+#include "mystyle/engine/attributes.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -16,10 +18,10 @@
 #include "mystyle/catalog/design_split.h"
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
-#include "mystyle/engine/attributes.h"
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/recommender.h"
 #include "mystyle/image/colour_naming.h"
+#include "mystyle/train/colour_job.h"
 #include "mystyle/train/family.h"
 
 namespace mystyle::engine {
@@ -204,15 +206,58 @@ TEST(ColourModelFamily, TrainsOnTrainingDesignsAndOrdersTheServedRanking) {
   EXPECT_GT(held, 0u);
   EXPECT_LE(report["train_items"].get<std::size_t>() + report["validation_items"].get<std::size_t>(),
             with_photo - held);
-  EXPECT_EQ(report["grid"].size(), 4u * 216u);  // keep-first counts x weight combinations
-  // The weights kept lose at most 0.01 of a validation product's own edited photo found in the first ten.
+  // Pools x keep-first counts x weight combinations.
+  const std::size_t weights = train::kRankWeightGrid.size();
+  EXPECT_EQ(report["grid"].size(),
+            train::kCandidatesGrid.size() * train::kKeepFirstGrid.size() * weights * weights * weights);
+  // The setting kept loses at most 0.01 of a validation product's own photo found in the first ten,
+  // under the user-photo edits and under `eval robustness`'s combined edit.
   const auto& own = report["own_edited_photo_recall10"];
+  const auto& combined = report["own_combined_edit_recall10"];
   EXPECT_GE(own["chosen"].get<double>(), own["cosine"].get<double>() - 0.01 - 1e-12);
+  EXPECT_GE(combined["chosen"].get<double>(),
+            combined["cosine"].get<double>() - combined["max_loss"].get<double>() - 1e-12);
+  EXPECT_LE(combined["max_loss"].get<double>(), 0.01);
+  // The pool is one of those tried, and the setting kept is the grid's best admissible one of that
+  // pool; no admissible setting of any pool is better by more than the pool tolerance (0.005).
+  const std::size_t pool = report["candidates"].get<std::size_t>();
+  EXPECT_TRUE(std::ranges::find(train::kCandidatesGrid, pool) != train::kCandidatesGrid.end()) << pool;
+  const auto mean = [](const nlohmann::json& row) {
+    return (row["type_p10"].get<double>() + row["colour_family_p10"].get<double>() +
+            row["both_p10"].get<double>()) /
+           3;
+  };
+  const auto admissible = [&](const nlohmann::json& row) {
+    return row["own_edited_photo_recall10"].get<double>() >= own["cosine"].get<double>() - 0.01 - 1e-12 &&
+           row["own_combined_edit_recall10"].get<double>() >=
+               combined["cosine"].get<double>() - combined["max_loss"].get<double>() - 1e-12;
+  };
+  const auto& chosen_weights = report["weights"];
+  const nlohmann::json* chosen = nullptr;
+  for (const auto& row : report["grid"]) {
+    EXPECT_TRUE(std::ranges::find(train::kCandidatesGrid, row["candidates"].get<std::size_t>()) !=
+                train::kCandidatesGrid.end());
+    if (row["candidates"] == pool && row["colour"] == chosen_weights["colour"] &&
+        row["type"] == chosen_weights["type"] && row["joint"] == chosen_weights["joint"] &&
+        row["keep_first"] == chosen_weights["keep_first"] && chosen == nullptr) {
+      chosen = &row;
+    }
+  }
+  ASSERT_NE(chosen, nullptr);
+  EXPECT_TRUE(admissible(*chosen));
+  for (const auto& row : report["grid"]) {
+    if (!admissible(row)) continue;
+    if (row["candidates"] == pool) {
+      EXPECT_LE(mean(row), mean(*chosen) + 1e-12);
+    }
+    EXPECT_LE(mean(row), mean(*chosen) + 0.005 + 1e-12);
+  }
 
   const EmbeddingModel style_model = load_embedding_model(w, "style");
   const auto model = load_current_attribute_model(w, style_model.source_hash);
   ASSERT_TRUE(model.has_value());
   const std::size_t kept = model->weights.keep_first;
+  EXPECT_EQ(model->candidates, pool);
   std::string why;
   EXPECT_FALSE(load_current_attribute_model(w, style_model.source_hash ^ 1, &why).has_value());
   EXPECT_NE(why.find("mystyle train --model colour"), std::string::npos) << why;

@@ -1,41 +1,15 @@
 #pragma once
-/// Deterministic edits that make a catalog product photo look like a user's photo of the product,
-/// for the robustness evaluation (Perturbation), and edits that take the garment out of MANGO's
-/// studio, for the transfer evaluation (TransferEdit: other background, lighting, framing, laid
-/// flat, a wider cut). All take and return CV_8UC3 RGB images of the input's size, leave the input
-/// untouched, and are thread-safe.
+/// Edits that take the garment out of MANGO's studio, for the transfer evaluation (TransferEdit:
+/// other background, lighting, framing, laid flat, a wider cut). All take and return CV_8UC3 RGB
+/// images of the input's size, leave the input untouched, and are thread-safe. The robustness
+/// evaluation's edits (a user's photo of the product) are image::perturb (image/perturb.h), which the
+/// colour model's training job uses too.
 #include <cstdint>
 #include <opencv2/core/mat.hpp>
 #include <string>
 #include <vector>
 
 namespace mystyle::eval {
-
-enum class Perturbation {
-  kNone,        ///< the catalog photo itself (through the query pipeline)
-  kRotate,      ///< rotated 8 degrees about the centre, borders replicated
-  kScaleShift,  ///< scaled to 85% and shifted by 8% / 5% of the width / height
-  kBackground,  ///< the background (flood-filled from the border) repainted blue-grey
-  kDarker,      ///< pixel values x 0.6
-  kBrighter,    ///< pixel values x 1.25 + 25
-  kBlur,        ///< Gaussian blur, sigma 2.5 px
-  kJpeg,        ///< recompressed as JPEG quality 20
-  kCombined,    ///< milder versions of all the above at once: 5 degrees, 90%, background, x 0.8, JPEG 40
-};
-
-inline constexpr Perturbation kAllPerturbations[] = {
-    Perturbation::kNone,       Perturbation::kRotate, Perturbation::kScaleShift,
-    Perturbation::kBackground, Perturbation::kDarker, Perturbation::kBrighter,
-    Perturbation::kBlur,       Perturbation::kJpeg,   Perturbation::kCombined};
-
-/// A short name for tables and JSON ("none", "rotate 8deg", ...).
-std::string perturbation_name(Perturbation p);
-
-cv::Mat perturb(const cv::Mat& rgb, Perturbation p);
-
-/// Pixels connected to the image border whose colour changes by at most `tolerance` levels from
-/// neighbour to neighbour (the studio background): CV_8U, 255 = background.
-cv::Mat background_mask(const cv::Mat& rgb, int tolerance = 3);
 
 /// A photo of the garment as another shop or a user might take it. Random choices (texture, colours,
 /// direction, amounts) come from the seed passed to transfer_edit: the same seed, the same image.

@@ -23,8 +23,15 @@ struct RankPrecision {
 RankPrecision rank_precision(const std::vector<std::vector<std::size_t>>& lists, std::span<const int> families,
                              std::span<const int> types, std::size_t k);
 
+/// The candidate pools tried: how many cosine neighbours the ranking reorders (smaller is faster).
+inline constexpr std::array<std::size_t, 5> kCandidatesGrid = {20, 30, 50, 100, 200};
+
+/// How many of the cosine ranking's first candidates stay first (attributes.h): tried with every pool
+/// and weight. Keeping none let a product's own edited photo fall out of the first ten.
+inline constexpr std::array<std::size_t, 7> kKeepFirstGrid = {0, 1, 3, 5, 7, 8, 9};
+
 /// The weights tried: every combination of these for colour, type and joint.
-inline constexpr std::array<double, 6> kRankWeightGrid = {0.0, 0.25, 0.5, 1.0, 2.0, 4.0};
+inline constexpr std::array<double, 8> kRankWeightGrid = {0.0, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0};
 
 TrainSummary run_colour_family(const Workspace& workspace, const TrainOptions& options, OptionSet given);
 
