@@ -54,7 +54,42 @@ void fill_best(PhotoAttributes& a, const std::vector<std::string>& families, con
   }
 }
 
+std::optional<GateOn> gate_on_from(const std::string& name) {
+  for (GateOn on : {GateOn::kFamily, GateOn::kType, GateOn::kProduct}) {
+    if (name == gate_on_name(on)) return on;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+const char* gate_on_name(GateOn on) {
+  switch (on) {
+    case GateOn::kFamily:
+      return "family";
+    case GateOn::kType:
+      return "type";
+    case GateOn::kProduct:
+      return "product";
+  }
+  return "family";
+}
+
+double gate_confidence(const PhotoAttributes& photo, GateOn on) {
+  switch (on) {
+    case GateOn::kFamily:
+      return photo.colour_confidence;
+    case GateOn::kType:
+      return photo.type_confidence;
+    case GateOn::kProduct:
+      return photo.colour_confidence * photo.type_confidence;
+  }
+  return 0;
+}
+
+bool reorders(const PhotoAttributes& photo, const RankWeights& w) {
+  return w.min_confidence <= 0 || gate_confidence(photo, w.gate_on) >= w.min_confidence;
+}
 
 std::vector<float> AttributeModel::colour_input(const cv::Mat& seen_rgb8, std::span<const float> code) {
   std::vector<float> in = image::colour_naming_features(seen_rgb8);
@@ -127,7 +162,9 @@ void AttributeModel::save(const std::filesystem::path& path) const {
                                 {"type", weights.type},
                                 {"joint", weights.joint},
                                 {"keep_above", weights.keep_above},
-                                {"keep_first", weights.keep_first}}},
+                                {"keep_first", weights.keep_first},
+                                {"min_confidence", weights.min_confidence},
+                                {"gate_on", gate_on_name(weights.gate_on)}}},
                               {"candidates", candidates},
                               {"colour_probe", probe_json(colour)},
                               {"type_probe", probe_json(type)}};
@@ -161,6 +198,18 @@ AttributeModel AttributeModel::load(const std::filesystem::path& path) {
     const auto& w = doc.at("weights");
     m.weights = {w.at("colour").get<double>(), w.at("type").get<double>(), w.at("joint").get<double>(),
                  w.at("keep_above").get<double>(), w.at("keep_first").get<std::size_t>()};
+    // A file written before the gate has neither field: the gate off, every photo reordered.
+    field = "weights.min_confidence";
+    m.weights.min_confidence = w.value("min_confidence", 0.0);
+    field = "weights.gate_on";
+    const std::string gate_on = w.value("gate_on", std::string(gate_on_name(GateOn::kFamily)));
+    const std::optional<GateOn> on = gate_on_from(gate_on);
+    if (!on) {
+      throw Error(
+          fmt::format("{}: field '{}': '{}' is not family, type or product", path.string(), field, gate_on),
+          ErrorKind::kInvalidInput);
+    }
+    m.weights.gate_on = *on;
     field = "candidates";
     m.candidates = doc.at("candidates").get<std::size_t>();
   } catch (const nlohmann::json::exception& e) {
@@ -185,6 +234,11 @@ AttributeModel AttributeModel::load(const std::filesystem::path& path) {
 std::vector<std::size_t> rerank(const PhotoAttributes& photo, std::span<const double> scores,
                                 std::span<const int> families, std::span<const int> types, const RankWeights& w,
                                 std::size_t first) {
+  if (!reorders(photo, w)) {
+    std::vector<std::size_t> order(std::min(first, scores.size()));
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    return order;
+  }
   std::vector<double> total(scores.size());
   constexpr double kKept = 1e6;  // above any cosine + bonus
   for (std::size_t i = 0; i < scores.size(); ++i) {

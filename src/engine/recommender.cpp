@@ -200,8 +200,10 @@ RecommendResult Recommender::recommend_checked(const cv::Mat& rgb, const std::st
   result.encode_ms = ms_since(t);
   result.embedding = feature;
   if (attributes_) result.attributes = attributes_->predict(result.query.seen_rgb8, feature);
-  // The colour model reorders the cosine ranking's first candidates (attributes.h).
-  const bool rerank_by_colour = result.attributes && request.metric == index::Metric::kCosine;
+  // The colour model reorders the cosine ranking's first candidates (attributes.h), when its read-out of
+  // the photo passes the confidence gate; else the cosine order is served as it is.
+  const bool rerank_by_colour = result.attributes && request.metric == index::Metric::kCosine &&
+                                reorders(*result.attributes, attributes_->weights);
   const std::size_t fetch = rerank_by_colour ? std::max(request.k, attributes_->candidates) : request.k;
 
   t = Clock::now();

@@ -182,6 +182,12 @@ RetrievalRow evaluate_colour_model(const std::string& name, const engine::Attrib
                               "type of {} of {} ({:.3f})",
                               family_right, family_asked, static_cast<double>(family_right) / std::max<std::size_t>(1, family_asked),
                               type_right, type_asked, static_cast<double>(type_right) / std::max<std::size_t>(1, type_asked)));
+  const auto passed = std::ranges::count_if(
+      photos, [&](const engine::PhotoAttributes& p) { return engine::reorders(p, colour.weights); });
+  notes.push_back(fmt::format(
+      "the colour model's confidence gate ({} >= {}) lets {} of {} photos be reordered; "
+      "the others keep the cosine order",
+      engine::gate_on_name(colour.weights.gate_on), colour.weights.min_confidence, passed, photos.size()));
   // Every other item by cosine, then the head reordered.
   const auto full = engine::leave_one_out_candidates(codes, dim, ids.size());
   std::vector<std::vector<std::pair<std::size_t, double>>> heads(full.size());

@@ -44,16 +44,17 @@ RobustnessCell recall(const QueryMethod& m, std::span<const std::int64_t> truth,
 
 // The ranking the product serves with a colour model (engine/attributes.h): `m`'s first
 // colour.candidates items reordered by the colour model's reading of each query photo.
-RobustnessCell served_recall(const QueryMethod& m, const QueryBuffers& buffers, const engine::AttributeModel& colour,
+RobustnessCell served_recall(const QueryMethod& m, const QueryBuffers& buffers,
+                             const engine::AttributeModel& colour,
                              const std::map<std::int64_t, std::pair<int, int>>& codes,
                              std::span<const std::int64_t> truth, std::size_t k, std::size_t threads,
-                             double& colour_named) {
+                             double& colour_named, double& reordered) {
   const std::size_t dim = m.index->dim();
   const std::span<const float> queries(m.queries->data(), truth.size() * dim);
   const std::size_t fetch = std::max(k, colour.candidates);
   auto results = m.index->search_batch(queries, fetch * m.views_per_item, {}, threads);
   RobustnessCell cell;
-  std::size_t named = 0, asked = 0;
+  std::size_t named = 0, asked = 0, passed = 0;
   for (std::size_t i = 0; i < truth.size(); ++i) {
     auto r = m.views_per_item > 1 ? engine::fold_views(results[i], fetch) : results[i];
     const engine::PhotoAttributes photo = colour.predict(buffers.seen_rgb8(i), queries.subspan(i * dim, dim));
@@ -61,6 +62,7 @@ RobustnessCell served_recall(const QueryMethod& m, const QueryBuffers& buffers, 
       ++asked;
       named += colour.family_code(photo.colour_family) == own->second.first;
     }
+    passed += engine::reorders(photo, colour.weights);
     std::vector<double> scores;
     std::vector<int> f, t;
     for (const index::Neighbor& n : r) {
@@ -80,6 +82,7 @@ RobustnessCell served_recall(const QueryMethod& m, const QueryBuffers& buffers, 
   cell.recall_at_1 /= n;
   cell.recall_at_k /= n;
   colour_named = asked ? static_cast<double>(named) / static_cast<double>(asked) : 0;
+  reordered = static_cast<double>(passed) / n;
   return cell;
 }
 
@@ -133,10 +136,11 @@ RobustnessReport run_robustness(const engine::Workspace& workspace, const Robust
     std::vector<RobustnessCell> cells;
     for (const QueryMethod& m : methods) cells.push_back(recall(m, truth, options.k, threads));
     if (colour) {
-      double named = 0;
-      cells.push_back(served_recall(methods[1].views_per_item > 1 ? methods[1] : methods[0], buffers, *colour, codes,
-                                    truth, options.k, threads, named));
+      double named = 0, reordered = 0;
+      cells.push_back(served_recall(methods[1].views_per_item > 1 ? methods[1] : methods[0], buffers, *colour,
+                                    codes, truth, options.k, threads, named, reordered));
       report.colour_named.push_back(named);
+      report.colour_reordered.push_back(reordered);
     }
     report.cells.push_back(std::move(cells));
   }
@@ -174,6 +178,7 @@ nlohmann::json to_json(const RobustnessReport& report) {
       {"methods", report.methods},
       {"rows", rows},
       {"colour_named", report.colour_named},
+      {"colour_reordered", report.colour_reordered},
       {"seconds", report.seconds}};
 }
 
@@ -191,11 +196,15 @@ std::string format_table(const RobustnessReport& report) {
     for (const auto& cell : report.cells[p])
       out += fmt::format(" | {:>6.3f} / {:>5.3f}", cell.recall_at_1, cell.recall_at_k);
     if (p < report.colour_named.size()) out += fmt::format(" | colour named {:.3f}", report.colour_named[p]);
+    if (p < report.colour_reordered.size())
+      out += fmt::format(", reordered {:.3f}", report.colour_reordered[p]);
     out += "\n";
   }
   if (!report.colour_named.empty()) {
-    out += "colour named: the share of the edited photos whose colour family the colour model names as the "
-           "catalog does\n";
+    out +=
+        "colour named: the share of the edited photos whose colour family the colour model names as the "
+        "catalog does; reordered: the share that passes its confidence gate (the others keep the cosine "
+        "order)\n";
   }
   return out;
 }

@@ -10,9 +10,10 @@
 ///
 /// Ranking: the style code's nearest `candidates` items by cosine are reordered by
 ///   cosine + w_colour p(item's family) + w_type p(item's type) + w_joint p(family) p(type),
-/// p being the photo's predicted distributions and the item's family and type the catalog's. The
-/// weights are chosen on the validation designs (never the held-out ones) by the training job. The
-/// scores shown stay the cosines; only the order changes.
+/// p being the photo's predicted distributions and the item's family and type the catalog's, for a
+/// photo whose read-out is confident enough (RankWeights::min_confidence); the others keep the cosine
+/// order. The weights and the gate are chosen on the validation designs (never the held-out ones) by
+/// the training job. The scores shown stay the cosines; only the order changes.
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -31,6 +32,16 @@ namespace mystyle::engine {
 /// The model's name in the workspace: models/colour.json.
 inline constexpr const char* kColourModel = "colour";
 
+/// What the confidence gate (RankWeights::min_confidence) reads off a photo.
+enum class GateOn {
+  kFamily,   ///< the most likely colour family's probability, max p(family)
+  kType,     ///< the most likely type's probability, max p(type)
+  kProduct,  ///< the two multiplied, max p(family) * max p(type)
+};
+
+/// "family", "type" or "product".
+const char* gate_on_name(GateOn on);
+
 /// The ranking's weights (see the file comment).
 struct RankWeights {
   double colour = 0, type = 0, joint = 0;
@@ -42,6 +53,12 @@ struct RankWeights {
   /// The cosine ranking's first this many candidates stay first too (a photo of the product itself,
   /// edited by the light or the camera, is nearly always among them).
   std::size_t keep_first = 0;
+  /// The confidence gate: a photo whose confidence (read as `gate_on` says) is below this keeps the
+  /// cosine order, unchanged. An edited photo (dark, blurred, on another background) reads flatter
+  /// distributions, and the bonus then mostly adds noise. 0: every photo is reordered (the gate off,
+  /// as in a colour.json written before the gate).
+  double min_confidence = 0;
+  GateOn gate_on = GateOn::kFamily;
   bool operator==(const RankWeights&) const = default;
 };
 
@@ -96,7 +113,15 @@ class AttributeModel {
   std::unordered_map<std::string, int> family_index_, type_index_;
 };
 
-/// The order of `scores.size()` candidates after the reordering (candidates scoring at least
+/// The photo's confidence as the gate reads it (`on`), in [0, 1].
+double gate_confidence(const PhotoAttributes& photo, GateOn on);
+
+/// Whether the ranking reorders `photo`'s candidates under `w`: its gate_confidence is at least
+/// w.min_confidence. When not, rerank() returns the given (cosine) order.
+bool reorders(const PhotoAttributes& photo, const RankWeights& w);
+
+/// The order of `scores.size()` candidates after the reordering (when reorders(photo, w) is false: the
+/// given order, 0, 1, 2, ...; else candidates scoring at least
 /// w.keep_above first, in their given order; then the others by cosine + bonus; ties: the earlier
 /// candidate first):
 /// position i of the result is the index of the candidate ranked i-th. `families` / `types` are the

@@ -41,6 +41,9 @@ struct RobustnessReport {
   /// With a colour model (engine/attributes.h): per perturbation, the share of the edited photos whose
   /// colour family it names as the catalog does; empty without one.
   std::vector<double> colour_named;
+  /// Likewise, the share of the edited photos that pass the colour model's confidence gate (and so are
+  /// reordered); the others are served in the cosine order.
+  std::vector<double> colour_reordered;
   double seconds = 0;
 };
 
