@@ -93,6 +93,59 @@ TEST(ColourRanking, OrderIsCosinePlusTheBonusWithTheKeptOnesFirst) {
   EXPECT_EQ(rerank(photo, scores, fam, type, RankWeights{}), identity);
 }
 
+TEST(ColourRanking, APhotoBelowTheGateKeepsTheCosineOrder) {
+  PhotoAttributes photo;
+  photo.colour = {0.6f, 0.3f, 0.1f};
+  photo.type = {0.2f, 0.8f};
+  photo.colour_confidence = 0.6;
+  photo.type_confidence = 0.8;
+  const std::size_t n = 30;
+  std::vector<double> scores(n);
+  std::vector<int> fam(n), type(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    scores[i] = 0.8 - 0.001 * static_cast<double>(i);  // close cosines: the bonus reorders them
+    fam[i] = static_cast<int>((n - i) % 3);
+    type[i] = static_cast<int>(i % 2);
+  }
+  std::vector<std::size_t> identity(n);
+  std::iota(identity.begin(), identity.end(), std::size_t{0});
+  RankWeights w{1.0, 1.0, 4.0, /*keep_above=*/2.0, /*keep_first=*/0};
+  const std::vector<std::size_t> reordered = rerank(photo, scores, fam, type, w);
+  ASSERT_NE(reordered, identity);
+  // Each reading, its threshold just above and at the photo's confidence.
+  const auto gated = [&](GateOn on, double min, std::size_t first = SIZE_MAX) {
+    RankWeights g = w;
+    g.gate_on = on;
+    g.min_confidence = min;
+    EXPECT_EQ(reorders(photo, g), rerank(photo, scores, fam, type, g) != identity) << gate_on_name(on);
+    return rerank(photo, scores, fam, type, g, first);
+  };
+  EXPECT_EQ(gated(GateOn::kFamily, 0.61), identity);
+  EXPECT_EQ(gated(GateOn::kFamily, 0.6), reordered);
+  EXPECT_EQ(gated(GateOn::kType, 0.81), identity);
+  EXPECT_EQ(gated(GateOn::kType, 0.8), reordered);
+  EXPECT_EQ(gated(GateOn::kProduct, 0.49), identity);
+  EXPECT_EQ(gated(GateOn::kProduct, 0.47), reordered);
+  EXPECT_EQ(gated(GateOn::kFamily, 0.0), reordered);  // 0: the gate off
+  EXPECT_NEAR(gate_confidence(photo, GateOn::kProduct), 0.48, 1e-12);
+  // Only the first ten asked for: the cosine's first ten, as they are.
+  EXPECT_EQ(gated(GateOn::kFamily, 0.9, 10),
+            std::vector<std::size_t>(identity.begin(), identity.begin() + 10));
+  // rerank_lists applies the gate per photo: a confident photo reordered, a doubtful one not.
+  std::vector<std::vector<std::pair<std::size_t, double>>> lists(2);
+  for (std::size_t i = 0; i < n; ++i) {
+    lists[0].emplace_back(i, scores[i]);
+    lists[1].emplace_back(i, scores[i]);
+  }
+  PhotoAttributes doubtful = photo;
+  doubtful.colour_confidence = 0.4;
+  const std::vector<PhotoAttributes> photos = {photo, doubtful};
+  w.min_confidence = 0.5;
+  const auto out = rerank_lists(lists, photos, fam, type, w, n);
+  EXPECT_EQ(out[0], reordered);
+  EXPECT_EQ(out[1], identity);
+}
+
 TEST(ColourRanking, LeaveOneOutCandidatesAreTheNearestOthers) {
   // Unit vectors on a circle: row i's nearest others are its neighbours on the circle.
   const std::size_t n = 12;
@@ -119,7 +172,7 @@ AttributeModel small_model() {
   m.types = {"Jeans", "Skirt", "Top"};
   m.code_dim = 2;
   m.source_hash = 0xabcdef0123456789ull;
-  m.weights = {1, 2, 3, 0.97, 3};
+  m.weights = {1, 2, 3, 0.97, 3, /*min_confidence=*/0.55, GateOn::kProduct};
   const auto probe = [](std::size_t dim, std::size_t classes) {
     nn::SoftmaxProbe p;
     p.dim = dim;
@@ -177,6 +230,44 @@ TEST(ColourModelFile, RoundTripsAndNamesWhatIsWrong) {
   EXPECT_THROW(AttributeModel::load(path), Error);
 }
 
+TEST(ColourModelFile, AFileWithoutTheGateLoadsWithTheGateOff) {
+  testing::TempDir dir;
+  const AttributeModel m = small_model();
+  ASSERT_GT(m.weights.min_confidence, 0);
+  const auto path = dir.path() / "colour.json";
+  m.save(path);
+  auto doc = nlohmann::json::parse(read_file_bytes(path));
+  EXPECT_EQ(doc["weights"]["gate_on"], "product");
+  EXPECT_EQ(doc["weights"]["min_confidence"], 0.55);
+  // As written before the gate: neither field.
+  doc["weights"].erase("gate_on");
+  doc["weights"].erase("min_confidence");
+  write_file_atomic(path, doc.dump());
+  const AttributeModel old = AttributeModel::load(path);
+  EXPECT_EQ(old.weights.min_confidence, 0);
+  RankWeights expected = m.weights;
+  expected.min_confidence = 0;
+  expected.gate_on = GateOn::kFamily;
+  EXPECT_EQ(old.weights, expected);
+  PhotoAttributes doubtful;
+  doubtful.colour = {0.5f, 0.5f};
+  doubtful.type = {0.34f, 0.33f, 0.33f};
+  doubtful.colour_confidence = 0.5;
+  doubtful.type_confidence = 0.34;
+  EXPECT_TRUE(reorders(doubtful, old.weights));
+  EXPECT_FALSE(reorders(doubtful, m.weights));
+  // A reading it does not know: an error naming the file and the field.
+  doc["weights"]["gate_on"] = "hue";
+  write_file_atomic(path, doc.dump());
+  try {
+    AttributeModel::load(path);
+    ADD_FAILURE() << "a gate on 'hue' loaded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("gate_on"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(path.string()), std::string::npos) << e.what();
+  }
+}
+
 // The family on real photos: 200 MANGO products, style trained 2 epochs and embedded.
 TEST(ColourModelFamily, TrainsOnTrainingDesignsAndOrdersTheServedRanking) {
   testing::TempDir ws;
@@ -206,18 +297,20 @@ TEST(ColourModelFamily, TrainsOnTrainingDesignsAndOrdersTheServedRanking) {
   EXPECT_GT(held, 0u);
   EXPECT_LE(report["train_items"].get<std::size_t>() + report["validation_items"].get<std::size_t>(),
             with_photo - held);
-  // Pools x keep-first counts x weight combinations.
+  // Pools x keep-first counts x weight combinations, each row at its best admissible gate; the gates:
+  // off, and each reading with each threshold.
   const std::size_t weights = train::kRankWeightGrid.size();
   EXPECT_EQ(report["grid"].size(),
             train::kCandidatesGrid.size() * train::kKeepFirstGrid.size() * weights * weights * weights);
-  // The setting kept loses at most 0.01 of a validation product's own photo found in the first ten,
-  // under the user-photo edits and under `eval robustness`'s combined edit.
+  EXPECT_EQ(report["gates"].size(), 1 + train::kGateOnGrid.size() * train::kMinConfidenceGrid.size());
+  // The setting kept loses at most 0.01 of a validation product's own photo found in the first ten
+  // under the user-photo edits, and none under `eval robustness`'s combined edit.
   const auto& own = report["own_edited_photo_recall10"];
   const auto& combined = report["own_combined_edit_recall10"];
   EXPECT_GE(own["chosen"].get<double>(), own["cosine"].get<double>() - 0.01 - 1e-12);
   EXPECT_GE(combined["chosen"].get<double>(),
             combined["cosine"].get<double>() - combined["max_loss"].get<double>() - 1e-12);
-  EXPECT_LE(combined["max_loss"].get<double>(), 0.01);
+  EXPECT_EQ(combined["max_loss"].get<double>(), 0.0);
   // The pool is one of those tried, and the setting kept is the grid's best admissible one of that
   // pool; no admissible setting of any pool is better by more than the pool tolerance (0.005).
   const std::size_t pool = report["candidates"].get<std::size_t>();
@@ -239,12 +332,20 @@ TEST(ColourModelFamily, TrainsOnTrainingDesignsAndOrdersTheServedRanking) {
                 train::kCandidatesGrid.end());
     if (row["candidates"] == pool && row["colour"] == chosen_weights["colour"] &&
         row["type"] == chosen_weights["type"] && row["joint"] == chosen_weights["joint"] &&
-        row["keep_first"] == chosen_weights["keep_first"] && chosen == nullptr) {
+        row["keep_first"] == chosen_weights["keep_first"] && row["gate_on"] == chosen_weights["gate_on"] &&
+        row["min_confidence"] == chosen_weights["min_confidence"] && chosen == nullptr) {
       chosen = &row;
     }
   }
   ASSERT_NE(chosen, nullptr);
   EXPECT_TRUE(admissible(*chosen));
+  // The chosen row's figures are those the job measured again through rerank() (the gate inside).
+  EXPECT_NEAR((*chosen)["own_combined_edit_recall10"].get<double>(), combined["chosen"].get<double>(), 1e-9);
+  EXPECT_NEAR((*chosen)["own_edited_photo_recall10"].get<double>(), own["chosen"].get<double>(), 1e-9);
+  // The gate is one of those tried, or off.
+  const double min_confidence = chosen_weights["min_confidence"].get<double>();
+  EXPECT_TRUE(min_confidence == 0 || std::ranges::find(train::kMinConfidenceGrid, min_confidence) !=
+                                         train::kMinConfidenceGrid.end());
   for (const auto& row : report["grid"]) {
     if (!admissible(row)) continue;
     if (row["candidates"] == pool) {
@@ -274,26 +375,51 @@ TEST(ColourModelFamily, TrainsOnTrainingDesignsAndOrdersTheServedRanking) {
   RecommendRequest wide = request;
   wide.k = std::min<std::size_t>(model->candidates, RecommendRequest::kMaxK);
   int checked = 0;
+  std::vector<std::filesystem::path> photos;
   for (const auto& item : items) {
     if (!item.image_path || checked == 5) continue;
     ++checked;
     const std::filesystem::path photo = *item.image_path;
+    photos.push_back(photo);
     const RecommendResult a = served->recommend_file(photo, request);
     const RecommendResult cosine = plain->recommend_file(photo, wide);
     ASSERT_TRUE(a.attributes.has_value());
-    EXPECT_TRUE(a.reranked);
+    // Reordered exactly when the photo passes the gate.
+    EXPECT_EQ(a.reranked, reorders(*a.attributes, model->weights));
     EXPECT_FALSE(a.attributes->colour_family.empty());
     ASSERT_EQ(a.similar.size(), 10u);
-    // The cosine ranking's first `kept` stay first; the rest come from its candidates.
-    for (std::size_t i = 0; i < kept; ++i) EXPECT_EQ(a.similar[i].item->id, cosine.similar[i].item->id);
+    // The cosine ranking's first `kept` stay first (all ten below the gate); the rest come from its
+    // candidates.
+    for (std::size_t i = 0; i < (a.reranked ? kept : 10); ++i) {
+      EXPECT_EQ(a.similar[i].item->id, cosine.similar[i].item->id);
+    }
     std::set<std::int64_t> candidates;
     for (const auto& s : cosine.similar) candidates.insert(s.item->id);
     for (const auto& s : a.similar) EXPECT_TRUE(candidates.contains(s.item->id)) << s.item->id;
     const auto json = served->to_json(a, request);
     EXPECT_EQ(json["query"]["colour_family"], a.attributes->colour_family);
-    EXPECT_TRUE(json["query"]["ordered_by_colour_model"].get<bool>());
+    EXPECT_EQ(json["query"]["ordered_by_colour_model"].get<bool>(), a.reranked);
   }
   EXPECT_EQ(checked, 5);
+
+  // A gate no photo passes: every photo is served in the cosine order exactly, and the answer says so.
+  AttributeModel closed = *model;
+  closed.weights.min_confidence = 2.0;
+  closed.save(w.root() / "models" / "colour.json");
+  auto gated = Recommender::open(w, RecommenderConfig{});
+  ASSERT_NE(gated->attribute_model(), nullptr);
+  for (const auto& photo : photos) {
+    const RecommendResult a = gated->recommend_file(photo, request);
+    const RecommendResult cosine = plain->recommend_file(photo, request);
+    ASSERT_TRUE(a.attributes.has_value());
+    EXPECT_FALSE(a.reranked);
+    ASSERT_EQ(a.similar.size(), cosine.similar.size());
+    for (std::size_t i = 0; i < a.similar.size(); ++i) {
+      EXPECT_EQ(a.similar[i].item->id, cosine.similar[i].item->id);
+      EXPECT_EQ(a.similar[i].score, cosine.similar[i].score);
+    }
+    EXPECT_FALSE(gated->to_json(a, request)["query"]["ordered_by_colour_model"].get<bool>());
+  }
 }
 
 }  // namespace

@@ -33,6 +33,12 @@ inline constexpr std::array<std::size_t, 7> kKeepFirstGrid = {0, 1, 3, 5, 7, 8, 
 /// The weights tried: every combination of these for colour, type and joint.
 inline constexpr std::array<double, 8> kRankWeightGrid = {0.0, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0};
 
+/// The confidence gates tried (RankWeights::min_confidence, gate_on): the gate off, and each reading
+/// with each threshold, with every pool, keep-first count and weight.
+inline constexpr std::array<engine::GateOn, 3> kGateOnGrid = {engine::GateOn::kFamily, engine::GateOn::kType,
+                                                              engine::GateOn::kProduct};
+inline constexpr std::array<double, 9> kMinConfidenceGrid = {0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95};
+
 TrainSummary run_colour_family(const Workspace& workspace, const TrainOptions& options, OptionSet given);
 
 }  // namespace mystyle::train
