@@ -623,16 +623,18 @@ TrainSummary run_colour_family(const Workspace& workspace, const TrainOptions& o
       fmt::format(
           "ranking: the cosine's first {} candidates reordered, weights colour {} type {} joint {}, its "
           "first "
-          "{} and cosines from {:.3f} kept first, photos with {} confidence below {} kept in the cosine "
-          "order "
-          "(of {} settings x {} gates tried): validation P@10 type {:.3f} -> {:.3f}, "
+          "{} and cosines from {:.3f} kept first, {} (of {} settings x {} gates tried): validation P@10 "
+          "type {:.3f} -> {:.3f}, "
           "colour family {:.3f} -> {:.3f}, both {:.3f} -> {:.3f}; a product's own photo in the first ten, "
           "user-photo edits {:.3f} -> {:.3f}, combined edit {:.3f} -> {:.3f}",
           model.candidates, model.weights.colour, model.weights.type, model.weights.joint,
-          model.weights.keep_first, keep_above, engine::gate_on_name(model.weights.gate_on),
-          model.weights.min_confidence, grid.size(), ng, plain_p.type, best_p.type, plain_p.colour_family,
-          best_p.colour_family, plain_p.both, best_p.both, cosine_self, best_self, cosine_combined,
-          best_combined),
+          model.weights.keep_first, keep_above,
+          model.weights.min_confidence > 0
+              ? fmt::format("photos whose {} confidence is below {} kept in the cosine order",
+                            engine::gate_on_name(model.weights.gate_on), model.weights.min_confidence)
+              : std::string("no confidence gate"),
+          grid.size(), ng, plain_p.type, best_p.type, plain_p.colour_family, best_p.colour_family,
+          plain_p.both, best_p.both, cosine_self, best_self, cosine_combined, best_combined),
       fmt::format("this run: {:.1f} s; model in {}, report in {}", seconds, path.string(),
                   (report_dir / "train.json").string())};
   return s;
