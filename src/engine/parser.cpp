@@ -163,6 +163,7 @@ void parse_input(const cv::Mat& rgb, int side, int channels, std::span<float> ou
   if (channels == 3) return;
   float* rows = out.data() + 3 * plane;
   float* cols = rows + plane;
+  std::fill(cols + plane, out.data() + out.size(), 0.0f);
   for (int y = 0; y < side; ++y) {
     for (int x = 0; x < side; ++x) {
       const auto i =

@@ -110,6 +110,7 @@ TEST(ParseInput, PositionPlanesFollowThePhotoRowsAndColumns) {
       // Cell centres from -1 to 1: (2k + 1) / side - 1.
       EXPECT_NEAR(with[3 * plane + i], (2.0 * y + 1) / side - 1, 1e-6) << y;
       EXPECT_NEAR(with[4 * plane + i], (2.0 * x + 1) / side - 1, 1e-6) << x;
+      for (int c = 5; c < kParseInputWithPosition; ++c) EXPECT_EQ(with[static_cast<std::size_t>(c) * plane + i], 0.0f);
     }
   }
   EXPECT_NEAR(with[3 * plane], -0.875, 1e-6);     // top row

@@ -44,10 +44,12 @@ struct ParseResult {
 /// The class map (CV_8UC1, at `size`) of one image's logits [kParseClasses, side, side]: the logits
 /// scaled bilinearly to `size`, then the largest at each pixel.
 /// The parse model's input for `rgb`: the photo squeezed to side x side (image::squeeze_to_chw), and
-/// for a model of kParseInputWithPosition channels two more planes, each pixel's place in the square
-/// (row, then column, each from -1 to 1): a convolution alone cannot tell the top of a photo from its
-/// middle. `out` holds channels * side * side floats; channels is 3 or kParseInputWithPosition.
-constexpr int kParseInputWithPosition = 5;
+/// for a model of kParseInputWithPosition channels five more planes: each pixel's place in the square
+/// (row, then column, each from -1 to 1; a convolution alone cannot tell the top of a photo from its
+/// middle), then three planes of zeros. The zeros make 8 channels, a layout oneDNN's fast kernels
+/// take: with 5 its training ran its reference kernels, 25 times slower. `out` holds
+/// channels * side * side floats; channels is 3 or kParseInputWithPosition.
+constexpr int kParseInputWithPosition = 8;
 void parse_input(const cv::Mat& rgb, int side, int channels, std::span<float> out);
 
 cv::Mat classes_from_logits(std::span<const float> logits, int side, cv::Size size);
