@@ -4,16 +4,12 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "support/studio_photo.h"
+
 namespace mystyle::eval {
 namespace {
 
-/// An off-white studio shot with a vertical light gradient and a dark red rectangle (the product).
-cv::Mat product_photo() {
-  cv::Mat img(120, 90, CV_8UC3);
-  for (int y = 0; y < img.rows; ++y) img.row(y).setTo(cv::Scalar(240 - y / 10, 238 - y / 10, 232 - y / 10));
-  cv::rectangle(img, cv::Rect(25, 30, 40, 60), cv::Scalar(150, 20, 30), cv::FILLED);
-  return img;
-}
+using testing::product_photo;
 
 // The HSV histogram counts the product's pixels only: the red rectangle falls into one bin.
 TEST(SimpleFeatures, HistogramOfTheObjectAndThumbnailsInRange) {
