@@ -208,8 +208,8 @@ void squeeze_labels(const cv::Mat& classes, int out_side, std::span<std::int8_t>
   }
 }
 
-/// One photo (RGB and its classes) as a training example, edited with `rng`: input [3, side, side] and
-/// labels [out_side, out_side].
+/// One photo (RGB and its classes) as a training example, edited with `rng`: input [channels, side,
+/// side] (engine::parse_input) and labels [out_side, out_side].
 void make_example(cv::Mat rgb, cv::Mat classes, int side, int channels, int out_side, nn::Rng& rng,
                   std::span<float> input, std::span<std::int8_t> labels) {
   {
@@ -568,7 +568,9 @@ TrainSummary run_parse_family(const Workspace& workspace, const TrainOptions& op
   nn::Adam adam(model.params(), adam_settings);
   nn::Rng rng(options.seed);
 
-  const detail::RunFiles files = detail::run_files(workspace, std::string(kFamily));
+  // A validation run never replaces the served model: its files are parse-validation.*.
+  const detail::RunFiles files =
+      detail::run_files(workspace, options.validation_run ? std::string(kFamily) + "-validation" : std::string(kFamily));
   std::vector<EpochRecord> history;
   int done = 0;
   if (options.resume) {

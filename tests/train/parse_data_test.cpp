@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <opencv2/imgcodecs.hpp>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "mystyle/core/error.h"
 #include "mystyle/engine/parser.h"
 #include "mystyle/train/ccp.h"
+#include "mystyle/train/family.h"
 #include "mystyle/train/parse_job.h"
 #include "support/test_support.h"
 
@@ -89,6 +91,25 @@ TEST(CcpData, AValidationRunNeverReadsAHeldOutPhoto) {
   }
   EXPECT_EQ(data.train.size() + data.held_out.size(), full.train.size());
   EXPECT_NEAR(static_cast<double>(data.held_out.size()) / full.train.size(), 0.2, 0.05);
+}
+
+TEST(CcpData, AValidationRunLeavesTheServedModelAlone) {
+  MYSTYLE_REQUIRE_DATASET(root, "ccp");
+  testing::TempDir ws;  // no catalog: CCP alone
+  TrainOptions options;
+  options.model = "parse";
+  options.validation_run = true;
+  options.epochs = 1;
+  options.max_items = 4;
+  options.threads = 1;
+  const TrainSummary s = train(engine::Workspace(ws.path()), options,
+                               Option::kEpochs | Option::kMaxItems | Option::kThreads | Option::kValidationRun);
+  const engine::Workspace w(ws.path());
+  EXPECT_TRUE(std::filesystem::exists(w.model_file("parse-validation")));
+  EXPECT_FALSE(std::filesystem::exists(w.model_file("parse"))) << "a validation run replaced the served parser";
+  const auto doc = nlohmann::json::parse(s.json);
+  EXPECT_TRUE(doc.at("validation_run").get<bool>());
+  EXPECT_EQ(doc.at("held_out_photos").get<std::size_t>(), 4U);
 }
 
 TEST(CcpData, MalformedFilesAreNamed) {
