@@ -336,12 +336,19 @@ TrainSummary run_colour_family(const Workspace& workspace, const TrainOptions& o
   for (std::size_t pool : kCandidatesGrid) {
     pools.push_back({cut(lists, pool), cut(edited_lists, pool), cut(combined_lists, pool)});
   }
+  // Per validation photo, whether a ranking keeps its product's own (edited) photo in its first ten.
+  const auto own_found = [&](const Lists& own_lists, std::span<const engine::PhotoAttributes> photos,
+                             const engine::RankWeights& w) {
+    const auto top = engine::rerank_lists(own_lists, photos, gallery_family, gallery_type, w, 10);
+    std::vector<std::uint8_t> found(nv);
+    for (std::size_t i = 0; i < nv; ++i) found[i] = std::ranges::find(top[i], ntrain + i) != top[i].end();
+    return found;
+  };
   const auto own_recall = [&](const Lists& own_lists, std::span<const engine::PhotoAttributes> photos,
                               const engine::RankWeights& w) {
-    const auto top = engine::rerank_lists(own_lists, photos, gallery_family, gallery_type, w, 10);
-    std::size_t found = 0;
-    for (std::size_t i = 0; i < nv; ++i) found += std::ranges::find(top[i], ntrain + i) != top[i].end();
-    return static_cast<double>(found) / static_cast<double>(std::max<std::size_t>(1, nv));
+    const std::vector<std::uint8_t> found = own_found(own_lists, photos, w);
+    return static_cast<double>(std::ranges::count(found, 1)) /
+           static_cast<double>(std::max<std::size_t>(1, nv));
   };
   // Cosine alone orders every pool alike (its first ten are the pool's first ten).
   const double cosine_self = own_recall(pools.front().edited, edited_p, engine::RankWeights{});
@@ -353,13 +360,6 @@ TrainSummary run_colour_family(const Workspace& workspace, const TrainOptions& o
   // ten: a gated setting's figures are sums of these, without ranking again.
   struct Hits {
     std::vector<std::uint8_t> type, family, both, self, combined;
-  };
-  const auto own_found = [&](const Lists& own_lists, std::span<const engine::PhotoAttributes> photos,
-                             const engine::RankWeights& w) {
-    const auto top = engine::rerank_lists(own_lists, photos, gallery_family, gallery_type, w, 10);
-    std::vector<std::uint8_t> found(nv);
-    for (std::size_t i = 0; i < nv; ++i) found[i] = std::ranges::find(top[i], ntrain + i) != top[i].end();
-    return found;
   };
   const auto hits_of = [&](const Pool& pool, const engine::RankWeights& w) {
     Hits h;

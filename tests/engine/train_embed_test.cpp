@@ -104,12 +104,18 @@ TEST(Embed, EncodesOnlyNewItemsAndKeepsTheRest) {
   }
 }
 
-TEST(Embed, CorruptFileIsRefused) {
-  testing::TempDir ws;
+/// Two items of two dimensions: the smallest embeddings file.
+Embeddings two_items() {
   Embeddings e;
   e.dim = 2;
   e.ids = {1, 2};
   e.vectors = {1, 2, 3, 4};
+  return e;
+}
+
+TEST(Embed, CorruptFileIsRefused) {
+  testing::TempDir ws;
+  const Embeddings e = two_items();
   const auto path = ws / "e.bin";
   save_embeddings(path, e);
   EXPECT_EQ(load_embeddings(path).vectors, e.vectors);
@@ -171,10 +177,7 @@ TEST(Embed, MappedFileMatchesTheCopyAndOutlivesAReplacement) {
 // a missing file kNotFound, never a crash.
 TEST(Embed, MappedFileRefusesDamageAsTheCopyDoes) {
   testing::TempDir ws;
-  Embeddings e;
-  e.dim = 2;
-  e.ids = {1, 2};
-  e.vectors = {1, 2, 3, 4};
+  const Embeddings e = two_items();
   const auto path = ws / "e.bin";
   save_embeddings(path, e);
   const std::string good = read_file_bytes(path);
