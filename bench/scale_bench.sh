@@ -8,10 +8,14 @@
 #      (real MANGO photos not in the catalog) and recall@10 against the exact index;
 #   4. the server: `mystyle serve --index hnsw` from the saved index, seconds from launch to the
 #      first 200 from /healthz, VmRSS/VmHWM after its warm-up and after sequential photo queries
-#      over HTTP (curl, one at a time; their latency is printed too).
+#      over HTTP (curl, one at a time; their latency is printed too);
+#   5. admin edits on that server (issue 25, docs/live-edits.md): --edits photos added through
+#      POST /api/items one at a time, then deleted, each request's time (the item is served, or gone,
+#      when the answer comes), /healthz's in-place count, VmHWM against the steady VmRSS; then the
+#      same adds at 10 a second while a client sends photos, the server's own recommend times then.
 #
 #   bench/scale_bench.sh [--items 1000000] [--dir /tmp/mystyle-scale] [--fit-from TRAINED_WS]
-#                        [--queries 500] [--http-queries 200] [--seed 1] [--keep]
+#                        [--queries 500] [--http-queries 200] [--edits 100] [--seed 1] [--keep]
 #
 # --fit-from: a workspace with a trained style model and its embeddings (MANGO after ./run demo):
 #   its model is used and the vectors are drawn from a mixture fitted to its embeddings; without it
@@ -25,7 +29,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
-items=1000000 dir=/tmp/mystyle-scale fit_from="" queries=500 http_queries=200 seed=1 keep=0
+items=1000000 dir=/tmp/mystyle-scale fit_from="" queries=500 http_queries=200 edits=100 seed=1 keep=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --items) items=$2; shift 2 ;;
@@ -33,6 +37,7 @@ while [[ $# -gt 0 ]]; do
     --fit-from) fit_from=$2; shift 2 ;;
     --queries) queries=$2; shift 2 ;;
     --http-queries) http_queries=$2; shift 2 ;;
+    --edits) edits=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     *) usage ;;
@@ -82,7 +87,8 @@ rss() { awk -v k="$1:" '$1 == k { printf "%.0f", $2 / 1024 }' "/proc/$server_pid
 # The server's CPU seconds (user + system): on a shared machine, what its start cost it.
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.1f", ($12 + $13) / hz }' "/proc/$server_pid/stat"; }
 t=$(now)
-"$mystyle" serve --workspace "$ws" --index hnsw --port "$port" >"$dir/serve.out" 2>"$dir/serve.log" &
+token=scale-bench-admin-token-0123456789
+"$mystyle" serve --workspace "$ws" --index hnsw --port "$port" --admin-token "$token" >"$dir/serve.out" 2>"$dir/serve.log" &
 server_pid=$!
 until curl -sf -o /dev/null "http://127.0.0.1:$port/healthz"; do
   kill -0 "$server_pid" 2>/dev/null || { echo "scale_bench: the server died:" >&2; cat "$dir/serve.log" >&2; exit 1; }
@@ -108,6 +114,54 @@ read -r s50 s99 < <(sed -n 's/.*POST \/api\/recommend 200 \([0-9.]*\) ms$/\1/p' 
   awk '{ v[NR] = $1 } END { printf "%.2f %.2f\n", v[int(0.5 * (NR - 1)) + 1], v[int(0.99 * (NR - 1)) + 1] }')
 note "server, $http_queries photos over HTTP one at a time (curl): $ok answered 200, p50 $p50 ms, p99 $p99 ms (the server's own log: p50 $s50 ms, p99 $s99 ms)"
 note "server memory after them: VmRSS $rss_after MB, VmHWM $hwm_after MB"
+
+echo "== 5. admin edits: $edits photos added through POST /api/items, then deleted, one at a time"
+pctl() { sort -n | awk '{ v[NR] = $1 } END { printf "%.1f %.1f %.1f\n", v[int(0.5 * (NR - 1)) + 1], v[int(0.99 * (NR - 1)) + 1], v[NR] }'; }
+in_place() { curl -s "http://127.0.0.1:$port/healthz" | /usr/bin/python3 -c 'import json, sys; d = json.load(sys.stdin); print(d["edits_in_place"], d["reloads"])'; }
+add_items() {  # $1: first photo line, $2: count, $3: id prefix, $4: seconds between adds (0: none)
+  tail -n "+$1" "$csv/queries.txt" | head -n "$2" | while read -r photo; do
+    n=$((n + 1))
+    curl -s -H "Expect:" -H "Authorization: Bearer $token" -o "$dir/added.json" -w '%{http_code} %{time_total}\n' \
+      -F "image=@$photo;type=image/jpeg" -F "source_id=$3-$n" -F "category=Tops" -F "type=T-shirt" \
+      "http://127.0.0.1:$port/api/items"
+    /usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("item_id", ""))' "$dir/added.json" >>"$dir/added_ids.txt"
+    [[ $4 == 0 ]] || sleep "$4"
+  done
+}
+: >"$dir/added_ids.txt"
+read -r edits0 reloads0 < <(in_place)
+steady=$(rss VmRSS)
+first=$((http_queries + 1))
+n=0 add_items "$first" "$edits" edit 0 >"$dir/add_times.txt"
+hwm_edits=$(rss VmHWM)
+while read -r id; do
+  [[ -n $id ]] || continue
+  curl -s -H "Authorization: Bearer $token" -o /dev/null -w '%{http_code} %{time_total}\n' -X DELETE \
+    "http://127.0.0.1:$port/api/items/$id"
+done <"$dir/added_ids.txt" >"$dir/delete_times.txt"
+read -r edits1 reloads1 < <(in_place)
+read -r a50 a99 amax < <(awk '{ print $2 * 1000 }' "$dir/add_times.txt" | pctl)
+read -r d50 d99 dmax < <(awk '{ print $2 * 1000 }' "$dir/delete_times.txt" | pctl)
+note "admin edits: $(awk '$1 == 201' "$dir/add_times.txt" | wc -l) of $edits adds 201, $(awk '$1 == 204' "$dir/delete_times.txt" | wc -l) deletes 204; $((edits1 - edits0)) applied in place, $((reloads1 - reloads0)) reopens"
+note "  add, request to answer (stored, embedded, served): p50 $a50 ms, p99 $a99 ms, max $amax ms"
+note "  delete, request to answer (stored, gone):          p50 $d50 ms, p99 $d99 ms, max $dmax ms"
+note "  memory: steady VmRSS $steady MB before the edits, VmRSS $(rss VmRSS) MB after, VmHWM $(rss VmHWM) MB (peak since the start; $hwm_edits MB after the adds)"
+echo "   the same adds at 10 a second while one client sends photos"
+: >"$dir/added_ids.txt"
+lines_before=$(wc -l <"$dir/serve.log")
+( head -n "$http_queries" "$csv/queries.txt" | while read -r photo; do
+    curl -s -o /dev/null -H "Expect:" -F "image=@$photo;type=image/jpeg" "http://127.0.0.1:$port/api/recommend?k=10&outfits=9"
+  done ) &
+client=$!
+n=0 add_items "$first" "$edits" stream 0.1 >"$dir/stream_times.txt"
+wait "$client"
+read -r r50 r99 < <(tail -n "+$((lines_before + 1))" "$dir/serve.log" | sed -n 's/.*POST \/api\/recommend 200 \([0-9.]*\) ms$/\1/p' |
+  sort -n | awk '{ v[NR] = $1 } END { printf "%.2f %.2f\n", v[int(0.5 * (NR - 1)) + 1], v[int(0.99 * (NR - 1)) + 1] }')
+read -r s50 s99 smax < <(awk '{ print $2 * 1000 }' "$dir/stream_times.txt" | pctl)
+note "  while adds stream at up to 10/s: recommend in the server p50 $r50 ms, p99 $r99 ms; the adds p50 $s50 ms, p99 $s99 ms"
+while read -r id; do
+  [[ -n $id ]] && curl -s -o /dev/null -H "Authorization: Bearer $token" -X DELETE "http://127.0.0.1:$port/api/items/$id"
+done <"$dir/added_ids.txt"
 cleanup
 server_pid=""
 

@@ -261,6 +261,14 @@ void file_seeds(const fs::path& scratch) {
   e.vectors.assign(vectors.begin(), vectors.begin() + 5 * dim);
   engine::save_embeddings(scratch / "emb.bin", e);
   put("embeddings", "five.bin", read_file_bytes(scratch / "emb.bin"));
+  // The same with an edit log: one row removed, one replaced, one added.
+  engine::EmbeddingEdits edits;
+  edits.removed = {ids[1]};
+  edits.put_ids = {ids[2], 999};
+  edits.put_vectors.assign(vectors.begin() + 6 * dim, vectors.begin() + 8 * dim);
+  engine::append_embedding_edits(scratch / "emb.bin", edits);
+  put("embeddings", "five-with-log.bin",
+      read_file_bytes(scratch / "emb.bin") + read_file_bytes(engine::edit_log_file(scratch / "emb.bin")));
 
   // The feature cache of one item with a photo.
   cv::Mat drawn(20, 16, CV_8UC3, cv::Scalar(240, 240, 240));

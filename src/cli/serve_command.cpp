@@ -173,6 +173,11 @@ void add_serve_command(CLI::App& app) {
                   "many ms and serve them without a restart (0 = only on SIGHUP)")
       ->check(CLI::Range(0, 3'600'000))
       ->capture_default_str();
+  cmd->add_option("--max-edits-in-place", args->options.max_edits_in_place,
+                  "Serve admin edits without reopening the workspace while the items and outfits they changed "
+                  "since the last reopen stay at most this many (0 = every edit reopens; docs/live-edits.md)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{10'000'000}))
+      ->capture_default_str();
   cmd->add_option("--admin-token", args->options.admin_token,
                   "Turn on the admin API (POST/DELETE /api/items, POST /api/outfits) for requests with "
                   "`Authorization: Bearer TOKEN`; default: $MYSTYLE_ADMIN_TOKEN, else off");

@@ -107,6 +107,35 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view bytes
   }
 }
 
+void append_file_durably(const std::filesystem::path& path, std::size_t keep, std::string_view bytes) {
+  std::error_code ec;
+  const bool is_new = !std::filesystem::exists(path, ec);
+  Fd out{::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644)};
+  auto fail = [&](const char* doing) {
+    return Error(fmt::format("{}: cannot {}: {}", path.string(), doing, std::strerror(errno)), ErrorKind::kIo);
+  };
+  if (out.fd < 0) throw fail("open for appending");
+  if (::ftruncate(out.fd, static_cast<off_t>(keep)) != 0) throw fail("cut off a torn record");
+  if (::lseek(out.fd, static_cast<off_t>(keep), SEEK_SET) < 0) throw fail("seek");
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(out.fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const Error e = fail("append");
+      if (::ftruncate(out.fd, static_cast<off_t>(keep)) != 0) {  // leave no half record behind
+      }
+      throw e;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(out.fd) != 0) throw fail("flush to disk");
+  if (is_new && path.has_parent_path()) {
+    Fd dir{::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+    if (dir.fd >= 0) (void)::fsync(dir.fd);
+  }
+}
+
 std::string read_file_bytes(const std::filesystem::path& path, std::size_t max_bytes) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw Error(fmt::format("{}: cannot open file", path.string()), ErrorKind::kNotFound);

@@ -24,39 +24,6 @@ std::span<const std::uint8_t> as_bytes(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
-/// Puts `row` for `id` into `e` (ids ascending), replacing a row already there.
-void put_row(Embeddings& e, std::int64_t id, std::span<const float> row) {
-  const auto at = std::ranges::lower_bound(e.ids, id);
-  const auto i = static_cast<std::size_t>(at - e.ids.begin());
-  const auto offset = static_cast<std::ptrdiff_t>(i * static_cast<std::size_t>(e.dim));
-  if (at != e.ids.end() && *at == id) {
-    std::ranges::copy(row, e.vectors.begin() + offset);
-    return;
-  }
-  e.ids.insert(at, id);
-  e.vectors.insert(e.vectors.begin() + offset, row.begin(), row.end());
-}
-
-/// Removes the rows whose id satisfies `drop`; true when any went.
-template <class Pred>
-bool drop_rows(Embeddings& e, Pred drop) {
-  std::size_t kept = 0;
-  const auto dim = static_cast<std::size_t>(e.dim);
-  for (std::size_t i = 0; i < e.ids.size(); ++i) {
-    if (drop(e.ids[i])) continue;
-    if (kept != i) {
-      e.ids[kept] = e.ids[i];
-      std::copy_n(e.vectors.begin() + static_cast<std::ptrdiff_t>(i * dim), dim,
-                  e.vectors.begin() + static_cast<std::ptrdiff_t>(kept * dim));
-    }
-    ++kept;
-  }
-  const bool changed = kept != e.ids.size();
-  e.ids.resize(kept);
-  e.vectors.resize(kept * dim);
-  return changed;
-}
-
 std::string extension_of(const std::string& format) { return format == "jpeg" ? "jpg" : format; }
 
 bool inside(const std::filesystem::path& file, const std::filesystem::path& dir) {
@@ -116,9 +83,15 @@ AddedItem add_item_encoded_by(const Workspace& workspace, catalog::Item item, st
   EmbeddingModel& loaded = model_of();
   nn::Model& model = loaded.model;
   const std::uint64_t source_hash = loaded.source_hash;
-  Embeddings embeddings = load_current_embeddings(workspace, options.model, options.pooling, source_hash);
-  std::string stale;
-  std::optional<Embeddings> views = load_current_views(workspace, options.model, embeddings, &stale);
+  // The files' headers only: the rows go to their edit logs (append_embedding_edits), not a rewrite.
+  const auto embeddings_path = workspace.embeddings_file(options.model, pooling_name(options.pooling));
+  const EmbeddingsHeader embeddings = current_embeddings_header(workspace, options.model, options.pooling, source_hash);
+  const auto views_path = views_file(workspace, options.model, options.pooling);
+  bool views = false;
+  if (std::filesystem::exists(views_path)) {
+    const EmbeddingsHeader h = read_embeddings_header(views_path);
+    views = h.model_hash == embeddings.model_hash && h.dim == embeddings.dim;
+  }
   {
     catalog::Catalog cat(workspace.root());
     if (const auto existing = cat.find_item_by_source(item.source, item.source_id)) {
@@ -133,7 +106,7 @@ AddedItem add_item_encoded_by(const Workspace& workspace, catalog::Item item, st
                           fmt::format("{:016x}.{}", fnv1a64(photo_bytes), extension_of(info.format));
   if (!std::filesystem::exists(photo_path)) write_file_atomic(photo_path, photo_bytes);
 
-  const PhotoVectors vectors = encode_catalog_photo(model, options.pooling, photo_path, views.has_value());
+  const PhotoVectors vectors = encode_catalog_photo(model, options.pooling, photo_path, views);
 
   item.image_path = photo_path.string();
   AddedItem added;
@@ -141,18 +114,19 @@ AddedItem add_item_encoded_by(const Workspace& workspace, catalog::Item item, st
     catalog::Catalog cat(workspace.root());
     added.item = cat.add_item(item);
   }
-  put_row(embeddings, added.item.id, vectors.item);
-  save_embeddings(workspace.embeddings_file(options.model, pooling_name(options.pooling)), embeddings);
+  EmbeddingEdits rows;
+  rows.put_ids = {added.item.id};
+  rows.put_vectors = vectors.item;
+  append_embedding_edits(embeddings_path, rows);
   added.embedded = true;
   if (views) {
-    for (int v = 1; v <= kEditedViews; ++v) {
-      put_row(*views, view_id(added.item.id, v),
-              std::span<const float>(vectors.views).subspan(static_cast<std::size_t>((v - 1) * embeddings.dim),
-                                                        static_cast<std::size_t>(embeddings.dim)));
-    }
-    save_embeddings(views_file(workspace, options.model, options.pooling), *views);
+    EmbeddingEdits view_rows;
+    for (int v = 1; v <= kEditedViews; ++v) view_rows.put_ids.push_back(view_id(added.item.id, v));
+    view_rows.put_vectors = vectors.views;
+    append_embedding_edits(views_path, view_rows);
     added.views_embedded = kEditedViews;
   }
+  added.vectors = vectors;
   added.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return added;
 }
@@ -199,14 +173,19 @@ bool remove_item(const Workspace& workspace, std::int64_t id, const CatalogEditO
     item = cat.find_item(id);
   }
   if (!item) return false;
-  // Every embeddings file of the model, whatever made it: none may keep a row for a removed id.
+  // Every embeddings file of the model, whatever made it: none may keep a row for a removed id. A
+  // remove record in each file's edit log (append_embedding_edits), not a rewrite of the file.
   for (const auto& path : {workspace.embeddings_file(options.model, pooling_name(options.pooling)),
                            views_file(workspace, options.model, options.pooling)}) {
     if (!std::filesystem::exists(path)) continue;
-    Embeddings e = load_embeddings(path);
     const bool views = path == views_file(workspace, options.model, options.pooling);
-    if (drop_rows(e, [&](std::int64_t row_id) { return (views ? item_of_view(row_id) : row_id) == id; }))
-      save_embeddings(path, e);
+    EmbeddingEdits gone;
+    if (views) {
+      for (int v = 1; v <= kEditedViews; ++v) gone.removed.push_back(view_id(id, v));
+    } else {
+      gone.removed.push_back(id);
+    }
+    append_embedding_edits(path, gone);
   }
   bool photo_shared = false;
   {

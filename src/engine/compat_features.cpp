@@ -10,7 +10,8 @@ CompatFeatures load_compat_features(const Workspace& workspace, const recommend:
   const EmbeddingModel model = load_embedding_model(workspace, style_model);
   const Embeddings style =
       load_current_embeddings(workspace, style_model, nn::LatentPooling::kFlat, model.source_hash);
-  const SimpleFeatures simple = load_simple_features(workspace.root(), graph.items(), threads);
+  std::vector<catalog::Item> scratch;
+  const SimpleFeatures simple = load_simple_features(workspace.root(), graph.items_span(scratch), threads);
   return make_compat_features(style.ids, style.vectors, style.dim, simple);
 }
 

@@ -145,11 +145,16 @@ double CompleteResponse::total_ms() const {
 
 Completer::Completer(Recommender& recommender, CompatModel model, CompatTable table, CompatFeatures features,
                      std::unique_ptr<nlohmann::json> description)
-    : recommender_(recommender),
-      model_(std::move(model)),
-      table_(std::move(table)),
-      features_(std::move(features)),
-      description_(std::move(description)) {
+    : Completer(recommender, [&] {
+        auto parts = std::make_shared<Parts>(std::move(model));
+        parts->table = std::move(table);
+        parts->features = std::move(features);
+        parts->description = std::move(description);
+        return parts;
+      }()) {}
+
+Completer::Completer(Recommender& recommender, std::shared_ptr<Parts> parts)
+    : recommender_(recommender), parts_(std::move(parts)) {
   for (const auto slot : catalog::kAllSlots)
     default_slots_.push_back(recommend::default_slots(recommender_.graph(), slot));
   const MatchCalibration& calibration = recommender_.calibration();
@@ -160,6 +165,16 @@ Completer::Completer(Recommender& recommender, CompatModel model, CompatTable ta
 }
 
 Completer::~Completer() = default;
+Completer::Parts::Parts(CompatModel m) : model(std::move(m)) {}
+Completer::Parts::~Parts() = default;
+
+std::unique_ptr<Completer> Completer::over(Recommender& next) const {
+  // The constructor reads the slots usually worn together off `next`'s outfits (a pass over them:
+  // an edit changes them), and the near-identity threshold off its calibration (shared).
+  auto completer = std::unique_ptr<Completer>(new Completer(next, parts_));
+  completer->model_hash_ = model_hash_;
+  return completer;
+}
 
 namespace {
 
@@ -228,7 +243,7 @@ std::unique_ptr<Completer> Completer::reopen(const Workspace& workspace, Recomme
       load_current_embeddings(workspace, c.style_model, nn::LatentPooling::kFlat, recommender.source_hash());
   const recommend::OutfitGraph& graph = recommender.graph();
   const recommend::OutfitGraph& old_graph = previous.recommender_.graph();
-  const CompatFeatures& old = previous.features_;
+  const CompatFeatures& old = previous.parts_->features;
   CompatFeatures features;
   features.style_dim = style.dim;
   features.colour_dim = image::kColourDim + image::kHsvDim;
@@ -258,7 +273,7 @@ std::unique_ptr<Completer> Completer::reopen(const Workspace& workspace, Recomme
     features.rows.insert(features.rows.end(), colour.begin(), colour.end());
   }
   check_dims(c.model, features, workspace);
-  CompatTable table(c.model, features, graph, previous.table_, old);
+  CompatTable table(c.model, features, graph, previous.parts_->table, old);
   auto completer = std::unique_ptr<Completer>(new Completer(recommender, std::move(c.model), std::move(table),
                                                             std::move(features), std::move(c.description)));
   completer->model_hash_ = c.hash;
@@ -325,7 +340,7 @@ CompleteResponse Completer::complete(std::span<const std::uint8_t> image_bytes, 
   options.per_slot = request.per_slot;
   options.category = request.category;
   options.colour_family = request.colour_family;
-  const QueryScores scores(table_, features_, recommender_.graph(), std::move(views), response.query_slot,
+  const QueryScores scores(parts_->table, parts_->features, recommender_.graph(), std::move(views), response.query_slot,
                            near_identical_cosine_);
   response.result = recommend::complete_outfits(recommender_.graph(), scores, response.query_slot, options);
   response.search_ms = ms_since(t);
@@ -334,15 +349,15 @@ CompleteResponse Completer::complete(std::span<const std::uint8_t> image_bytes, 
 
 std::vector<float> Completer::views_of(std::vector<float> x, const std::vector<float>& colour,
                                       catalog::Slot slot) {
-  if (static_cast<int>(x.size()) != model_.style_dim()) {
+  if (static_cast<int>(x.size()) != parts_->model.style_dim()) {
     throw Error(fmt::format("the photo's embedding has {} numbers, the compat model wants {}", x.size(),
-                            model_.style_dim()));
+                            parts_->model.style_dim()));
   }
   x.insert(x.end(), colour.begin(), colour.end());
   std::vector<float> views;
-  std::lock_guard lock(model_mutex_);
+  std::lock_guard lock(parts_->model_mutex);
   const catalog::Slot own[] = {slot};
-  model_.embed_all(x, own, views);
+  parts_->model.embed_all(x, own, views);
   return views;
 }
 
@@ -410,8 +425,8 @@ CompleteResponse Completer::complete_worn(PiecesResult found, const CompleteRequ
   options.per_slot = request.per_slot;
   options.category = request.category;
   options.colour_family = request.colour_family;
-  const QueryScores base(table_, features_, recommender_.graph(), {}, response.query_slot, near_identical_cosine_);
-  const ContextScores scores(base, table_, std::move(views), std::move(slots));
+  const QueryScores base(parts_->table, parts_->features, recommender_.graph(), {}, response.query_slot, near_identical_cosine_);
+  const ContextScores scores(base, parts_->table, std::move(views), std::move(slots));
   // The worn slots are given explicitly; "the query's slot" (dropped from them) is none of them.
   response.result = recommend::complete_outfits(recommender_.graph(), scores, catalog::Slot::kOther, options);
   response.result.query_slot = response.query_slot;
@@ -465,8 +480,8 @@ nlohmann::json Completer::to_json(const CompleteResponse& r, const CompleteReque
           {"outfits", outfits},
           {"model",
            {{"name", kCompatModel},
-            {"features", description_->value("features", std::string())},
-            {"outfits_learned_from", description_->value("outfits_learned_from", 0)},
+            {"features", parts_->description->value("features", std::string())},
+            {"outfits_learned_from", parts_->description->value("outfits_learned_from", 0)},
             {"near_identical_cosine", near_identical_cosine_}}},
           {"timing_ms",
            {{"decode_preprocess", r.match.decode_ms},

@@ -37,6 +37,84 @@ struct Header {
 };
 #pragma pack(pop)
 
+/// The header of an embeddings file's bytes, checked (magic, version, dim, size, pooling).
+Header checked_header(std::span<const std::uint8_t> bytes, const std::filesystem::path& path) {
+  auto corrupt = [&](const std::string& why) {
+    return Error(
+        fmt::format("{}: not a valid embeddings file ({}); run `mystyle embed` again", path.string(), why),
+        ErrorKind::kCorrupt);
+  };
+  if (bytes.size() < sizeof(Header)) throw corrupt("too short");
+  Header h;
+  std::memcpy(&h, bytes.data(), sizeof h);
+  if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) throw corrupt("wrong magic");
+  if (h.version != kVersion) throw corrupt(fmt::format("version {}, expected {}", h.version, kVersion));
+  if (h.dim == 0 || h.dim > static_cast<std::uint32_t>(std::numeric_limits<int>::max()))
+    throw corrupt(fmt::format("implausible dim {}", h.dim));
+  // Division, not multiplication: a huge count once wrapped the product around to the file's real
+  // size and passed, then failed allocating with std::length_error (found by fuzz/embeddings_fuzzer).
+  const std::size_t row_bytes = sizeof(std::int64_t) + std::size_t{h.dim} * sizeof(float);
+  const std::size_t payload = bytes.size() - sizeof(Header);
+  if (payload % row_bytes != 0 || payload / row_bytes != h.count)
+    throw corrupt("size does not match the header");
+  if (h.pooling != static_cast<std::uint32_t>(nn::LatentPooling::kFlat) &&
+      h.pooling != static_cast<std::uint32_t>(nn::LatentPooling::kMean)) {
+    throw corrupt(fmt::format("unknown pooling {}", h.pooling));
+  }
+  return h;
+}
+
+constexpr char kLogMagic[8] = {'M', 'S', 'T', 'Y', 'L', 'O', 'G', '1'};
+constexpr std::size_t kLogHeaderBytes = 8 + 4 + 8;
+constexpr std::uint8_t kPut = 1, kRemove = 2;
+
+/// One record of an edit log: a put carries its row.
+struct LogRecord {
+  std::uint8_t op;
+  std::int64_t id;
+  std::span<const float> row;  ///< into the log's bytes (puts only)
+};
+
+/// The valid records of `bytes` (a whole log) for a file of `dim` and `model_hash`, and the length
+/// they end at (a torn or damaged record ends the log). A log of another dim or model: none.
+std::vector<LogRecord> parse_log(std::span<const std::uint8_t> bytes, int dim, std::uint64_t model_hash,
+                                 std::size_t* valid_end, std::vector<float>& rows) {
+  std::vector<LogRecord> records;
+  *valid_end = 0;
+  if (bytes.size() < kLogHeaderBytes || std::memcmp(bytes.data(), kLogMagic, 8) != 0) return records;
+  std::uint32_t log_dim;
+  std::uint64_t log_hash;
+  std::memcpy(&log_dim, bytes.data() + 8, 4);
+  std::memcpy(&log_hash, bytes.data() + 12, 8);
+  if (log_dim != static_cast<std::uint32_t>(dim) || log_hash != model_hash) return records;
+  std::size_t at = kLogHeaderBytes;
+  *valid_end = at;
+  const std::size_t row_bytes = static_cast<std::size_t>(dim) * sizeof(float);
+  std::vector<std::pair<std::size_t, std::size_t>> row_at;  // (record, offset of its row in `rows`)
+  while (at + 1 + 8 + 8 <= bytes.size()) {
+    const std::uint8_t op = bytes[at];
+    if (op != kPut && op != kRemove) break;
+    const std::size_t body = 1 + 8 + (op == kPut ? row_bytes : 0);
+    if (at + body + 8 > bytes.size()) break;
+    std::uint64_t sum;
+    std::memcpy(&sum, bytes.data() + at + body, 8);
+    if (fnv1a64(std::string_view(reinterpret_cast<const char*>(bytes.data() + at), body)) != sum) break;
+    LogRecord r{op, 0, {}};
+    std::memcpy(&r.id, bytes.data() + at + 1, 8);
+    if (op == kPut) {
+      row_at.emplace_back(records.size(), rows.size());
+      rows.resize(rows.size() + static_cast<std::size_t>(dim));
+      std::memcpy(rows.data() + rows.size() - static_cast<std::size_t>(dim), bytes.data() + at + 9, row_bytes);
+    }
+    records.push_back(r);
+    at += body + 8;
+    *valid_end = at;
+  }
+  for (const auto& [record, offset] : row_at)  // `rows` is complete: spans into it stay valid now
+    records[record].row = {rows.data() + offset, static_cast<std::size_t>(dim)};
+  return records;
+}
+
 }  // namespace
 
 std::string pooling_name(nn::LatentPooling pooling) {
@@ -80,6 +158,7 @@ EmbeddingsView view_of(const Embeddings& e) {
 EmbeddingsView view_of(const MappedEmbeddings& e) {
   return e.view();
 }
+const EmbeddingsHeader& view_of(const EmbeddingsHeader& h) { return h; }
 
 /// The embeddings file of (model, pooling), opened by `open_file` and checked against `source_hash`.
 template <class Open>
@@ -118,6 +197,12 @@ MappedEmbeddings map_current_embeddings(const Workspace& workspace, const std::s
   });
 }
 
+EmbeddingsHeader current_embeddings_header(const Workspace& workspace, const std::string& model,
+                                           nn::LatentPooling pooling, std::uint64_t source_hash) {
+  return open_current(workspace, model, pooling, source_hash,
+                      [](const std::filesystem::path& p) { return read_embeddings_header(p); });
+}
+
 void save_embeddings(const std::filesystem::path& path, const Embeddings& e) {
   // One buffer, the header first and its checksum filled in last: at a million items the payload is
   // 520 MB, and a payload string then header + payload was one more copy of it on every admin edit.
@@ -138,6 +223,69 @@ void save_embeddings(const std::filesystem::path& path, const Embeddings& e) {
   h.checksum = fnv1a64(std::string_view(file).substr(sizeof(Header)));
   std::memcpy(file.data(), &h, sizeof h);
   write_file_atomic(path, file);
+  // The content holds the log's edits: the log goes (killed before this, a reader applies the log
+  // again to the same rows and gets the same content).
+  std::error_code ec;
+  std::filesystem::remove(edit_log_file(path), ec);
+}
+
+std::filesystem::path edit_log_file(const std::filesystem::path& embeddings_file) {
+  auto p = embeddings_file;
+  p += ".log";
+  return p;
+}
+
+std::size_t edit_log_fold_rows(std::uint64_t file_rows) {
+  return std::max<std::size_t>(4096, static_cast<std::size_t>(file_rows / 64));
+}
+
+EmbeddingsHeader read_embeddings_header(const std::filesystem::path& path) {
+  if (!std::filesystem::exists(path))
+    throw Error(fmt::format("{}: no embeddings file", path.string()), ErrorKind::kNotFound);
+  const MappedFile file(path);  // the header's page alone is read
+  const Header h = checked_header(file.bytes(), path);
+  return {static_cast<int>(h.dim), h.count, h.model_hash, static_cast<nn::LatentPooling>(h.pooling)};
+}
+
+bool append_embedding_edits(const std::filesystem::path& path, const EmbeddingEdits& edits) {
+  const EmbeddingsHeader header = read_embeddings_header(path);
+  const auto d = static_cast<std::size_t>(header.dim);
+  if (edits.put_vectors.size() != edits.put_ids.size() * d) {
+    throw Error(fmt::format("{}: {} numbers for {} rows of {}", path.string(), edits.put_vectors.size(),
+                            edits.put_ids.size(), d),
+                ErrorKind::kInvalidInput);
+  }
+  const auto log_path = edit_log_file(path);
+  std::string log;
+  std::error_code ec;
+  if (std::filesystem::exists(log_path, ec)) log = read_file_bytes(log_path);
+  std::size_t valid_end = 0;
+  std::vector<float> rows;
+  const std::size_t records =
+      parse_log({reinterpret_cast<const std::uint8_t*>(log.data()), log.size()}, header.dim, header.model_hash,
+                &valid_end, rows)
+          .size();
+  std::string append;
+  if (valid_end == 0) {  // no log, or one of another model: start it
+    append.append(kLogMagic, 8);
+    const auto dim32 = static_cast<std::uint32_t>(header.dim);
+    append.append(reinterpret_cast<const char*>(&dim32), 4);
+    append.append(reinterpret_cast<const char*>(&header.model_hash), 8);
+  }
+  auto record = [&](std::uint8_t op, std::int64_t id, const float* row) {
+    const std::size_t start = append.size();
+    append.push_back(static_cast<char>(op));
+    append.append(reinterpret_cast<const char*>(&id), 8);
+    if (row != nullptr) append.append(reinterpret_cast<const char*>(row), d * sizeof(float));
+    const std::uint64_t sum = fnv1a64(std::string_view(append).substr(start));
+    append.append(reinterpret_cast<const char*>(&sum), 8);
+  };
+  for (const std::int64_t id : edits.removed) record(kRemove, id, nullptr);
+  for (std::size_t i = 0; i < edits.put_ids.size(); ++i) record(kPut, edits.put_ids[i], &edits.put_vectors[i * d]);
+  append_file_durably(log_path, valid_end, append);
+  if (records + edits.removed.size() + edits.put_ids.size() <= edit_log_fold_rows(header.count)) return false;
+  save_embeddings(path, load_embeddings(path));  // the fold: the file with the log applied, then no log
+  return true;
 }
 
 MappedEmbeddings MappedEmbeddings::open(const std::filesystem::path& path, Checksum checksum) {
@@ -145,30 +293,9 @@ MappedEmbeddings MappedEmbeddings::open(const std::filesystem::path& path, Check
   out.file_ = MappedFile(path);
   out.path_ = path;
   const auto bytes = out.file_.bytes();
-  auto corrupt = [&](const std::string& why) {
-    return Error(
-        fmt::format("{}: not a valid embeddings file ({}); run `mystyle embed` again", path.string(), why),
-        ErrorKind::kCorrupt);
-  };
-  if (bytes.size() < sizeof(Header)) throw corrupt("too short");
-  Header h;
-  std::memcpy(&h, bytes.data(), sizeof h);
-  if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) throw corrupt("wrong magic");
-  if (h.version != kVersion) throw corrupt(fmt::format("version {}, expected {}", h.version, kVersion));
-  if (h.dim == 0 || h.dim > static_cast<std::uint32_t>(std::numeric_limits<int>::max()))
-    throw corrupt(fmt::format("implausible dim {}", h.dim));
-  // Division, not multiplication: a huge count once wrapped the product around to the file's real
-  // size and passed, then failed allocating with std::length_error (found by fuzz/embeddings_fuzzer).
-  const std::size_t row_bytes = sizeof(std::int64_t) + std::size_t{h.dim} * sizeof(float);
-  const std::size_t payload = bytes.size() - sizeof(Header);
-  if (payload % row_bytes != 0 || payload / row_bytes != h.count)
-    throw corrupt("size does not match the header");
+  const Header h = checked_header(bytes, path);
   out.checksum_ = h.checksum;
   if (checksum == Checksum::kNow) out.verify();
-  if (h.pooling != static_cast<std::uint32_t>(nn::LatentPooling::kFlat) &&
-      h.pooling != static_cast<std::uint32_t>(nn::LatentPooling::kMean)) {
-    throw corrupt(fmt::format("unknown pooling {}", h.pooling));
-  }
   out.dim_ = static_cast<int>(h.dim);
   out.model_hash_ = h.model_hash;
   out.pooling_ = static_cast<nn::LatentPooling>(h.pooling);
@@ -179,7 +306,59 @@ MappedEmbeddings MappedEmbeddings::open(const std::filesystem::path& path, Check
   static_assert(sizeof(Header) % alignof(float) == 0);
   out.vectors_ =
       reinterpret_cast<const float*>(bytes.data() + sizeof(Header) + h.count * sizeof(std::int64_t));
+  out.apply_log();
   return out;
+}
+
+void MappedEmbeddings::apply_log() {
+  const auto log_path = edit_log_file(path_);
+  std::error_code ec;
+  if (!std::filesystem::exists(log_path, ec)) return;
+  const std::string log = read_file_bytes(log_path);
+  std::size_t valid_end = 0;
+  std::vector<float> rows;
+  const auto records = parse_log({reinterpret_cast<const std::uint8_t*>(log.data()), log.size()}, dim_,
+                                 model_hash_, &valid_end, rows);
+  if (records.empty()) return;
+  // The last record of each id decides it: its row, or gone.
+  std::unordered_map<std::int64_t, std::span<const float>> last;
+  for (const LogRecord& r : records) last[r.id] = r.row;
+  const auto d = static_cast<std::size_t>(dim_);
+  std::vector<std::int64_t> ids;
+  std::vector<float> vectors;
+  ids.reserve(ids_.size() + last.size());
+  vectors.reserve((ids_.size() + last.size()) * d);
+  for (std::size_t i = 0; i < ids_.size(); ++i) {
+    if (last.contains(ids_[i])) continue;
+    ids.push_back(ids_[i]);
+    vectors.insert(vectors.end(), vectors_ + i * d, vectors_ + (i + 1) * d);
+  }
+  std::vector<std::pair<std::int64_t, std::span<const float>>> puts;
+  for (const auto& [id, row] : last)
+    if (!row.empty()) puts.emplace_back(id, row);
+  std::ranges::sort(puts, {}, &std::pair<std::int64_t, std::span<const float>>::first);
+  // Merge the puts into the kept rows, ids ascending.
+  std::vector<std::int64_t> merged_ids;
+  std::vector<float> merged;
+  merged_ids.reserve(ids.size() + puts.size());
+  merged.reserve((ids.size() + puts.size()) * d);
+  std::size_t i = 0, j = 0;
+  while (i < ids.size() || j < puts.size()) {
+    if (j == puts.size() || (i < ids.size() && ids[i] < puts[j].first)) {
+      merged_ids.push_back(ids[i]);
+      merged.insert(merged.end(), vectors.begin() + static_cast<std::ptrdiff_t>(i * d),
+                    vectors.begin() + static_cast<std::ptrdiff_t>((i + 1) * d));
+      ++i;
+    } else {
+      merged_ids.push_back(puts[j].first);
+      merged.insert(merged.end(), puts[j].second.begin(), puts[j].second.end());
+      ++j;
+    }
+  }
+  ids_ = std::move(merged_ids);
+  owned_ = std::move(merged);
+  vectors_ = owned_.empty() ? nullptr : owned_.data();
+  log_records_ = records.size();
 }
 
 void MappedEmbeddings::verify() const {

@@ -92,8 +92,10 @@ double PiecesResult::total_ms() const {
   return ms;
 }
 
-PieceSearch::PieceSearch(Recommender& recommender, std::unique_ptr<Parser> parser)
-    : recommender_(recommender), parser_(std::move(parser)), sold_(catalog::kAllSlots.size() + 1, false) {
+PieceSearch::PieceSearch(Recommender& recommender, std::shared_ptr<Parser> parser, std::vector<bool> sold)
+    : recommender_(recommender), parser_(std::move(parser)), sold_(std::move(sold)) {
+  if (!sold_.empty()) return;
+  sold_.assign(catalog::kAllSlots.size() + 1, false);
   for (const catalog::Item& item : recommender_.graph().items()) {
     if (item.image_path) sold_[static_cast<std::size_t>(item.slot)] = true;
   }
@@ -107,6 +109,15 @@ std::unique_ptr<PieceSearch> PieceSearch::open(const Workspace& workspace, Recom
 
 void PieceSearch::warm_up() {
   if (parser_) (void)parser_->parse(cv::Mat(96, 64, CV_8UC3, cv::Scalar(120, 110, 100)));
+}
+
+std::unique_ptr<PieceSearch> PieceSearch::over(Recommender& next, std::span<const catalog::Item> added) const {
+  // The slots sold: this one's and the added items' (a slot emptied by deletions stays until a full open).
+  std::vector<bool> sold = sold_;
+  for (const catalog::Item& item : added) {
+    if (item.image_path) sold[static_cast<std::size_t>(item.slot)] = true;
+  }
+  return std::unique_ptr<PieceSearch>(new PieceSearch(next, parser_, std::move(sold)));
 }
 
 std::unique_ptr<PieceSearch> PieceSearch::without_parser(Recommender& recommender) {

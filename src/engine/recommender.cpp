@@ -20,6 +20,7 @@
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/photo_views.h"
 #include "mystyle/index/id_filter.h"
+#include "mystyle/index/layered_index.h"
 #include "mystyle/nn/context.h"
 
 namespace mystyle::engine {
@@ -63,23 +64,6 @@ nlohmann::json item_json(const catalog::Item& item) {
                                         : nlohmann::json(nullptr)}};
 }
 
-Recommender::Recommender(recommend::OutfitGraph graph, nn::Model model,
-                         std::unique_ptr<index::VectorIndex> index, RecommenderConfig config,
-                         int views_per_item, MatchCalibration calibration, MappedEmbeddings embeddings)
-    : graph_(std::move(graph)),
-      model_(std::move(model)),
-      index_(std::move(index)),
-      config_(std::move(config)),
-      views_per_item_(views_per_item),
-      calibration_(std::move(calibration)),
-      embeddings_(std::move(embeddings)) {
-  preprocess_.image_side_px = model_.spec().image_side_px;
-  model_.set_serving(true);
-  std::set<std::string> categories;
-  for (const auto& item : graph_.items()) categories.insert(item.category);
-  categories_.assign(categories.begin(), categories.end());
-}
-
 std::unique_ptr<Recommender> Recommender::open(const Workspace& workspace, const RecommenderConfig& config) {
   auto [model, source_hash] = load_embedding_model(workspace, config.model);
   // Mapped, not copied: a start reads the ids, the pages the calibration samples and, when the saved
@@ -113,13 +97,26 @@ std::unique_ptr<Recommender> Recommender::open(const Workspace& workspace, const
   MatchCalibration calibration =
       MatchCalibration::build(embeddings.vectors, static_cast<std::size_t>(embeddings.dim), types,
                               kCalibrationPairs, kCalibrationSeed);
-  auto recommender = std::unique_ptr<Recommender>(
-      new Recommender(std::move(graph), std::move(model), std::move(sync.index), config,
-                      views ? static_cast<int>(kViewStride) : 1, std::move(calibration), std::move(mapped)));
-  recommender->source_hash_ = source_hash;
+  auto recommender = std::unique_ptr<Recommender>(new Recommender());
+  Recommender& r = *recommender;
+  r.graph_ = std::move(graph);
+  r.encoder_ = std::make_shared<Encoder>(std::move(model));
+  r.encoder_->model.set_serving(true);
+  r.index_ = std::move(sync.index);
+  r.config_ = config;
+  r.preprocess_.image_side_px = r.encoder_->model.spec().image_side_px;
+  r.views_per_item_ = views ? static_cast<int>(kViewStride) : 1;
+  r.calibration_ = std::make_shared<const MatchCalibration>(std::move(calibration));
+  r.embeddings_ = std::make_shared<const MappedEmbeddings>(std::move(mapped));
+  r.added_vectors_ = std::make_shared<const AddedVectors>();
+  std::set<std::string> categories;
+  for (const auto& item : r.graph_.items()) categories.insert(item.category);
+  r.categories_.assign(categories.begin(), categories.end());
+  r.source_hash_ = source_hash;
   if (config.use_colour_model && config.pooling == nn::LatentPooling::kFlat) {
     std::string stale;
-    recommender->attributes_ = load_current_attribute_model(workspace, source_hash, &stale);
+    auto attributes = load_current_attribute_model(workspace, source_hash, &stale);
+    if (attributes) r.attributes_ = std::make_shared<const AttributeModel>(std::move(*attributes));
     if (!stale.empty()) spdlog::warn("{}; photos are ranked by cosine alone", stale);
   }
   return recommender;
@@ -139,10 +136,79 @@ cv::Mat Recommender::decode(std::span<const std::uint8_t> image_bytes, const std
 int Recommender::decode_min_side_px() const { return image::decode_min_side_px(preprocess_); }
 
 std::span<const float> Recommender::item_embedding(std::int64_t item_id) const {
-  const EmbeddingsView e = embeddings_.view();
+  if (edits_applied_ != 0) {
+    if (graph_.item(item_id) == nullptr) return {};  // removed
+    if (auto it = added_vectors_->find(item_id); it != added_vectors_->end()) return it->second;
+  }
+  const EmbeddingsView e = embeddings_->view();
   const auto it = std::ranges::lower_bound(e.ids, item_id);
   if (it == e.ids.end() || *it != item_id) return {};
   return e.row(static_cast<std::size_t>(it - e.ids.begin()));
+}
+
+std::shared_ptr<Recommender> Recommender::with_edits(const RecommenderEdits& edits) const {
+  const std::size_t dim = index_->dim();
+  const std::size_t code_dim = embeddings_->view().dim > 0 ? static_cast<std::size_t>(embeddings_->view().dim) : dim;
+  if (edits.vectors.size() != edits.added.size() * code_dim) {
+    throw Error(fmt::format("live edit: {} floats for {} items of {} numbers", edits.vectors.size(),
+                            edits.added.size(), code_dim),
+                ErrorKind::kInvalidInput);
+  }
+  const bool views = views_per_item_ > 1;
+  if (views && edits.view_vectors.size() != edits.added.size() * kEditedViews * code_dim) {
+    throw Error(fmt::format("live edit: {} view floats for {} items with {} views of {} numbers",
+                            edits.view_vectors.size(), edits.added.size(), kEditedViews, code_dim),
+                ErrorKind::kInvalidInput);
+  }
+  // The index's ids: the item's, or with views each of its kViewStride entries.
+  std::vector<std::int64_t> removed_ids, added_ids;
+  std::vector<float> added_rows;
+  auto index_ids = [&](std::int64_t item, std::vector<std::int64_t>& out) {
+    if (!views) {
+      out.push_back(item);
+      return;
+    }
+    for (int v = 0; v < views_per_item_; ++v) out.push_back(view_id(item, v));
+  };
+  for (const std::int64_t id : edits.removed) index_ids(id, removed_ids);
+  for (std::size_t i = 0; i < edits.added.size(); ++i) {
+    index_ids(edits.added[i].id, added_ids);
+    const float* row = edits.vectors.data() + i * code_dim;
+    added_rows.insert(added_rows.end(), row, row + code_dim);
+    if (views) {
+      const float* v = edits.view_vectors.data() + i * kEditedViews * code_dim;
+      added_rows.insert(added_rows.end(), v, v + kEditedViews * code_dim);
+    }
+  }
+
+  auto next = std::shared_ptr<Recommender>(new Recommender());
+  Recommender& r = *next;
+  const auto* layered = dynamic_cast<const index::LayeredIndex*>(index_.get());
+  r.index_ = layered ? layered->with_edits(removed_ids, added_ids, added_rows)
+                     : index::LayeredIndex(index_).with_edits(removed_ids, added_ids, added_rows);
+  r.graph_ = graph_.with_edits({edits.added, edits.removed, edits.added_outfits});
+  r.encoder_ = encoder_;
+  r.config_ = config_;
+  r.preprocess_ = preprocess_;
+  r.views_per_item_ = views_per_item_;
+  r.calibration_ = calibration_;
+  r.embeddings_ = embeddings_;
+  auto added = std::make_shared<AddedVectors>(*added_vectors_);
+  for (const std::int64_t id : edits.removed) added->erase(id);
+  for (std::size_t i = 0; i < edits.added.size(); ++i) {
+    const float* row = edits.vectors.data() + i * code_dim;
+    (*added)[edits.added[i].id] = std::vector<float>(row, row + code_dim);
+  }
+  r.added_vectors_ = std::move(added);
+  r.source_hash_ = source_hash_;
+  r.attributes_ = attributes_;
+  // Categories: the loaded ones and the added items'; one emptied by deletions stays (a filter on it
+  // finds nothing) until the next full reload.
+  std::set<std::string> categories(categories_.begin(), categories_.end());
+  for (const catalog::Item& item : edits.added) categories.insert(item.category);
+  r.categories_.assign(categories.begin(), categories.end());
+  r.edits_applied_ = edits_applied_ + edits.added.size() + edits.removed.size() + edits.added_outfits.size();
+  return next;
 }
 
 void RecommendRequest::validate() const {
@@ -192,10 +258,10 @@ RecommendResult Recommender::recommend_checked(const cv::Mat& rgb, const std::st
   result.decode_ms = ms_since(t);
 
   t = Clock::now();
-  std::vector<float> feature(static_cast<std::size_t>(model_.feature_size(config_.pooling)));
+  std::vector<float> feature(static_cast<std::size_t>(encoder_->model.feature_size(config_.pooling)));
   {
-    std::lock_guard lock(model_mutex_);
-    model_.encode(result.query.chw, 1, config_.pooling, feature);
+    std::lock_guard lock(encoder_->mutex);
+    encoder_->model.encode(result.query.chw, 1, config_.pooling, feature);
   }
   result.encode_ms = ms_since(t);
   result.embedding = feature;
@@ -267,8 +333,8 @@ RecommendResult Recommender::recommend_checked(const cv::Mat& rgb, const std::st
     if (item == nullptr) continue;  // embedded, then removed from the catalog
     const double relevance = recommend::relevance_from(n.score, inverse_distance);
     SimilarResult r{item, n.score, relevance, matched_views[i], std::nullopt};
-    if (request.metric == index::Metric::kCosine && calibration_.ready())
-      r.match = calibration_.strength(n.score);
+    if (request.metric == index::Metric::kCosine && calibration_->ready())
+      r.match = calibration_->strength(n.score);
     result.similar.push_back(std::move(r));
     similar.push_back({n.id, n.score, relevance});
   }

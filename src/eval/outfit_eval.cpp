@@ -88,7 +88,8 @@ ScorerInputs load_scorer_inputs(const engine::Workspace& workspace, const std::s
       uses(kinds, ScorerKind::kOldSimpleCentred) || uses(kinds, ScorerKind::kOldSimple) ||
       uses(kinds, ScorerKind::kCompat)) {
     const int t = thread_count(threads);
-    const engine::SimpleFeatures f = engine::load_simple_features(workspace.root(), in.graph.items(), t);
+    std::vector<catalog::Item> scratch;
+    const engine::SimpleFeatures f = engine::load_simple_features(workspace.root(), in.graph.items_span(scratch), t);
     in.feature_ids = f.ids;
     in.features = f.colour_plus_hsv();
     in.centred_features = f.centred_colour_plus_hsv();

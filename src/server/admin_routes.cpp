@@ -1,8 +1,9 @@
 // The admin API: live edits of the catalog a running server serves (docs/api.md, "Admin API").
 // Every request must carry `Authorization: Bearer <token>` matching ServerOptions::admin_token;
 // without a configured token the API is off (403). An edit is written to the workspace (so a
-// restart serves the same) and the server reloads before answering: the item added is recommended,
-// the item deleted is gone, by the time the client has the answer.
+// restart serves the same) and served before the answer: the item added is recommended, the item
+// deleted is gone, by the time the client has the answer. The server applies an edit in place
+// (milliseconds, docs/live-edits.md) and reopens the workspace only when it cannot.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -73,9 +74,12 @@ std::string optional_field(const httplib::Request& req, const std::string& key) 
   return value;
 }
 
-/// After an edit: the server serves it before the client hears back. A failed reload is a 500
-/// that says the edit is stored and will be served by the next successful reload.
-void reload_after_edit(ServerState& state, const char* what) {
+/// After an edit: the server serves it before the client hears back, in place when it can (milliseconds),
+/// else by reopening the workspace. A failed reopen is a 500 that says the edit is stored and will be
+/// served by the next successful reload.
+void serve_edit(ServerState& state, const engine::RecommenderEdits& edits, const WorkspaceStamp& before,
+                const char* what) {
+  if (apply_edits_locked(state, edits, before, what)) return;
   if (!reload_locked(state, what)) {
     throw Error(fmt::format("the edit is stored, but reopening the workspace failed (the server still serves "
                             "the previous state): {}",
@@ -122,10 +126,17 @@ void add_item(const httplib::Request& req, httplib::Response& res, ServerState& 
                            : parse_slot_param(slot, "slot");
 
   std::lock_guard lock(state.reload_mutex);
+  const WorkspaceStamp before = take_workspace_stamp(state);
   const engine::AddedItem added = writer(state).add_item(item, photo.bytes);
   spdlog::info("admin: added item {} ({}/{}) in {:.2f} s", added.item.id, added.item.source, added.item.source_id,
                added.seconds);
-  reload_after_edit(state, "an item was added");
+  engine::RecommenderEdits edits;
+  if (!added.vectors.item.empty()) {  // a writer that stored no vectors: the reopen embeds nothing either
+    edits.added.push_back(added.item);
+    edits.vectors = added.vectors.item;
+    if (state.snapshot()->recommender->views_per_item() > 1) edits.view_vectors = added.vectors.views;
+  }
+  serve_edit(state, edits, before, "an item was added");
   nlohmann::json doc = engine::item_json(added.item);
   doc["indexed"] = state.snapshot()->recommender->graph().item(added.item.id) != nullptr;
   res.set_header("Location", fmt::format("/api/items/{}", added.item.id));
@@ -136,10 +147,13 @@ void delete_item(const httplib::Request& req, httplib::Response& res, ServerStat
   require_admin(req, res, state);
   const std::int64_t id = id_from_match(req);
   std::lock_guard lock(state.reload_mutex);
+  const WorkspaceStamp before = take_workspace_stamp(state);
   if (!writer(state).remove_item(id))
     throw Error(fmt::format("no item with id {}", id), ErrorKind::kNotFound);
   spdlog::info("admin: deleted item {}", id);
-  reload_after_edit(state, "an item was deleted");
+  engine::RecommenderEdits edits;
+  edits.removed.push_back(id);
+  serve_edit(state, edits, before, "an item was deleted");
   res.status = 204;
 }
 
@@ -182,10 +196,13 @@ void add_outfit(const httplib::Request& req, httplib::Response& res, ServerState
     outfit.members.push_back(member);
   }
   std::lock_guard lock(state.reload_mutex);
+  const WorkspaceStamp before = take_workspace_stamp(state);
   const catalog::Outfit added = writer(state).add_outfit(outfit);
   spdlog::info("admin: added outfit {} ({}/{}) of {} pieces", added.id, added.source, added.source_id,
                added.members.size());
-  reload_after_edit(state, "an outfit was added");
+  engine::RecommenderEdits edits;
+  edits.added_outfits.push_back(added);
+  serve_edit(state, edits, before, "an outfit was added");
   const auto now = state.snapshot();
   res.set_header("Location", fmt::format("/api/outfits/{}", added.id));
   reply_json(res,

@@ -49,7 +49,7 @@ struct Snapshot {
   /// Every photo's pieces (a person's, when the workspace has a parse model); never null.
   std::shared_ptr<engine::PieceSearch> pieces;
   std::string completer_unavailable;
-  std::uint64_t generation = 1;  ///< 1 at start, +1 per reload
+  std::uint64_t generation = 1;  ///< 1 at start, +1 per reload or edit applied in place
   std::chrono::system_clock::time_point loaded_at = std::chrono::system_clock::now();
   double load_seconds = 0;
 };
@@ -92,7 +92,12 @@ struct ServerState {
   /// Reloads (Server::reload) and admin edits, one at a time.
   std::mutex reload_mutex;
   std::atomic<std::uint64_t> reloads{0}, reload_failures{0};
+  /// Admin edits served without a reopen (apply_edits_locked), and the time of the last one.
+  std::atomic<std::uint64_t> edits_in_place{0};
+  std::atomic<double> last_edit_ms{0};
   std::string last_reload_error;  ///< guarded by reload_mutex
+  std::string last_reload_reason = "start";  ///< why the snapshot's base was last opened (reload_mutex)
+  std::chrono::system_clock::time_point last_reload_at = std::chrono::system_clock::now();  ///< (reload_mutex)
   std::optional<catalog::Catalog> watch_db;  ///< the watcher's connection (guarded by reload_mutex)
   WorkspaceStamp last_stamp;                 ///< of the snapshot published last (reload_mutex)
 
@@ -130,6 +135,13 @@ std::shared_ptr<Snapshot> open_snapshot(ServerState& state, std::uint64_t genera
 /// Reopens and publishes (see Server::reload); with state.reload_mutex held. False when the
 /// workspace did not open (the old snapshot stays; the error is logged and kept).
 bool reload_locked(ServerState& state, const char* why);
+/// Publishes the current snapshot with `edits` (already stored in the workspace) applied in place
+/// (Recommender::with_edits; docs/live-edits.md), with state.reload_mutex held and `stamp_before`
+/// the workspace's stamp taken before the edit was written. False, with nothing published, when the
+/// edits cannot be applied so (another change to the workspace is pending, vectors are missing, the
+/// overlay is due for a compaction): the caller reopens instead.
+bool apply_edits_locked(ServerState& state, const engine::RecommenderEdits& edits, const WorkspaceStamp& stamp_before,
+                        const char* what);
 
 /// A route's work on one request: reads `req`, fills `res`, throws what becomes an error status.
 using RouteHandler = void (*)(const httplib::Request& req, httplib::Response& res, ServerState& state);

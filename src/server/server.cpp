@@ -148,8 +148,10 @@ WorkspaceStamp take_workspace_stamp(ServerState& state) {
     spdlog::warn("watching {}: {}", state.workspace.root().string(), e.what());
   }
   const std::string pooling = engine::pooling_name(state.config.pooling);
-  for (const auto& path : {state.workspace.embeddings_file(state.config.model, pooling),
-                           engine::views_file(state.workspace, state.config.model, state.config.pooling),
+  const auto embeddings = state.workspace.embeddings_file(state.config.model, pooling);
+  const auto views = engine::views_file(state.workspace, state.config.model, state.config.pooling);
+  // Their edit logs too: another process's admin edit appends there (embeddings.h).
+  for (const auto& path : {embeddings, engine::edit_log_file(embeddings), views, engine::edit_log_file(views),
                            state.workspace.model_file(state.config.model),
                            state.workspace.model_file(engine::kCompatModel),
                            state.workspace.model_file("parse")}) {
@@ -171,6 +173,38 @@ std::shared_ptr<Snapshot> open_snapshot(ServerState& state, std::uint64_t genera
   return snap;
 }
 
+bool apply_edits_locked(ServerState& state, const engine::RecommenderEdits& edits, const WorkspaceStamp& stamp_before,
+                        const char* what) {
+  const auto t0 = Clock::now();
+  if (edits.empty()) return false;                      // nothing to apply: a reopen reads what was stored
+  if (stamp_before != state.last_stamp) return false;  // something else changed too: a reopen reads it all
+  const auto current = state.snapshot();
+  if (current->recommender->graph().overlay_size() + edits.added.size() + edits.removed.size() >
+      state.options.max_edits_in_place) {
+    return false;  // a reopen folds the overlay into the base
+  }
+  try {
+    auto next = std::make_shared<Snapshot>(*current);
+    next->recommender = current->recommender->with_edits(edits);
+    next->pieces = current->pieces->over(*next->recommender, edits.added);
+    if (current->completer) next->completer = current->completer->over(*next->recommender);
+    next->generation = current->generation + 1;
+    next->loaded_at = std::chrono::system_clock::now();
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    state.publish(std::move(next));
+    // The stamp of what this process wrote: the watcher must not reopen for it.
+    state.last_stamp = take_workspace_stamp(state);
+    ++state.edits_in_place;
+    state.last_edit_ms = ms;
+    spdlog::info("{}: applied in place in {:.2f} ms (generation {}, {} edits since the last reopen)", what, ms,
+                 current->generation + 1, state.snapshot()->recommender->edits_applied());
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::warn("{}: not applied in place ({}); reopening", what, e.what());
+    return false;
+  }
+}
+
 bool reload_locked(ServerState& state, const char* why) {
   const WorkspaceStamp stamp = take_workspace_stamp(state);
   const auto current = state.snapshot();
@@ -185,6 +219,8 @@ bool reload_locked(ServerState& state, const char* why) {
     state.publish(std::move(next));
     state.last_stamp = stamp;
     state.last_reload_error.clear();
+    state.last_reload_reason = why;
+    state.last_reload_at = std::chrono::system_clock::now();
     ++state.reloads;
     return true;
   } catch (const std::exception& e) {

@@ -91,10 +91,19 @@ void serve_health(const httplib::Request&, httplib::Response& res, ServerState& 
        std::chrono::duration_cast<std::chrono::seconds>(snap->loaded_at.time_since_epoch()).count()},
       {"reloads", state.reloads.load()},
       {"reload_failures", state.reload_failures.load()},
-      {"last_reload_error", nullptr}};
+      {"last_reload_error", nullptr},
+      {"edits_in_place", state.edits_in_place.load()},
+      {"last_edit_ms", state.last_edit_ms.load()},
+      {"edits_since_reopen", rec.edits_applied()},
+      {"last_reopen", nullptr}};
   // try_lock: a reload in progress (seconds) must not hold up the health check.
-  if (std::unique_lock lock(state.reload_mutex, std::try_to_lock); lock && !state.last_reload_error.empty())
-    doc["last_reload_error"] = state.last_reload_error;
+  if (std::unique_lock lock(state.reload_mutex, std::try_to_lock); lock) {
+    if (!state.last_reload_error.empty()) doc["last_reload_error"] = state.last_reload_error;
+    doc["last_reopen"] = {
+        {"reason", state.last_reload_reason},
+        {"at_unix",
+         std::chrono::duration_cast<std::chrono::seconds>(state.last_reload_at.time_since_epoch()).count()}};
+  }
   reply_json(res, doc.dump());
 }
 

@@ -406,5 +406,49 @@ TEST(CompleteReloadTest, ReopenAfterAnEditEqualsAFreshOpenAndComputesOnlyTheNewI
   std::filesystem::remove_all(dir);
 }
 
+// Complete the look over a recommender with edits applied in place (Completer::over): a deleted item
+// is never proposed, and the candidates are those of a completer opened afresh after the edit.
+TEST(CompleteInPlaceTest, ADeletedItemIsNeverProposedAndTheRestIsAsAFreshOpen) {
+  if (!make_compat_workspace()) GTEST_SKIP() << "MANGO data set not found under MYSTYLE_DATASETS";
+  const auto dir = kCompatWorkspace.parent_path() / fmt::format("in-place-{}", ::getpid());
+  std::filesystem::remove_all(dir);
+  testing::copy_workspace(kCompatWorkspace, dir);
+  const engine::Workspace ws(dir);
+  std::shared_ptr<engine::Recommender> rec = engine::Recommender::open(ws, engine::RecommenderConfig{});
+  const auto completer = engine::Completer::open(ws, *rec);
+  const auto photo = *rec->graph().items().front().image_path;
+  const std::string bytes = read_file_bytes(photo);
+  const auto span = std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+  engine::CompleteRequest request;
+  request.per_slot = 10;
+  const auto first = completer->complete(span, "photo", request);
+  ASSERT_FALSE(first.result.candidates.empty());
+  ASSERT_FALSE(first.result.candidates.front().pieces.empty());
+  const std::int64_t doomed = first.result.candidates.front().pieces.front().item;
+
+  ASSERT_TRUE(engine::remove_item(ws, doomed));
+  engine::RecommenderEdits edits;
+  edits.removed = {doomed};
+  std::shared_ptr<engine::Recommender> edited = rec->with_edits(edits);
+  const auto over = completer->over(*edited);
+  const auto after = over->complete(span, "photo", request);
+  std::shared_ptr<engine::Recommender> reopened = engine::Recommender::open(ws, engine::RecommenderConfig{});
+  const auto fresh = engine::Completer::open(ws, *reopened)->complete(span, "photo", request);
+  ASSERT_EQ(after.result.slots, fresh.result.slots);
+  for (std::size_t s = 0; s < after.result.candidates.size(); ++s) {
+    std::set<std::int64_t> got, want;
+    for (const auto& p : after.result.candidates[s].pieces) got.insert(p.item);
+    for (const auto& p : fresh.result.candidates[s].pieces) want.insert(p.item);
+    EXPECT_FALSE(got.contains(doomed));
+    EXPECT_EQ(got, want) << "slot " << catalog::slot_name(after.result.slots[s]);
+  }
+  for (const auto& outfit : after.result.outfits) {
+    for (const auto& p : outfit.pieces) EXPECT_NE(p.item, doomed);
+  }
+  // The recommender it was made from still has the item: a request in flight keeps its answer.
+  EXPECT_NE(rec->graph().item(doomed), nullptr);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace mystyle::server

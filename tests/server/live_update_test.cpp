@@ -319,6 +319,113 @@ TEST_F(LiveUpdateTest, ImportAndEmbedByAnotherProcessAreServedWithin2Seconds) {
   EXPECT_EQ(healthz()["last_reload_error"], nullptr);
 }
 
+// Admin edits are served in place (no reopen), and what is served is what a reopen of the workspace
+// serves: the same similar items with the same scores, the same outfits.
+TEST_F(LiveUpdateTest, EditsAreServedInPlaceExactlyAsAReopenServesThem) {
+  ASSERT_TRUE(server_->reload());  // whatever an earlier test's processes wrote is read now, not during this test
+  const json before = healthz();
+  const auto photos = unused_photos(8);
+  ASSERT_GE(photos.size(), 8u);
+  // A loaded item that outfits hold, to delete.
+  std::int64_t doomed = 0, partner = 0;
+  fs::path doomed_photo;
+  {
+    catalog::Catalog cat(workspace_);
+    for (const auto& item : cat.all_items()) {
+      if (doomed == 0 && item.image_path && cat.outfits_with_item(item.id).size() >= 2) {
+        doomed = item.id;
+        doomed_photo = *item.image_path;
+      } else if (partner == 0 && item.image_path) {
+        partner = item.id;
+      }
+    }
+  }
+  ASSERT_NE(doomed, 0);
+  ASSERT_NE(partner, 0);
+  auto added = add_item(photos[5], "in-place-1");
+  ASSERT_TRUE(added);
+  ASSERT_EQ(added->status, 201) << added->body;
+  const std::int64_t id = json::parse(added->body)["item_id"].get<std::int64_t>();
+  ASSERT_EQ(client().Delete(fmt::format("/api/items/{}", doomed), admin())->status, 204);
+  const json look = {{"source_id", "in-place-look"}, {"members", {{{"item_id", id}}, {{"item_id", partner}}}}};
+  auto outfit = client().Post("/api/outfits", admin(), look.dump(), "application/json");
+  ASSERT_TRUE(outfit);
+  ASSERT_EQ(outfit->status, 201) << outfit->body;
+
+  const json after = healthz();
+  EXPECT_EQ(after["edits_in_place"].get<int>(), before["edits_in_place"].get<int>() + 3);
+  EXPECT_EQ(after["reloads"], before["reloads"]) << "an edit reopened the workspace";
+  EXPECT_EQ(after["generation"].get<int>(), before["generation"].get<int>() + 3);
+  EXPECT_GE(after["edits_since_reopen"].get<int>(), 3);
+  EXPECT_EQ(client().Get(fmt::format("/api/items/{}", doomed))->status, 404);
+
+  // The same photos through the server (in place) and through a recommender opened now.
+  auto reopened = engine::Recommender::open(engine::Workspace(workspace_), engine::RecommenderConfig{});
+  for (const fs::path& photo : {photos[5], doomed_photo, photos[6]}) {
+    auto res = client().Post("/api/recommend?k=10&outfits=20", read_file_bytes(photo), "image/jpeg");
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200) << res->body;
+    const json served = json::parse(res->body);
+    engine::RecommendRequest request;
+    request.k = 10;
+    request.max_outfits = 20;
+    const json fresh = reopened->to_json(reopened->recommend_file(photo, request), request);
+    ASSERT_EQ(served["similar"].size(), fresh["similar"].size()) << photo;
+    for (std::size_t i = 0; i < fresh["similar"].size(); ++i) {
+      EXPECT_EQ(served["similar"][i]["item_id"], fresh["similar"][i]["item_id"]) << photo << " rank " << i;
+      EXPECT_NEAR(served["similar"][i]["score"].get<double>(), fresh["similar"][i]["score"].get<double>(), 1e-12);
+      EXPECT_NE(served["similar"][i]["item_id"].get<std::int64_t>(), doomed);
+    }
+    ASSERT_EQ(served["outfits"].size(), fresh["outfits"].size()) << photo;
+    for (std::size_t i = 0; i < fresh["outfits"].size(); ++i)
+      EXPECT_EQ(served["outfits"][i]["outfit_id"], fresh["outfits"][i]["outfit_id"]) << photo << " outfit " << i;
+  }
+  // The added item is its photo's best match; the added outfit is among its outfits.
+  const json item = json::parse(client().Get(fmt::format("/api/items/{}", id))->body);
+  EXPECT_EQ(item["outfit_ids"].size(), 1u);
+  EXPECT_EQ(similar_ids(photos[5]).at(0), id);
+  // Complete the look never proposes the deleted item.
+  auto completed = client().Post("/api/complete?per_slot=20", read_file_bytes(photos[6]), "image/jpeg");
+  ASSERT_TRUE(completed);
+  if (completed->status == 200) {
+    EXPECT_EQ(completed->body.find(fmt::format("\"item_id\":{},", doomed)), std::string::npos);
+  }
+}
+
+// Edits while photo queries run: every query is answered (each from one version of the catalog).
+TEST_F(LiveUpdateTest, QueriesDuringEditsAllSucceed) {
+  const auto photos = unused_photos(12);
+  ASSERT_GE(photos.size(), 12u);
+  ASSERT_TRUE(server_->reload());
+  const std::string jpeg = read_file_bytes(photos[0]);
+  std::atomic<bool> done{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 3; ++t) {
+    clients.emplace_back([&] {
+      while (!done) {
+        auto res = client().Post("/api/recommend?k=5", jpeg, "image/jpeg");
+        (res && res->status == 200 ? ok : failed)++;
+      }
+    });
+  }
+  const json before = healthz();
+  std::vector<std::int64_t> ids;
+  for (int i = 8; i < 12; ++i) {
+    auto added = add_item(photos[static_cast<std::size_t>(i)], fmt::format("during-{}", i));
+    ASSERT_TRUE(added);
+    ASSERT_EQ(added->status, 201) << added->body;
+    ids.push_back(json::parse(added->body)["item_id"].get<std::int64_t>());
+  }
+  for (const std::int64_t id : ids) EXPECT_EQ(client().Delete(fmt::format("/api/items/{}", id), admin())->status, 204);
+  done = true;
+  for (auto& c : clients) c.join();
+  EXPECT_GT(ok.load(), 0);
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(healthz()["edits_in_place"].get<int>(), before["edits_in_place"].get<int>() + 8);
+  for (const std::int64_t id : ids) EXPECT_EQ(client().Get(fmt::format("/api/items/{}", id))->status, 404);
+}
+
 // Reloads while requests run: every request is answered, from the state it started with.
 TEST_F(LiveUpdateTest, RequestsDuringReloadsAllSucceed) {
   const std::string jpeg = read_file_bytes(unused_photos(3).at(2));

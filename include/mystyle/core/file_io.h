@@ -17,6 +17,11 @@ namespace mystyle {
 /// Throws mystyle::Error (kIo) naming the file.
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes);
 
+/// Appends `bytes` to `path` after cutting it to `keep` bytes (what a reader found valid: a record torn
+/// by a crash goes), creating it when absent, and flushes it to disk (the file, and the folder when
+/// the file is new) before returning. Throws mystyle::Error (kIo) naming the file.
+void append_file_durably(const std::filesystem::path& path, std::size_t keep, std::string_view bytes);
+
 /// Creates `folder` and its parents when absent. Throws mystyle::Error (kIo) naming the folder and
 /// why (e.g. "Permission denied" in a read-only workspace), never std::filesystem_error.
 void create_folder(const std::filesystem::path& folder);

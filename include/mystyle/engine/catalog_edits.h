@@ -32,13 +32,6 @@ struct CatalogEditOptions {
   image::DecodeLimits limits;  ///< the photo's size limits (larger: kTooLarge, nothing written)
 };
 
-struct AddedItem {
-  catalog::Item item;
-  bool embedded = false;     ///< its vector is in the embeddings file
-  int views_embedded = 0;    ///< edited views added to the views file (0 when the workspace has none)
-  double seconds = 0;
-};
-
 /// What `mystyle embed` stores for one catalog photo: its vector (embed_catalog: read from its
 /// file, preprocessed, through the 8-bit image the image cache keeps) and, with `views`, the
 /// vectors of its kEditedViews edited views (embed_catalog_views), one after another.
@@ -46,6 +39,14 @@ struct PhotoVectors {
   std::vector<float> item;
   std::vector<float> views;  ///< empty without `views`
 };
+struct AddedItem {
+  catalog::Item item;
+  bool embedded = false;     ///< its vector is in the embeddings file
+  int views_embedded = 0;    ///< edited views added to the views file (0 when the workspace has none)
+  PhotoVectors vectors;      ///< what was stored: for a server to serve the item without reopening
+  double seconds = 0;
+};
+
 PhotoVectors encode_catalog_photo(nn::Model& model, nn::LatentPooling pooling, const std::filesystem::path& photo,
                                   bool views);
 

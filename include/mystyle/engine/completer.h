@@ -86,7 +86,12 @@ class Completer {
   static std::unique_ptr<Completer> reopen(const Workspace& workspace, Recommender& recommender,
                                            const Completer& previous);
   /// Items whose compatibility views were computed when this was opened (the rest reused).
-  std::size_t items_computed() const { return table_.computed(); }
+  std::size_t items_computed() const { return parts_->table.computed(); }
+  /// The same completer over `next`, an edited version of this one's recommender
+  /// (Recommender::with_edits): its model and per-item parts are shared, not copied (milliseconds).
+  /// Removed items are never proposed (they are not in `next`'s catalog); items added since the
+  /// last full open are not proposed until the next one (they have no compatibility views yet).
+  std::unique_ptr<Completer> over(Recommender& next) const;
   ~Completer();
 
   /// Throws mystyle::Error for an undecodable or oversized image (named `name`) or bad parameters.
@@ -105,8 +110,8 @@ class Completer {
   nlohmann::json to_json(const CompleteResponse& response, const CompleteRequest& request) const;
 
   /// What the compatibility model learned from (models/compat.json).
-  const nlohmann::json& description() const { return *description_; }
-  const CompatTable& table() const { return table_; }
+  const nlohmann::json& description() const { return *parts_->description; }
+  const CompatTable& table() const { return parts_->table; }
   /// The style-embedding cosine at or above which two pieces are near-identical.
   float near_identical_cosine() const { return near_identical_cosine_; }
 
@@ -117,12 +122,20 @@ class Completer {
   Completer(Recommender& recommender, CompatModel model, CompatTable table, CompatFeatures features,
             std::unique_ptr<nlohmann::json> description);
 
+  /// What a completer and its versions over edited recommenders share.
+  struct Parts {
+    explicit Parts(CompatModel m);
+    ~Parts();
+    CompatModel model;
+    std::mutex model_mutex;
+    CompatTable table;
+    CompatFeatures features;  ///< style rows are the first style_dim numbers (near-identical check)
+    std::unique_ptr<nlohmann::json> description;
+  };
+  Completer(Recommender& recommender, std::shared_ptr<Parts> parts);
+
   Recommender& recommender_;
-  CompatModel model_;
-  std::mutex model_mutex_;
-  CompatTable table_;
-  CompatFeatures features_;  ///< style rows are the first style_dim numbers (near-identical check)
-  std::unique_ptr<nlohmann::json> description_;
+  std::shared_ptr<Parts> parts_;
   std::vector<std::vector<catalog::Slot>> default_slots_;  ///< per query slot (kAllSlots order)
   float near_identical_cosine_ = 0.9f;
   std::uint64_t model_hash_ = 0;  ///< of models/compat.model and .json: what reopen() may reuse

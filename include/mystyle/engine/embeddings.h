@@ -74,13 +74,18 @@ class MappedEmbeddings {
 
   EmbeddingsView view() const;
   std::size_t size() const { return ids_.size(); }
+  /// Records of the edit log applied when opened (0: none, and the vectors are the mapping's).
+  std::size_t log_records() const { return log_records_; }
 
  private:
+  void apply_log();
   MappedFile file_;
   std::filesystem::path path_;
   std::uint64_t checksum_ = 0;
   std::vector<std::int64_t> ids_;
-  const float* vectors_ = nullptr;  ///< into file_
+  const float* vectors_ = nullptr;  ///< into file_, or into owned_ when the file has an edit log
+  std::vector<float> owned_;        ///< the file's vectors with its edit log applied (empty without one)
+  std::size_t log_records_ = 0;
   int dim_ = 0;
   std::uint64_t model_hash_ = 0;
   nn::LatentPooling pooling_ = nn::LatentPooling::kFlat;
@@ -109,7 +114,46 @@ MappedEmbeddings map_current_embeddings(
     const Workspace& workspace, const std::string& model, nn::LatentPooling pooling,
     std::uint64_t source_hash, MappedEmbeddings::Checksum checksum = MappedEmbeddings::Checksum::kNow);
 
+/// Writes the file atomically and deletes its edit log (edit_log_file): `embeddings` must be the
+/// whole content, the log's edits included (what load_embeddings gives).
 void save_embeddings(const std::filesystem::path& path, const Embeddings& embeddings);
+
+/// Live edits of an embeddings file (the admin API's), appended to `<file>.log` instead of rewriting
+/// the file: at a million items the file is 520 MB, a row 0.5 KB. Every reader (MappedEmbeddings::open,
+/// load_embeddings, and all that use them) sees the file with its log applied; save_embeddings folds
+/// the log in. Log: "MSTYLOG1", u32 dim, u64 model hash (of the file it edits; a log of another
+/// model is ignored), then records: u8 op (1 put, 2 remove), i64 id, for a put f32[dim], u64 FNV-1a
+/// of the record's bytes before it. Records are idempotent (put = set the row, remove = drop it), so a
+/// fold killed between writing the file and deleting the log leaves the same content. A record cut
+/// short by a crash ends the log and is cut off by the next append.
+struct EmbeddingEdits {
+  std::vector<std::int64_t> removed;   ///< applied before the puts
+  std::vector<std::int64_t> put_ids;   ///< rows set (added or replaced)
+  std::vector<float> put_vectors;      ///< put_ids.size() * dim
+  bool empty() const { return removed.empty() && put_ids.empty(); }
+};
+std::filesystem::path edit_log_file(const std::filesystem::path& embeddings_file);
+/// Rows in the log past which append_embedding_edits folds it into the file: 4,096, or a 64th of the
+/// file's rows when that is more (at a million items, a fold every 15,625 edits).
+std::size_t edit_log_fold_rows(std::uint64_t file_rows);
+struct EmbeddingsHeader {
+  int dim = 0;
+  std::uint64_t count = 0;  ///< rows in the file, not counting its log
+  std::uint64_t model_hash = 0;
+  nn::LatentPooling pooling = nn::LatentPooling::kFlat;
+};
+/// The file's header alone (checked as MappedEmbeddings::open checks it, the payload's checksum
+/// aside). Throws mystyle::Error: kNotFound when absent, kCorrupt for a bad header or size.
+EmbeddingsHeader read_embeddings_header(const std::filesystem::path& path);
+/// The header of the embeddings file of (model, pooling), with load_current_embeddings' errors
+/// (kNotFound naming `mystyle embed`, kCorrupt when made by another model or pipeline).
+EmbeddingsHeader current_embeddings_header(const Workspace& workspace, const std::string& model,
+                                           nn::LatentPooling pooling, std::uint64_t source_hash);
+/// Appends `edits` to the file's log (fsync'd before it returns) and, when the log then holds more
+/// than edit_log_fold_rows rows, folds it. Call with the workspace's write lock held. Throws
+/// mystyle::Error (kInvalidInput) for vectors of the wrong size, kIo when the log cannot be written.
+/// Returns true when it folded.
+bool append_embedding_edits(const std::filesystem::path& path, const EmbeddingEdits& edits);
 /// A copy in memory of the file (MappedEmbeddings::open, then copied), for code that edits it.
 /// Throws mystyle::Error: kNotFound when absent, kCorrupt for a bad magic, version, size or checksum.
 Embeddings load_embeddings(const std::filesystem::path& path);

@@ -76,6 +76,9 @@ class PieceSearch {
   static std::unique_ptr<PieceSearch> open(const Workspace& workspace, Recommender& recommender);
   /// Every photo one piece (a server whose parse model did not load still answers).
   static std::unique_ptr<PieceSearch> without_parser(Recommender& recommender);
+  /// The same search over `next`, an edited version of its recommender (Recommender::with_edits),
+  /// sharing this one's parser; `added`: the items the edits added.
+  std::unique_ptr<PieceSearch> over(Recommender& next, std::span<const catalog::Item> added) const;
   bool has_parser() const { return parser_ != nullptr; }
   /// Pieces under this confidence are left out (default kMinPieceConfidence; 0 keeps every piece).
   void set_min_confidence(double c) { min_confidence_ = c; }
@@ -106,9 +109,10 @@ class PieceSearch {
                          bool include_images = false) const;
 
  private:
-  PieceSearch(Recommender& recommender, std::unique_ptr<Parser> parser);
+  /// `sold` empty: read off the recommender's catalog.
+  PieceSearch(Recommender& recommender, std::shared_ptr<Parser> parser, std::vector<bool> sold = {});
   Recommender& recommender_;
-  std::unique_ptr<Parser> parser_;
+  std::shared_ptr<Parser> parser_;  ///< shared with the versions over edited recommenders (over())
   std::vector<bool> sold_;  ///< per catalog::Slot: the catalog has items of it
   double min_confidence_ = kMinPieceConfidence;
 };

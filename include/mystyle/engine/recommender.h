@@ -12,6 +12,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "mystyle/engine/attributes.h"
@@ -85,6 +86,19 @@ struct RecommendResult {
   double decode_ms = 0, encode_ms = 0, search_ms = 0, outfits_ms = 0;
 };
 
+/// Catalog edits the catalog has stored, to apply to a live recommender (Recommender::with_edits).
+struct RecommenderEdits {
+  std::vector<catalog::Item> added;  ///< new items, each with a photo and its vectors below
+  /// added.size() rows of the model's code of each added item's photo (as `mystyle embed` stores it).
+  std::vector<float> vectors;
+  /// added.size() * kEditedViews rows: each added item's edited views, when the recommender indexes
+  /// views (views_per_item() > 1); else empty.
+  std::vector<float> view_vectors;
+  std::vector<std::int64_t> removed;  ///< item ids (as Catalog::delete_item: out of their outfits too)
+  std::vector<catalog::Outfit> added_outfits;
+  bool empty() const { return added.empty() && removed.empty() && added_outfits.empty(); }
+};
+
 /// An item as every JSON document shows it: item_id, source, source_id, name, category, family,
 /// type, colour, slot, shop_url, image_url (`/images/items/{id}`, null when it has no photo).
 nlohmann::json item_json(const catalog::Item& item);
@@ -124,16 +138,24 @@ class Recommender {
   /// Catalog items in the index.
   std::size_t indexed_items() const { return index_->size() / static_cast<std::size_t>(views_per_item_); }
   /// The catalog's same-type and random pair similarities (cosine) that match strengths come from.
-  const MatchCalibration& calibration() const { return calibration_; }
+  const MatchCalibration& calibration() const { return *calibration_; }
   /// embedding_source_hash of the model file it serves (what its embeddings were checked against).
   std::uint64_t source_hash() const { return source_hash_; }
   /// The colour model in use, or nullptr.
-  const AttributeModel* attribute_model() const { return attributes_ ? &*attributes_ : nullptr; }
+  const AttributeModel* attribute_model() const { return attributes_.get(); }
   /// Distinct catalog categories, sorted (for filters in the UI).
   const std::vector<std::string>& categories() const { return categories_; }
   /// The item's stored embedding (its photo's code, as indexed: view 0), or an empty span when the
-  /// item has none (no photo, or not embedded yet). Points into the recommender.
+  /// item has none (no photo, not embedded yet, or removed). Points into the recommender.
   std::span<const float> item_embedding(std::int64_t item_id) const;
+
+  /// This recommender with catalog edits applied in place (docs/live-edits.md): a new recommender
+  /// that shares this one's model, loaded catalog, index and embeddings, and holds only what changed
+  /// (RecommenderEdits). Milliseconds whatever the catalog's size; this one is unchanged and keeps
+  /// serving. Throws mystyle::Error (kInvalidInput) for vectors of the wrong size.
+  std::shared_ptr<Recommender> with_edits(const RecommenderEdits& edits) const;
+  /// Edits applied in place since the catalog was loaded (items added or removed, outfits added).
+  std::size_t edits_applied() const { return edits_applied_; }
 
  private:
   /// The request's bounds and its category, checked before any work.
@@ -141,23 +163,31 @@ class Recommender {
   RecommendResult recommend_checked(const cv::Mat& rgb, const std::string& name,
                                     const RecommendRequest& request);
 
-  Recommender(recommend::OutfitGraph graph, nn::Model model, std::unique_ptr<index::VectorIndex> index,
-              RecommenderConfig config, int views_per_item, MatchCalibration calibration,
-              MappedEmbeddings embeddings);
+  /// The model and the lock its encoder runs under, shared by a recommender and its edited versions.
+  struct Encoder {
+    explicit Encoder(nn::Model m) : model(std::move(m)) {}
+    nn::Model model;
+    std::mutex mutex;
+  };
+  /// Vectors of items added by live edits (view 0), by item id.
+  using AddedVectors = std::unordered_map<std::int64_t, std::vector<float>>;
+
+  Recommender() = default;
 
   recommend::OutfitGraph graph_;
-  nn::Model model_;
-  std::mutex model_mutex_;
-  std::unique_ptr<index::VectorIndex> index_;
+  std::shared_ptr<Encoder> encoder_;
+  std::shared_ptr<const index::VectorIndex> index_;
   RecommenderConfig config_;
   image::PreprocessOptions preprocess_;
   std::vector<std::string> categories_;
   int views_per_item_ = 1;
-  MatchCalibration calibration_;
+  std::shared_ptr<const MatchCalibration> calibration_;
   /// The items' own codes (ids ascending), for item_embedding(): the embeddings file, mapped.
-  MappedEmbeddings embeddings_;
+  std::shared_ptr<const MappedEmbeddings> embeddings_;
+  std::shared_ptr<const AddedVectors> added_vectors_;
   std::uint64_t source_hash_ = 0;
-  std::optional<AttributeModel> attributes_;
+  std::shared_ptr<const AttributeModel> attributes_;
+  std::size_t edits_applied_ = 0;
 };
 
 }  // namespace mystyle::engine

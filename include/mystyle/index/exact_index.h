@@ -48,7 +48,7 @@ class ExactIndex final : public VectorIndex {
   std::span<const std::int64_t> ids() const { return ids_; }
   std::span<const float> vectors() const { return data_; }
   /// Whether `id` is present.
-  bool contains(std::int64_t id) const { return row_of_.contains(id); }
+  bool contains(std::int64_t id) const override { return row_of_.contains(id); }
   /// Bytes held by this index (vectors, statistics, ids and the id map), for memory reports.
   std::size_t memory_bytes() const;
 

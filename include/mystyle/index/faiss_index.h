@@ -62,6 +62,7 @@ class FaissIndex final : public VectorIndex {
                                                   std::size_t threads = 0) const override;
 
   std::size_t size() const override { return slot_of_.size(); }
+  bool contains(std::int64_t id) const override { return slot_of_.contains(id); }
   std::size_t dim() const override { return dim_; }
   Metric metric() const override { return metric_; }
   const HnswSettings& settings() const { return settings_; }

@@ -54,6 +54,8 @@ class VectorIndex {
 
   /// Number of live (not removed) items.
   virtual std::size_t size() const = 0;
+  /// Whether `id` is a live item.
+  virtual bool contains(std::int64_t id) const = 0;
   /// Vector dimension, fixed at construction.
   virtual std::size_t dim() const = 0;
   /// The metric used when SearchParams::metric is unset.

@@ -1,8 +1,15 @@
 #pragma once
 /// Items and outfits loaded once from the catalog into memory, for the lookups recommendation
-/// makes on every query (item -> outfits holding it, outfit -> its pieces). Immutable after load,
-/// so one graph may be shared by many threads.
+/// makes on every query (item -> outfits holding it, outfit -> its pieces). Immutable, so one graph
+/// may be shared by many threads.
+///
+/// Live edits do not copy it: with_edits() gives a new graph that shares this one's loaded base and
+/// holds only what changed (an overlay: items added, base items hidden, outfits added or changed).
+/// A graph is cheap to copy (two shared pointers); its items and outfits live as long as any graph
+/// that shares them.
 #include <cstdint>
+#include <iterator>
+#include <memory>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -11,26 +18,107 @@
 
 namespace mystyle::recommend {
 
+/// What one live edit changes (the catalog has already stored it).
+struct GraphEdits {
+  std::vector<catalog::Item> added_items;    ///< new ids (an id hidden earlier may come back)
+  std::vector<std::int64_t> removed_items;   ///< as Catalog::delete_item: out of its outfits too
+  std::vector<catalog::Outfit> added_outfits;
+};
+
 class OutfitGraph {
+  struct Base;
+  struct Overlay;
+
  public:
+  OutfitGraph();
   /// Reads every item and outfit of `catalog`.
   static OutfitGraph load(catalog::Catalog& catalog);
+  /// This graph with `edits` applied, as a reload after them would read it (items and outfits in
+  /// id order). Costs the size of the overlay, not of the catalog. Unknown removed ids are ignored.
+  OutfitGraph with_edits(const GraphEdits& edits) const;
 
-  /// nullptr for an unknown id.
+  /// nullptr for an unknown (or removed) id.
   const catalog::Item* item(std::int64_t item_id) const;
   const catalog::Outfit* outfit(std::int64_t outfit_id) const;
   /// Ids of the outfits holding the item (in any slot), in outfit id (= import) order; empty for
   /// an unknown item. An outfit holding the item twice is listed once.
-  std::span<const std::int64_t> outfits_of(std::int64_t item_id) const;
+  std::vector<std::int64_t> outfits_of(std::int64_t item_id) const;
 
-  const std::vector<catalog::Item>& items() const { return items_; }
-  const std::vector<catalog::Outfit>& outfits() const { return outfits_; }
+  /// Every live element in id order: a forward range with size().
+  template <typename T>
+  class Range {
+   public:
+    class iterator {
+     public:
+      using value_type = T;
+      using difference_type = std::ptrdiff_t;
+      using reference = const T&;
+      using pointer = const T*;
+      using iterator_category = std::forward_iterator_tag;
+      iterator() = default;
+      reference operator*() const { return at_overlay_ ? (*overlay_)[pos_] : (*base_)[pos_]; }
+      pointer operator->() const { return &**this; }
+      iterator& operator++() {
+        ++pos_;
+        settle();
+        return *this;
+      }
+      iterator operator++(int) {
+        iterator copy = *this;
+        ++*this;
+        return copy;
+      }
+      bool operator==(const iterator& o) const { return at_overlay_ == o.at_overlay_ && pos_ == o.pos_; }
+
+     private:
+      friend class Range;
+      iterator(const Range* r, bool at_overlay, std::size_t pos)
+          : base_(r->base_), hidden_(r->hidden_), overlay_(r->overlay_), at_overlay_(at_overlay), pos_(pos) {
+        settle();
+      }
+      void settle() {
+        if (at_overlay_) return;
+        while (pos_ < base_->size() && hidden_ != nullptr && pos_ < hidden_->size() && (*hidden_)[pos_]) ++pos_;
+        if (pos_ >= base_->size()) at_overlay_ = true, pos_ = 0;
+      }
+      const std::vector<T>* base_ = nullptr;
+      const std::vector<bool>* hidden_ = nullptr;
+      const std::vector<T>* overlay_ = nullptr;
+      bool at_overlay_ = true;
+      std::size_t pos_ = 0;
+    };
+    iterator begin() const { return iterator(this, false, 0); }
+    iterator end() const { return iterator(this, true, overlay_->size()); }
+    std::size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    const T& front() const { return *begin(); }
+
+   private:
+    friend class OutfitGraph;
+    Range(const std::vector<T>* base, const std::vector<bool>* hidden, const std::vector<T>* overlay,
+          std::size_t size)
+        : base_(base), hidden_(hidden), overlay_(overlay), size_(size) {}
+    const std::vector<T>* base_;
+    const std::vector<bool>* hidden_;  ///< base rows not shown (removed, or replaced in the overlay)
+    const std::vector<T>* overlay_;
+    std::size_t size_;
+  };
+
+  /// Base items not removed, then the overlay's added items (ids ascending throughout).
+  Range<catalog::Item> items() const;
+  /// Every live outfit; an outfit an edit changed (a member deleted) comes after the base ones.
+  Range<catalog::Outfit> outfits() const;
+
+  /// items() as one contiguous span, for code that takes a span: the loaded items themselves when no
+  /// edit changed them, else a copy put in `scratch`.
+  std::span<const catalog::Item> items_span(std::vector<catalog::Item>& scratch) const;
+
+  /// Items and outfits the overlay holds or hides: what a compaction (a full reload) would fold in.
+  std::size_t overlay_size() const;
 
  private:
-  std::vector<catalog::Item> items_;
-  std::vector<catalog::Outfit> outfits_;
-  std::unordered_map<std::int64_t, std::size_t> item_index_, outfit_index_;
-  std::unordered_map<std::int64_t, std::vector<std::int64_t>> outfits_of_item_;
+  std::shared_ptr<const Base> base_;
+  std::shared_ptr<const Overlay> overlay_;
 };
 
 }  // namespace mystyle::recommend

@@ -54,6 +54,10 @@ struct ServerOptions {
   /// (a commit to catalog.db by another process, new embeddings, views, or models) and, when it
   /// did, reopens it and swaps it in (Server::reload). 0 = only on reload() (SIGHUP in `serve`).
   int watch_interval_ms = 500;
+  /// Admin edits are served without reopening the workspace (applied in place, docs/live-edits.md)
+  /// while the items and outfits they changed since the last reopen stay at most this many; the
+  /// edit past it reopens, which folds them into the loaded base. 0 = every edit reopens.
+  std::size_t max_edits_in_place = 20000;
   /// The admin API (POST /api/items, DELETE /api/items/{id}, POST /api/outfits) answers only
   /// requests carrying `Authorization: Bearer <admin_token>`; empty = the admin API is off (403).
   std::string admin_token;
