@@ -83,6 +83,7 @@ void serve(const Args& args) {
     spdlog::info("shared catalog: {} items, {} outfits, {} vectors mirrored into {} ({} photos fetched) in {:.2f} s",
                  r.items, r.outfits, r.vectors, args.workspace.string(), r.photos_fetched, r.seconds);
     options.writer = std::make_shared<pgsync::PgWriter>(mirror, config.limits);
+    (void)mirror->take_edits();  // the full sync's: the open below reads all of it
   }
   const auto t0 = std::chrono::steady_clock::now();
   std::shared_ptr<engine::Recommender> recommender =
@@ -104,7 +105,19 @@ void serve(const Args& args) {
   std::cout.flush();
 
   std::jthread follower;
-  if (mirror) follower = std::jthread([mirror](std::stop_token stop) { mirror->follow(stop); });
+  // Each pull runs with the server's reloads held off; what it wrote is served in place (docs/live-edits.md).
+  if (mirror) {
+    follower = std::jthread([mirror, &server](std::stop_token stop) {
+      mirror->follow(stop, [&](const std::function<pgsync::SyncReport()>& pull) {
+        server.apply_edits(
+            [&] {
+              pull();
+              return mirror->take_edits();
+            },
+            "the shared catalog changed");
+      });
+    });
+  }
   std::atomic<bool> done{false};
   std::thread watcher([&] {
     bool stopping = false;

@@ -7,6 +7,7 @@
 #include <functional>
 #include <opencv2/core.hpp>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "mystyle/core/error.h"
@@ -135,7 +136,7 @@ AddedItem add_item_encoded_by(const Workspace& workspace, catalog::Item item, st
 
 AddedItem WorkspaceWriter::add_item(catalog::Item item, std::string_view photo_bytes) {
   std::lock_guard lock(model_mutex_);
-  return add_item_encoded_by(workspace_, std::move(item), photo_bytes, options_, [this]() -> EmbeddingModel& {
+  AddedItem added = add_item_encoded_by(workspace_, std::move(item), photo_bytes, options_, [this]() -> EmbeddingModel& {
     // The model of the last add while its file is unchanged (checked under the write lock).
     const auto stamp = file_stamp(workspace_.model_file(options_.model));
     if (!model_ || stamp != model_stamp_) {
@@ -145,15 +146,37 @@ AddedItem WorkspaceWriter::add_item(catalog::Item item, std::string_view photo_b
     }
     return *model_;
   });
+  RecommenderEdits e;
+  e.added = {added.item};
+  e.vectors = added.vectors.item;
+  e.view_vectors = added.vectors.views;
+  std::lock_guard edits(edits_mutex_);
+  edits_.append(std::move(e));
+  return added;
 }
 
 bool WorkspaceWriter::remove_item(std::int64_t id) {
-  return engine::remove_item(workspace_, id, options_);
+  if (!engine::remove_item(workspace_, id, options_)) return false;
+  RecommenderEdits e;
+  e.removed = {id};
+  std::lock_guard edits(edits_mutex_);
+  edits_.append(std::move(e));
+  return true;
 }
 
 catalog::Outfit WorkspaceWriter::add_outfit(const catalog::Outfit& outfit) {
   catalog::Catalog cat(workspace_.root());
-  return cat.add_outfit(outfit);
+  catalog::Outfit added = cat.add_outfit(outfit);
+  RecommenderEdits e;
+  e.added_outfits = {added};
+  std::lock_guard edits(edits_mutex_);
+  edits_.append(std::move(e));
+  return added;
+}
+
+RecommenderEdits WorkspaceWriter::take_edits() {
+  std::lock_guard edits(edits_mutex_);
+  return std::exchange(edits_, {});
 }
 
 AddedItem add_item_with_photo(const Workspace& workspace, catalog::Item item, std::string_view photo_bytes,

@@ -154,6 +154,7 @@ std::shared_ptr<Recommender> Recommender::with_edits(const RecommenderEdits& edi
                             edits.added.size(), code_dim),
                 ErrorKind::kInvalidInput);
   }
+  if (edits.reopen) throw Error("live edit: the edits ask for a reopen", ErrorKind::kInvalidInput);
   const bool views = views_per_item_ > 1;
   if (views && edits.view_vectors.size() != edits.added.size() * kEditedViews * code_dim) {
     throw Error(fmt::format("live edit: {} view floats for {} items with {} views of {} numbers",
@@ -186,7 +187,7 @@ std::shared_ptr<Recommender> Recommender::with_edits(const RecommenderEdits& edi
   const auto* layered = dynamic_cast<const index::LayeredIndex*>(index_.get());
   r.index_ = layered ? layered->with_edits(removed_ids, added_ids, added_rows)
                      : index::LayeredIndex(index_).with_edits(removed_ids, added_ids, added_rows);
-  r.graph_ = graph_.with_edits({edits.added, edits.removed, edits.added_outfits});
+  r.graph_ = graph_.with_edits({edits.added, edits.removed, edits.added_outfits, edits.removed_outfits});
   r.encoder_ = encoder_;
   r.config_ = config_;
   r.preprocess_ = preprocess_;
@@ -207,8 +208,41 @@ std::shared_ptr<Recommender> Recommender::with_edits(const RecommenderEdits& edi
   std::set<std::string> categories(categories_.begin(), categories_.end());
   for (const catalog::Item& item : edits.added) categories.insert(item.category);
   r.categories_.assign(categories.begin(), categories.end());
-  r.edits_applied_ = edits_applied_ + edits.added.size() + edits.removed.size() + edits.added_outfits.size();
+  r.edits_applied_ = edits_applied_ + edits.added.size() + edits.removed.size() + edits.added_outfits.size() +
+                     edits.removed_outfits.size();
   return next;
+}
+
+void RecommenderEdits::append(RecommenderEdits later) {
+  // An item removed later loses its earlier add; one added later replaces an earlier row.
+  const auto code = added.empty() ? 0 : vectors.size() / added.size();
+  const auto view = added.empty() ? 0 : view_vectors.size() / added.size();
+  auto drop_added = [&](std::int64_t id) {
+    for (std::size_t i = added.size(); i-- > 0;) {
+      if (added[i].id != id) continue;
+      added.erase(added.begin() + static_cast<std::ptrdiff_t>(i));
+      vectors.erase(vectors.begin() + static_cast<std::ptrdiff_t>(i * code),
+                    vectors.begin() + static_cast<std::ptrdiff_t>((i + 1) * code));
+      if (view != 0) {
+        view_vectors.erase(view_vectors.begin() + static_cast<std::ptrdiff_t>(i * view),
+                           view_vectors.begin() + static_cast<std::ptrdiff_t>((i + 1) * view));
+      }
+    }
+  };
+  for (const std::int64_t id : later.removed) drop_added(id);
+  for (const catalog::Item& item : later.added) drop_added(item.id);
+  removed.insert(removed.end(), later.removed.begin(), later.removed.end());
+  if (view_vectors.empty() && !added.empty() && !later.view_vectors.empty()) reopen = true;  // views for some only
+  added.insert(added.end(), later.added.begin(), later.added.end());
+  vectors.insert(vectors.end(), later.vectors.begin(), later.vectors.end());
+  view_vectors.insert(view_vectors.end(), later.view_vectors.begin(), later.view_vectors.end());
+  for (const std::int64_t id : later.removed_outfits)
+    std::erase_if(added_outfits, [&](const catalog::Outfit& o) { return o.id == id; });
+  for (const catalog::Outfit& o : later.added_outfits)
+    std::erase_if(added_outfits, [&](const catalog::Outfit& x) { return x.id == o.id; });
+  removed_outfits.insert(removed_outfits.end(), later.removed_outfits.begin(), later.removed_outfits.end());
+  added_outfits.insert(added_outfits.end(), later.added_outfits.begin(), later.added_outfits.end());
+  reopen = reopen || later.reopen;
 }
 
 void RecommendRequest::validate() const {

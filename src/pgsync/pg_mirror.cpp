@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "mystyle/catalog/catalog.h"
@@ -171,7 +172,13 @@ void replace_local_outfit(catalog::Database& local, const catalog::Outfit& outfi
 struct Mirror::State {
   std::int64_t last_seq = -1;  ///< -1: no full sync yet
   std::unique_ptr<Connection> db;
+  engine::RecommenderEdits pending;  ///< what the syncs since the last take_edits wrote
 };
+
+engine::RecommenderEdits Mirror::take_edits() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(state_->pending, {});
+}
 
 Mirror::Mirror(std::string url, engine::Workspace workspace, std::string model, nn::LatentPooling pooling)
     : url_(std::move(url)),
@@ -184,6 +191,7 @@ Mirror::~Mirror() = default;
 
 SyncReport Mirror::full_sync() {
   std::lock_guard lock(mutex_);
+  state_->pending.reopen = true;  // everything may have changed
   const auto t0 = Clock::now();
   if (!state_->db) state_->db = std::make_unique<Connection>(url_);
   Connection& db = *state_->db;
@@ -330,46 +338,66 @@ SyncReport Mirror::pull() {
     for (const auto& o : outfits) replace_local_outfit(cat.db(), o.outfit);
     local.commit();
   }
+  // The vectors: every touched item's rows removed, then the database's rows put, in each file's
+  // edit log (engine::append_embedding_edits), not a rewrite of the files.
+  engine::RecommenderEdits edits;
   {
     const FileLock files(workspace_.write_lock_file());
     const auto main_path = workspace_.embeddings_file(model_, pooling_text);
     const auto views_path = engine::views_file(workspace_, model_, pooling_);
-    engine::Embeddings main = engine::load_embeddings(main_path);
-    std::optional<engine::Embeddings> views;
-    if (std::filesystem::exists(views_path)) views = engine::load_embeddings(views_path);
-    auto touched = [&](std::int64_t id) { return item_ids.contains(id); };
-    auto rebuild = [&](engine::Embeddings& e, bool is_views, const Result& rows) {
-      std::map<std::int64_t, std::vector<float>> merged;
-      for (std::size_t i = 0; i < e.size(); ++i) {
-        const std::int64_t item = is_views ? engine::item_of_view(e.ids[i]) : e.ids[i];
-        if (!touched(item)) merged[e.ids[i]].assign(e.row(i).begin(), e.row(i).end());
-      }
-      for (int i = 0; i < rows.rows(); ++i) {
-        const std::int64_t item = binary_int(rows, i, 0, 8);
-        const int view = static_cast<int>(binary_int(rows, i, 1, 4));
-        if ((view != 0) != is_views) continue;
-        const std::string bytes = rows.text(i, 2);
-        if (bytes.size() != static_cast<std::size_t>(dim) * sizeof(float)) continue;
-        const auto* f = reinterpret_cast<const float*>(bytes.data());
-        merged[is_views ? engine::view_id(item, view) : item].assign(f, f + dim);
-      }
-      e.ids.clear();
-      e.vectors.clear();
-      e.dim = dim;
-      e.model_hash = model_hash;
-      for (auto& [id, row] : merged) {
-        e.ids.push_back(id);
-        e.vectors.insert(e.vectors.end(), row.begin(), row.end());
-      }
-    };
-    rebuild(main, false, v);
-    engine::save_embeddings(main_path, main);
-    report.vectors = static_cast<std::int64_t>(main.size());
-    if (views) {
-      rebuild(*views, true, v);
-      engine::save_embeddings(views_path, *views);
+    const bool has_views = std::filesystem::exists(views_path);
+    engine::EmbeddingEdits main, views;
+    for (const auto id : item_ids) {
+      main.removed.push_back(id);
+      for (int view = 1; view <= engine::kEditedViews; ++view) views.removed.push_back(engine::view_id(id, view));
     }
+    std::map<std::int64_t, std::vector<float>> rows;  // index id (item, or view id) -> row
+    for (int i = 0; i < v.rows(); ++i) {
+      const std::int64_t item = binary_int(v, i, 0, 8);
+      const int view = static_cast<int>(binary_int(v, i, 1, 4));
+      const std::string bytes = v.text(i, 2);
+      if (bytes.size() != static_cast<std::size_t>(dim) * sizeof(float)) continue;
+      const auto* f = reinterpret_cast<const float*>(bytes.data());
+      const std::int64_t id = view == 0 ? item : engine::view_id(item, view);
+      rows[id].assign(f, f + dim);
+      engine::EmbeddingEdits& to = view == 0 ? main : views;
+      to.put_ids.push_back(id);
+      to.put_vectors.insert(to.put_vectors.end(), f, f + dim);
+    }
+    if (engine::read_embeddings_header(main_path).model_hash != model_hash) {
+      edits.reopen = true;  // the database's vectors are of another model file than the local file's
+    }
+    engine::append_embedding_edits(main_path, main);
+    if (has_views) engine::append_embedding_edits(views_path, views);
+    report.vectors = static_cast<std::int64_t>(main.put_ids.size());
+
+    // What a server following this mirror applies in place (Server::apply_edits).
+    for (const auto id : item_ids) {
+      if (!present_items.contains(id)) edits.removed.push_back(id);
+    }
+    for (const auto& x : items) {
+      const auto code = rows.find(x.item.id);
+      if (!x.item.image_path || code == rows.end()) {
+        edits.reopen = true;  // an item without a photo or a vector: a reopen serves it as a start would
+        continue;
+      }
+      edits.added.push_back(x.item);
+      edits.vectors.insert(edits.vectors.end(), code->second.begin(), code->second.end());
+      for (int view = 1; view <= engine::kEditedViews; ++view) {
+        const auto row = rows.find(engine::view_id(x.item.id, view));
+        if (row == rows.end()) {
+          if (has_views) edits.reopen = true;
+          continue;
+        }
+        edits.view_vectors.insert(edits.view_vectors.end(), row->second.begin(), row->second.end());
+      }
+    }
+    for (const auto id : outfit_ids) {
+      if (!present_outfits.contains(id)) edits.removed_outfits.push_back(id);
+    }
+    for (const auto& o : outfits) edits.added_outfits.push_back(o.outfit);
   }
+  state_->pending.append(std::move(edits));
   state_->last_seq = seq;
   report.items = static_cast<std::int64_t>(items.size());
   report.outfits = static_cast<std::int64_t>(outfits.size());
@@ -377,20 +405,30 @@ SyncReport Mirror::pull() {
   return report;
 }
 
-void Mirror::follow(std::stop_token stop) {
+void Mirror::follow(std::stop_token stop, const PullRunner& run) {
+  const auto pull_once = [&] {
+    SyncReport report;
+    const std::function<SyncReport()> pull_now = [&] { return report = pull(); };
+    if (run) {
+      run(pull_now);
+    } else {
+      pull_now();
+    }
+    return report;
+  };
   auto backoff = std::chrono::milliseconds(200);
   while (!stop.stop_requested()) {
     try {
       Connection listener(url_);
       listener.listen(kChangesChannel);
-      pull();  // whatever was committed before LISTEN took effect
+      pull_once();  // whatever was committed before LISTEN took effect
       backoff = std::chrono::milliseconds(200);
       auto last_pull = Clock::now();
       while (!stop.stop_requested()) {
         const int notes = listener.wait_for_notifications(std::chrono::milliseconds(250));
         // A notification means a commit; a pull every few seconds anyway covers a missed one.
         if (notes > 0 || Clock::now() - last_pull > std::chrono::seconds(5)) {
-          const SyncReport r = pull();
+          const SyncReport r = pull_once();
           last_pull = Clock::now();
           if (r.changes > 0) {
             spdlog::info("shared catalog: {} change(s) applied ({} items, {} outfits{}) in {:.3f} s",

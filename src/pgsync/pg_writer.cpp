@@ -131,6 +131,8 @@ engine::AddedItem PgWriter::add_item(catalog::Item item, std::string_view photo_
   return out;
 }
 
+engine::RecommenderEdits PgWriter::take_edits() { return mirror_->take_edits(); }
+
 bool PgWriter::remove_item(std::int64_t id) {
   std::lock_guard lock(mutex_);
   const bool removed = on_connection(state_->db, mirror_->url(), [&](Connection& db) {

@@ -180,6 +180,13 @@ OutfitGraph OutfitGraph::with_edits(const GraphEdits& edits) const {
     }
     o.items.push_back(item);
   }
+  for (const std::int64_t id : edits.removed_outfits) {
+    std::erase_if(o.outfits, [&](const catalog::Outfit& x) { return x.id == id; });
+    if (auto it = base_->outfit_index.find(id); it != base_->outfit_index.end() && !o.hidden_outfits[it->second]) {
+      o.hidden_outfits[it->second] = true;
+      ++o.hidden_outfit_count;
+    }
+  }
   for (const catalog::Outfit& outfit : edits.added_outfits) {
     std::erase_if(o.outfits, [&](const catalog::Outfit& x) { return x.id == outfit.id; });
     if (auto it = base_->outfit_index.find(outfit.id); it != base_->outfit_index.end() && !o.hidden_outfits[it->second]) {

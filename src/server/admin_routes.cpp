@@ -130,13 +130,7 @@ void add_item(const httplib::Request& req, httplib::Response& res, ServerState& 
   const engine::AddedItem added = writer(state).add_item(item, photo.bytes);
   spdlog::info("admin: added item {} ({}/{}) in {:.2f} s", added.item.id, added.item.source, added.item.source_id,
                added.seconds);
-  engine::RecommenderEdits edits;
-  if (!added.vectors.item.empty()) {  // a writer that stored no vectors: the reopen embeds nothing either
-    edits.added.push_back(added.item);
-    edits.vectors = added.vectors.item;
-    if (state.snapshot()->recommender->views_per_item() > 1) edits.view_vectors = added.vectors.views;
-  }
-  serve_edit(state, edits, before, "an item was added");
+  serve_edit(state, writer(state).take_edits(), before, "an item was added");
   nlohmann::json doc = engine::item_json(added.item);
   doc["indexed"] = state.snapshot()->recommender->graph().item(added.item.id) != nullptr;
   res.set_header("Location", fmt::format("/api/items/{}", added.item.id));
@@ -151,9 +145,7 @@ void delete_item(const httplib::Request& req, httplib::Response& res, ServerStat
   if (!writer(state).remove_item(id))
     throw Error(fmt::format("no item with id {}", id), ErrorKind::kNotFound);
   spdlog::info("admin: deleted item {}", id);
-  engine::RecommenderEdits edits;
-  edits.removed.push_back(id);
-  serve_edit(state, edits, before, "an item was deleted");
+  serve_edit(state, writer(state).take_edits(), before, "an item was deleted");
   res.status = 204;
 }
 
@@ -200,9 +192,7 @@ void add_outfit(const httplib::Request& req, httplib::Response& res, ServerState
   const catalog::Outfit added = writer(state).add_outfit(outfit);
   spdlog::info("admin: added outfit {} ({}/{}) of {} pieces", added.id, added.source, added.source_id,
                added.members.size());
-  engine::RecommenderEdits edits;
-  edits.added_outfits.push_back(added);
-  serve_edit(state, edits, before, "an outfit was added");
+  serve_edit(state, writer(state).take_edits(), before, "an outfit was added");
   const auto now = state.snapshot();
   res.set_header("Location", fmt::format("/api/outfits/{}", added.id));
   reply_json(res,

@@ -176,7 +176,7 @@ std::shared_ptr<Snapshot> open_snapshot(ServerState& state, std::uint64_t genera
 bool apply_edits_locked(ServerState& state, const engine::RecommenderEdits& edits, const WorkspaceStamp& stamp_before,
                         const char* what) {
   const auto t0 = Clock::now();
-  if (edits.empty()) return false;                      // nothing to apply: a reopen reads what was stored
+  if (edits.empty() || edits.reopen) return false;      // nothing described: a reopen reads what was stored
   if (stamp_before != state.last_stamp) return false;  // something else changed too: a reopen reads it all
   const auto current = state.snapshot();
   if (current->recommender->graph().overlay_size() + edits.added.size() + edits.removed.size() >
@@ -372,6 +372,19 @@ Server::Server(std::shared_ptr<engine::Recommender> recommender, engine::Workspa
 bool Server::reload() {
   std::lock_guard lock(impl_->state.reload_mutex);
   return reload_locked(impl_->state, "asked to");
+}
+
+bool Server::apply_edits(const std::function<engine::RecommenderEdits()>& write, const char* what) {
+  ServerState& state = impl_->state;
+  std::lock_guard lock(state.reload_mutex);
+  const WorkspaceStamp before = take_workspace_stamp(state);
+  const engine::RecommenderEdits edits = write();
+  if (edits.empty()) {
+    // Nothing written, or nothing this server can describe: reopen only when the workspace moved.
+    if (edits.reopen || take_workspace_stamp(state) != state.last_stamp) return reload_locked(state, what);
+    return true;
+  }
+  return apply_edits_locked(state, edits, before, what) || reload_locked(state, what);
 }
 
 std::uint64_t Server::generation() const {

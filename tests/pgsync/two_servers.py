@@ -11,6 +11,7 @@ with its own workspace holding only the models, and checks:
   - an outfit added through B is served by A within 2 seconds;
   - an item deleted through B disappears from both (item page 404, not among the similar items)
     within 2 seconds;
+  - both apply these edits in place, their own and the other's (no reopen: /healthz's reloads stay);
   - a restarted server serves the same catalog.
 Everything is stopped and removed at the end, whatever happens.
 
@@ -208,6 +209,10 @@ def main():
         check(colours == [(i["colour"], i["colour_name"], i["colour_family"]) for i in first_b]
               and all(c[1] and c[2] for c in colours), f"the same colour names and families on both ({colours})")
 
+        # Live edits from here on are applied in place by both servers (docs/live-edits.md): no reopen.
+        reloads_before = {"A": ha["reloads"], "B": hb["reloads"]}
+        edits_before = {"A": ha["edits_in_place"], "B": hb["edits_in_place"]}
+
         photo = open(spare[0], "rb").read()
         body, headers = multipart({"source_id": "shared-1", "name": "Shared piece", "category": "Tops",
                                    "type": "Shirt", "colour": "Blue", "colour_name": "NEGRO"}, "shared-1.jpg", photo)
@@ -258,6 +263,12 @@ def main():
               "the outfit left with one piece is gone from A too")
         status, _ = A.request("DELETE", f"/api/items/{new_id}", None, {"Authorization": f"Bearer {TOKEN}"})
         check(status == 404, f"deleting the same item again through A: {status}, expected 404")
+        for name, server in (("A", A), ("B", B)):
+            h = server.json("GET", "/healthz")[1]
+            figures[f"edits_in_place_{name}"] = h["edits_in_place"] - edits_before[name]
+            check(h["reloads"] == reloads_before[name] and h["edits_in_place"] >= edits_before[name] + 3,
+                  f"{name} applied the edits in place ({figures[f'edits_in_place_{name}']} in place, "
+                  f"{h['reloads'] - reloads_before[name]} reopens; last reopen: {h['last_reopen']})")
 
         # Restart A: the same catalog (from the database, through its mirror).
         A.stop()

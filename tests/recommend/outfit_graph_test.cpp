@@ -81,7 +81,7 @@ TEST_F(OutfitGraphEdits, EveryEditAgreesWithTheCatalogLoadedAgain) {
   // Delete t1: it leaves o1 (which, left with one piece, goes) and o2 (which keeps two).
   const std::int64_t t1 = id("t1");
   ASSERT_TRUE(cat_.delete_item(t1));
-  graph = graph.with_edits({{}, {t1}, {}});
+  graph = graph.with_edits({{}, {t1}, {}, {}});
   expect_same_graph(graph, OutfitGraph::load(cat_));
   EXPECT_EQ(graph.item(t1), nullptr);
   EXPECT_NE(loaded_first.item(t1), nullptr);  // the graph it came from is unchanged
@@ -89,13 +89,13 @@ TEST_F(OutfitGraphEdits, EveryEditAgreesWithTheCatalogLoadedAgain) {
 
   // Add two items and an outfit of an added and a loaded item.
   const catalog::Item a = new_item("a1"), b = new_item("b1");
-  graph = graph.with_edits({{a, b}, {}, {}});
+  graph = graph.with_edits({{a, b}, {}, {}, {}});
   catalog::Outfit look;
   look.source = "t";
   look.source_id = "o5";
   look.members = {{a.id, Slot::kMainTop}, {id("j1"), Slot::kBottom}};
   look = cat_.add_outfit(look);
-  graph = graph.with_edits({{}, {}, {look}});
+  graph = graph.with_edits({{}, {}, {look}, {}});
   expect_same_graph(graph, OutfitGraph::load(cat_));
   EXPECT_EQ(graph.outfits_of(id("j1")).size(), 2u);  // o3 and o5
 
@@ -103,9 +103,24 @@ TEST_F(OutfitGraphEdits, EveryEditAgreesWithTheCatalogLoadedAgain) {
   const std::int64_t j2 = id("j2");
   ASSERT_TRUE(cat_.delete_item(a.id));
   ASSERT_TRUE(cat_.delete_item(j2));
-  graph = graph.with_edits({{}, {a.id, j2, 987654}, {}});
+  graph = graph.with_edits({{}, {a.id, j2, 987654}, {}, {}});
   expect_same_graph(graph, OutfitGraph::load(cat_));
   EXPECT_GT(graph.overlay_size(), 0u);
+
+  // A changed item row keeps its outfits; an outfit removed on its own goes (as a replica applies them).
+  catalog::Item renamed = *graph.item(id("j1"));
+  renamed.name = "Jeans renamed";
+  const auto o3 = graph.outfits_of(renamed.id);
+  ASSERT_FALSE(o3.empty());
+  {
+    auto s = cat_.db().prepare("UPDATE items SET name = ?1 WHERE id = ?2");
+    s.bind(1, renamed.name).bind(2, renamed.id).run();
+    auto d = cat_.db().prepare("DELETE FROM outfits WHERE id = ?1");
+    d.bind(1, o3.front()).run();
+  }
+  graph = graph.with_edits({{renamed}, {}, {}, {o3.front()}});
+  expect_same_graph(graph, OutfitGraph::load(cat_));
+  EXPECT_EQ(graph.item(renamed.id)->name, "Jeans renamed");
 
   // items_span: a copy once edited, the loaded rows themselves before.
   std::vector<catalog::Item> scratch;

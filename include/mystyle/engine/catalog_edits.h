@@ -20,6 +20,7 @@
 
 #include "mystyle/catalog/catalog.h"
 #include "mystyle/engine/embeddings.h"
+#include "mystyle/engine/recommender.h"
 #include "mystyle/engine/workspace.h"
 #include "mystyle/image/decode.h"
 #include "mystyle/nn/model.h"
@@ -58,6 +59,9 @@ class CatalogWriter {
   virtual AddedItem add_item(catalog::Item item, std::string_view photo_bytes) = 0;
   virtual bool remove_item(std::int64_t id) = 0;
   virtual catalog::Outfit add_outfit(const catalog::Outfit& outfit) = 0;
+  /// What the edits since the last call wrote, for a server to apply in place
+  /// (Recommender::with_edits); `reopen` set when it cannot be described so.
+  virtual RecommenderEdits take_edits() = 0;
 };
 
 /// add_item_with_photo / remove_item / Catalog::add_outfit on one workspace.
@@ -68,10 +72,13 @@ class WorkspaceWriter : public CatalogWriter {
   AddedItem add_item(catalog::Item item, std::string_view photo_bytes) override;
   bool remove_item(std::int64_t id) override;
   catalog::Outfit add_outfit(const catalog::Outfit& outfit) override;
+  RecommenderEdits take_edits() override;
 
  private:
   Workspace workspace_;
   CatalogEditOptions options_;
+  std::mutex edits_mutex_;
+  RecommenderEdits edits_;  ///< since the last take_edits
   /// The model of the last add, kept while its file's stamp stays the same: loading it and laying its
   /// weights out for serving was about a quarter of an add on MANGO (0.46 s against 0.33 s). One add
   /// uses it at a time.

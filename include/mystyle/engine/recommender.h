@@ -88,15 +88,24 @@ struct RecommendResult {
 
 /// Catalog edits the catalog has stored, to apply to a live recommender (Recommender::with_edits).
 struct RecommenderEdits {
-  std::vector<catalog::Item> added;  ///< new items, each with a photo and its vectors below
+  /// Items added, or changed (the same id: the new row and vectors replace the old, its outfits stay),
+  /// each with a photo and its vectors below.
+  std::vector<catalog::Item> added;
   /// added.size() rows of the model's code of each added item's photo (as `mystyle embed` stores it).
   std::vector<float> vectors;
-  /// added.size() * kEditedViews rows: each added item's edited views, when the recommender indexes
-  /// views (views_per_item() > 1); else empty.
+  /// added.size() * kEditedViews rows: each added item's edited views (needed when the recommender
+  /// indexes views, views_per_item() > 1; ignored otherwise).
   std::vector<float> view_vectors;
   std::vector<std::int64_t> removed;  ///< item ids (as Catalog::delete_item: out of their outfits too)
-  std::vector<catalog::Outfit> added_outfits;
-  bool empty() const { return added.empty() && removed.empty() && added_outfits.empty(); }
+  std::vector<catalog::Outfit> added_outfits;  ///< new, or replacing the outfit of the same id
+  std::vector<std::int64_t> removed_outfits;
+  /// What was written cannot be described so (a full sync, an item without a vector): reopen.
+  bool reopen = false;
+  bool empty() const {
+    return added.empty() && removed.empty() && added_outfits.empty() && removed_outfits.empty() && !reopen;
+  }
+  /// Appends `later`'s edits (applied after these).
+  void append(RecommenderEdits later);
 };
 
 /// An item as every JSON document shows it: item_id, source, source_id, name, category, family,

@@ -14,6 +14,7 @@
 /// the change log's order is the commit order and a reader that has seen seq N has seen all before.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <stop_token>
@@ -21,6 +22,7 @@
 #include <string_view>
 
 #include "mystyle/engine/catalog_edits.h"
+#include "mystyle/engine/recommender.h"
 #include "mystyle/engine/workspace.h"
 #include "mystyle/nn/model.h"
 
@@ -65,9 +67,14 @@ class Mirror {
   SyncReport full_sync();
   /// Applies the changes committed since the last sync (a full sync when the log says so).
   SyncReport pull();
+  /// What the syncs since the last call wrote into the workspace, for a server to apply in place
+  /// (Server::apply_edits); `reopen` after a full sync or a change it cannot describe.
+  engine::RecommenderEdits take_edits();
   /// LISTENs on kChangesChannel and pulls on every notification (and every few seconds anyway),
-  /// reconnecting after errors, until `stop` is requested.
-  void follow(std::stop_token stop);
+  /// reconnecting after errors, until `stop` is requested. With `run`, each pull is made by
+  /// run(pull) (a server runs it with its reloads held off and serves what it wrote).
+  using PullRunner = std::function<void(const std::function<SyncReport()>& pull)>;
+  void follow(std::stop_token stop, const PullRunner& run = {});
 
   const std::string& url() const { return url_; }
   const engine::Workspace& workspace() const { return workspace_; }
@@ -95,6 +102,8 @@ class PgWriter : public engine::CatalogWriter {
   engine::AddedItem add_item(catalog::Item item, std::string_view photo_bytes) override;
   bool remove_item(std::int64_t id) override;
   catalog::Outfit add_outfit(const catalog::Outfit& outfit) override;
+  /// The mirror's (Mirror::take_edits): the pulls after each edit, others' changes included.
+  engine::RecommenderEdits take_edits() override;
 
  private:
   struct State;

@@ -20,9 +20,12 @@ namespace mystyle::recommend {
 
 /// What one live edit changes (the catalog has already stored it).
 struct GraphEdits {
-  std::vector<catalog::Item> added_items;    ///< new ids (an id hidden earlier may come back)
-  std::vector<std::int64_t> removed_items;   ///< as Catalog::delete_item: out of its outfits too
-  std::vector<catalog::Outfit> added_outfits;
+  /// New ids, or a changed row of an id already there (its outfits kept); an id removed earlier may
+  /// come back.
+  std::vector<catalog::Item> added_items;
+  std::vector<std::int64_t> removed_items;  ///< as Catalog::delete_item: out of its outfits too
+  std::vector<catalog::Outfit> added_outfits;  ///< new, or replacing the outfit of the same id
+  std::vector<std::int64_t> removed_outfits;   ///< applied after the item edits, before added_outfits
 };
 
 class OutfitGraph {
@@ -34,7 +37,8 @@ class OutfitGraph {
   /// Reads every item and outfit of `catalog`.
   static OutfitGraph load(catalog::Catalog& catalog);
   /// This graph with `edits` applied, as a reload after them would read it (items and outfits in
-  /// id order). Costs the size of the overlay, not of the catalog. Unknown removed ids are ignored.
+  /// id order). Costs the size of the overlay, not of the catalog (and a bit per loaded row). Unknown
+  /// removed ids are ignored.
   OutfitGraph with_edits(const GraphEdits& edits) const;
 
   /// nullptr for an unknown (or removed) id.
@@ -44,7 +48,8 @@ class OutfitGraph {
   /// an unknown item. An outfit holding the item twice is listed once.
   std::vector<std::int64_t> outfits_of(std::int64_t item_id) const;
 
-  /// Every live element in id order: a forward range with size().
+  /// Every live element in id order (the loaded rows not hidden merged with the overlay's, as a reload
+  /// would read them): a forward range with size().
   template <typename T>
   class Range {
    public:
@@ -56,11 +61,15 @@ class OutfitGraph {
       using pointer = const T*;
       using iterator_category = std::forward_iterator_tag;
       iterator() = default;
-      reference operator*() const { return at_overlay_ ? (*overlay_)[pos_] : (*base_)[pos_]; }
+      reference operator*() const { return from_base() ? (*base_)[b_] : (*overlay_)[o_]; }
       pointer operator->() const { return &**this; }
       iterator& operator++() {
-        ++pos_;
-        settle();
+        if (from_base()) {
+          ++b_;
+          skip_hidden();
+        } else {
+          ++o_;
+        }
         return *this;
       }
       iterator operator++(int) {
@@ -68,27 +77,27 @@ class OutfitGraph {
         ++*this;
         return copy;
       }
-      bool operator==(const iterator& o) const { return at_overlay_ == o.at_overlay_ && pos_ == o.pos_; }
+      bool operator==(const iterator& o) const { return b_ == o.b_ && o_ == o.o_; }
 
      private:
       friend class Range;
-      iterator(const Range* r, bool at_overlay, std::size_t pos)
-          : base_(r->base_), hidden_(r->hidden_), overlay_(r->overlay_), at_overlay_(at_overlay), pos_(pos) {
-        settle();
+      iterator(const Range* r, std::size_t b, std::size_t o)
+          : base_(r->base_), hidden_(r->hidden_), overlay_(r->overlay_), b_(b), o_(o) {
+        skip_hidden();
       }
-      void settle() {
-        if (at_overlay_) return;
-        while (pos_ < base_->size() && hidden_ != nullptr && pos_ < hidden_->size() && (*hidden_)[pos_]) ++pos_;
-        if (pos_ >= base_->size()) at_overlay_ = true, pos_ = 0;
+      void skip_hidden() {
+        while (hidden_ != nullptr && b_ < base_->size() && (*hidden_)[b_]) ++b_;
+      }
+      bool from_base() const {
+        return b_ < base_->size() && (o_ >= overlay_->size() || (*base_)[b_].id < (*overlay_)[o_].id);
       }
       const std::vector<T>* base_ = nullptr;
       const std::vector<bool>* hidden_ = nullptr;
       const std::vector<T>* overlay_ = nullptr;
-      bool at_overlay_ = true;
-      std::size_t pos_ = 0;
+      std::size_t b_ = 0, o_ = 0;
     };
-    iterator begin() const { return iterator(this, false, 0); }
-    iterator end() const { return iterator(this, true, overlay_->size()); }
+    iterator begin() const { return iterator(this, 0, 0); }
+    iterator end() const { return iterator(this, base_->size(), overlay_->size()); }
     std::size_t size() const { return size_; }
     bool empty() const { return size_ == 0; }
     const T& front() const { return *begin(); }
@@ -104,9 +113,9 @@ class OutfitGraph {
     std::size_t size_;
   };
 
-  /// Base items not removed, then the overlay's added items (ids ascending throughout).
+  /// Every live item, ids ascending.
   Range<catalog::Item> items() const;
-  /// Every live outfit; an outfit an edit changed (a member deleted) comes after the base ones.
+  /// Every live outfit, ids ascending (an outfit an edit changed in its place).
   Range<catalog::Outfit> outfits() const;
 
   /// items() as one contiguous span, for code that takes a span: the loaded items themselves when no

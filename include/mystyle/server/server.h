@@ -6,6 +6,7 @@
 /// (see http_error.h); the server never dies on a request. Files are served by catalog id only,
 /// never by a path taken from the request. One log line per request (method, path, status, ms).
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -36,7 +37,11 @@ class Server {
   /// new one. False when the workspace does not open: the old state keeps serving and the error
   /// is logged (and shown by /healthz). Thread-safe; concurrent calls run one after the other.
   bool reload();
-  /// 1 at start, +1 per successful reload.
+  /// Runs `write` (which changes the workspace and says what it wrote: a replica's pull of the
+  /// shared catalog) with the reloads held off, then serves what it wrote in place
+  /// (docs/live-edits.md), or reopens when it cannot. False when a needed reopen failed.
+  bool apply_edits(const std::function<engine::RecommenderEdits()>& write, const char* what);
+  /// 1 at start, +1 per successful reload or edit applied in place.
   std::uint64_t generation() const;
   /// True while listen() is accepting connections.
   bool is_running() const;
