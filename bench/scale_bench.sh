@@ -140,25 +140,32 @@ while read -r id; do
     "http://127.0.0.1:$port/api/items/$id"
 done <"$dir/added_ids.txt" >"$dir/delete_times.txt"
 read -r edits1 reloads1 < <(in_place)
+batch_s=$(awk '{ s += $2 } END { printf "%.1f", s }' "$dir/add_times.txt")
 read -r a50 a99 amax < <(awk '{ print $2 * 1000 }' "$dir/add_times.txt" | pctl)
 read -r d50 d99 dmax < <(awk '{ print $2 * 1000 }' "$dir/delete_times.txt" | pctl)
 note "admin edits: $(awk '$1 == 201' "$dir/add_times.txt" | wc -l) of $edits adds 201, $(awk '$1 == 204' "$dir/delete_times.txt" | wc -l) deletes 204; $((edits1 - edits0)) applied in place, $((reloads1 - reloads0)) reopens"
-note "  add, request to answer (stored, embedded, served): p50 $a50 ms, p99 $a99 ms, max $amax ms"
+note "  add, request to answer (stored, embedded, served): p50 $a50 ms, p99 $a99 ms, max $amax ms; all $edits in $batch_s s"
 note "  delete, request to answer (stored, gone):          p50 $d50 ms, p99 $d99 ms, max $dmax ms"
 note "  memory: steady VmRSS $steady MB before the edits, VmRSS $(rss VmRSS) MB after, VmHWM $(rss VmHWM) MB (peak since the start; $hwm_edits MB after the adds)"
-echo "   the same adds at 10 a second while one client sends photos"
+stream=$((edits < 300 ? edits : 300))
+echo "   $stream adds at 10 a second while one client sends photos throughout"
 : >"$dir/added_ids.txt"
 lines_before=$(wc -l <"$dir/serve.log")
-( head -n "$http_queries" "$csv/queries.txt" | while read -r photo; do
-    curl -s -o /dev/null -H "Expect:" -F "image=@$photo;type=image/jpeg" "http://127.0.0.1:$port/api/recommend?k=10&outfits=9"
+rm -f "$dir/stream.done"
+( while [[ ! -f $dir/stream.done ]]; do
+    head -n "$http_queries" "$csv/queries.txt" | while read -r photo; do
+      [[ -f $dir/stream.done ]] && break
+      curl -s -o /dev/null -H "Expect:" -F "image=@$photo;type=image/jpeg" "http://127.0.0.1:$port/api/recommend?k=10&outfits=9"
+    done
   done ) &
 client=$!
-n=0 add_items "$first" "$edits" stream 0.1 >"$dir/stream_times.txt"
+n=0 add_items "$first" "$stream" stream 0.1 >"$dir/stream_times.txt"
+touch "$dir/stream.done"
 wait "$client"
 read -r r50 r99 < <(tail -n "+$((lines_before + 1))" "$dir/serve.log" | sed -n 's/.*POST \/api\/recommend 200 \([0-9.]*\) ms$/\1/p' |
   sort -n | awk '{ v[NR] = $1 } END { printf "%.2f %.2f\n", v[int(0.5 * (NR - 1)) + 1], v[int(0.99 * (NR - 1)) + 1] }')
 read -r s50 s99 smax < <(awk '{ print $2 * 1000 }' "$dir/stream_times.txt" | pctl)
-note "  while adds stream at up to 10/s: recommend in the server p50 $r50 ms, p99 $r99 ms; the adds p50 $s50 ms, p99 $s99 ms"
+note "  $stream adds streaming at up to 10/s: recommend in the server meanwhile p50 $r50 ms, p99 $r99 ms ($(tail -n "+$((lines_before + 1))" "$dir/serve.log" | grep -c 'POST /api/recommend 200') photos); the adds p50 $s50 ms, p99 $s99 ms"
 while read -r id; do
   [[ -n $id ]] && curl -s -o /dev/null -H "Authorization: Bearer $token" -X DELETE "http://127.0.0.1:$port/api/items/$id"
 done <"$dir/added_ids.txt"

@@ -5,12 +5,19 @@ queries (recommend, complete), catalog reads (items, outfits, thumbnails) and 5%
 an empty body). It reports requests/s, p50/p99 per kind, statuses, dropped connections, /healthz
 polled every second on its own connection, and the server's RSS after warm-up and at the end.
 
+With --edits-per-second R (issue 25), one more connection edits the catalog through the admin API at
+R a second: adds an item with a photo (the workspace's photos, under new source ids), and deletes each
+added item once 20 later ones are in; every edit must succeed (201 / 204), and the report gives their
+latencies and /healthz's count of edits applied in place. The items it adds are deleted at the end.
+
 Pass: no 5xx other than 503 (the photo-query limit), no dropped connection, /healthz always 200,
-RSS at the end within 10% of its value after warm-up.
+RSS at the end within 10% of its value after warm-up, every edit answered 201 / 204.
 
 Usage: bench/soak.py --workspace WS [--mystyle BIN] [--minutes 10] [--connections 64]
-                     [--warmup 60] [--threads N] [--serve-args "..."] [--log FILE] [--json FILE]
-The server runs with its own settings (no --threads) unless asked; the workspace is only read.
+                     [--warmup 60] [--threads N] [--serve-args "..."] [--edits-per-second 0]
+                     [--log FILE] [--json FILE]
+The server runs with its own settings (no --threads) unless asked; the workspace is only read, but for
+the edits (which leave the catalog as it was, ids aside).
 Standard-library Python only.
 """
 import argparse
@@ -49,6 +56,16 @@ def multipart(field, filename, content_type, data):
     head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n"
             f"Content-Type: {content_type}\r\n\r\n").encode()
     body = head + data + f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def multipart_fields(fields, filename, data):
+    """A form of text fields and the photo in field `image`."""
+    boundary = "----mystylesoak%016x" % random.getrandbits(64)
+    body = b"".join(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n".encode()
+                    for k, v in fields.items())
+    body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"{filename}\"\r\n"
+             f"Content-Type: image/jpeg\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
     return body, f"multipart/form-data; boundary={boundary}"
 
 
@@ -91,6 +108,8 @@ def main():
     ap.add_argument("--warmup", type=float, default=60, help="seconds before the reference RSS is taken")
     ap.add_argument("--serve-args", default="", help="extra `mystyle serve` options, e.g. '--keep-alive 5'")
     ap.add_argument("--threads", type=int, default=0, help="`mystyle serve --threads` (default: the server's own)")
+    ap.add_argument("--edits-per-second", type=float, default=0,
+                    help="admin edits a second (adds, and deletes of what was added) on one more connection")
     ap.add_argument("--log", help="the server's log (default: a file in the temporary folder)")
     ap.add_argument("--json")
     a = ap.parse_args()
@@ -111,8 +130,10 @@ def main():
     # outside the workspace, which the soak only reads.
     log_path = a.log or os.path.join(tempfile.gettempdir(), f"mystyle-soak-server-{os.getpid()}.log")
     log = open(log_path, "w")
+    token = "soak-admin-token-%016x" % random.getrandbits(64)
     server = subprocess.Popen([a.mystyle, "serve", "--workspace", a.workspace, "--port", str(port)] +
-                              (["--threads", str(threads)] if threads else []) + a.serve_args.split(),
+                              (["--threads", str(threads)] if threads else []) +
+                              (["--admin-token", token] if a.edits_per_second > 0 else []) + a.serve_args.split(),
                               stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -209,8 +230,60 @@ def main():
                     if len(stats.unexpected) < 20:
                         stats.unexpected.append(f"{kind} {url}: {status}")
 
+    edit_ids = []
+    edit_failures = []
+
+    def editor():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        auth = {"Authorization": f"Bearer {token}"}
+        n = 0
+
+        def send(kind, method, url, body=None, headers=None):
+            nonlocal conn
+            t = time.perf_counter()
+            try:
+                conn.request(method, url, body=body, headers={**auth, **(headers or {})})
+                r = conn.getresponse()
+                data = r.read()
+            except (OSError, http.client.HTTPException) as e:
+                with stats.lock:
+                    stats.dropped += 1
+                edit_failures.append(f"{kind}: {e!r}")
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                return None, None
+            stats.add(kind, r.status, time.perf_counter() - t)
+            return r.status, data
+
+        def delete_oldest():
+            status, _ = send("edit-delete", "DELETE", f"/api/items/{edit_ids.pop(0)}")
+            if status is not None and status != 204:
+                edit_failures.append(f"delete: {status}")
+
+        next_at = time.time()
+        while not stop.is_set():
+            n += 1
+            body, ctype = multipart_fields({"source_id": f"soak-{os.getpid()}-{n}", "name": f"Soak piece {n}",
+                                            "category": "Tops", "type": "T-shirt"}, "photo.jpg",
+                                           photos[n % len(photos)])
+            status, data = send("edit-add", "POST", "/api/items", body, {"Content-Type": ctype})
+            if status == 201:
+                edit_ids.append(json.loads(data)["item_id"])
+            elif status is not None:
+                edit_failures.append(f"add: {status} {data[:200]!r}")
+            if len(edit_ids) > 20:
+                delete_oldest()
+            next_at += 1.0 / a.edits_per_second
+            stop.wait(max(0.0, next_at - time.time()))
+        while edit_ids:
+            delete_oldest()
+
     mon = threading.Thread(target=monitor, daemon=True)
     mon.start()
+    edit_thread = None
+    if a.edits_per_second > 0:
+        edit_thread = threading.Thread(target=editor, daemon=True)
+        edit_thread.start()
     workers = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(a.connections)]
     for w in workers:
         w.start()
@@ -224,6 +297,15 @@ def main():
     for w in workers:
         w.join(timeout=70)
     mon.join(timeout=15)
+    if edit_thread:
+        edit_thread.join(timeout=120)
+    health_doc = {}
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("GET", "/healthz")
+        health_doc = json.loads(c.getresponse().read())
+    except (OSError, http.client.HTTPException, ValueError):
+        pass
     rss["end"] = rss_kb(server.pid)
     elapsed = time.time() - started
     server.terminate()
@@ -258,7 +340,12 @@ def main():
         "rss_within_10_percent": rss_ok,
         "unexpected": stats.unexpected,
     }
-    result["pass"] = five_xx == 0 and stats.dropped == 0 and health["failed"] == 0 and rss_ok and not stats.unexpected
+    if a.edits_per_second > 0:
+        result["edits"] = {"per_second_asked": a.edits_per_second, "failures": edit_failures[:20],
+                           "in_place": health_doc.get("edits_in_place"), "reopens": health_doc.get("reloads"),
+                           "last_reopen": health_doc.get("last_reopen")}
+    result["pass"] = (five_xx == 0 and stats.dropped == 0 and health["failed"] == 0 and rss_ok and
+                      not stats.unexpected and not edit_failures)
     print(json.dumps(result, indent=2))
     if a.json:
         with open(a.json, "w") as f:

@@ -180,6 +180,10 @@ MappedFile::MappedFile(const std::filesystem::path& path) {
   data_ = static_cast<const std::uint8_t*>(p);
 }
 
+void MappedFile::release_resident() const {
+  if (data_ != nullptr) (void)::madvise(const_cast<std::uint8_t*>(data_), size_, MADV_DONTNEED);
+}
+
 MappedFile::~MappedFile() {
   if (data_ != nullptr) ::munmap(const_cast<std::uint8_t*>(data_), size_);
 }

@@ -323,6 +323,13 @@ void MappedEmbeddings::apply_log() {
   // The last record of each id decides it: its row, or gone.
   std::unordered_map<std::int64_t, std::span<const float>> last;
   for (const LogRecord& r : records) last[r.id] = r.row;
+  // Items added and deleted again since the last fold change nothing: when that is all the log says,
+  // the mapping serves as it is (no copy of the file in memory).
+  std::erase_if(last, [&](const auto& entry) {
+    return entry.second.empty() && !std::ranges::binary_search(ids_, entry.first);
+  });
+  log_records_ = records.size();
+  if (last.empty()) return;
   const auto d = static_cast<std::size_t>(dim_);
   std::vector<std::int64_t> ids;
   std::vector<float> vectors;
@@ -358,7 +365,6 @@ void MappedEmbeddings::apply_log() {
   ids_ = std::move(merged_ids);
   owned_ = std::move(merged);
   vectors_ = owned_.empty() ? nullptr : owned_.data();
-  log_records_ = records.size();
 }
 
 void MappedEmbeddings::verify() const {

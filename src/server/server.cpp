@@ -379,9 +379,8 @@ bool Server::apply_edits(const std::function<engine::RecommenderEdits()>& write,
   std::lock_guard lock(state.reload_mutex);
   const WorkspaceStamp before = take_workspace_stamp(state);
   const engine::RecommenderEdits edits = write();
-  if (edits.empty()) {
-    // Nothing written, or nothing this server can describe: reopen only when the workspace moved.
-    if (edits.reopen || take_workspace_stamp(state) != state.last_stamp) return reload_locked(state, what);
+  if (edits.empty()) {  // nothing written (a pull with no changes): reopen only when the workspace moved
+    if (take_workspace_stamp(state) != state.last_stamp) return reload_locked(state, what);
     return true;
   }
   return apply_edits_locked(state, edits, before, what) || reload_locked(state, what);

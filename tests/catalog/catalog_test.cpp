@@ -119,6 +119,7 @@ TEST(Catalog, MigratesVersionOneWithItsData) {
     Catalog cat(dir.path());
     // Back to a version-1 file: no watermarks, user_version 1.
     cat.db().exec("DROP TRIGGER items_watermark; DROP TRIGGER outfits_watermark; DROP TABLE id_watermarks;");
+    cat.db().exec("DROP INDEX items_by_image_path;");
     cat.db().exec("ALTER TABLE items DROP COLUMN colour_name; ALTER TABLE items DROP COLUMN colour_family;");
     cat.db().exec("INSERT INTO items (source, source_id, slot) VALUES ('t', 'a', 'bottom')");
     cat.db().exec("PRAGMA user_version = 1");
@@ -137,6 +138,7 @@ TEST(Catalog, MigratesVersionTwoWithColourFamilies) {
   testing::TempDir dir;
   {
     Catalog cat(dir.path());
+    cat.db().exec("DROP INDEX items_by_image_path;");
     cat.db().exec("ALTER TABLE items DROP COLUMN colour_name; ALTER TABLE items DROP COLUMN colour_family;");
     cat.db().exec(
         "INSERT INTO items (source, source_id, name, type, colour, slot) VALUES "
@@ -155,6 +157,11 @@ TEST(Catalog, MigratesVersionTwoWithColourFamilies) {
   EXPECT_EQ(again.find_item_by_source("mango", "m2")->colour_family, "");  // MANGO's group is not a family
   EXPECT_EQ(again.find_item_by_source("shop", "s1")->colour_family, "blue");
   EXPECT_EQ(again.find_item_by_source("shop", "s1")->colour_name, "");
+  // Version 4: a delete's question "does another item use this photo?" is answered by an index.
+  auto plan = again.db().prepare("EXPLAIN QUERY PLAN SELECT count(*) FROM items WHERE image_path = ?1");
+  plan.bind(1, std::string("x.jpg"));
+  ASSERT_TRUE(plan.step());
+  EXPECT_NE(plan.column_text(3).find("items_by_image_path"), std::string::npos) << plan.column_text(3);
 }
 
 TEST(Catalog, KeepsAnItemsColourNameAndFamily) {

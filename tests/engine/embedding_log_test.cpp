@@ -54,6 +54,7 @@ TEST(EmbeddingLog, EditsAreAppendedAndEveryReaderSeesThem) {
   const MappedEmbeddings mapped = MappedEmbeddings::open(path);
   EXPECT_EQ(mapped.log_records(), 5u);
   EXPECT_EQ(mapped.size(), 4u);
+  EXPECT_TRUE(mapped.copied());
   EXPECT_EQ(read_embeddings_header(path).count, 3u);  // the file's rows, the log aside
 
   // Removed and put again in one later edit: the last record decides.
@@ -76,6 +77,31 @@ TEST(EmbeddingLog, EditsAreAppendedAndEveryReaderSeesThem) {
   save_embeddings(path, load_embeddings(path));
   EXPECT_FALSE(std::filesystem::exists(edit_log_file(path)));
   expect_rows(load_embeddings(path), rows);
+}
+
+// Items added and deleted again change nothing: the file is served from its mapping, not copied.
+TEST(EmbeddingLog, ALogOfItemsAddedAndDeletedAgainLeavesTheMappingAsItIs) {
+  testing::TempDir ws;
+  const auto path = ws / "e.bin";
+  const std::map<std::int64_t, std::vector<float>> rows = {{1, {1, 0, 0}}, {2, {0, 1, 0}}};
+  save_embeddings(path, rows_of(rows));
+  EmbeddingEdits add;
+  add.put_ids = {7, 8};
+  add.put_vectors = {7, 7, 7, 8, 8, 8};
+  append_embedding_edits(path, add);
+  EmbeddingEdits remove;
+  remove.removed = {7, 8, 9};
+  append_embedding_edits(path, remove);
+  const MappedEmbeddings mapped = MappedEmbeddings::open(path);
+  EXPECT_EQ(mapped.log_records(), 5u);
+  EXPECT_FALSE(mapped.copied());
+  expect_rows(load_embeddings(path), rows);
+  // One real change among them: copied, with it.
+  EmbeddingEdits change;
+  change.removed = {2};
+  append_embedding_edits(path, change);
+  EXPECT_TRUE(MappedEmbeddings::open(path).copied());
+  expect_rows(load_embeddings(path), {{1, {1, 0, 0}}});
 }
 
 TEST(EmbeddingLog, ATornRecordIsDroppedAndCutOffByTheNextAppend) {

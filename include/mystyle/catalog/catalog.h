@@ -64,7 +64,7 @@ std::string colour_label(const Item& item);
 
 class Catalog {
  public:
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
   static constexpr const char* kFileName = "catalog.db";
 
   /// Opens `workspace/catalog.db`, creating the folder and the file when absent, and migrates

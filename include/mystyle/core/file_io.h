@@ -57,6 +57,10 @@ class MappedFile {
   MappedFile& operator=(const MappedFile&) = delete;
 
   std::span<const std::uint8_t> bytes() const { return {data_, size_}; }
+  /// Drops the mapping's pages from this process's resident memory (madvise MADV_DONTNEED): the file's
+  /// pages stay in the page cache and come back on the next touch. For a mapping read once whole (a
+  /// checksum) and then only here and there.
+  void release_resident() const;
 
  private:
   const std::uint8_t* data_ = nullptr;

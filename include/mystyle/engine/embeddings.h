@@ -74,8 +74,14 @@ class MappedEmbeddings {
 
   EmbeddingsView view() const;
   std::size_t size() const { return ids_.size(); }
-  /// Records of the edit log applied when opened (0: none, and the vectors are the mapping's).
+  /// Drops the file's pages from this process's resident memory (MappedFile::release_resident): after
+  /// the checksum's pass has read all of it, only the rows asked for later need to be resident.
+  void release_resident() const { file_.release_resident(); }
+  /// Records of the edit log read when opened.
   std::size_t log_records() const { return log_records_; }
+  /// Whether the vectors are a copy in memory (the log changes the file's rows) rather than the
+  /// mapping's (no log, or one of items added and deleted again only).
+  bool copied() const { return !owned_.empty(); }
 
  private:
   void apply_log();
