@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 #include <chrono>
 #include <cstring>
 #include <limits>
@@ -302,6 +303,13 @@ MappedEmbeddings MappedEmbeddings::open(const std::filesystem::path& path, Check
   if (h.count == 0) return out;  // memcpy into an empty vector's null data() is undefined (UBSan)
   out.ids_.resize(h.count);
   std::memcpy(out.ids_.data(), bytes.data() + sizeof(Header), h.count * sizeof(std::int64_t));
+  // Every reader looks ids up by binary search and merges by order: a file whose ids are not strictly
+  // ascending is damaged, whatever its checksum says (found by fuzz/embeddings_fuzzer).
+  if (std::adjacent_find(out.ids_.begin(), out.ids_.end(), std::greater_equal<>()) != out.ids_.end()) {
+    throw Error(fmt::format("{}: not a valid embeddings file (ids not in ascending order); run `mystyle embed` again",
+                            path.string()),
+                ErrorKind::kCorrupt);
+  }
   // The mapping is page-aligned and the header 44 bytes, so the vectors start 4-byte aligned.
   static_assert(sizeof(Header) % alignof(float) == 0);
   out.vectors_ =

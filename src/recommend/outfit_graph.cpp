@@ -145,14 +145,26 @@ OutfitGraph OutfitGraph::with_edits(const GraphEdits& edits) const {
   Overlay& o = *next;
   if (o.hidden_items.size() != base_->items.size()) o.hidden_items.assign(base_->items.size(), false);
   if (o.hidden_outfits.size() != base_->outfits.size()) o.hidden_outfits.assign(base_->outfits.size(), false);
+  // Hides the loaded row of `id`, when there is one and it is not hidden yet.
+  auto hide_item = [&](std::int64_t id) {
+    if (auto it = base_->item_index.find(id); it != base_->item_index.end() && !o.hidden_items[it->second]) {
+      o.hidden_items[it->second] = true;
+      ++o.hidden_item_count;
+    }
+  };
+  auto hide_outfit = [&](std::int64_t id) {
+    if (auto it = base_->outfit_index.find(id); it != base_->outfit_index.end() && !o.hidden_outfits[it->second]) {
+      o.hidden_outfits[it->second] = true;
+      ++o.hidden_outfit_count;
+    }
+  };
   // The overlay's outfit `id` as a copy to change: from the overlay, or the base row (then hidden).
   auto editable_outfit = [&](std::int64_t id) -> catalog::Outfit* {
     for (auto& outfit : o.outfits)
       if (outfit.id == id) return &outfit;
     auto it = base_->outfit_index.find(id);
     if (it == base_->outfit_index.end() || o.hidden_outfits[it->second]) return nullptr;
-    o.hidden_outfits[it->second] = true;
-    ++o.hidden_outfit_count;
+    hide_outfit(id);
     o.outfits.push_back(base_->outfits[it->second]);
     return &o.outfits.back();
   };
@@ -167,32 +179,20 @@ OutfitGraph OutfitGraph::with_edits(const GraphEdits& edits) const {
     }
     std::erase_if(o.outfits, [](const catalog::Outfit& outfit) { return outfit.members.empty(); });
     std::erase_if(o.items, [&](const catalog::Item& item) { return item.id == id; });
-    if (auto it = base_->item_index.find(id); it != base_->item_index.end() && !o.hidden_items[it->second]) {
-      o.hidden_items[it->second] = true;
-      ++o.hidden_item_count;
-    }
+    hide_item(id);
   }
   for (const catalog::Item& item : edits.added_items) {
     std::erase_if(o.items, [&](const catalog::Item& i) { return i.id == item.id; });
-    if (auto it = base_->item_index.find(item.id); it != base_->item_index.end() && !o.hidden_items[it->second]) {
-      o.hidden_items[it->second] = true;  // the same id again: the new row replaces the old
-      ++o.hidden_item_count;
-    }
+    hide_item(item.id);  // the same id again: the new row replaces the old
     o.items.push_back(item);
   }
   for (const std::int64_t id : edits.removed_outfits) {
     std::erase_if(o.outfits, [&](const catalog::Outfit& x) { return x.id == id; });
-    if (auto it = base_->outfit_index.find(id); it != base_->outfit_index.end() && !o.hidden_outfits[it->second]) {
-      o.hidden_outfits[it->second] = true;
-      ++o.hidden_outfit_count;
-    }
+    hide_outfit(id);
   }
   for (const catalog::Outfit& outfit : edits.added_outfits) {
     std::erase_if(o.outfits, [&](const catalog::Outfit& x) { return x.id == outfit.id; });
-    if (auto it = base_->outfit_index.find(outfit.id); it != base_->outfit_index.end() && !o.hidden_outfits[it->second]) {
-      o.hidden_outfits[it->second] = true;
-      ++o.hidden_outfit_count;
-    }
+    hide_outfit(outfit.id);
     o.outfits.push_back(outfit);
   }
   std::ranges::stable_sort(o.items, {}, &catalog::Item::id);

@@ -186,6 +186,20 @@ TEST(EmbeddingsRegression, EmptyFilesLoadAndUnknownPoolingIsRefused) {
   EXPECT_EQ(loaded.size(), 0u);
 }
 
+// Ids out of order (a byte changed, the checksum repaired): readers binary-search them, so the file is refused.
+TEST(EmbeddingsRegression, IdsOutOfOrderAreRefused) {
+  TempDir dir;
+  engine::Embeddings e;
+  e.dim = 2;
+  e.ids = {5, 3};
+  e.vectors = {1, 2, 3, 4};
+  engine::save_embeddings(dir / "e.bin", e);
+  expect_error([&] { engine::load_embeddings(dir / "e.bin"); }, ErrorKind::kCorrupt, "ids not in ascending order");
+  e.ids = {3, 3};
+  engine::save_embeddings(dir / "e.bin", e);
+  expect_error([&] { engine::load_embeddings(dir / "e.bin"); }, ErrorKind::kCorrupt, "ids not in ascending order");
+}
+
 // The feature cache had the embeddings' wrap-around: a corrupt cache must be recomputed instead.
 TEST(SimpleFeaturesRegression, CountThatWrapsAroundIsRecomputed) {
   TempDir ws;

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "mystyle/catalog/import.h"
+#include "small_catalog.h"
 #include "support/test_support.h"
 
 namespace mystyle::recommend {
@@ -47,17 +48,7 @@ void expect_same_graph(const OutfitGraph& edited, const OutfitGraph& loaded) {
 class OutfitGraphEdits : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto items = testing::write_file(dir_ / "items.csv",
-                                     "id,name,category,url\n"
-                                     "c1,Coat,Outerwear,u\nt1,Tee,Tops,u\nt2,Tee 2,Tops,u\n"
-                                     "j1,Jeans,Bottoms,u\nj2,Jeans 2,Bottoms,u\ns1,Shoes,Footwear,u\n");
-    auto outfits = testing::write_file(dir_ / "outfits.csv",
-                                       "outfit_id,item_id,slot\n"
-                                       "o1,t1,\no1,j1,\n"
-                                       "o2,c1,\no2,t1,inner_top\no2,j2,\n"
-                                       "o3,j1,\no3,s1,\no3,t2,\n"
-                                       "o4,t2,\no4,j2,\n");
-    catalog::import_csv(cat_, items, outfits, "t");
+    testing::import_small_catalog(dir_.path(), cat_);
   }
   std::int64_t id(const std::string& source_id) { return cat_.find_item_by_source("t", source_id)->id; }
   catalog::Item new_item(const std::string& source_id) {

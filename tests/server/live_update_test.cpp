@@ -121,6 +121,33 @@ class LiveUpdateTest : public ::testing::Test {
 
   static json healthz() { return json::parse(client().Get("/healthz")->body); }
 
+  /// Three clients sending `jpeg` to /api/recommend (and, with `and_items`, reading /api/items) until
+  /// stop(); each answer counted as ok (200) or failed.
+  struct BackgroundQueries {
+    std::atomic<bool> done{false};
+    std::atomic<int> ok{0}, failed{0};
+    std::vector<std::thread> clients;
+    BackgroundQueries(const std::string& jpeg, int k, bool and_items) {
+      for (int t = 0; t < 3; ++t) {
+        clients.emplace_back([this, &jpeg, k, and_items] {
+          while (!done) {
+            auto res = client().Post(fmt::format("/api/recommend?k={}", k), jpeg, "image/jpeg");
+            (res && res->status == 200 ? ok : failed)++;
+            if (!and_items) continue;
+            auto item = client().Get("/api/items?per_page=5");
+            (item && item->status == 200 ? ok : failed)++;
+          }
+        });
+      }
+    }
+    void stop() {
+      done = true;
+      for (auto& c : clients) c.join();
+      clients.clear();
+    }
+    ~BackgroundQueries() { stop(); }
+  };
+
   static inline fs::path shared_ = MYSTYLE_SERVER_TEST_WORKSPACE;
   static inline fs::path workspace_;
   static inline Server* server_ = nullptr;
@@ -398,17 +425,7 @@ TEST_F(LiveUpdateTest, QueriesDuringEditsAllSucceed) {
   ASSERT_GE(photos.size(), 12u);
   ASSERT_TRUE(server_->reload());
   const std::string jpeg = read_file_bytes(photos[0]);
-  std::atomic<bool> done{false};
-  std::atomic<int> ok{0}, failed{0};
-  std::vector<std::thread> clients;
-  for (int t = 0; t < 3; ++t) {
-    clients.emplace_back([&] {
-      while (!done) {
-        auto res = client().Post("/api/recommend?k=5", jpeg, "image/jpeg");
-        (res && res->status == 200 ? ok : failed)++;
-      }
-    });
-  }
+  BackgroundQueries queries(jpeg, 5, /*and_items=*/false);
   const json before = healthz();
   std::vector<std::int64_t> ids;
   for (int i = 8; i < 12; ++i) {
@@ -418,10 +435,9 @@ TEST_F(LiveUpdateTest, QueriesDuringEditsAllSucceed) {
     ids.push_back(json::parse(added->body)["item_id"].get<std::int64_t>());
   }
   for (const std::int64_t id : ids) EXPECT_EQ(client().Delete(fmt::format("/api/items/{}", id), admin())->status, 204);
-  done = true;
-  for (auto& c : clients) c.join();
-  EXPECT_GT(ok.load(), 0);
-  EXPECT_EQ(failed.load(), 0);
+  queries.stop();
+  EXPECT_GT(queries.ok.load(), 0);
+  EXPECT_EQ(queries.failed.load(), 0);
   EXPECT_EQ(healthz()["edits_in_place"].get<int>(), before["edits_in_place"].get<int>() + 8);
   for (const std::int64_t id : ids) EXPECT_EQ(client().Get(fmt::format("/api/items/{}", id))->status, 404);
 }
@@ -429,28 +445,15 @@ TEST_F(LiveUpdateTest, QueriesDuringEditsAllSucceed) {
 // Reloads while requests run: every request is answered, from the state it started with.
 TEST_F(LiveUpdateTest, RequestsDuringReloadsAllSucceed) {
   const std::string jpeg = read_file_bytes(unused_photos(3).at(2));
-  std::atomic<bool> done{false};
-  std::atomic<int> ok{0}, failed{0};
-  std::vector<std::thread> clients;
-  for (int t = 0; t < 3; ++t) {
-    clients.emplace_back([&] {
-      while (!done) {
-        auto res = client().Post("/api/recommend?k=3", jpeg, "image/jpeg");
-        (res && res->status == 200 ? ok : failed)++;
-        auto item = client().Get("/api/items?per_page=5");
-        (item && item->status == 200 ? ok : failed)++;
-      }
-    });
-  }
+  BackgroundQueries queries(jpeg, 3, /*and_items=*/true);
   const auto before = server_->generation();
   for (int i = 0; i < 4; ++i) EXPECT_TRUE(server_->reload());
-  done = true;
-  for (auto& c : clients) c.join();
+  queries.stop();
   // At least 4: the watcher may swap in one more of its own (the previous test's embed writes its
   // files one after the other, and the last can land after that test stopped waiting).
   EXPECT_GE(server_->generation(), before + 4);
-  EXPECT_GT(ok.load(), 0);
-  EXPECT_EQ(failed.load(), 0);
+  EXPECT_GT(queries.ok.load(), 0);
+  EXPECT_EQ(queries.failed.load(), 0);
 }
 
 // The admin API's writer keeps its model between adds: an add through it stores the vector a freshly
