@@ -339,30 +339,22 @@ void MappedEmbeddings::apply_log() {
   log_records_ = records.size();
   if (last.empty()) return;
   const auto d = static_cast<std::size_t>(dim_);
-  std::vector<std::int64_t> ids;
-  std::vector<float> vectors;
-  ids.reserve(ids_.size() + last.size());
-  vectors.reserve((ids_.size() + last.size()) * d);
-  for (std::size_t i = 0; i < ids_.size(); ++i) {
-    if (last.contains(ids_[i])) continue;
-    ids.push_back(ids_[i]);
-    vectors.insert(vectors.end(), vectors_ + i * d, vectors_ + (i + 1) * d);
-  }
   std::vector<std::pair<std::int64_t, std::span<const float>>> puts;
   for (const auto& [id, row] : last)
     if (!row.empty()) puts.emplace_back(id, row);
   std::ranges::sort(puts, {}, &std::pair<std::int64_t, std::span<const float>>::first);
-  // Merge the puts into the kept rows, ids ascending.
+  // One pass, ids ascending: the file's rows the log does not touch, merged with the log's puts.
   std::vector<std::int64_t> merged_ids;
   std::vector<float> merged;
-  merged_ids.reserve(ids.size() + puts.size());
-  merged.reserve((ids.size() + puts.size()) * d);
+  merged_ids.reserve(ids_.size() + puts.size());
+  merged.reserve((ids_.size() + puts.size()) * d);
   std::size_t i = 0, j = 0;
-  while (i < ids.size() || j < puts.size()) {
-    if (j == puts.size() || (i < ids.size() && ids[i] < puts[j].first)) {
-      merged_ids.push_back(ids[i]);
-      merged.insert(merged.end(), vectors.begin() + static_cast<std::ptrdiff_t>(i * d),
-                    vectors.begin() + static_cast<std::ptrdiff_t>((i + 1) * d));
+  while (i < ids_.size() || j < puts.size()) {
+    if (i < ids_.size() && last.contains(ids_[i])) {
+      ++i;
+    } else if (j == puts.size() || (i < ids_.size() && ids_[i] < puts[j].first)) {
+      merged_ids.push_back(ids_[i]);
+      merged.insert(merged.end(), vectors_ + i * d, vectors_ + (i + 1) * d);
       ++i;
     } else {
       merged_ids.push_back(puts[j].first);
