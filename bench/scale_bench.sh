@@ -5,7 +5,10 @@
 #   2. vectors: make_scale_vectors (the model file, the photos encoded, the rest drawn);
 #   3. in process (bench/scale_bench): exact and FAISS HNSW index builds from the embeddings,
 #      the start from the saved index stage by stage, recommend p50/p99 with HNSW on one thread
-#      (real MANGO photos not in the catalog) and recall@10 against the exact index;
+#      (real MANGO photos not in the catalog) and recall@10 against the exact index, also on
+#      near-duplicate designs (make_scale_vectors gives each catalog photo eight other colours);
+#   3b. edits in process: recommend while a writer thread makes 10 edits a second through the
+#      server's write path, then --memory-edits edits in memory and recall@10 again;
 #   4. the server: `mystyle serve --index hnsw` from the saved index, seconds from launch to the
 #      first 200 from /healthz, VmRSS/VmHWM after its warm-up and after sequential photo queries
 #      over HTTP (curl, one at a time; their latency is printed too);
@@ -15,7 +18,8 @@
 #      same adds at 10 a second while a client sends photos, the server's own recommend times then.
 #
 #   bench/scale_bench.sh [--items 1000000] [--dir /tmp/mystyle-scale] [--fit-from TRAINED_WS]
-#                        [--queries 500] [--http-queries 200] [--edits 100] [--seed 1] [--keep]
+#                        [--queries 500] [--http-queries 200] [--edits 100] [--memory-edits 10000]
+#                        [--seed 1] [--keep]
 #
 # --fit-from: a workspace with a trained style model and its embeddings (MANGO after ./run demo):
 #   its model is used and the vectors are drawn from a mixture fitted to its embeddings; without it
@@ -28,8 +32,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
-items=1000000 dir=/tmp/mystyle-scale fit_from="" queries=500 http_queries=200 edits=100 seed=1 keep=0
+usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+items=1000000 dir=/tmp/mystyle-scale fit_from="" queries=500 http_queries=200 edits=100 memory_edits=10000 seed=1 keep=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --items) items=$2; shift 2 ;;
@@ -38,6 +42,7 @@ while [[ $# -gt 0 ]]; do
     --queries) queries=$2; shift 2 ;;
     --http-queries) http_queries=$2; shift 2 ;;
     --edits) edits=$2; shift 2 ;;
+    --memory-edits) memory_edits=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     *) usage ;;
@@ -73,8 +78,11 @@ if [[ $keep == 0 || ! -f $ws/embeddings/style-flat.bin ]]; then
   note "vectors: $(elapsed "$t") s ($( [[ -n $fit_from ]] && echo "fitted to $fit_from" || echo "untrained model, seeded mixture"))"
 fi
 
-echo "== 3. in process: index builds, start stages, recommend with HNSW, recall@10 (bench/scale_bench)"
-"$build/bench/scale_bench" "$ws" --queries "$csv/queries.txt" --limit "$queries" $([[ $keep == 1 ]] && echo --reuse-index)
+echo "== 3-4. in process: index builds, start stages, recommend with HNSW, recall@10, edits (bench/scale_bench)"
+# The catalog's photos (the last CSV field): near-duplicate designs' queries.
+awk -F, 'NR > 1 && $NF != "" { print $NF }' "$csv/items.csv" >"$csv/catalog_photos.txt"
+"$build/bench/scale_bench" "$ws" --queries "$csv/queries.txt" --catalog-photos "$csv/catalog_photos.txt" \
+  --limit "$queries" --edits "$memory_edits" $([[ $keep == 1 ]] && echo --reuse-index)
 
 echo "== 4. the server: mystyle serve --index hnsw from the saved index"
 port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -37,7 +37,7 @@ void write_compat_input(const float* features, int dim, catalog::Slot own, catal
 
 const float* CompatFeatures::row(std::int64_t id) const {
   const auto it = std::lower_bound(ids.begin(), ids.end(), id);
-  if (it == ids.end() || *it != id) return nullptr;
+  if (it == ids.end() || *it != id) return base ? base->row(id) : nullptr;
   return rows.data() + static_cast<std::size_t>(it - ids.begin()) * static_cast<std::size_t>(dim());
 }
 
@@ -188,20 +188,20 @@ CompatTable::CompatTable(CompatModel& model, const CompatFeatures& features,
   std::vector<float> x;
   std::vector<catalog::Slot> todo_slots;
   std::vector<std::size_t> todo;      // rows of this table to compute
-  std::vector<std::ptrdiff_t> reuse;  // per row: previous's row, or -1
+  std::vector<std::optional<Found>> reuse;  // per row: previous's row (in its layer), or none
   for (std::size_t i = 0; i < features.ids.size(); ++i) {
     const catalog::Item* item = graph.item(features.ids[i]);
     if (item == nullptr) continue;
     const float* row = features.rows.data() + i * dim;
-    std::ptrdiff_t old = comparable ? previous.index(item->id) : -1;
-    if (old >= 0) {
+    std::optional<Found> old = comparable ? previous.find(item->id) : std::nullopt;
+    if (old) {
       const float* old_row = previous_features.row(item->id);
-      if (old_row == nullptr || previous.slots_[static_cast<std::size_t>(old)] != item->slot ||
+      if (old_row == nullptr || old->table->slots_[old->row] != item->slot ||
           std::memcmp(old_row, row, dim * sizeof(float)) != 0) {
-        old = -1;
+        old.reset();
       }
     }
-    if (old < 0) {
+    if (!old) {
       todo.push_back(ids_.size());
       todo_slots.push_back(item->slot);
       x.insert(x.end(), row, row + dim);
@@ -212,10 +212,9 @@ CompatTable::CompatTable(CompatModel& model, const CompatFeatures& features,
   }
   views_.resize(ids_.size() * stride);
   for (std::size_t r = 0; r < ids_.size(); ++r) {
-    if (reuse[r] < 0) continue;
-    std::copy_n(
-        previous.views_.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(reuse[r]) * stride),
-        stride, views_.begin() + static_cast<std::ptrdiff_t>(r * stride));
+    if (!reuse[r]) continue;
+    std::copy_n(reuse[r]->table->views_.begin() + static_cast<std::ptrdiff_t>(reuse[r]->row * stride), stride,
+                views_.begin() + static_cast<std::ptrdiff_t>(r * stride));
   }
   if (!todo.empty()) {
     std::vector<float> computed;
@@ -233,30 +232,86 @@ std::ptrdiff_t CompatTable::index(std::int64_t id) const {
   return it != ids_.end() && *it == id ? it - ids_.begin() : -1;
 }
 
+std::optional<CompatTable::Found> CompatTable::find(std::int64_t id) const {
+  if (const auto i = index(id); i >= 0) return Found{this, static_cast<std::size_t>(i)};
+  if (base_) {
+    if (const auto i = base_->index(id); i >= 0) return Found{base_.get(), static_cast<std::size_t>(i)};
+  }
+  return std::nullopt;
+}
+
 bool CompatTable::has(std::int64_t id) const {
-  return index(id) >= 0;
+  return find(id).has_value();
 }
 
 catalog::Slot CompatTable::slot(std::int64_t id) const {
-  const auto i = index(id);
-  return i < 0 ? catalog::Slot::kOther : slots_[static_cast<std::size_t>(i)];
+  const auto f = find(id);
+  return f ? f->table->slots_[f->row] : catalog::Slot::kOther;
 }
 
 const float* CompatTable::view(std::int64_t id, catalog::Slot other) const {
-  const auto i = index(id);
-  if (i < 0) return nullptr;
-  return views_.data() + (static_cast<std::size_t>(i) * kCompatSlots + static_cast<std::size_t>(other)) *
-                             static_cast<std::size_t>(dim_);
+  const auto f = find(id);
+  if (!f) return nullptr;
+  return f->table->views_.data() +
+         (f->row * kCompatSlots + static_cast<std::size_t>(other)) * static_cast<std::size_t>(dim_);
 }
 
 float CompatTable::score(std::int64_t a, std::int64_t b) const {
-  const auto ia = index(a), ib = index(b);
-  if (ia < 0 || ib < 0) return 0.0f;
-  const float* u = view(a, slots_[static_cast<std::size_t>(ib)]);
-  const float* v = view(b, slots_[static_cast<std::size_t>(ia)]);
+  const auto fa = find(a), fb = find(b);
+  if (!fa || !fb) return 0.0f;
+  const float* u = view(a, fb->table->slots_[fb->row]);
+  const float* v = view(b, fa->table->slots_[fa->row]);
   float s = 0;
   for (int k = 0; k < dim_; ++k) s += u[k] * v[k];
   return s;
+}
+
+CompatTable CompatTable::over(std::shared_ptr<const CompatTable> table, CompatModel& model,
+                              const CompatFeatures& features, const recommend::OutfitGraph& graph) {
+  if (table->dim_ != model.dim()) {
+    throw Error(fmt::format("compat table: views of {} numbers, the model makes {}", table->dim_, model.dim()));
+  }
+  CompatTable out;
+  out.dim_ = table->dim_;
+  out.base_ = table->base_ ? table->base_ : table;
+  const CompatTable* kept = table->base_ ? table.get() : nullptr;  // the edits laid over it already
+  std::vector<std::int64_t> ids;
+  std::vector<catalog::Slot> slots;
+  std::vector<float> x, views;
+  const auto dim = static_cast<std::size_t>(features.dim());
+  for (std::size_t i = 0; i < features.ids.size(); ++i) {
+    const catalog::Item* item = graph.item(features.ids[i]);
+    if (item == nullptr) continue;
+    ids.push_back(item->id);
+    slots.push_back(item->slot);
+    x.insert(x.end(), features.rows.begin() + static_cast<std::ptrdiff_t>(i * dim),
+             features.rows.begin() + static_cast<std::ptrdiff_t>((i + 1) * dim));
+  }
+  if (!ids.empty()) model.embed_all(x, slots, views);
+  out.computed_ = ids.size();
+  // The kept rows and the new ones, ids ascending; a new row replaces a kept one.
+  const std::size_t stride = kCompatSlots * static_cast<std::size_t>(out.dim_);
+  auto put = [&](std::int64_t id, catalog::Slot slot, const float* row) {
+    out.ids_.push_back(id);
+    out.slots_.push_back(slot);
+    out.views_.insert(out.views_.end(), row, row + stride);
+  };
+  std::size_t k = 0, n = 0;
+  const std::size_t kept_rows = kept ? kept->ids_.size() : 0;
+  while (k < kept_rows || n < ids.size()) {
+    if (n == ids.size() || (k < kept_rows && kept->ids_[k] < ids[n])) {
+      put(kept->ids_[k], kept->slots_[k], kept->views_.data() + k * stride);
+      ++k;
+    } else {
+      if (k < kept_rows && kept->ids_[k] == ids[n]) ++k;
+      put(ids[n], slots[n], views.data() + n * stride);
+      ++n;
+    }
+  }
+  std::size_t overlap = 0;
+  for (const std::int64_t id : out.ids_) overlap += out.base_->index(id) >= 0;
+  out.size_ = out.base_->ids_.size() + out.ids_.size() - overlap;
+  return out;
 }
 
 }  // namespace mystyle::engine

@@ -145,16 +145,19 @@ double CompleteResponse::total_ms() const {
 
 Completer::Completer(Recommender& recommender, CompatModel model, CompatTable table, CompatFeatures features,
                      std::unique_ptr<nlohmann::json> description)
-    : Completer(recommender, [&] {
-        auto parts = std::make_shared<Parts>(std::move(model));
-        parts->table = std::move(table);
-        parts->features = std::move(features);
-        parts->description = std::move(description);
-        return parts;
-      }()) {}
+    : Completer(
+          recommender,
+          [&] {
+            auto parts = std::make_shared<Parts>(std::move(model));
+            parts->description = std::move(description);
+            return parts;
+          }(),
+          std::make_shared<const CompatTable>(std::move(table)),
+          std::make_shared<const CompatFeatures>(std::move(features))) {}
 
-Completer::Completer(Recommender& recommender, std::shared_ptr<Parts> parts)
-    : recommender_(recommender), parts_(std::move(parts)) {
+Completer::Completer(Recommender& recommender, std::shared_ptr<Parts> parts, std::shared_ptr<const CompatTable> table,
+                     std::shared_ptr<const CompatFeatures> features)
+    : recommender_(recommender), parts_(std::move(parts)), table_(std::move(table)), features_(std::move(features)) {
   for (const auto slot : catalog::kAllSlots)
     default_slots_.push_back(recommend::default_slots(recommender_.graph(), slot));
   const MatchCalibration& calibration = recommender_.calibration();
@@ -168,10 +171,71 @@ Completer::~Completer() = default;
 Completer::Parts::Parts(CompatModel m) : model(std::move(m)) {}
 Completer::Parts::~Parts() = default;
 
-std::unique_ptr<Completer> Completer::over(Recommender& next) const {
+std::unique_ptr<Completer> Completer::over(Recommender& next, const RecommenderEdits& edits) const {
+  // The added or changed items' features: their style vectors as the edit gives them (the flat
+  // embedding the model takes) and their photo's colour features, as reopen computes them.
+  const auto style_dim = static_cast<std::size_t>(features_->style_dim);
+  const bool style_rows = next.config().pooling == nn::LatentPooling::kFlat &&
+                          edits.vectors.size() == edits.added.size() * style_dim;
+  std::vector<std::size_t> order;
+  for (std::size_t i = 0; style_rows && i < edits.added.size(); ++i) {
+    if (edits.added[i].image_path) order.push_back(i);
+  }
+  std::ranges::sort(order, {}, [&](std::size_t i) { return edits.added[i].id; });
+  CompatFeatures added;
+  added.style_dim = features_->style_dim;
+  added.colour_dim = features_->colour_dim;
+  for (const std::size_t i : order) {
+    const catalog::Item& item = edits.added[i];
+    if (!added.ids.empty() && added.ids.back() == item.id) continue;  // the first of an id twice in one edit
+    std::vector<float> colour;
+    try {
+      colour = image::colour_features(image::read_image(*item.image_path, {}, image::kColourDecodeMinSidePx));
+    } catch (const Error& e) {
+      spdlog::warn("item {}: {}; left out of complete the look until the next reload", item.id, e.what());
+      continue;
+    }
+    if (colour.size() != static_cast<std::size_t>(added.colour_dim)) continue;
+    added.ids.push_back(item.id);
+    const auto row = std::span(edits.vectors).subspan(i * style_dim, style_dim);
+    added.rows.insert(added.rows.end(), row.begin(), row.end());
+    added.rows.insert(added.rows.end(), colour.begin(), colour.end());
+  }
+  std::shared_ptr<const CompatTable> table = table_;
+  std::shared_ptr<const CompatFeatures> features = features_;
+  if (!added.ids.empty()) {
+    {
+      std::lock_guard lock(parts_->model_mutex);
+      table = std::make_shared<const CompatTable>(CompatTable::over(table_, parts_->model, added, next.graph()));
+    }
+    // The features laid over the loaded ones the same way: the earlier edits' rows kept, unless replaced.
+    auto layered = std::make_shared<CompatFeatures>();
+    layered->style_dim = added.style_dim;
+    layered->colour_dim = added.colour_dim;
+    layered->base = features_->base ? features_->base : features_;
+    const CompatFeatures* kept = features_->base ? features_.get() : nullptr;
+    const auto dim = static_cast<std::size_t>(added.dim());
+    std::size_t k = 0, n = 0;
+    const std::size_t kept_rows = kept ? kept->ids.size() : 0;
+    auto put = [&](std::int64_t id, const float* row) {
+      layered->ids.push_back(id);
+      layered->rows.insert(layered->rows.end(), row, row + dim);
+    };
+    while (k < kept_rows || n < added.ids.size()) {
+      if (n == added.ids.size() || (k < kept_rows && kept->ids[k] < added.ids[n])) {
+        put(kept->ids[k], kept->rows.data() + k * dim);
+        ++k;
+      } else {
+        if (k < kept_rows && kept->ids[k] == added.ids[n]) ++k;
+        put(added.ids[n], added.rows.data() + n * dim);
+        ++n;
+      }
+    }
+    features = std::move(layered);
+  }
   // The constructor reads the slots usually worn together off `next`'s outfits (a pass over them:
   // an edit changes them), and the near-identity threshold off its calibration (shared).
-  auto completer = std::unique_ptr<Completer>(new Completer(next, parts_));
+  auto completer = std::unique_ptr<Completer>(new Completer(next, parts_, std::move(table), std::move(features)));
   completer->model_hash_ = model_hash_;
   return completer;
 }
@@ -243,7 +307,7 @@ std::unique_ptr<Completer> Completer::reopen(const Workspace& workspace, Recomme
       load_current_embeddings(workspace, c.style_model, nn::LatentPooling::kFlat, recommender.source_hash());
   const recommend::OutfitGraph& graph = recommender.graph();
   const recommend::OutfitGraph& old_graph = previous.recommender_.graph();
-  const CompatFeatures& old = previous.parts_->features;
+  const CompatFeatures& old = *previous.features_;
   CompatFeatures features;
   features.style_dim = style.dim;
   features.colour_dim = image::kColourDim + image::kHsvDim;
@@ -273,7 +337,7 @@ std::unique_ptr<Completer> Completer::reopen(const Workspace& workspace, Recomme
     features.rows.insert(features.rows.end(), colour.begin(), colour.end());
   }
   check_dims(c.model, features, workspace);
-  CompatTable table(c.model, features, graph, previous.parts_->table, old);
+  CompatTable table(c.model, features, graph, *previous.table_, old);
   auto completer = std::unique_ptr<Completer>(new Completer(recommender, std::move(c.model), std::move(table),
                                                             std::move(features), std::move(c.description)));
   completer->model_hash_ = c.hash;
@@ -340,7 +404,7 @@ CompleteResponse Completer::complete(std::span<const std::uint8_t> image_bytes, 
   options.per_slot = request.per_slot;
   options.category = request.category;
   options.colour_family = request.colour_family;
-  const QueryScores scores(parts_->table, parts_->features, recommender_.graph(), std::move(views), response.query_slot,
+  const QueryScores scores(*table_, *features_, recommender_.graph(), std::move(views), response.query_slot,
                            near_identical_cosine_);
   response.result = recommend::complete_outfits(recommender_.graph(), scores, response.query_slot, options);
   response.search_ms = ms_since(t);
@@ -425,8 +489,8 @@ CompleteResponse Completer::complete_worn(PiecesResult found, const CompleteRequ
   options.per_slot = request.per_slot;
   options.category = request.category;
   options.colour_family = request.colour_family;
-  const QueryScores base(parts_->table, parts_->features, recommender_.graph(), {}, response.query_slot, near_identical_cosine_);
-  const ContextScores scores(base, parts_->table, std::move(views), std::move(slots));
+  const QueryScores base(*table_, *features_, recommender_.graph(), {}, response.query_slot, near_identical_cosine_);
+  const ContextScores scores(base, *table_, std::move(views), std::move(slots));
   // The worn slots are given explicitly; "the query's slot" (dropped from them) is none of them.
   response.result = recommend::complete_outfits(recommender_.graph(), scores, catalog::Slot::kOther, options);
   response.result.query_slot = response.query_slot;

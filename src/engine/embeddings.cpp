@@ -328,9 +328,14 @@ void MappedEmbeddings::apply_log() {
   const auto records = parse_log({reinterpret_cast<const std::uint8_t*>(log.data()), log.size()}, dim_,
                                  model_hash_, &valid_end, rows);
   if (records.empty()) return;
+  log_digest_ = fnv1a64(std::string_view(log).substr(0, valid_end)) | 1;  // never 0: 0 is "no log"
   // The last record of each id decides it: its row, or gone.
   std::unordered_map<std::int64_t, std::span<const float>> last;
   for (const LogRecord& r : records) last[r.id] = r.row;
+  for (const auto& [id, row] : last) {
+    if (!row.empty()) log_puts_.push_back(id);
+  }
+  std::ranges::sort(log_puts_);
   // Items added and deleted again since the last fold change nothing: when that is all the log says,
   // the mapping serves as it is (no copy of the file in memory).
   std::erase_if(last, [&](const auto& entry) {
@@ -385,6 +390,9 @@ EmbeddingsView MappedEmbeddings::view() const {
   v.pooling = pooling_;
   v.ids = ids_;
   if (vectors_ != nullptr) v.vectors = {vectors_, ids_.size() * static_cast<std::size_t>(dim_)};
+  v.file_digest = checksum_;
+  v.log_digest = log_digest_;
+  v.log_puts = log_puts_;
   return v;
 }
 

@@ -27,12 +27,17 @@ std::unique_ptr<index::VectorIndex> empty_index(IndexKind kind, std::size_t dim,
   return std::make_unique<index::FaissIndex>(dim, metric);
 }
 
+/// The index's live ids, ascending (as the embeddings list them; an id added again after a change
+/// is at the end of the index's own order).
 std::vector<std::int64_t> index_ids(const index::VectorIndex& idx) {
+  std::vector<std::int64_t> ids;
   if (const auto* exact = dynamic_cast<const index::ExactIndex*>(&idx)) {
-    return {exact->ids().begin(), exact->ids().end()};
+    ids.assign(exact->ids().begin(), exact->ids().end());
+  } else if (const auto* hnsw = dynamic_cast<const index::FaissIndex*>(&idx)) {
+    ids = hnsw->ids();
   }
-  if (const auto* hnsw = dynamic_cast<const index::FaissIndex*>(&idx)) return hnsw->ids();
-  return {};
+  if (!std::ranges::is_sorted(ids)) std::ranges::sort(ids);
+  return ids;
 }
 
 }  // namespace
@@ -54,13 +59,22 @@ IndexSync sync_index(const Workspace& workspace, const std::string& model, const
   if (kind == IndexKind::kHnsw) name += fmt::format("-{}", index::metric_name(metric));
   sync.path = workspace.root() / "index" / (name + ".idx");
   const auto meta_path = workspace.root() / "index" / (name + ".json");
-  const std::string expected_meta = nlohmann::json{
-      {"model", model},
-      {"model_hash", fmt::format("{:016x}", embeddings.model_hash)},
-      {"dim", embeddings.dim}}.dump();
+  // The meta: what made the rows, and what they are (the file's checksum, the edit log's digest).
+  nlohmann::json meta{{"model", model},
+                      {"model_hash", fmt::format("{:016x}", embeddings.model_hash)},
+                      {"dim", embeddings.dim}};
+  if (embeddings.file_digest != 0) {
+    meta["file_digest"] = fmt::format("{:016x}", embeddings.file_digest);
+    meta["log_digest"] = fmt::format("{:016x}", embeddings.log_digest);
+  }
+  const std::string expected_meta = meta.dump();
 
-  if (std::filesystem::exists(sync.path) && std::filesystem::exists(meta_path) &&
-      read_file_bytes(meta_path) == expected_meta) {
+  nlohmann::json saved;
+  if (std::filesystem::exists(sync.path) && std::filesystem::exists(meta_path)) {
+    saved = nlohmann::json::parse(read_file_bytes(meta_path), nullptr, /*allow_exceptions=*/false);
+  }
+  const auto same = [&](const char* key) { return saved.is_object() && saved.value(key, nlohmann::json()) == meta.value(key, nlohmann::json()); };
+  if (same("model") && same("model_hash") && same("dim")) {
     try {
       sync.index = index::load_index(sync.path);
     } catch (const Error&) {
@@ -73,20 +87,60 @@ IndexSync sync_index(const Workspace& workspace, const std::string& model, const
   }
 
   const std::vector<std::int64_t> present = index_ids(*sync.index);
-  // The usual case, a saved index of these very embeddings (both in id order): no need for the hash
-  // sets below, a million ids each at scale, on every server start.
-  if (!sync.rebuilt && std::ranges::equal(present, embeddings.ids)) return sync;
+  // The usual case, a saved index of these very embeddings (both in id order, the same digests): no
+  // need for the hash sets below, a million ids each at scale, on every server start.
+  const bool same_rows = embeddings.file_digest != 0 && same("file_digest") && same("log_digest");
+  if (!sync.rebuilt && same_rows && std::ranges::equal(present, embeddings.ids)) return sync;
   const std::unordered_set<std::int64_t> wanted(embeddings.ids.begin(), embeddings.ids.end());
   const std::unordered_set<std::int64_t> have(present.begin(), present.end());
   std::vector<std::int64_t> gone;
   for (std::int64_t id : present) {
     if (!wanted.contains(id)) gone.push_back(id);
   }
-  sync.removed = gone.empty() ? 0 : sync.index->remove(gone);
+  // Rows the index holds that may have changed since it was saved: none when the digests are the
+  // same; the edit log's puts when only the log moved; else every row (an embed, a fold, a file
+  // rewritten). Those whose vector differs are removed and added again.
+  std::vector<std::int64_t> suspects;
+  if (!sync.rebuilt && !same_rows) {
+    if (embeddings.file_digest != 0 && same("file_digest")) {
+      suspects.assign(embeddings.log_puts.begin(), embeddings.log_puts.end());
+    } else {
+      suspects.assign(embeddings.ids.begin(), embeddings.ids.end());
+    }
+    std::erase_if(suspects, [&](std::int64_t id) { return !have.contains(id); });
+  }
+  std::unordered_set<std::int64_t> changed;
+  if (!suspects.empty()) {
+    const auto dim = static_cast<std::size_t>(embeddings.dim);
+    std::vector<float> rows;
+    rows.reserve(std::min<std::size_t>(suspects.size(), 65536) * dim);
+    for (std::size_t s = 0; s < suspects.size(); s += 65536) {  // a slice at a time: bounded memory
+      const auto slice = std::span(suspects).subspan(s, std::min<std::size_t>(65536, suspects.size() - s));
+      rows.clear();
+      for (const std::int64_t id : slice) {
+        const auto at = std::ranges::lower_bound(embeddings.ids, id) - embeddings.ids.begin();
+        const auto row = embeddings.row(static_cast<std::size_t>(at));
+        rows.insert(rows.end(), row.begin(), row.end());
+      }
+      for (const std::int64_t id : sync.index->changed(slice, rows)) {
+        changed.insert(id);
+        gone.push_back(id);
+      }
+    }
+  }
+  // Most rows changed (new vectors for the whole catalog): built afresh, not a tombstone per row.
+  const bool afresh = !sync.rebuilt && changed.size() > present.size() / 4;
+  if (afresh) {
+    sync.index = empty_index(kind, static_cast<std::size_t>(embeddings.dim), metric);
+    sync.rebuilt = true;
+    sync.removed = present.size();
+  } else {
+    sync.removed = gone.empty() ? 0 : sync.index->remove(gone);
+  }
   std::vector<std::int64_t> new_ids;
   std::vector<float> new_vectors;
   for (std::size_t i = 0; i < embeddings.size(); ++i) {
-    if (have.contains(embeddings.ids[i])) continue;
+    if (!afresh && have.contains(embeddings.ids[i]) && !changed.contains(embeddings.ids[i])) continue;
     new_ids.push_back(embeddings.ids[i]);
     const auto row = embeddings.row(i);
     new_vectors.insert(new_vectors.end(), row.begin(), row.end());
@@ -104,9 +158,12 @@ IndexSync sync_index(const Workspace& workspace, const std::string& model, const
     sync.index->add(new_ids, new_vectors);
   }
   sync.added = new_ids.size();
+  sync.changed = changed.size();
   if (sync.rebuilt || sync.added > 0 || sync.removed > 0) {
     index::save_index(*sync.index, sync.path);
     write_file_atomic(meta_path, expected_meta);
+  } else if (!saved.is_object() || saved.dump() != expected_meta) {
+    write_file_atomic(meta_path, expected_meta);  // the same vectors, checked: new digests only
   }
   return sync;
 }

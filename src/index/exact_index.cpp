@@ -248,3 +248,21 @@ std::vector<Neighbor> ExactIndex::search(std::span<const float> query, std::size
 }
 
 }  // namespace mystyle::index
+
+namespace mystyle::index {
+
+std::vector<std::int64_t> ExactIndex::changed(std::span<const std::int64_t> ids, std::span<const float> vectors) const {
+  detail::check_rows(ids, vectors, dim_);
+  std::vector<std::int64_t> out;
+  for (std::size_t r = 0; r < ids.size(); ++r) {
+    const auto it = row_of_.find(ids[r]);
+    if (it == row_of_.end()) continue;
+    if (!std::equal(vectors.begin() + static_cast<std::ptrdiff_t>(r * dim_),
+                    vectors.begin() + static_cast<std::ptrdiff_t>((r + 1) * dim_),
+                    data_.begin() + static_cast<std::ptrdiff_t>(it->second * dim_)))
+      out.push_back(ids[r]);
+  }
+  return out;
+}
+
+}  // namespace mystyle::index

@@ -262,6 +262,26 @@ std::size_t FaissIndex::remove(std::span<const std::int64_t> ids) {
   return removed;
 }
 
+std::vector<std::int64_t> FaissIndex::changed(std::span<const std::int64_t> ids, std::span<const float> vectors) const {
+  detail::check_rows(ids, vectors, dim_);
+  std::vector<std::int64_t> out;
+  const float* stored = stored_vectors(*hnsw_);
+  constexpr std::size_t kChunk = 4096;  // rows prepared at a time (a million rows would copy 512 MB)
+  for (std::size_t s = 0; s < ids.size(); s += kChunk) {
+    const std::size_t n = std::min(kChunk, ids.size() - s);
+    const std::vector<float> prepared = prepare(vectors.subspan(s * dim_, n * dim_));
+    for (std::size_t r = 0; r < n; ++r) {
+      const auto it = slot_of_.find(ids[s + r]);
+      if (it == slot_of_.end()) continue;
+      const float* have = stored + static_cast<std::size_t>(it->second) * dim_;
+      if (!std::equal(prepared.begin() + static_cast<std::ptrdiff_t>(r * dim_),
+                      prepared.begin() + static_cast<std::ptrdiff_t>((r + 1) * dim_), have))
+        out.push_back(ids[s + r]);
+    }
+  }
+  return out;
+}
+
 std::vector<Neighbor> FaissIndex::brute_force(const float* q, std::size_t k, const IdFilter* filter) const {
   const float* xb = stored_vectors(*hnsw_);
   std::vector<std::pair<float, std::size_t>> scored;  // (faiss distance, slot)

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "mystyle/core/error.h"
+#include "vector_checks.h"
 
 namespace mystyle::index {
 
@@ -82,6 +83,31 @@ std::vector<Neighbor> LayeredIndex::search(std::span<const float> query, std::si
       out.push_back(added[j++]);
     }
   }
+  return out;
+}
+
+}  // namespace mystyle::index
+
+namespace mystyle::index {
+
+std::vector<std::int64_t> LayeredIndex::changed(std::span<const std::int64_t> ids, std::span<const float> vectors) const {
+  detail::check_rows(ids, vectors, dim());
+  // An id lives in the added vectors, or in the base unless hidden: ask the layer that holds it.
+  std::vector<std::int64_t> in_added, in_base;
+  std::vector<float> added_rows, base_rows;
+  for (std::size_t r = 0; r < ids.size(); ++r) {
+    const auto row = vectors.subspan(r * dim(), dim());
+    if (added_->contains(ids[r])) {
+      in_added.push_back(ids[r]);
+      added_rows.insert(added_rows.end(), row.begin(), row.end());
+    } else if (!std::ranges::binary_search(*hidden_, ids[r])) {
+      in_base.push_back(ids[r]);
+      base_rows.insert(base_rows.end(), row.begin(), row.end());
+    }
+  }
+  std::vector<std::int64_t> out = added_->changed(in_added, added_rows);
+  const std::vector<std::int64_t> from_base = base_->changed(in_base, base_rows);
+  out.insert(out.end(), from_base.begin(), from_base.end());
   return out;
 }
 

@@ -25,6 +25,14 @@ inline void check_query(std::span<const float> query, std::size_t dim) {
   if (sq > 1e30) throw Error(fmt::format("query is too large (|q|^2 = {})", sq));
 }
 
+/// Throws mystyle::Error (kInvalidInput) unless `vectors` is [ids.size(), dim].
+inline void check_rows(std::span<const std::int64_t> ids, std::span<const float> vectors, std::size_t dim) {
+  if (vectors.size() != ids.size() * dim) {
+    throw Error(fmt::format("{} ids need {} values of dim {}, got {}", ids.size(), ids.size() * dim, dim,
+                            vectors.size()));
+  }
+}
+
 /// Throws mystyle::Error (kInvalidInput) unless `vectors` is [ids.size(), dim] of finite values
 /// whose squared norms fit a float, and every id is new (`exists`) and unique within the batch.
 template <typename Exists>

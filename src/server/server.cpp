@@ -187,7 +187,7 @@ bool apply_edits_locked(ServerState& state, const engine::RecommenderEdits& edit
     auto next = std::make_shared<Snapshot>(*current);
     next->recommender = current->recommender->with_edits(edits);
     next->pieces = current->pieces->over(*next->recommender, edits.added);
-    if (current->completer) next->completer = current->completer->over(*next->recommender);
+    if (current->completer) next->completer = current->completer->over(*next->recommender, edits);
     next->generation = current->generation + 1;
     next->loaded_at = std::chrono::system_clock::now();
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();

@@ -53,7 +53,7 @@ TEST(LayeredIndex, EditsAgreeWithAFreshExactIndexForEveryMetricAndFilter) {
   std::size_t next_row = 0;
   for (std::size_t e = 0; e < removals.size(); ++e) {
     std::vector<float> rows;
-    for (const std::int64_t id : additions[e]) {
+    for (std::size_t a = 0; a < additions[e].size(); ++a) {
       const auto row = std::span(more).subspan((next_row++) * kDim, kDim);
       rows.insert(rows.end(), row.begin(), row.end());
     }

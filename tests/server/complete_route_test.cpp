@@ -450,5 +450,92 @@ TEST(CompleteInPlaceTest, ADeletedItemIsNeverProposedAndTheRestIsAsAFreshOpen) {
   std::filesystem::remove_all(dir);
 }
 
+// An item added in place (Completer::over with the edit): its colour features and views are computed
+// at once and laid over the loaded ones, so it is proposed as a fresh open after the edit proposes it;
+// the loaded table is shared, not copied.
+TEST(CompleteInPlaceTest, AnAddedItemIsProposedAsAFreshOpenProposesIt) {
+  if (!make_compat_workspace()) GTEST_SKIP() << "MANGO data set not found under MYSTYLE_DATASETS";
+  const auto dir = kCompatWorkspace.parent_path() / fmt::format("in-place-add-{}", ::getpid());
+  std::filesystem::remove_all(dir);
+  testing::copy_workspace(kCompatWorkspace, dir);
+  const engine::Workspace ws(dir);
+  std::shared_ptr<engine::Recommender> rec = engine::Recommender::open(ws, engine::RecommenderConfig{});
+  const auto completer = engine::Completer::open(ws, *rec);
+
+  // Two items added one edit at a time (a layer over a layer), with photos no item has: shoes and a bag.
+  std::set<std::string> used;
+  for (const auto& item : rec->graph().items()) {
+    if (item.image_path) used.insert(std::filesystem::path(*item.image_path).filename().string());
+  }
+  std::vector<std::filesystem::path> photos;
+  for (const auto& e : std::filesystem::directory_iterator(testing::dataset_path("mango/images"))) {
+    if (e.path().extension() == ".jpg" && !used.contains(e.path().filename().string())) photos.push_back(e.path());
+  }
+  std::ranges::sort(photos);
+  ASSERT_GE(photos.size(), 2u);
+  std::shared_ptr<engine::Recommender> edited = rec;
+  std::unique_ptr<engine::Completer> over;
+  std::vector<std::int64_t> added_ids;
+  const std::pair<const char*, catalog::Slot> kinds[] = {{"Shoes", catalog::Slot::kShoes}, {"Bags", catalog::Slot::kBag}};
+  for (std::size_t i = 0; i < 2; ++i) {
+    catalog::Item item;
+    item.source = "admin";
+    item.source_id = fmt::format("in-place-add-{}", i);
+    item.category = "Accesories, Swim and Intimate";
+    item.type = kinds[i].first;
+    item.slot = kinds[i].second;
+    const auto added = engine::add_item_with_photo(ws, item, read_file_bytes(photos[i]));
+    engine::RecommenderEdits edits;
+    edits.added = {added.item};
+    edits.vectors = added.vectors.item;
+    edits.view_vectors = added.vectors.views;
+    edited = edited->with_edits(edits);
+    over = (over ? *over : *completer).over(*edited, edits);
+    EXPECT_EQ(over->items_computed(), 1u) << "only the added item is embedded";
+    added_ids.push_back(added.item.id);
+  }
+
+  std::shared_ptr<engine::Recommender> reopened = engine::Recommender::open(ws, engine::RecommenderConfig{});
+  const auto fresh = engine::Completer::open(ws, *reopened);
+  ASSERT_EQ(over->table().size(), fresh->table().size());
+  for (const std::int64_t id : added_ids) {
+    ASSERT_TRUE(over->table().has(id));
+    EXPECT_EQ(over->table().slot(id), fresh->table().slot(id));
+    float worst = 0;
+    for (const auto other : catalog::kAllSlots) {
+      const float* a = over->table().view(id, other);
+      const float* b = fresh->table().view(id, other);
+      ASSERT_NE(a, nullptr);
+      ASSERT_NE(b, nullptr);
+      for (int k = 0; k < fresh->table().dim(); ++k) worst = std::max(worst, std::abs(a[k] - b[k]));
+    }
+    EXPECT_LT(worst, 1e-4f) << "item " << id;
+    EXPECT_NEAR(over->table().score(added_ids[0], added_ids[1]), fresh->table().score(added_ids[0], added_ids[1]),
+                1e-4f);
+  }
+  // The per-slot candidates for photos of other slots: what a fresh open proposes, the new shoes and
+  // bag included where it has them.
+  engine::CompleteRequest request;
+  request.per_slot = engine::CompleteRequest::kMaxPerSlot;
+  request.outfits = 0;
+  std::size_t proposed = 0;
+  for (std::size_t q = 0; q < 3; ++q) {
+    const std::string bytes = read_file_bytes(photos[2 + q]);
+    const auto span = std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+    const auto got = over->complete(span, "photo", request);
+    const auto want = fresh->complete(span, "photo", request);
+    ASSERT_EQ(got.result.slots, want.result.slots);
+    for (std::size_t s = 0; s < got.result.candidates.size(); ++s) {
+      std::set<std::int64_t> a, b;
+      for (const auto& p : got.result.candidates[s].pieces) a.insert(p.item);
+      for (const auto& p : want.result.candidates[s].pieces) b.insert(p.item);
+      EXPECT_EQ(a, b) << "photo " << q << ", slot " << catalog::slot_name(got.result.slots[s]);
+      for (const std::int64_t id : added_ids) proposed += a.contains(id);
+    }
+  }
+  EXPECT_GT(proposed, 0u) << "the added shoes or bag are among the candidates somewhere";
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace mystyle::server

@@ -19,6 +19,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <memory>
+#include <optional>
 #include <vector>
 
 #include "mystyle/catalog/slot.h"
@@ -42,7 +44,9 @@ struct CompatFeatures {
   int style_dim = 0;
   int colour_dim = 0;
   int dim() const { return style_dim + colour_dim; }
-  /// The row of `id`, or nullptr.
+  /// Items edited since a full load: these rows are laid over `base`'s (shared, not copied).
+  std::shared_ptr<const CompatFeatures> base;
+  /// The row of `id` (this one's, else the base's), or nullptr.
   const float* row(std::int64_t id) const;
 };
 
@@ -120,6 +124,13 @@ class CompatTable {
   /// embeds only what changed.
   CompatTable(CompatModel& model, const CompatFeatures& features, const recommend::OutfitGraph& graph,
               const CompatTable& previous, const CompatFeatures& previous_features);
+  /// `table` with the items of `features` (added or changed since it was made; their slots from
+  /// `graph`) embedded and laid over it, for a live edit: the loaded table is shared, not copied. Over
+  /// a table that is itself laid over one, its rows are kept (those of `features` replace theirs) over
+  /// the same loaded table, so layers never chain. Throws mystyle::Error when the model's dimension
+  /// is not the table's.
+  static CompatTable over(std::shared_ptr<const CompatTable> table, CompatModel& model,
+                          const CompatFeatures& features, const recommend::OutfitGraph& graph);
   /// Items whose views the last constructor computed (the rest were reused).
   std::size_t computed() const { return computed_; }
   bool has(std::int64_t id) const;
@@ -129,10 +140,18 @@ class CompatTable {
   float score(std::int64_t a, std::int64_t b) const;
   int dim() const { return dim_; }
   catalog::Slot slot(std::int64_t id) const;
-  std::size_t size() const { return ids_.size(); }
+  std::size_t size() const { return base_ ? size_ : ids_.size(); }
 
  private:
+  /// The table holding `id` (this one, else the base) and its row there.
+  struct Found {
+    const CompatTable* table = nullptr;
+    std::size_t row = 0;
+  };
+  std::optional<Found> find(std::int64_t id) const;
   std::ptrdiff_t index(std::int64_t id) const;
+  std::shared_ptr<const CompatTable> base_;  ///< the loaded table these rows are laid over, or null
+  std::size_t size_ = 0;                     ///< with a base: items in either
   std::size_t computed_ = 0;
   std::vector<std::int64_t> ids_;  ///< ascending
   std::vector<catalog::Slot> slots_;

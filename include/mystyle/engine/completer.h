@@ -86,12 +86,15 @@ class Completer {
   static std::unique_ptr<Completer> reopen(const Workspace& workspace, Recommender& recommender,
                                            const Completer& previous);
   /// Items whose compatibility views were computed when this was opened (the rest reused).
-  std::size_t items_computed() const { return parts_->table.computed(); }
+  std::size_t items_computed() const { return table_->computed(); }
   /// The same completer over `next`, an edited version of this one's recommender
-  /// (Recommender::with_edits): its model and per-item parts are shared, not copied (milliseconds).
-  /// Removed items are never proposed (they are not in `next`'s catalog); items added since the
-  /// last full open are not proposed until the next one (they have no compatibility views yet).
-  std::unique_ptr<Completer> over(Recommender& next) const;
+  /// (Recommender::with_edits(edits)): its model and every loaded item's views are shared, not
+  /// copied; the items `edits` added or changed (with their photo and style vectors) get their colour
+  /// features and views computed and laid over them (a photo decode and a forward pass each, a few
+  /// milliseconds). Removed items are never proposed (they are not in `next`'s catalog). An added
+  /// item whose photo cannot be read, or whose vectors are not the style embedding the model takes
+  /// (a recommender serving mean pooling), is left out of complete the look until the next reopen.
+  std::unique_ptr<Completer> over(Recommender& next, const RecommenderEdits& edits = {}) const;
   ~Completer();
 
   /// Throws mystyle::Error for an undecodable or oversized image (named `name`) or bad parameters.
@@ -111,7 +114,7 @@ class Completer {
 
   /// What the compatibility model learned from (models/compat.json).
   const nlohmann::json& description() const { return *parts_->description; }
-  const CompatTable& table() const { return parts_->table; }
+  const CompatTable& table() const { return *table_; }
   /// The style-embedding cosine at or above which two pieces are near-identical.
   float near_identical_cosine() const { return near_identical_cosine_; }
 
@@ -128,14 +131,15 @@ class Completer {
     ~Parts();
     CompatModel model;
     std::mutex model_mutex;
-    CompatTable table;
-    CompatFeatures features;  ///< style rows are the first style_dim numbers (near-identical check)
     std::unique_ptr<nlohmann::json> description;
   };
-  Completer(Recommender& recommender, std::shared_ptr<Parts> parts);
+  Completer(Recommender& recommender, std::shared_ptr<Parts> parts, std::shared_ptr<const CompatTable> table,
+            std::shared_ptr<const CompatFeatures> features);
 
   Recommender& recommender_;
   std::shared_ptr<Parts> parts_;
+  std::shared_ptr<const CompatTable> table_;  ///< every item's views (edited items laid over the loaded)
+  std::shared_ptr<const CompatFeatures> features_;  ///< style rows first (the near-identical check)
   std::vector<std::vector<catalog::Slot>> default_slots_;  ///< per query slot (kAllSlots order)
   float near_identical_cosine_ = 0.9f;
   std::uint64_t model_hash_ = 0;  ///< of models/compat.model and .json: what reopen() may reuse

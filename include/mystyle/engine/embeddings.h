@@ -39,10 +39,21 @@ struct EmbeddingsView {
   nn::LatentPooling pooling = nn::LatentPooling::kFlat;
   std::span<const std::int64_t> ids;  ///< ascending
   std::span<const float> vectors;     ///< ids.size() * dim, row i belongs to ids[i]
+  /// What the rows are, when known (a MappedEmbeddings' view; 0 for an Embeddings in memory): the file's checksum, and a digest
+  /// of the edit-log records applied to it (0: none). Rows with the same two digests are the same
+  /// rows, so an index saved beside them (engine::sync_index) need not compare its vectors again.
+  std::uint64_t file_digest = 0, log_digest = 0;
+  /// The ids whose row the applied edit log sets (added or replaced), ascending: with the same file
+  /// digest, the only rows that can differ from the file's.
+  std::span<const std::int64_t> log_puts;
 
   EmbeddingsView() = default;
   EmbeddingsView(const Embeddings& e)  // NOLINT(google-explicit-constructor): a view of it, as span does
-      : dim(e.dim), model_hash(e.model_hash), pooling(e.pooling), ids(e.ids), vectors(e.vectors) {}
+      : dim(e.dim),
+        model_hash(e.model_hash),
+        pooling(e.pooling),
+        ids(e.ids),
+        vectors(e.vectors) {}  // rows in memory may have been edited: no digests
 
   std::size_t size() const { return ids.size(); }
   std::span<const float> row(std::size_t i) const {
@@ -92,6 +103,8 @@ class MappedEmbeddings {
   const float* vectors_ = nullptr;  ///< into file_, or into owned_ when the file has an edit log
   std::vector<float> owned_;        ///< the file's vectors with its edit log applied (empty without one)
   std::size_t log_records_ = 0;
+  std::uint64_t log_digest_ = 0;           ///< FNV-1a of the log's valid records (0: no log)
+  std::vector<std::int64_t> log_puts_;     ///< ids the log sets, ascending
   int dim_ = 0;
   std::uint64_t model_hash_ = 0;
   nn::LatentPooling pooling_ = nn::LatentPooling::kFlat;

@@ -23,12 +23,16 @@ IndexKind parse_index_kind(const std::string& name);
 struct IndexSync {
   std::unique_ptr<index::VectorIndex> index;
   std::size_t added = 0, removed = 0;
-  bool rebuilt = false;  ///< built from scratch (no usable file, or another model)
+  std::size_t changed = 0;  ///< held with an old vector: removed and added again (counted in both)
+  bool rebuilt = false;  ///< built from scratch (no usable file, another model, or most rows changed)
   std::filesystem::path path;
 };
 
 /// Opens or builds the index for `embeddings` (made by `model`), synchronises it, and saves it
-/// back atomically when anything changed.
+/// back atomically when anything changed: ids added or gone, and rows whose vector changed under the
+/// same id (an item's new photo, from the edit log or a rewritten file). The saved meta records the
+/// embeddings' digests (EmbeddingsView::file_digest, log_digest): with the same digests and ids the
+/// index is current as it is; when only the log moved, its puts are compared; otherwise every row.
 IndexSync sync_index(const Workspace& workspace, const std::string& model, const EmbeddingsView& embeddings,
                      IndexKind kind, index::Metric metric);
 

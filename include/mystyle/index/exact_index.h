@@ -37,6 +37,8 @@ class ExactIndex final : public VectorIndex {
   void add(std::span<const std::int64_t> ids, std::span<const float> vectors) override;
   /// Compacts the storage in one pass, keeping insertion order (O(size * dim)).
   std::size_t remove(std::span<const std::int64_t> ids) override;
+  std::vector<std::int64_t> changed(std::span<const std::int64_t> ids,
+                                    std::span<const float> vectors) const override;
   std::vector<Neighbor> search(std::span<const float> query, std::size_t k,
                                const SearchParams& params = {}) const override;
 

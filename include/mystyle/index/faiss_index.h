@@ -53,6 +53,8 @@ class FaissIndex final : public VectorIndex {
   void add(std::span<const std::int64_t> ids, std::span<const float> vectors) override;
   /// Tombstones the ids (see the file comment); O(ids).
   std::size_t remove(std::span<const std::int64_t> ids) override;
+  std::vector<std::int64_t> changed(std::span<const std::int64_t> ids,
+                                    std::span<const float> vectors) const override;
   std::vector<Neighbor> search(std::span<const float> query, std::size_t k,
                                const SearchParams& params = {}) const override;
   /// One FAISS call for all queries, spread over FAISS's OpenMP threads (`threads` when non-zero,

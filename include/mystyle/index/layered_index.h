@@ -29,6 +29,8 @@ class LayeredIndex final : public VectorIndex {
   /// Not supported: a LayeredIndex is immutable (with_edits). Throws mystyle::Error kUnsupported.
   void add(std::span<const std::int64_t> ids, std::span<const float> vectors) override;
   std::size_t remove(std::span<const std::int64_t> ids) override;
+  std::vector<std::int64_t> changed(std::span<const std::int64_t> ids,
+                                    std::span<const float> vectors) const override;
 
   std::vector<Neighbor> search(std::span<const float> query, std::size_t k,
                                const SearchParams& params = {}) const override;

@@ -41,6 +41,11 @@ class VectorIndex {
 
   /// Removes the given ids; unknown ids are ignored. Returns how many were removed.
   virtual std::size_t remove(std::span<const std::int64_t> ids) = 0;
+  /// The ids among `ids` that this index holds with another vector than their row of `vectors`
+  /// ([ids.size(), dim]), compared as it stores them (normalised where it normalises); ids it does
+  /// not hold are skipped. What engine::sync_index re-adds when the rows of a saved index changed.
+  virtual std::vector<std::int64_t> changed(std::span<const std::int64_t> ids,
+                                            std::span<const float> vectors) const = 0;
 
   /// The min(k, matching items) best items for `query` (length dim), best first.
   virtual std::vector<Neighbor> search(std::span<const float> query, std::size_t k,
