@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "mystyle/core/error.h"
+#include "mystyle/core/file_io.h"
 #include "mystyle/engine/embeddings.h"
 #include "mystyle/engine/recommender.h"
 #include "mystyle/pgsync/pg_catalog.h"
@@ -79,15 +80,23 @@ void serve(const Args& args) {
       throw Error(fmt::format("--catalog takes a postgresql:// URL, not '{}'", args.catalog), ErrorKind::kInvalidInput);
     mirror = std::make_shared<pgsync::Mirror>(args.catalog, engine::Workspace(args.workspace), config.model,
                                               config.pooling);
-    const auto r = mirror->full_sync();
-    spdlog::info("shared catalog: {} items, {} outfits, {} vectors mirrored into {} ({} photos fetched) in {:.2f} s",
-                 r.items, r.outfits, r.vectors, args.workspace.string(), r.photos_fetched, r.seconds);
+    const auto r = mirror->start();
+    if (r.resumed) {
+      spdlog::info("shared catalog: {} already mirrors it; changes since its last start: {} pulled (now at change "
+                   "{}) in {:.2f} s",
+                   args.workspace.string(), r.changes, r.position, r.seconds);
+    } else {
+      spdlog::info("shared catalog: {} items, {} outfits, {} vectors mirrored into {} ({} photos fetched) in {:.2f} s",
+                   r.items, r.outfits, r.vectors, args.workspace.string(), r.photos_fetched, r.seconds);
+    }
     options.writer = std::make_shared<pgsync::PgWriter>(mirror, config.limits);
     (void)mirror->take_edits();  // the full sync's: the open below reads all of it
   }
   const auto t0 = std::chrono::steady_clock::now();
   std::shared_ptr<engine::Recommender> recommender =
       engine::Recommender::open(engine::Workspace(args.workspace), config);
+  // The start's freed buffers (a full pull's rows, the index sync's vectors) back to the system.
+  (void)release_free_heap();
   spdlog::info("loaded {}: {} items, {} outfits, model {}, {} index of {} items ({} vectors{}) in {:.2f} s",
                args.workspace.string(), recommender->graph().items().size(),
                recommender->graph().outfits().size(), config.model, args.index, recommender->indexed_items(),

@@ -1,6 +1,9 @@
 #include "mystyle/core/file_io.h"
 
 #include <fcntl.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <fmt/format.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -178,6 +181,16 @@ MappedFile::MappedFile(const std::filesystem::path& path) {
   void* p = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, file.fd, 0);
   if (p == MAP_FAILED) throw Error(fmt::format("{}: cannot map: {}", path.string(), std::strerror(errno)), ErrorKind::kIo);
   data_ = static_cast<const std::uint8_t*>(p);
+}
+
+std::size_t release_free_heap() {
+#if defined(__GLIBC__)
+  ::malloc_trim(0);
+  const struct mallinfo2 info = ::mallinfo2();
+  return info.fordblks;
+#else
+  return 0;
+#endif
 }
 
 void MappedFile::release_resident() const {

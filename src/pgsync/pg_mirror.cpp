@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <thread>
@@ -172,6 +173,7 @@ void replace_local_outfit(catalog::Database& local, const catalog::Outfit& outfi
 struct Mirror::State {
   std::int64_t last_seq = -1;  ///< -1: no full sync yet
   std::unique_ptr<Connection> db;
+  std::string catalog_id;  ///< the database's catalog_identity, once read
   engine::RecommenderEdits pending;  ///< what the syncs since the last take_edits wrote
 };
 
@@ -188,6 +190,63 @@ Mirror::Mirror(std::string url, engine::Workspace workspace, std::string model, 
       state_(std::make_unique<State>()) {}
 
 Mirror::~Mirror() = default;
+
+namespace {
+
+std::filesystem::path position_file(const engine::Workspace& ws) { return ws.root() / "mirror.json"; }
+
+std::string read_catalog_id(Connection& db) {
+  const Result r = db.exec("SELECT id FROM catalog_identity LIMIT 1");
+  return r.rows() > 0 ? r.text(0, 0) : std::string();
+}
+
+}  // namespace
+
+void Mirror::save_position() {
+  if (state_->catalog_id.empty() || state_->last_seq < 0) return;
+  const nlohmann::json doc{{"catalog", state_->catalog_id},
+                           {"position", state_->last_seq},
+                           {"model", model_},
+                           {"pooling", engine::pooling_name(pooling_)}};
+  write_file_atomic(position_file(workspace_), doc.dump());
+}
+
+SyncReport Mirror::start() {
+  std::optional<std::int64_t> saved;
+  {
+    std::lock_guard lock(mutex_);
+    if (!state_->db) state_->db = std::make_unique<Connection>(url_);
+    migrate(*state_->db);
+    state_->catalog_id = read_catalog_id(*state_->db);
+    try {
+      const auto doc = nlohmann::json::parse(read_file_bytes(position_file(workspace_)));
+      const auto [model_hash, dim] = embedding_set(*state_->db, model_, engine::pooling_name(pooling_));
+      const auto header =
+          engine::read_embeddings_header(workspace_.embeddings_file(model_, engine::pooling_name(pooling_)));
+      check_model(workspace_, model_, model_hash, state_->db->where());  // throws as a full sync would
+      // A database restored from an older dump has the same identity but a shorter change log: its
+      // new changes would reuse positions this mirror has passed.
+      const std::int64_t last = state_->db->exec("SELECT coalesce(max(seq), 0) FROM changes").int64(0, 0);
+      const auto position = doc.at("position").get<std::int64_t>();
+      if (doc.at("catalog") == state_->catalog_id && doc.at("model") == model_ &&
+          doc.at("pooling") == engine::pooling_name(pooling_) && header.model_hash == model_hash &&
+          header.dim == dim && position <= last && std::filesystem::exists(workspace_.root() / "catalog.db")) {
+        saved = position;
+      }
+    } catch (const std::exception&) {
+      // no position, another database or model, or a file that does not parse: a full sync
+    }
+    if (saved) state_->last_seq = *saved;
+  }
+  if (!saved) return full_sync();
+  SyncReport report = pull();
+  if (!report.full) {
+    report.resumed = true;
+    std::lock_guard lock(mutex_);
+    report.position = state_->last_seq;
+  }
+  return report;
+}
 
 SyncReport Mirror::full_sync() {
   std::lock_guard lock(mutex_);
@@ -253,6 +312,9 @@ SyncReport Mirror::full_sync() {
     }
   }
   state_->last_seq = seq;
+  state_->catalog_id = read_catalog_id(db);
+  save_position();
+  report.position = seq;
   report.items = static_cast<std::int64_t>(items.size());
   report.outfits = static_cast<std::int64_t>(outfits.size());
   report.vectors = static_cast<std::int64_t>(main.size() + views.size());
@@ -399,6 +461,8 @@ SyncReport Mirror::pull() {
   }
   state_->pending.append(std::move(edits));
   state_->last_seq = seq;
+  save_position();
+  report.position = seq;
   report.items = static_cast<std::int64_t>(items.size());
   report.outfits = static_cast<std::int64_t>(outfits.size());
   report.seconds = seconds_since(t0);

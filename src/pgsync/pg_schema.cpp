@@ -86,7 +86,15 @@ ALTER TABLE items ADD COLUMN colour_name text NOT NULL DEFAULT '';
 ALTER TABLE items ADD COLUMN colour_family text NOT NULL DEFAULT '';
 )sql";
 
-constexpr const char* kPgMigrations[] = {kPgSchemaV1, kPgSchemaV2};
+// Version 3: the catalog's identity, a random id made once per database (issue 25): a mirror that
+// recorded it and its position in `changes` resumes from there on its next start instead of copying
+// the whole catalog again, and never resumes against another database.
+constexpr const char* kPgSchemaV3 = R"sql(
+CREATE TABLE catalog_identity (id text NOT NULL);
+INSERT INTO catalog_identity (id) VALUES (md5(random()::text || clock_timestamp()::text || pg_backend_pid()::text));
+)sql";
+
+constexpr const char* kPgMigrations[] = {kPgSchemaV1, kPgSchemaV2, kPgSchemaV3};
 static_assert(std::size(kPgMigrations) == kPgSchemaVersion);
 
 /// Fills the colour name and family of the rows written before version 2, one UPDATE per distinct

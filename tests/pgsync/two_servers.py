@@ -12,7 +12,8 @@ with its own workspace holding only the models, and checks:
   - an item deleted through B disappears from both (item page 404, not among the similar items)
     within 2 seconds;
   - both apply these edits in place, their own and the other's (no reopen: /healthz's reloads stay);
-  - a restarted server serves the same catalog.
+  - a restarted server serves the same catalog, pulling only the changes made while it was down
+    (its mirror's recorded position), an item added through B meanwhile included.
 Everything is stopped and removed at the end, whatever happens.
 
 Usage: two_servers.py MYSTYLE DATASETS [--json FILE]   (MYSTYLE_DATASETS, when set, overrides DATASETS)
@@ -89,11 +90,11 @@ class Postgres:
 
 
 class Server:
-    def __init__(self, mystyle, workspace, url, log):
+    def __init__(self, mystyle, workspace, url, log, extra=()):
         self.log = open(log, "w")
         self.proc = subprocess.Popen(
             [mystyle, "serve", "-w", workspace, "--catalog", url, "--port", "0", "--threads", "4",
-             "--watch-ms", "100", "--admin-token", TOKEN],
+             "--watch-ms", "100", "--admin-token", TOKEN, *extra],
             stdout=subprocess.PIPE, stderr=self.log, text=True)
         line = self.proc.stdout.readline()
         if "listening on" not in line:
@@ -270,13 +271,36 @@ def main():
                   f"{name} applied the edits in place ({figures[f'edits_in_place_{name}']} in place, "
                   f"{h['reloads'] - reloads_before[name]} reopens; last reopen: {h['last_reopen']})")
 
-        # Restart A: the same catalog (from the database, through its mirror).
+        # Restart A: the same catalog (from the database, through its mirror). While it is down, B adds an
+        # item; A's start resumes from the position its mirror recorded and pulls just that change.
         A.stop()
         servers.remove(A)
+        body, headers = multipart({"source_id": "while-a-was-down", "name": "Late piece", "category": "Tops"},
+                                  "late.jpg", open(spare[1], "rb").read())
+        status, late = B.json("POST", "/api/items", body, headers)
+        check(status == 201, f"POST /api/items on B while A is down: {status}")
         A2 = Server(a.mystyle, os.path.join(tmp, "a"), pg.url, os.path.join(tmp, "a2.log"))
         servers.append(A2)
         check(A2.json("GET", "/healthz")[1]["items"] == B.json("GET", "/healthz")[1]["items"],
               "a restarted server serves the same catalog")
+        check(A2.json("GET", f"/api/items/{late['item_id']}")[0] == 200,
+              "the restarted server serves the item added while it was down")
+        started = open(os.path.join(tmp, "a2.log")).read()
+        check("already mirrors it; changes since its last start: 1 pulled" in started,
+              "the restart resumed from its mirror's position instead of copying the catalog again")
+        # A mirror that names another database is copied again in full, never resumed.
+        A2.stop()
+        servers.remove(A2)
+        position = os.path.join(tmp, "a", "mirror.json")
+        doc = json.load(open(position))
+        json.dump({**doc, "catalog": "another-database"}, open(position, "w"))
+        A3 = Server(a.mystyle, os.path.join(tmp, "a"), pg.url, os.path.join(tmp, "a3.log"))
+        servers.append(A3)
+        check("vectors mirrored into" in open(os.path.join(tmp, "a3.log")).read() and
+              A3.json("GET", "/healthz")[1]["items"] == B.json("GET", "/healthz")[1]["items"] and
+              json.load(open(position))["catalog"] == doc["catalog"],
+              "a mirror recorded for another database is copied again in full, and records this one")
+        A2 = A3
         # Wrong token: refused by both.
         body, headers = multipart({"source_id": "x", "category": "Tops"}, "x.jpg", photo)
         headers["Authorization"] = "Bearer wrong"

@@ -52,6 +52,16 @@ bool make_compat_workspace() {
   return true;
 }
 
+/// A copy of kCompatWorkspace of one test's own (`name`-PID beside it), to edit; empty when the MANGO
+/// data set is missing.
+std::filesystem::path editable_compat_workspace(const std::string& name) {
+  if (!make_compat_workspace()) return {};
+  const auto dir = kCompatWorkspace.parent_path() / fmt::format("{}-{}", name, ::getpid());
+  std::filesystem::remove_all(dir);
+  testing::copy_workspace(kCompatWorkspace, dir);
+  return dir;
+}
+
 /// One real server on a free loopback port, listening on its own thread.
 class LoopbackServer {
  public:
@@ -355,10 +365,8 @@ TEST(CompleteApiWithoutModelTest, Answers503NamingTheTrainCommand) {
 // A reload after an edit reuses what the previous "complete the look" computed, and ends with exactly
 // what opening from scratch gives (features bit for bit, views up to the batch's rounding).
 TEST(CompleteReloadTest, ReopenAfterAnEditEqualsAFreshOpenAndComputesOnlyTheNewItem) {
-  if (!make_compat_workspace()) GTEST_SKIP() << "MANGO data set not found under MYSTYLE_DATASETS";
-  const auto dir = kCompatWorkspace.parent_path() / fmt::format("reopen-{}", ::getpid());
-  std::filesystem::remove_all(dir);
-  testing::copy_workspace(kCompatWorkspace, dir);
+  const auto dir = editable_compat_workspace("reopen");
+  if (dir.empty()) GTEST_SKIP() << "MANGO data set not found under MYSTYLE_DATASETS";
   const engine::Workspace ws(dir);
   std::shared_ptr<engine::Recommender> first = engine::Recommender::open(ws, engine::RecommenderConfig{});
   const auto before = engine::Completer::open(ws, *first);
@@ -409,10 +417,8 @@ TEST(CompleteReloadTest, ReopenAfterAnEditEqualsAFreshOpenAndComputesOnlyTheNewI
 // Complete the look over a recommender with edits applied in place (Completer::over): a deleted item
 // is never proposed, and the candidates are those of a completer opened afresh after the edit.
 TEST(CompleteInPlaceTest, ADeletedItemIsNeverProposedAndTheRestIsAsAFreshOpen) {
-  if (!make_compat_workspace()) GTEST_SKIP() << "MANGO data set not found under MYSTYLE_DATASETS";
-  const auto dir = kCompatWorkspace.parent_path() / fmt::format("in-place-{}", ::getpid());
-  std::filesystem::remove_all(dir);
-  testing::copy_workspace(kCompatWorkspace, dir);
+  const auto dir = editable_compat_workspace("in-place");
+  if (dir.empty()) GTEST_SKIP() << "MANGO data set not found under MYSTYLE_DATASETS";
   const engine::Workspace ws(dir);
   std::shared_ptr<engine::Recommender> rec = engine::Recommender::open(ws, engine::RecommenderConfig{});
   const auto completer = engine::Completer::open(ws, *rec);
@@ -454,10 +460,8 @@ TEST(CompleteInPlaceTest, ADeletedItemIsNeverProposedAndTheRestIsAsAFreshOpen) {
 // at once and laid over the loaded ones, so it is proposed as a fresh open after the edit proposes it;
 // the loaded table is shared, not copied.
 TEST(CompleteInPlaceTest, AnAddedItemIsProposedAsAFreshOpenProposesIt) {
-  if (!make_compat_workspace()) GTEST_SKIP() << "MANGO data set not found under MYSTYLE_DATASETS";
-  const auto dir = kCompatWorkspace.parent_path() / fmt::format("in-place-add-{}", ::getpid());
-  std::filesystem::remove_all(dir);
-  testing::copy_workspace(kCompatWorkspace, dir);
+  const auto dir = editable_compat_workspace("in-place-add");
+  if (dir.empty()) GTEST_SKIP() << "MANGO data set not found under MYSTYLE_DATASETS";
   const engine::Workspace ws(dir);
   std::shared_ptr<engine::Recommender> rec = engine::Recommender::open(ws, engine::RecommenderConfig{});
   const auto completer = engine::Completer::open(ws, *rec);

@@ -44,6 +44,12 @@ inline std::uint64_t mix64(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 
+/// Hands the heap's free pages back to the system (glibc's malloc_trim; nothing elsewhere): after a
+/// start's temporary buffers (a full pull of a shared catalog, the index sync) are freed, they would
+/// otherwise stay in the process's resident memory. Returns the bytes of free heap it could not give
+/// back (0 where unknown).
+std::size_t release_free_heap();
+
 /// A read-only memory map of a whole file; the bytes stay valid while the object lives. Movable.
 class MappedFile {
  public:

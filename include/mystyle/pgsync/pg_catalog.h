@@ -28,7 +28,7 @@
 
 namespace mystyle::pgsync {
 
-inline constexpr int kPgSchemaVersion = 2;
+inline constexpr int kPgSchemaVersion = 3;
 /// The NOTIFY channel every committed edit signals.
 inline constexpr const char* kChangesChannel = "mystyle_changes";
 
@@ -52,6 +52,8 @@ PushReport push_workspace(const engine::Workspace& workspace, const std::string&
 struct SyncReport {
   std::int64_t items = 0, outfits = 0, vectors = 0, photos_fetched = 0, changes = 0;
   bool full = false;
+  bool resumed = false;  ///< start(): the workspace already mirrored the database; only changes were pulled
+  std::int64_t position = 0;  ///< the last change applied (`changes.seq`)
   double seconds = 0;
 };
 
@@ -67,6 +69,12 @@ class Mirror {
   SyncReport full_sync();
   /// Applies the changes committed since the last sync (a full sync when the log says so).
   SyncReport pull();
+  /// What a server's start runs: when the workspace already mirrors this database (its mirror.json
+  /// names the same catalog identity, model and pooling, and the embeddings file was made by the
+  /// database's model), only the changes since the position it recorded are pulled; otherwise a
+  /// full sync. Every sync records the position it reached (after its writes), so a process killed
+  /// in between pulls some changes again, which is harmless: a pull rewrites what it names.
+  SyncReport start();
   /// What the syncs since the last call wrote into the workspace, for a server to apply in place
   /// (Server::apply_edits); `reopen` after a full sync or a change it cannot describe.
   engine::RecommenderEdits take_edits();
@@ -83,6 +91,8 @@ class Mirror {
 
  private:
   struct State;
+  /// Writes mirror.json: the catalog identity and the last change applied (call with mutex_ held).
+  void save_position();
   std::string url_;
   engine::Workspace workspace_;
   std::string model_;
