@@ -60,6 +60,7 @@ void serve(const Args& args) {
   config.pooling = engine::parse_pooling(args.pooling);
   config.index = engine::parse_index_kind(args.index);
   config.hnsw_metric = index::parse_metric(args.hnsw_metric);
+  config.fold_edit_log = true;  // a log that changes rows is folded, not copied into memory for the server's life
   server::ServerOptions options = args.options;
   options.max_upload_bytes = args.max_upload_mb << 20;
   options.thumbnail_cache_bytes = args.thumbnail_cache_mb << 20;

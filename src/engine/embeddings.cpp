@@ -204,7 +204,7 @@ EmbeddingsHeader current_embeddings_header(const Workspace& workspace, const std
                       [](const std::filesystem::path& p) { return read_embeddings_header(p); });
 }
 
-void save_embeddings(const std::filesystem::path& path, const Embeddings& e) {
+void save_embeddings(const std::filesystem::path& path, const EmbeddingsView& e) {
   // One buffer, the header first and its checksum filled in last: at a million items the payload is
   // 520 MB, and a payload string then header + payload was one more copy of it on every admin edit.
   const std::size_t id_bytes = e.ids.size() * sizeof(std::int64_t);
@@ -228,6 +228,16 @@ void save_embeddings(const std::filesystem::path& path, const Embeddings& e) {
   // again to the same rows and gets the same content).
   std::error_code ec;
   std::filesystem::remove(edit_log_file(path), ec);
+}
+
+bool fold_embedding_log(const std::filesystem::path& path, const std::filesystem::path& lock_file) {
+  std::error_code ec;
+  if (!std::filesystem::exists(edit_log_file(path), ec)) return false;
+  const FileLock lock(lock_file);
+  const MappedEmbeddings mapped = MappedEmbeddings::open(path);
+  if (!mapped.copied()) return false;
+  save_embeddings(path, mapped.view());
+  return true;
 }
 
 std::filesystem::path edit_log_file(const std::filesystem::path& embeddings_file) {

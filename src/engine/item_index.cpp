@@ -21,6 +21,10 @@ namespace {
 // (ExactIndex::add reserves exactly, so slices would copy the index again each time).
 constexpr std::size_t kHnswSliceItems = 1 << 16;
 constexpr std::size_t kHnswProgressFrom = 100'000;
+// An index of at least this many items is saved again only when a sync changes more than
+// 1/kSmallChangeShare of it (smaller ones are saved on every change: it costs nothing).
+constexpr std::size_t kSaveSmallChangesBelow = 100'000;
+constexpr std::size_t kSmallChangeShare = 100;
 
 std::unique_ptr<index::VectorIndex> empty_index(IndexKind kind, std::size_t dim, index::Metric metric) {
   if (kind == IndexKind::kExact) return std::make_unique<index::ExactIndex>(dim, metric);
@@ -159,10 +163,17 @@ IndexSync sync_index(const Workspace& workspace, const std::string& model, const
   }
   sync.added = new_ids.size();
   sync.changed = changed.size();
-  if (sync.rebuilt || sync.added > 0 || sync.removed > 0) {
+  // A large index with a small change is not written again (795 MB at a million items: most of a
+  // start after a few edits); the next start makes the same change from the embeddings in
+  // milliseconds. Its meta then keeps describing the file as it was saved.
+  const std::size_t delta = sync.added + sync.removed;
+  const bool small_change =
+      sync.index->size() >= kSaveSmallChangesBelow && delta * kSmallChangeShare <= sync.index->size();
+  if (sync.rebuilt || (delta > 0 && !small_change)) {
     index::save_index(*sync.index, sync.path);
     write_file_atomic(meta_path, expected_meta);
-  } else if (!saved.is_object() || saved.dump() != expected_meta) {
+    sync.saved = true;
+  } else if (delta == 0 && (!saved.is_object() || saved.dump() != expected_meta)) {
     write_file_atomic(meta_path, expected_meta);  // the same vectors, checked: new digests only
   }
   return sync;

@@ -66,6 +66,16 @@ nlohmann::json item_json(const catalog::Item& item) {
 
 std::unique_ptr<Recommender> Recommender::open(const Workspace& workspace, const RecommenderConfig& config) {
   auto [model, source_hash] = load_embedding_model(workspace, config.model);
+  if (config.fold_edit_log) {
+    const auto file = workspace.embeddings_file(config.model, pooling_name(config.pooling));
+    try {
+      if (fold_embedding_log(file, workspace.write_lock_file()))
+        spdlog::info("{}: its edit log changed its rows; folded into it (served from the mapping)", file.string());
+    } catch (const Error& e) {
+      spdlog::warn("{}: the edit log could not be folded ({}); its rows are served from a copy", file.string(),
+                   e.what());
+    }
+  }
   // Mapped, not copied: a start reads the ids, the pages the calibration samples and, when the saved
   // index is not current, the rows it lacks (docs/benchmarks.md, "A million items").
   MappedEmbeddings mapped = map_current_embeddings(workspace, config.model, config.pooling, source_hash,

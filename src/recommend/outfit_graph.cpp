@@ -141,8 +141,16 @@ std::size_t OutfitGraph::overlay_size() const {
 }
 
 OutfitGraph OutfitGraph::with_edits(const GraphEdits& edits) const {
-  auto next = std::make_shared<Overlay>(*overlay_);
+  // The rows and the hidden bits are copied; the maps are made anew below (reindex), so copying them
+  // would be work thrown away (outfits_of_item alone is a vector per member of every changed outfit).
+  auto next = std::make_shared<Overlay>();
   Overlay& o = *next;
+  o.hidden_items = overlay_->hidden_items;
+  o.hidden_outfits = overlay_->hidden_outfits;
+  o.hidden_item_count = overlay_->hidden_item_count;
+  o.hidden_outfit_count = overlay_->hidden_outfit_count;
+  o.items = overlay_->items;
+  o.outfits = overlay_->outfits;
   if (o.hidden_items.size() != base_->items.size()) o.hidden_items.assign(base_->items.size(), false);
   if (o.hidden_outfits.size() != base_->outfits.size()) o.hidden_outfits.assign(base_->outfits.size(), false);
   // Hides the loaded row of `id`, when there is one and it is not hidden yet.

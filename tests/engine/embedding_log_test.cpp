@@ -3,6 +3,7 @@
 // killed before the log went leaves the same content too.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 
 #include "mystyle/core/error.h"
@@ -180,6 +181,42 @@ TEST(EmbeddingLog, FoldsPastItsLimitAndAFoldKilledBeforeTheLogWentLosesNothing) 
   // rows again and gives the same content (its records are idempotent).
   write_file_atomic(edit_log_file(path), log);
   expect_rows(load_embeddings(path), rows);
+}
+
+// What a server's start asks for (RecommenderConfig::fold_edit_log): a log that changes the file's own
+// rows is folded into it, so the rows are mapped rather than copied; one that only adds and deletes
+// new ids again is left as it is.
+TEST(EmbeddingLog, AServerStartFoldsALogThatChangesTheFilesRows) {
+  testing::TempDir ws;
+  const auto path = ws / "e.bin";
+  const auto lock = ws / ".lock";
+  std::map<std::int64_t, std::vector<float>> rows = {{1, {1, 0, 0}}, {2, {0, 1, 0}}, {5, {0, 0, 1}}};
+  save_embeddings(path, rows_of(rows));
+
+  EmbeddingEdits passing;  // item 9 added and deleted again: the mapping serves as it is
+  passing.put_ids = {9};
+  passing.put_vectors = {9, 9, 9};
+  append_embedding_edits(path, passing);
+  EmbeddingEdits gone;
+  gone.removed = {9};
+  append_embedding_edits(path, gone);
+  EXPECT_FALSE(fold_embedding_log(path, lock));
+  EXPECT_TRUE(std::filesystem::exists(edit_log_file(path)));
+
+  EmbeddingEdits real;  // a row of the file deleted, another replaced
+  real.removed = {2};
+  real.put_ids = {5};
+  real.put_vectors = {5, 5, 5};
+  append_embedding_edits(path, real);
+  rows.erase(2);
+  rows[5] = {5, 5, 5};
+  EXPECT_TRUE(MappedEmbeddings::open(path).copied());
+  EXPECT_TRUE(fold_embedding_log(path, lock));
+  EXPECT_FALSE(std::filesystem::exists(edit_log_file(path)));
+  const MappedEmbeddings after = MappedEmbeddings::open(path);
+  EXPECT_FALSE(after.copied());
+  expect_rows(load_embeddings(path), rows);
+  EXPECT_FALSE(fold_embedding_log(path, lock)) << "nothing left to fold";
 }
 
 }  // namespace

@@ -135,7 +135,13 @@ MappedEmbeddings map_current_embeddings(
 
 /// Writes the file atomically and deletes its edit log (edit_log_file): `embeddings` must be the
 /// whole content, the log's edits included (what load_embeddings gives).
-void save_embeddings(const std::filesystem::path& path, const Embeddings& embeddings);
+void save_embeddings(const std::filesystem::path& path, const EmbeddingsView& embeddings);
+
+/// Folds the file's edit log into it when the log changes the file's own rows (a row replaced or
+/// deleted: what makes MappedEmbeddings::open copy the file into memory), holding `lock_file`
+/// (Workspace::write_lock_file) while it reads and rewrites: the content stays the same. Returns
+/// whether it folded. Throws mystyle::Error when the file cannot be read or written.
+bool fold_embedding_log(const std::filesystem::path& path, const std::filesystem::path& lock_file);
 
 /// Live edits of an embeddings file (the admin API's), appended to `<file>.log` instead of rewriting
 /// the file: at a million items the file is 520 MB, a row 0.5 KB. Every reader (MappedEmbeddings::open,

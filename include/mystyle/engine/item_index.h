@@ -25,6 +25,9 @@ struct IndexSync {
   std::size_t added = 0, removed = 0;
   std::size_t changed = 0;  ///< held with an old vector: removed and added again (counted in both)
   bool rebuilt = false;  ///< built from scratch (no usable file, another model, or most rows changed)
+  /// Written back to its file. An index of 100,000 items or more is not written for a change of at
+  /// most 1% of it: the next sync makes the same change again, in milliseconds.
+  bool saved = false;
   std::filesystem::path path;
 };
 
@@ -33,6 +36,7 @@ struct IndexSync {
 /// same id (an item's new photo, from the edit log or a rewritten file). The saved meta records the
 /// embeddings' digests (EmbeddingsView::file_digest, log_digest): with the same digests and ids the
 /// index is current as it is; when only the log moved, its puts are compared; otherwise every row.
+/// A small change to a large index is not saved (IndexSync::saved).
 IndexSync sync_index(const Workspace& workspace, const std::string& model, const EmbeddingsView& embeddings,
                      IndexKind kind, index::Metric metric);
 

@@ -39,6 +39,10 @@ struct RecommenderConfig {
   /// rankings by them (engine/attributes.h), when `mystyle train --model colour` made a current
   /// models/colour.json.
   bool use_colour_model = true;
+  /// Fold the embeddings' edit log into the file first when it changes the file's rows
+  /// (fold_embedding_log), so that the rows are served from the mapping rather than from a copy in
+  /// memory (520 MB at a million items, for as long as the server runs). What `serve` asks for.
+  bool fold_edit_log = false;
 };
 
 /// A photo query. Its bounds are the only ones: the CLI's option ranges and the server's parameter
