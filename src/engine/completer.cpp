@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
@@ -177,17 +178,15 @@ std::unique_ptr<Completer> Completer::over(Recommender& next, const RecommenderE
   const auto style_dim = static_cast<std::size_t>(features_->style_dim);
   const bool style_rows = next.config().pooling == nn::LatentPooling::kFlat &&
                           edits.vectors.size() == edits.added.size() * style_dim;
-  std::vector<std::size_t> order;
+  std::map<std::int64_t, std::size_t> last;  // id -> its row in `edits`: an id added twice, the later
   for (std::size_t i = 0; style_rows && i < edits.added.size(); ++i) {
-    if (edits.added[i].image_path) order.push_back(i);
+    if (edits.added[i].image_path) last[edits.added[i].id] = i;
   }
-  std::ranges::sort(order, {}, [&](std::size_t i) { return edits.added[i].id; });
   CompatFeatures added;
   added.style_dim = features_->style_dim;
   added.colour_dim = features_->colour_dim;
-  for (const std::size_t i : order) {
+  for (const auto& [id, i] : last) {
     const catalog::Item& item = edits.added[i];
-    if (!added.ids.empty() && added.ids.back() == item.id) continue;  // the first of an id twice in one edit
     std::vector<float> colour;
     try {
       colour = image::colour_features(image::read_image(*item.image_path, {}, image::kColourDecodeMinSidePx));
