@@ -38,10 +38,6 @@ struct OutfitGraph::Overlay {
   }
 };
 
-namespace {
-const std::vector<bool> kNoneHidden;
-}
-
 OutfitGraph::OutfitGraph() : base_(std::make_shared<Base>()), overlay_(std::make_shared<Overlay>()) {}
 
 OutfitGraph OutfitGraph::load(catalog::Catalog& catalog) {
