@@ -243,7 +243,8 @@ void add_near_duplicates(const std::vector<catalog::Item>& items, const std::vec
       const std::size_t s = pool->second[rng() % pool->second.size()];
       if (taken[s]) continue;
       taken[s] = true;
-      const double sigma = 0.1 + 0.25 * static_cast<double>(j) / static_cast<double>(std::max<std::size_t>(per_photo - 1, 1));
+      const double sigma =
+          0.1 + 0.25 * static_cast<double>(j) / static_cast<double>(std::max<std::size_t>(per_photo - 1, 1));
       double norm = 0;
       for (std::size_t i = 0; i < dim; ++i) {
         x[i] = code[i] + sigma * normal(rng) / std::sqrt(static_cast<double>(dim));
@@ -262,9 +263,10 @@ void add_near_duplicates(const std::vector<catalog::Item>& items, const std::vec
       ++j;
     }
   }
-  fmt::print("near-duplicate designs: {} items made other colours of {} photo items' designs (cosine to the photo's "
-             "code {:.3f} to {:.3f})\n",
-             made, photos, lowest, highest);
+  fmt::print(
+      "near-duplicate designs: {} items made other colours of {} photo items' designs (cosine to the photo's "
+      "code {:.3f} to {:.3f})\n",
+      made, photos, lowest, highest);
 }
 
 void print_quantiles(const char* what, const engine::MatchCalibration& c) {

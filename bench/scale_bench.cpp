@@ -24,16 +24,16 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cmath>
-#include <exception>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <exception>
 #include <fstream>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <opencv2/core/utility.hpp>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -41,8 +41,8 @@
 #include <vector>
 
 #include "mystyle/catalog/catalog.h"
-#include "mystyle/core/error.h"
 #include "mystyle/catalog/slot.h"
+#include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
 #include "mystyle/core/progress.h"
 #include "mystyle/engine/catalog_edits.h"
@@ -171,8 +171,8 @@ struct QueryStats {
 };
 
 /// Every photo through `rec` one at a time, each top k checked against `truth`'s for the same code.
-QueryStats run_queries(engine::Recommender& rec, const index::VectorIndex& truth, const std::vector<Photo>& photos,
-                       const engine::RecommendRequest& request) {
+QueryStats run_queries(engine::Recommender& rec, const index::VectorIndex& truth,
+                       const std::vector<Photo>& photos, const engine::RecommendRequest& request) {
   QueryStats st;
   for (const Photo& photo : photos) {
     auto t = Clock::now();
@@ -189,7 +189,8 @@ QueryStats run_queries(engine::Recommender& rec, const index::VectorIndex& truth
     for (const auto& n : want_list) want.insert(n.id);
     std::size_t hits = 0;
     for (const auto& s : r.similar) hits += want.contains(s.item->id);
-    st.recall.push_back(static_cast<double>(hits) / static_cast<double>(std::max<std::size_t>(want.size(), 1)));
+    st.recall.push_back(static_cast<double>(hits) /
+                        static_cast<double>(std::max<std::size_t>(want.size(), 1)));
   }
   return st;
 }
@@ -214,8 +215,8 @@ struct StreamResult {
 /// as it began.
 /// With `edits` false, the same loop without the writer: the baseline, measured the same way.
 StreamResult stream_edits(const engine::Workspace& ws, std::shared_ptr<engine::Recommender>& live,
-                          const std::vector<Photo>& photos, const engine::RecommendRequest& request, double seconds,
-                          bool edits) {
+                          const std::vector<Photo>& photos, const engine::RecommendRequest& request,
+                          double seconds, bool edits) {
   std::mutex live_mutex;
   auto current = [&] {
     std::lock_guard lock(live_mutex);
@@ -299,10 +300,10 @@ std::vector<float> near_copy(std::span<const float> code, double sigma, std::mt1
 /// `count` edits applied to `live` one at a time in memory only (nothing written), as a server applies
 /// a stream of admin edits: adds and deletes alternate. Half of the adds are further near-duplicates of
 /// the catalog's photo items (the hard designs), half near copies of random items; half of the deletes
-/// are from the hard designs' exact top 10 (the photo items themselves kept), half random items. `exact` is edited the same way, so that
-/// it stays the truth for the live vectors.
-MemoryEdits edit_in_memory(std::shared_ptr<engine::Recommender>& live, index::VectorIndex& exact, std::size_t count,
-                           std::uint64_t seed) {
+/// are from the hard designs' exact top 10 (the photo items themselves kept), half random items. `exact` is
+/// edited the same way, so that it stays the truth for the live vectors.
+MemoryEdits edit_in_memory(std::shared_ptr<engine::Recommender>& live, index::VectorIndex& exact,
+                           std::size_t count, std::uint64_t seed) {
   if (live->views_per_item() > 1) throw Error("the in-memory edits need a workspace without edited views");
   const auto& exact_index = dynamic_cast<const index::ExactIndex&>(exact);
   const std::vector<std::int64_t> base(exact_index.ids().begin(), exact_index.ids().end());
@@ -319,7 +320,8 @@ MemoryEdits edit_in_memory(std::shared_ptr<engine::Recommender>& live, index::Ve
   }
   std::ranges::sort(hard);
   hard.erase(std::unique(hard.begin(), hard.end()), hard.end());
-  std::erase_if(hard, [&](std::int64_t id) { return std::ranges::find(photo_items, id) != photo_items.end(); });
+  std::erase_if(hard,
+                [&](std::int64_t id) { return std::ranges::find(photo_items, id) != photo_items.end(); });
   std::ranges::shuffle(hard, rng);
   std::int64_t next_id = *std::ranges::max_element(base) + 1;
   std::set<std::int64_t> removed;
@@ -539,18 +541,22 @@ int run(int argc, char** argv) {
     const StreamResult quiet = stream_edits(ws, live, held_out, request, stream_seconds, false);
     const StreamResult stream = stream_edits(ws, live, held_out, request, stream_seconds, true);
     fmt::print(
-        "  {} edits in {:.1f} s through engine::WorkspaceWriter ({} adds, each deleted again; {:.1f} edits/s), "
-        "each then applied with Recommender::with_edits: write p50 {:.1f} ms, p99 {:.1f} ms; apply p50 {:.2f} ms, "
+        "  {} edits in {:.1f} s through engine::WorkspaceWriter ({} adds, each deleted again; {:.1f} "
+        "edits/s), "
+        "each then applied with Recommender::with_edits: write p50 {:.1f} ms, p99 {:.1f} ms; apply p50 "
+        "{:.2f} ms, "
         "p99 {:.2f} ms\n",
         stream.write_ms.size(), stream.seconds, stream.write_ms.size() / 2,
         static_cast<double>(stream.write_ms.size()) / stream.seconds, pct(stream.write_ms, 0.5),
         pct(stream.write_ms, 0.99), pct(stream.apply_ms, 0.5), pct(stream.apply_ms, 0.99));
-    fmt::print("  recommend meanwhile, 1 thread, {} photos: p50 {:.3f} ms, p99 {:.3f} ms; the same loop just before "
-               "without edits, {} photos: p50 {:.3f} ms, p99 {:.3f} ms\n",
-               stream.recommend_ms.size(), pct(stream.recommend_ms, 0.5), pct(stream.recommend_ms, 0.99),
-               quiet.recommend_ms.size(), pct(quiet.recommend_ms, 0.5), pct(quiet.recommend_ms, 0.99));
-    fmt::print("  targets: p50 {:.3f} ms <= {} ms: {}; p99 {:.3f} ms <= {} ms: {}\n", pct(stream.recommend_ms, 0.5),
-               kTargetEditP50Ms, pct(stream.recommend_ms, 0.5) <= kTargetEditP50Ms ? "met" : "NOT met",
+    fmt::print(
+        "  recommend meanwhile, 1 thread, {} photos: p50 {:.3f} ms, p99 {:.3f} ms; the same loop just before "
+        "without edits, {} photos: p50 {:.3f} ms, p99 {:.3f} ms\n",
+        stream.recommend_ms.size(), pct(stream.recommend_ms, 0.5), pct(stream.recommend_ms, 0.99),
+        quiet.recommend_ms.size(), pct(quiet.recommend_ms, 0.5), pct(quiet.recommend_ms, 0.99));
+    fmt::print("  targets: p50 {:.3f} ms <= {} ms: {}; p99 {:.3f} ms <= {} ms: {}\n",
+               pct(stream.recommend_ms, 0.5), kTargetEditP50Ms,
+               pct(stream.recommend_ms, 0.5) <= kTargetEditP50Ms ? "met" : "NOT met",
                pct(stream.recommend_ms, 0.99), kTargetEditP99Ms,
                pct(stream.recommend_ms, 0.99) <= kTargetEditP99Ms ? "met" : "NOT met");
     std::fflush(stdout);
@@ -561,19 +567,23 @@ int run(int argc, char** argv) {
     const QueryStats after = run_queries(*live, *exact.index, held_out, request);
     const QueryStats near_after = run_queries(*live, *exact.index, near, request);
     fmt::print(
-        "  {} edits applied in memory one at a time ({} added, {} of them near-duplicates of those designs; {} "
+        "  {} edits applied in memory one at a time ({} added, {} of them near-duplicates of those designs; "
+        "{} "
         "deleted, {} of them from their top 10) in {:.1f} s: with_edits p50 {:.2f} ms, p99 {:.2f} ms, last "
         "{:.2f} ms; VmRSS {:.0f} -> {:.0f} MB\n",
         m.apply_ms.size(), m.added, m.added_near, m.removed, m.removed_near, m.seconds, pct(m.apply_ms, 0.5),
-        pct(m.apply_ms, 0.99), m.apply_ms.empty() ? 0.0 : m.apply_ms.back(), rss_before, proc_status_mb("VmRSS"));
-    print_recall("  recall@10 after them, against an exact index of the live vectors, held-out photos", after);
-    print_recall("                                                              near-duplicate designs", near_after);
+        pct(m.apply_ms, 0.99), m.apply_ms.empty() ? 0.0 : m.apply_ms.back(), rss_before,
+        proc_status_mb("VmRSS"));
+    print_recall("  recall@10 after them, against an exact index of the live vectors, held-out photos",
+                 after);
+    print_recall("                                                              near-duplicate designs",
+                 near_after);
     fmt::print("  recommend after them, 1 thread: p50 {:.3f} ms, p99 {:.3f} ms\n", pct(after.total, 0.5),
                pct(after.total, 0.99));
-    const double lowest = std::min({before.mean_recall(), near_before.mean_recall(), after.mean_recall(),
-                                    near_after.mean_recall()});
-    fmt::print("  target: recall@10 >= {} before and after, every set: lowest {:.4f}: {}\n", kTargetEditRecall, lowest,
-               lowest >= kTargetEditRecall ? "met" : "NOT met");
+    const double lowest = std::min(
+        {before.mean_recall(), near_before.mean_recall(), after.mean_recall(), near_after.mean_recall()});
+    fmt::print("  target: recall@10 >= {} before and after, every set: lowest {:.4f}: {}\n",
+               kTargetEditRecall, lowest, lowest >= kTargetEditRecall ? "met" : "NOT met");
   }
   return 0;
 }

@@ -3,6 +3,8 @@
 // rewritten, for both index kinds. The reference is the embeddings file itself: after every sync each
 // of its rows must be what the index holds (VectorIndex::changed finds none), and the nearest
 // neighbour of a changed item's new vector must be that item.
+#include "mystyle/engine/item_index.h"
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -12,7 +14,6 @@
 
 #include "mystyle/core/file_io.h"
 #include "mystyle/engine/embeddings.h"
-#include "mystyle/engine/item_index.h"
 #include "support/test_support.h"
 
 namespace mystyle::engine {
@@ -48,7 +49,8 @@ class IndexSyncTest : public ::testing::TestWithParam<IndexKind> {
  protected:
   IndexSync sync() {
     const MappedEmbeddings mapped = MappedEmbeddings::open(path_);
-    IndexSync s = sync_index(Workspace(ws_.path()), "style", mapped.view(), GetParam(), index::Metric::kCosine);
+    IndexSync s =
+        sync_index(Workspace(ws_.path()), "style", mapped.view(), GetParam(), index::Metric::kCosine);
     // The reference: every row of the file, as load_embeddings reads it, is what the index holds.
     const Embeddings truth = load_embeddings(path_);
     EXPECT_EQ(s.index->size(), truth.size());
