@@ -234,8 +234,11 @@ bool fold_embedding_log(const std::filesystem::path& path, const std::filesystem
   std::error_code ec;
   if (!std::filesystem::exists(edit_log_file(path), ec)) return false;
   const FileLock lock(lock_file);
-  const MappedEmbeddings mapped = MappedEmbeddings::open(path);
+  // The checksum pass (a read of the whole file) only when there is something to fold: a start
+  // that folds nothing checksums the file once, in the open that serves it.
+  const MappedEmbeddings mapped = MappedEmbeddings::open(path, MappedEmbeddings::Checksum::kLater);
   if (!mapped.copied()) return false;
+  mapped.verify();  // never write a damaged file's rows out under a new checksum
   save_embeddings(path, mapped.view());
   return true;
 }

@@ -62,6 +62,20 @@ std::filesystem::path editable_compat_workspace(const std::string& name) {
   return dir;
 }
 
+/// MANGO photos (ascending) that no item of `rec`'s catalog uses: photos to add as new items.
+std::vector<std::filesystem::path> unused_mango_photos(const engine::Recommender& rec) {
+  std::set<std::string> used;
+  for (const auto& item : rec.graph().items()) {
+    if (item.image_path) used.insert(std::filesystem::path(*item.image_path).filename().string());
+  }
+  std::vector<std::filesystem::path> photos;
+  for (const auto& e : std::filesystem::directory_iterator(testing::dataset_path("mango/images"))) {
+    if (e.path().extension() == ".jpg" && !used.contains(e.path().filename().string())) photos.push_back(e.path());
+  }
+  std::ranges::sort(photos);
+  return photos;
+}
+
 /// One real server on a free loopback port, listening on its own thread.
 class LoopbackServer {
  public:
@@ -377,15 +391,7 @@ TEST(CompleteReloadTest, ReopenAfterAnEditEqualsAFreshOpenAndComputesOnlyTheNewI
   EXPECT_EQ(engine::Completer::reopen(ws, *same, *before)->items_computed(), 0u);
 
   // One item added with a photo no item has.
-  std::set<std::string> used;
-  for (const auto& item : first->graph().items()) {
-    if (item.image_path) used.insert(std::filesystem::path(*item.image_path).filename().string());
-  }
-  std::filesystem::path photo;
-  for (const auto& e : std::filesystem::directory_iterator(testing::dataset_path("mango/images"))) {
-    if (e.path().extension() == ".jpg" && !used.contains(e.path().filename().string()) && (photo.empty() || e.path() < photo))
-      photo = e.path();
-  }
+  const std::filesystem::path photo = unused_mango_photos(*first).front();
   catalog::Item item;
   item.source = "admin";
   item.source_id = "reopen-1";
@@ -467,16 +473,8 @@ TEST(CompleteInPlaceTest, AnAddedItemIsProposedAsAFreshOpenProposesIt) {
   const auto completer = engine::Completer::open(ws, *rec);
 
   // Two items added one edit at a time (a layer over a layer), with photos no item has: shoes and a bag.
-  std::set<std::string> used;
-  for (const auto& item : rec->graph().items()) {
-    if (item.image_path) used.insert(std::filesystem::path(*item.image_path).filename().string());
-  }
-  std::vector<std::filesystem::path> photos;
-  for (const auto& e : std::filesystem::directory_iterator(testing::dataset_path("mango/images"))) {
-    if (e.path().extension() == ".jpg" && !used.contains(e.path().filename().string())) photos.push_back(e.path());
-  }
-  std::ranges::sort(photos);
-  ASSERT_GE(photos.size(), 2u);
+  const std::vector<std::filesystem::path> photos = unused_mango_photos(*rec);
+  ASSERT_GE(photos.size(), 5u);
   std::shared_ptr<engine::Recommender> edited = rec;
   std::unique_ptr<engine::Completer> over;
   std::vector<std::int64_t> added_ids;
