@@ -331,20 +331,10 @@ WornReport run_worn(const engine::Workspace& workspace, const WornOptions& optio
   // the tags name, like a product named for a photo of it worn, should be a piece of its slot.
   Tally t_ours, t_whole;
   {
-    CsvReader csv(ccp_root / "photos.csv");
-    std::vector<std::string> row;
-    csv.read_row(row);  // header: photo, annotation, tags
-    std::vector<std::pair<std::string, std::vector<std::string>>> tagged;
-    while (csv.read_row(row) && (options.tagged_limit == 0 || tagged.size() < options.tagged_limit)) {
-      if (row.size() < 3 || row[1] != "image") continue;
-      std::vector<std::string> tags;
-      std::string word;
-      for (std::istringstream in(row[2]); in >> word;) tags.push_back(word);
-      tagged.emplace_back(row[0], std::move(tags));
-    }
+    std::vector<train::CcpTagged> tagged = train::load_ccp_tagged(ccp_root);
+    if (options.tagged_limit != 0) tagged.resize(std::min(tagged.size(), options.tagged_limit));
     Progress tag_progress("tagged photos", static_cast<std::int64_t>(tagged.size()), "photos");
-    for (const auto& [id, tags] : tagged) {
-      const auto path = ccp_root / "photos" / (id + ".jpg");
+    for (const auto& [id, path, tags] : tagged) {
       const std::string bytes = read_file_bytes(path);
       const cv::Mat rgb = rec->decode({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, path.string());
       auto t = Clock::now();

@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <map>
+#include <sstream>
 #include <opencv2/imgcodecs.hpp>
 
 #include "mystyle/core/csv_reader.h"
@@ -149,6 +150,33 @@ CcpSet load_ccp(const std::filesystem::path& root) {
   }
   std::ranges::sort(set.annotated, {}, &CcpPhoto::id);
   return set;
+}
+
+std::vector<CcpTagged> load_ccp_tagged(const std::filesystem::path& root) {
+  CsvReader photos(root / "photos.csv");
+  std::vector<std::string> row;
+  if (!photos.read_row(row))
+    throw Error(fmt::format("{}: empty", photos.path().string()), ErrorKind::kCorrupt);
+  const CsvHeader header(row, photos.where());
+  const std::size_t photo_col = header.require("photo"), annotation_col = header.require("annotation"),
+                    tags_col = header.require("tags");
+  std::vector<CcpTagged> out;
+  while (photos.read_row(row)) {
+    if (row.size() < header.size()) {
+      throw Error(fmt::format("{}: {} fields, expected {}", photos.where(), row.size(), header.size()),
+                  ErrorKind::kCorrupt);
+    }
+    if (row[annotation_col] != "image") continue;
+    CcpTagged t{row[photo_col], root / "photos" / (row[photo_col] + ".jpg"), {}};
+    std::string word;
+    for (std::istringstream in(row[tags_col]); in >> word;) t.tags.push_back(word);
+    if (!std::filesystem::exists(t.photo)) {
+      throw Error(fmt::format("{}: photo {} is tagged but {} is missing", photos.where(), t.id, t.photo.string()),
+                  ErrorKind::kNotFound);
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
 }
 
 bool ccp_held_out(std::string_view photo_id, std::uint64_t split_seed) {

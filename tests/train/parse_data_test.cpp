@@ -72,6 +72,23 @@ TEST(CcpData, NoHeldOutPhotoReachesTraining) {
   EXPECT_EQ(first.rgb.size(), first.classes.size());
 }
 
+// The tagged photos as `eval worn` reads them: photos.csv's order, none of them annotated per pixel.
+TEST(CcpTagged, ReadInTheFilesOrderNoneAnnotated) {
+  MYSTYLE_REQUIRE_DATASET(root, "ccp");
+  const std::vector<CcpTagged> all = load_ccp_tagged(root);
+  ASSERT_EQ(all.size(), 1094U);
+  std::set<std::string> annotated;
+  for (const CcpPhoto& p : load_ccp(root).annotated) annotated.insert(p.id);
+  for (const CcpTagged& t : all) {
+    EXPECT_FALSE(annotated.contains(t.id)) << t.id;
+    EXPECT_FALSE(t.tags.empty()) << t.id;
+  }
+  // The first as photos.csv lists it.
+  EXPECT_EQ(all.front().id, "1005");
+  EXPECT_EQ(all.front().tags,
+            (std::vector<std::string>{"blouse", "bracelet", "earrings", "hair", "heels", "skin", "skirt", "sunglasses"}));
+}
+
 TEST(CcpData, AValidationRunNeverReadsAHeldOutPhoto) {
   MYSTYLE_REQUIRE_DATASET(root, "ccp");
   const ParseData full = load_parse_data(root, 1, 0);

@@ -38,6 +38,18 @@ struct CcpSet {
 /// label with no parse class.
 CcpSet load_ccp(const std::filesystem::path& root);
 
+/// A photo CCP tags only (photos.csv annotation `image`): no label map, the names of what it shows
+/// (garments, and skin and hair).
+struct CcpTagged {
+  std::string id;               ///< "1005"
+  std::filesystem::path photo;  ///< photos/<id>.jpg
+  std::vector<std::string> tags;
+};
+
+/// Every tagged photo of `root`/photos.csv, in the file's order. Throws mystyle::Error naming the file
+/// and line of a malformed row or a missing photo.
+std::vector<CcpTagged> load_ccp_tagged(const std::filesystem::path& root);
+
 /// Whether an annotated photo is held out of training: a seeded hash of its id, 20% held out, so
 /// the split never depends on which other photos are there.
 bool ccp_held_out(std::string_view photo_id, std::uint64_t split_seed);
