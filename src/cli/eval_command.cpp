@@ -336,6 +336,9 @@ void add_worn(CLI::App& eval) {
   cmd->add_option("--min-confidence", args->options.min_confidence,
                   "Leave out parsed pieces under this confidence (the engine's default; 0 keeps all)")
       ->capture_default_str();
+  cmd->add_option("--min-likelihood", args->options.min_likelihood,
+                  "Leave out parsed pieces less likely than this to be right (the parse model's rule; 0 keeps all)")
+      ->capture_default_str();
   cmd->add_flag("--training-photos", args->options.training_photos,
                 "Judge the parser's training photos instead (for tuning; never a result)");
   cmd->add_option("--tagged-limit", args->options.tagged_limit, "CCP photos tagged only (0 = all)")

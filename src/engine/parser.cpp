@@ -1,16 +1,19 @@
 #include "mystyle/engine/parser.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <numeric>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/ximgproc/edge_filter.hpp>
 
 #include "mystyle/core/error.h"
+#include "mystyle/core/file_io.h"
 #include "mystyle/image/squeeze.h"
 #include "mystyle/nn/context.h"
 #include "mystyle/nn/model_file.h"
@@ -174,7 +177,117 @@ void parse_input(const cv::Mat& rgb, int side, int channels, std::span<float> ou
   }
 }
 
-Parser::Parser(nn::Model model) : model_(std::move(model)) {}
+double PieceRule::likelihood(ParseClass part, double confidence, double share) const {
+  const auto& w = weights[static_cast<std::size_t>(part)];
+  if (!w) return 1.0;
+  const double z = (*w)[0] + (*w)[1] * confidence + (*w)[2] * std::log(std::max(share, 1e-6));
+  return 1.0 / (1.0 + std::exp(-z));
+}
+
+nlohmann::json PieceRule::to_json() const {
+  nlohmann::json classes = nlohmann::json::object();
+  for (int c = 0; c < kParseClasses; ++c) {
+    const auto& w = weights[static_cast<std::size_t>(c)];
+    if (w) classes[std::string(parse_class_name(static_cast<ParseClass>(c)))] = {(*w)[0], (*w)[1], (*w)[2]};
+  }
+  return {{"form", "1 / (1 + exp(-(b + w_confidence * confidence + w_share * ln(share))))"},
+          {"weights", classes}};
+}
+
+PieceRule PieceRule::from_json(const nlohmann::json& j, const std::filesystem::path& file) {
+  PieceRule rule;
+  if (!j.is_object() || !j.contains("weights") || !j["weights"].is_object()) {
+    throw Error(fmt::format("{}: no 'weights' object", file.string()), ErrorKind::kCorrupt);
+  }
+  for (const auto& [name, w] : j["weights"].items()) {
+    const auto it = std::ranges::find(kParseClassNames, name);
+    if (it == kParseClassNames.end()) {
+      throw Error(fmt::format("{}: field 'weights.{}': not a parse class", file.string(), name), ErrorKind::kCorrupt);
+    }
+    if (!w.is_array() || w.size() != 3 || !std::ranges::all_of(w, [](const auto& v) { return v.is_number(); })) {
+      throw Error(fmt::format("{}: field 'weights.{}': not three numbers", file.string(), name), ErrorKind::kCorrupt);
+    }
+    std::array<double, 3> v{w[0].get<double>(), w[1].get<double>(), w[2].get<double>()};
+    if (!std::ranges::all_of(v, [](double x) { return std::isfinite(x); })) {
+      throw Error(fmt::format("{}: field 'weights.{}': not finite", file.string(), name), ErrorKind::kCorrupt);
+    }
+    rule.weights[static_cast<std::size_t>(it - kParseClassNames.begin())] = v;
+  }
+  return rule;
+}
+
+PieceRule fit_piece_rule(std::span<const PieceSample> samples) {
+  PieceRule rule;
+  constexpr double kRidge = 1e-4;
+  for (int c = 0; c < kParseClasses; ++c) {
+    std::vector<std::array<double, 3>> x;
+    std::vector<double> y;
+    for (const PieceSample& s : samples) {
+      if (static_cast<int>(s.part) != c) continue;
+      x.push_back({1.0, s.confidence, std::log(std::max(s.share, 1e-6))});
+      y.push_back(s.right ? 1.0 : 0.0);
+    }
+    const double right = std::accumulate(y.begin(), y.end(), 0.0);
+    if (x.size() < kMinPieceSamples || right == 0 || right == static_cast<double>(y.size())) continue;
+    std::array<double, 3> w{};
+    for (int iteration = 0; iteration < 50; ++iteration) {
+      // Newton step on the mean log-likelihood with the ridge: H d = g.
+      std::array<double, 3> g{};
+      std::array<std::array<double, 3>, 3> h{};
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        const double z = w[0] * x[i][0] + w[1] * x[i][1] + w[2] * x[i][2];
+        const double p = 1.0 / (1.0 + std::exp(-z));
+        for (int a = 0; a < 3; ++a) {
+          g[a] += (y[i] - p) * x[i][a];
+          for (int b = 0; b < 3; ++b) h[a][b] += p * (1 - p) * x[i][a] * x[i][b];
+        }
+      }
+      const double n = static_cast<double>(x.size());
+      for (int a = 0; a < 3; ++a) {
+        g[a] = g[a] / n - kRidge * w[a];
+        for (int b = 0; b < 3; ++b) h[a][b] = h[a][b] / n + (a == b ? kRidge : 0.0);
+      }
+      // Solve the 3x3 system by Cramer's rule.
+      const auto det = [](const std::array<std::array<double, 3>, 3>& m) {
+        return m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
+               m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+      };
+      const double d = det(h);
+      if (!(std::abs(d) > 1e-300)) break;
+      double step = 0;
+      for (int a = 0; a < 3; ++a) {
+        auto m = h;
+        for (int r = 0; r < 3; ++r) m[r][a] = g[r];
+        const double delta = det(m) / d;
+        w[a] += delta;
+        step = std::max(step, std::abs(delta));
+      }
+      if (step < 1e-9) break;
+    }
+    rule.weights[static_cast<std::size_t>(c)] = w;
+  }
+  return rule;
+}
+
+std::filesystem::path piece_rule_file(const std::filesystem::path& model_file) {
+  auto p = model_file;
+  p.replace_extension(".pieces.json");
+  return p;
+}
+
+std::uint64_t model_file_digest(const std::filesystem::path& model_file) {
+  const std::string bytes = read_file_bytes(model_file);
+  std::uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (const char c : bytes) h = (h ^ static_cast<std::uint8_t>(c)) * 1099511628211ull;
+  return h;
+}
+
+Parser::Parser(nn::Model model, std::optional<PieceRule> rule) : model_(std::move(model)), rule_(std::move(rule)) {}
+
+std::unique_ptr<Parser> Parser::of_model(nn::Model model, std::optional<PieceRule> rule) {
+  model.set_serving(true);
+  return std::unique_ptr<Parser>(new Parser(std::move(model), std::move(rule)));
+}
 
 std::unique_ptr<Parser> Parser::open(const Workspace& workspace) {
   const auto path = workspace.model_file("parse");
@@ -196,8 +309,20 @@ std::unique_ptr<Parser> Parser::open(const Workspace& workspace) {
                     path.string(), in, kParseInputWithPosition),
         ErrorKind::kCorrupt);
   }
-  model.set_serving(true);
-  return std::unique_ptr<Parser>(new Parser(std::move(model)));
+  // The rule fitted with this model, when there is one and it is this model's.
+  std::optional<PieceRule> rule;
+  if (const auto rule_path = piece_rule_file(path); std::filesystem::exists(rule_path)) {
+    const nlohmann::json j = nlohmann::json::parse(read_file_bytes(rule_path), nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) throw Error(fmt::format("{}: not JSON", rule_path.string()), ErrorKind::kCorrupt);
+    const std::string digest = fmt::format("{:016x}", model_file_digest(path));
+    if (j.value("model_digest", std::string()) != digest) {
+      spdlog::warn("{}: fitted with another parse model than {}; every piece is kept (train --model parse again)",
+                   rule_path.string(), path.string());
+    } else {
+      rule = PieceRule::from_json(j, rule_path);
+    }
+  }
+  return of_model(std::move(model), std::move(rule));
 }
 
 ParseResult Parser::parse(const cv::Mat& rgb) {
@@ -240,6 +365,7 @@ ParseResult Parser::parse(const cv::Mat& rgb) {
       }
     }
     if (n > 0) piece.confidence = sum / static_cast<double>(n);
+    if (rule_) piece.likelihood = rule_->likelihood(piece.part, piece.confidence, piece.share);
   }
   r.person_share = static_cast<double>(cv::countNonZero(r.classes)) / static_cast<double>(r.classes.total());
   r.parse_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
@@ -261,7 +387,8 @@ nlohmann::json Parser::to_json(const ParseResult& r, cv::Size photo) {
          {"slot", p.slot ? nlohmann::json(catalog::slot_name(*p.slot)) : nlohmann::json(nullptr)},
          {"box", {{"x", p.box.x}, {"y", p.box.y}, {"width", p.box.width}, {"height", p.box.height}}},
          {"share", p.share},
-         {"confidence", p.confidence}});
+         {"confidence", p.confidence},
+         {"likelihood", p.likelihood}});
   }
   return {{"photo", {{"width", photo.width}, {"height", photo.height}}},
           {"person_share", r.person_share},

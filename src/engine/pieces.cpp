@@ -188,6 +188,13 @@ PiecesResult PieceSearch::search_parsed(const cv::Mat& rgb, const std::string& n
   std::vector<std::string> unsold;
   for (ParsePiece& region : result.parse->pieces) {
     if (region.confidence < min_confidence_) continue;  // mostly wrong: not shown, not searched
+    // More likely wrong than right: listed, not searched, unless the caller names its class ("I mean
+    // the trousers"); a class gives at most one piece (pieces_of).
+    if (region.likelihood < min_likelihood_ && !(choice.part && *choice.part == region.part)) {
+      region.mask.release();
+      result.unsure.push_back(std::move(region));
+      continue;
+    }
     PhotoPiece piece;
     // A top worn under outerwear is an inner top; a catalog that sells no inner tops (MANGO files
     // every top as main_top) sells it as a main top.
@@ -234,7 +241,8 @@ PiecesResult PieceSearch::search_parsed(const cv::Mat& rgb, const std::string& n
   }
   if (!result.chosen) {
     result.note = result.pieces.empty()
-                      ? "a person, but no garment was found in the photo"
+                      ? (result.unsure.empty() ? "a person, but no garment was found in the photo"
+                                               : "a person, but no garment the parser is sure of")
                       : fmt::format("a person, but no garment the catalog sells: {}",
                                     fmt::join(unsold, ", "));
   }
@@ -298,6 +306,15 @@ nlohmann::json PieceSearch::to_json(const PiecesResult& r, const RecommendReques
                   {"parser", has_parser()},
                   {"person_share", r.parse ? nlohmann::json(r.parse->person_share) : nlohmann::json(nullptr)}};
   doc["pieces"] = std::move(pieces);
+  nlohmann::json unsure = nlohmann::json::array();
+  for (const ParsePiece& p : r.unsure) {
+    unsure.push_back({{"class", parse_class_name(p.part)},
+                      {"box", {{"x", p.box.x}, {"y", p.box.y}, {"width", p.box.width}, {"height", p.box.height}}},
+                      {"share", p.share},
+                      {"confidence", p.confidence},
+                      {"likelihood", p.likelihood}});
+  }
+  doc["unsure_pieces"] = std::move(unsure);
   auto& timings = doc["timings_ms"];
   timings["gate"] = r.gate_ms;
   timings["parse"] = r.parse ? r.parse->parse_ms : 0.0;

@@ -187,6 +187,7 @@ WornReport run_worn(const engine::Workspace& workspace, const WornOptions& optio
   auto rec = engine::Recommender::open(workspace, config);
   auto pieces = engine::PieceSearch::open(workspace, *rec);
   pieces->set_min_confidence(options.min_confidence);
+  pieces->set_min_likelihood(options.min_likelihood);
   if (!pieces->has_parser()) {
     throw Error(fmt::format("{}: no parsing model; run `mystyle train --model parse` first",
                             workspace.model_file("parse").string()),
@@ -330,6 +331,7 @@ WornReport run_worn(const engine::Workspace& workspace, const WornOptions& optio
   // CCP's photos tagged only (never labelled per pixel, so never in the parser's training): each garment
   // the tags name, like a product named for a photo of it worn, should be a piece of its slot.
   Tally t_ours, t_whole;
+  std::size_t named_unsure = 0;  // named garments found only by naming a piece the parser was unsure of
   {
     std::vector<train::CcpTagged> tagged = train::load_ccp_tagged(ccp_root);
     if (options.tagged_limit != 0) tagged.resize(std::min(tagged.size(), options.tagged_limit));
@@ -355,13 +357,25 @@ WornReport run_worn(const engine::Workspace& workspace, const WornOptions& optio
         const std::string key = merged(*slot) + "/" + truth.group;
         if (std::ranges::find(seen, key) != seen.end()) continue;
         seen.push_back(key);
-        // The piece the shopper would pick: the largest of the named garment's slot.
+        // The piece the shopper would pick: the largest of the named garment's slot, or, when the parser
+        // was unsure of it, the one the shopper names by its class (`--piece CLASS`, `piece=`).
         const auto piece = std::ranges::find_if(found.pieces, [&](const engine::PhotoPiece& p) {
           return found.worn && p.sold && p.region.slot && merged(*p.region.slot) == merged(*slot);
+        });
+        const auto unsure = std::ranges::find_if(found.unsure, [&](const engine::ParsePiece& p) {
+          return p.slot && merged(*p.slot) == merged(*slot);
         });
         Answer a;
         if (piece != found.pieces.end()) {
           a = vote(piece->match, options.k);
+        } else if (found.worn && unsure != found.unsure.end()) {
+          engine::PieceChoice named;
+          named.part = unsure->part;
+          const engine::PiecesResult chosen = pieces->find(rgb, id, request, named);
+          if (const auto* top = chosen.top(); top && chosen.pieces[*chosen.chosen].region.part == unsure->part) {
+            a = vote(*top, options.k);
+            ++named_unsure;
+          }
         } else if (!found.worn && !found.pieces.empty()) {
           a = vote(found.pieces.front().match, options.k);
         }
@@ -385,6 +399,7 @@ WornReport run_worn(const engine::Workspace& workspace, const WornOptions& optio
 
   if (t_ours.pieces > 0) {
     report.rows.push_back(t_ours.row("CCP tagged only (named garments)", "the named slot's piece (ours)"));
+    report.tagged_named_unsure = named_unsure;
     report.rows.push_back(t_whole.row("CCP tagged only (named garments)", "whole photo, one garment (before)"));
   }
 
@@ -440,6 +455,8 @@ nlohmann::json to_json(const WornReport& r) {
           {"split_seed", r.options.split_seed},
           {"seed", r.options.seed},
           {"min_confidence", r.options.min_confidence},
+          {"min_likelihood", r.options.min_likelihood},
+          {"tagged_named_unsure", r.tagged_named_unsure},
           {"rows", rows},
           {"ccp_pieces", pieces},
           {"seconds", r.seconds}};
@@ -456,6 +473,9 @@ std::string format_table(const WornReport& r) {
                        w.slot_accuracy, w.exact_slot, w.type_accuracy,
                        w.truth_pieces == 0 ? std::string("-") : fmt::format("{:.3f}", w.found), w.ms_per_photo);
   }
+  out += fmt::format("pieces less than {} likely to be right (the parse model's rule) are left out; {} tag-named "
+                     "garments were found by naming such a piece's class\n",
+                     r.options.min_likelihood, r.tagged_named_unsure);
   out += "type: of the pieces with a type group (bottoms, outerwear, tops, dresses, footwear, bags); found: garments "
          "of the truth a piece of the right slot covers (IoU >= 0.3)";
   return out;

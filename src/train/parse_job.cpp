@@ -20,6 +20,7 @@
 #include "mystyle/core/progress.h"
 #include "mystyle/core/threads.h"
 #include "mystyle/engine/parser.h"
+#include "mystyle/engine/pieces.h"
 #include "mystyle/image/crop.h"
 #include "mystyle/image/decode.h"
 #include "mystyle/image/squeeze.h"
@@ -55,6 +56,41 @@ constexpr double kStudioShare = 0.1;
 /// ... and pastes a garment onto this share of the CCP photos: of a class the person wears with
 /// kPasteWornChance, else of any class.
 constexpr float kPasteChance = 0.25f, kPasteWornChance = 0.6f;
+
+/// The catalog slot a parse class is searched in, a top under outerwear and a top alike.
+std::optional<catalog::Slot> merged_slot(ParseClass c) { return engine::slot_of(c, /*under_outerwear=*/false); }
+
+/// Every piece the served parser finds in `photos`, judged by their labels: right when at least a third
+/// of it is garment and its most common garment class is searched in the piece's slot (as `eval worn`
+/// judges a piece, with the parse classes in place of CCP's labels).
+std::vector<engine::PieceSample> piece_samples(engine::Parser& parser, const std::vector<ParsedPhoto>& photos) {
+  std::vector<engine::PieceSample> out;
+  Progress progress("judging the pieces of the training photos", static_cast<std::int64_t>(photos.size()), "photos");
+  for (const ParsedPhoto& p : photos) {
+    const engine::ParseResult r = parser.parse(p.rgb);
+    for (const engine::ParsePiece& piece : r.pieces) {
+      std::array<std::int64_t, kParseClasses> counts{};
+      std::int64_t total = 0, garment = 0;
+      for (int y = 0; y < piece.mask.rows; ++y) {
+        const auto* m = piece.mask.ptr<std::uint8_t>(y);
+        const auto* c = p.classes.ptr<std::uint8_t>(y);
+        for (int x = 0; x < piece.mask.cols; ++x) {
+          if (m[x] == 0) continue;
+          ++total;
+          if (!engine::is_garment(static_cast<ParseClass>(c[x]))) continue;
+          ++garment;
+          ++counts[c[x]];
+        }
+      }
+      const auto truth = static_cast<ParseClass>(std::ranges::max_element(counts) - counts.begin());
+      const bool right = total > 0 && 3 * garment >= total && merged_slot(truth) == merged_slot(piece.part);
+      out.push_back({piece.part, piece.confidence, piece.share, right});
+    }
+    progress.advance();
+  }
+  progress.finish();
+  return out;
+}
 
 /// Colours of the classes in overlays (RGB).
 const std::array<cv::Vec3b, kParseClasses> kPalette = {{{0, 0, 0},
@@ -684,6 +720,30 @@ TrainSummary run_parse_family(const Workspace& workspace, const TrainOptions& op
   std::vector<cv::Mat> overlays;
   const ParseEvaluation e = evaluate(trained, data, batch, &overlays);
   const StudioCheck studio = check_studio(trained, garments.held_out, batch);
+
+  // The piece rule (engine::PieceRule), fitted on the training photos' pieces as served, written beside
+  // the model with the model's digest.
+  const auto parser = engine::Parser::of_model(nn::load_model(files.model));
+  const std::vector<engine::PieceSample> samples = piece_samples(*parser, data.train);
+  const engine::PieceRule rule = engine::fit_piece_rule(samples);
+  std::array<std::int64_t, 4> tally{};  // right, kept, right and kept, all
+  for (const engine::PieceSample& x : samples) {
+    const bool kept = rule.likelihood(x.part, x.confidence, x.share) >= engine::kMinPieceLikelihood;
+    tally[0] += x.right;
+    tally[1] += kept;
+    tally[2] += x.right && kept;
+    ++tally[3];
+  }
+  nlohmann::json rule_doc = rule.to_json();
+  rule_doc["model_digest"] = fmt::format("{:016x}", engine::model_file_digest(files.model));
+  rule_doc["fitted_on"] = {{"photos", data.train.size()},
+                           {"pieces", tally[3]},
+                           {"right", tally[0]},
+                           {"kept_at_min_likelihood", tally[1]},
+                           {"right_and_kept", tally[2]},
+                           {"min_likelihood", engine::kMinPieceLikelihood}};
+  write_file_atomic(engine::piece_rule_file(files.model), rule_doc.dump(2));
+  const auto share = [](std::int64_t a, std::int64_t b) { return b > 0 ? static_cast<double>(a) / b : 0.0; };
   if (!garments.train.empty()) {
     cv::imwrite((files.report_dir / "examples.png").string(), example_grid(data, garments, options.seed));
   }
@@ -724,6 +784,7 @@ TrainSummary run_parse_family(const Workspace& workspace, const TrainOptions& op
       {"studio_photos_per_epoch", studio_per_epoch},
       {"catalog_note", garments.note},
       {"evaluation", evaluation_json(e)},
+      {"piece_rule", rule_doc},
       {"studio_check",
        {{"held_out_design_photos", studio.photos},
         {"no_person", studio.no_person},
@@ -760,6 +821,11 @@ TrainSummary run_parse_family(const Workspace& workspace, const TrainOptions& op
         100.0 * studio.right_largest / studio.photos, studio.confusion.foreground_iou(),
         studio.confusion.garment_miou()));
   }
+  s.lines.push_back(fmt::format(
+      "piece rule ({}): {} pieces of the {} training photos, {:.3f} of them right; the {:.0f}% at least {} likely "
+      "to be right are kept: {:.3f} of those right, {:.3f} of the right ones kept",
+      engine::piece_rule_file(files.model).filename().string(), tally[3], data.train.size(), share(tally[0], tally[3]),
+      100 * share(tally[1], tally[3]), engine::kMinPieceLikelihood, share(tally[2], tally[1]), share(tally[2], tally[0])));
   if (!garments.note.empty()) s.lines.push_back("note: " + garments.note);
   s.lines.push_back(fmt::format("this run: {:.1f} s at {:.0f} img/s; report in {}", run_seconds,
                                 run_seconds > 0 ? static_cast<double>(run_images) / run_seconds : 0.0,

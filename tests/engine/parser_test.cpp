@@ -1,11 +1,18 @@
 // engine/parser.h without a trained model: the pieces of a class map and Parser::open's error.
 #include "mystyle/engine/parser.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <opencv2/imgproc.hpp>
 
 #include "mystyle/core/error.h"
+#include "mystyle/core/file_io.h"
+#include "mystyle/nn/model_file.h"
+#include "mystyle/nn/model_spec.h"
+
+#include <nlohmann/json.hpp>
+#include <random>
 #include "support/test_support.h"
 
 namespace mystyle::engine {
@@ -127,6 +134,70 @@ TEST(Parser, OpenWithoutAModelNamesTheTrainingCommand) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("mystyle train --model parse"), std::string::npos) << e.what();
   }
+}
+
+// The piece rule recovers a known logistic law: samples drawn with P(right) = sigma(b + w_c c + w_s ln s)
+// give back weights near (b, w_c, w_s); a class with too few samples, or all right, gets none (and is
+// taken as right).
+TEST(PieceRule, FitRecoversTheLawItWasDrawnFrom) {
+  const std::array<double, 3> law = {-2.0, 6.0, 0.5};
+  const auto sigma = [](double z) { return 1.0 / (1.0 + std::exp(-z)); };
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> conf(0.2, 1.0), log_share(std::log(0.004), std::log(0.3)), u(0, 1);
+  std::vector<PieceSample> samples;
+  for (int i = 0; i < 20000; ++i) {
+    const double c = conf(rng), s = std::exp(log_share(rng));
+    samples.push_back({ParseClass::kBottom, c, s, u(rng) < sigma(law[0] + law[1] * c + law[2] * std::log(s))});
+  }
+  for (int i = 0; i < 100; ++i) samples.push_back({ParseClass::kShoes, 0.9, 0.01, true});  // all right
+  for (int i = 0; i < 5; ++i) samples.push_back({ParseClass::kBag, 0.5, 0.01, i % 2 == 0});  // too few
+  const PieceRule rule = fit_piece_rule(samples);
+  ASSERT_TRUE(rule.weights[static_cast<std::size_t>(ParseClass::kBottom)].has_value());
+  const auto& w = *rule.weights[static_cast<std::size_t>(ParseClass::kBottom)];
+  EXPECT_NEAR(w[0], law[0], 0.3);
+  EXPECT_NEAR(w[1], law[1], 0.4);
+  EXPECT_NEAR(w[2], law[2], 0.1);
+  EXPECT_NEAR(rule.likelihood(ParseClass::kBottom, 0.5, 0.05), sigma(law[0] + law[1] * 0.5 + law[2] * std::log(0.05)),
+              0.03);
+  EXPECT_FALSE(rule.weights[static_cast<std::size_t>(ParseClass::kShoes)].has_value());
+  EXPECT_FALSE(rule.weights[static_cast<std::size_t>(ParseClass::kBag)].has_value());
+  EXPECT_EQ(rule.likelihood(ParseClass::kShoes, 0.1, 0.001), 1.0);
+
+  // Its JSON round trip, and a malformed rule named by file and field.
+  const PieceRule back = PieceRule::from_json(rule.to_json(), "parse.pieces.json");
+  EXPECT_EQ(back.weights, rule.weights);
+  nlohmann::json bad = rule.to_json();
+  bad["weights"]["bottom"] = {1.0, 2.0};
+  try {
+    PieceRule::from_json(bad, "parse.pieces.json");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("parse.pieces.json: field 'weights.bottom'"), std::string::npos) << e.what();
+  }
+  bad["weights"] = {{"trousers", {1.0, 2.0, 3.0}}};
+  EXPECT_THROW(PieceRule::from_json(bad, "parse.pieces.json"), Error);
+}
+
+// A parser uses the rule written with its own model, and ignores one written with another.
+TEST(Parser, UsesOnlyItsOwnModelsPieceRule) {
+  testing::TempDir ws;
+  const Workspace w(ws.path());
+  std::filesystem::create_directories(w.model_file("parse").parent_path());
+  nn::Model model(nn::builtin_model_spec("parse"), 1);
+  nn::save_model(w.model_file("parse"), model);
+  PieceRule rule;
+  rule.weights[static_cast<std::size_t>(ParseClass::kTop)] = std::array<double, 3>{-50.0, 0.0, 0.0};
+  nlohmann::json doc = rule.to_json();
+  doc["model_digest"] = fmt::format("{:016x}", model_file_digest(w.model_file("parse")));
+  write_file_atomic(piece_rule_file(w.model_file("parse")), doc.dump());
+  EXPECT_EQ(piece_rule_file(w.model_file("parse")).filename(), "parse.pieces.json");
+  auto parser = Parser::open(w);
+  ASSERT_TRUE(parser->piece_rule().has_value());
+  EXPECT_LT(parser->piece_rule()->likelihood(ParseClass::kTop, 0.9, 0.1), 1e-10);
+
+  doc["model_digest"] = "0000000000000000";
+  write_file_atomic(piece_rule_file(w.model_file("parse")), doc.dump());
+  EXPECT_FALSE(Parser::open(w)->piece_rule().has_value());
 }
 
 }  // namespace

@@ -205,6 +205,40 @@ TEST_F(PiecesTest, EachWornPieceIsSearchedInItsSlot) {
   EXPECT_EQ(doc["pieces"][*shoes.chosen]["similar"], doc["similar"]);
 }
 
+// A piece less likely than kMinPieceLikelihood to be right is listed as unsure, not searched, unless the
+// caller names its class; with the limit at 0 it is an ordinary piece.
+TEST_F(PiecesTest, AnUnsurePieceIsListedAndSearchedOnlyWhenNamed) {
+  const ParsedPhoto photo = worn_photo();
+  ASSERT_FALSE(photo.rgb.empty());
+  ParseResult parse = as_parse(photo);
+  for (ParsePiece& p : parse.pieces) {
+    if (p.part == ParseClass::kShoes) p.likelihood = 0.2;
+  }
+  auto search = PieceSearch::open(Workspace(ws_->path()), *rec_);
+  RecommendRequest request;
+  const PiecesResult r = search->search_parsed(photo.rgb, photo.id, request, parse);
+  EXPECT_TRUE(std::ranges::none_of(r.pieces, [](const PhotoPiece& p) { return p.region.part == ParseClass::kShoes; }));
+  ASSERT_EQ(r.unsure.size(), 1U);
+  EXPECT_EQ(r.unsure[0].part, ParseClass::kShoes);
+  const nlohmann::json doc = search->to_json(r, request);
+  ASSERT_EQ(doc["unsure_pieces"].size(), 1U);
+  EXPECT_EQ(doc["unsure_pieces"][0]["class"], "shoes");
+  EXPECT_DOUBLE_EQ(doc["unsure_pieces"][0]["likelihood"].get<double>(), 0.2);
+
+  // Named, it is searched as any piece.
+  const PiecesResult named = search->search_parsed(photo.rgb, photo.id, request, parse, PieceChoice::parse("shoes"));
+  ASSERT_TRUE(named.chosen.has_value());
+  EXPECT_EQ(named.pieces[*named.chosen].region.part, ParseClass::kShoes);
+  EXPECT_TRUE(named.unsure.empty());
+  ASSERT_FALSE(named.top()->similar.empty());
+  for (const SimilarResult& s : named.top()->similar) EXPECT_EQ(s.item->slot, catalog::Slot::kShoes);
+
+  search->set_min_likelihood(0);
+  const PiecesResult all = search->search_parsed(photo.rgb, photo.id, request, parse);
+  EXPECT_EQ(all.pieces.size(), r.pieces.size() + 1);
+  EXPECT_TRUE(all.unsure.empty());
+}
+
 // A colour family holds for every worn piece: each sold piece's similar items are exactly its slot's
 // exact ranking restricted to the family (brute force over the embeddings file, from the piece's code).
 TEST_F(PiecesTest, AColourHoldsForEveryWornPiece) {

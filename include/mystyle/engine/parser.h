@@ -4,7 +4,9 @@
 /// region: its pixels (every part of at least a fifth of its largest part: two shoes are one piece),
 /// its box, its share of the photo and the catalog slot it is searched in. parse() may be called
 /// from several threads (the network runs under a mutex).
+#include <array>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json_fwd.hpp>
@@ -32,7 +34,41 @@ struct ParsePiece {
   /// The parser's mean probability of the piece's class over the piece (1 for a class map not from the
   /// parser, such as a data set's labels).
   double confidence = 1.0;
+  /// How likely the piece's class is right (PieceRule); 1 without a rule.
+  double likelihood = 1.0;
 };
+
+/// A parsed piece as a sample for fitting a PieceRule: what the parser said of it, and whether the
+/// labels under it are a garment of its slot.
+struct PieceSample {
+  ParseClass part = ParseClass::kBackground;
+  double confidence = 0, share = 0;
+  bool right = false;
+};
+
+/// How likely a parsed piece's class is right, from its class, its confidence and its share of the
+/// photo: per class, 1 / (1 + exp(-(b + w_c confidence + w_s ln share))). `mystyle train --model parse`
+/// fits it on the training photos and writes it beside the model (models/parse.pieces.json). Pieces
+/// less likely than kMinPieceLikelihood to be right are left out of a search (pieces.h).
+struct PieceRule {
+  /// b, w_c, w_s per class; a class without weights (too few samples) is taken as right.
+  std::array<std::optional<std::array<double, 3>>, kParseClasses> weights;
+  double likelihood(ParseClass part, double confidence, double share) const;
+  nlohmann::json to_json() const;
+  /// Throws mystyle::Error (kCorrupt) naming `file` for a malformed rule.
+  static PieceRule from_json(const nlohmann::json& j, const std::filesystem::path& file);
+};
+
+/// Fits a PieceRule by Newton's method on the log-likelihood (a small ridge keeps it finite when a
+/// class's samples separate), one class at a time; classes with fewer than kMinPieceSamples samples,
+/// or with samples all right or all wrong, get no weights.
+inline constexpr std::size_t kMinPieceSamples = 20;
+PieceRule fit_piece_rule(std::span<const PieceSample> samples);
+
+/// The file beside a parse model that holds its rule ("parse.model" -> "parse.pieces.json"), and the
+/// model's digest the rule records (a rule of another model is not used).
+std::filesystem::path piece_rule_file(const std::filesystem::path& model_file);
+std::uint64_t model_file_digest(const std::filesystem::path& model_file);
 
 struct ParseResult {
   cv::Mat classes;                 ///< CV_8UC1 at the photo's size, one ParseClass value a pixel
@@ -76,15 +112,22 @@ class Parser {
   /// when it is missing, kCorrupt when it is not a parse model.
   static std::unique_ptr<Parser> open(const Workspace& workspace);
 
+  /// A parser of a model in memory (a training job's), with `rule` (none: every piece likely 1).
+  static std::unique_ptr<Parser> of_model(nn::Model model, std::optional<PieceRule> rule = std::nullopt);
+
   /// `rgb`: CV_8UC3 (as image::decode_image gives).
   ParseResult parse(const cv::Mat& rgb);
+
+  /// The rule the pieces' likelihoods come from (models/parse.pieces.json), if any.
+  const std::optional<PieceRule>& piece_rule() const { return rule_; }
 
   /// The JSON of `mystyle parse --json`: classes (name, slot), pieces (class, slot, box, share).
   static nlohmann::json to_json(const ParseResult& result, cv::Size photo);
 
  private:
-  explicit Parser(nn::Model model);
+  Parser(nn::Model model, std::optional<PieceRule> rule);
   nn::Model model_;
+  std::optional<PieceRule> rule_;
   std::mutex mutex_;
 };
 

@@ -32,6 +32,10 @@ inline constexpr double kMinPersonShare = 0.005;
 /// to 0.55), and a garment named for a tag-only photo is then found 0.69 of the time instead of 0.95.
 /// A shopper asking about one garment needs it found, so every piece is kept, with its confidence.
 inline constexpr double kMinPieceConfidence = 0.0;
+/// A piece less likely than this to be of the right class (ParsePiece::likelihood, the parse model's
+/// PieceRule fitted on its training photos) is left out and listed as unsure: a piece more likely wrong
+/// than right is not shown as a garment. Measured in docs/parsing.md ("Unsure pieces").
+inline constexpr double kMinPieceLikelihood = 0.5;
 
 /// Which piece the top-level answer is about: by its place in pieces[] or by its class name
 /// ("bottom", "shoes", ...; the largest piece of that class).
@@ -63,6 +67,9 @@ struct PiecesResult {
   std::vector<PhotoPiece> pieces;    ///< worn: largest first; studio: exactly one
   std::optional<std::size_t> chosen; ///< the piece the top-level answer is about; none when nothing is sold
   std::string note;                  ///< for a person with no piece the catalog sells, or no parser
+  /// Pieces left out as more likely wrong than right (no mask kept); a PieceChoice naming one's class
+  /// searches it as a piece.
+  std::vector<ParsePiece> unsure;
   double decode_ms = 0, gate_ms = 0;
   /// The chosen piece's match (the top-level answer), or nullptr.
   const RecommendResult* top() const;
@@ -82,6 +89,8 @@ class PieceSearch {
   bool has_parser() const { return parser_ != nullptr; }
   /// Pieces under this confidence are left out (default kMinPieceConfidence; 0 keeps every piece).
   void set_min_confidence(double c) { min_confidence_ = c; }
+  /// Pieces less likely than this to be right are left out (default kMinPieceLikelihood; 0 keeps all).
+  void set_min_likelihood(double l) { min_likelihood_ = l; }
   /// Sets up the parser's inference plan (its first call costs a few hundred ms), when there is one.
   void warm_up();
   Recommender& recommender() const { return recommender_; }
@@ -115,6 +124,7 @@ class PieceSearch {
   std::shared_ptr<Parser> parser_;  ///< shared with the versions over edited recommenders (over())
   std::vector<bool> sold_;  ///< per catalog::Slot: the catalog has items of it
   double min_confidence_ = kMinPieceConfidence;
+  double min_likelihood_ = kMinPieceLikelihood;
 };
 
 /// A piece's outline: the outer contours of `mask` (CV_8UC1), simplified to within 1% of the photo's

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "mystyle/catalog/design_split.h"
+#include "mystyle/engine/pieces.h"
 #include "mystyle/engine/workspace.h"
 
 namespace mystyle::eval {
@@ -50,6 +51,7 @@ struct WornOptions {
   /// Judge the parser's TRAINING photos instead of the held-out ones: for tuning what serving does with
   /// a parse (never a result; the rows say so).
   bool training_photos = false;
+  double min_likelihood = engine::kMinPieceLikelihood;  ///< PieceSearch::set_min_likelihood
   double min_confidence = 0.0;  ///< PieceSearch::set_min_confidence (engine::kMinPieceConfidence)
   std::uint64_t split_seed = catalog::kDefaultSplitSeed;  ///< MANGO's held-out designs
 };
@@ -80,6 +82,8 @@ struct WornReport {
   std::size_t photos = 0;  ///< held-out CCP photos
   std::vector<WornRow> rows;
   std::vector<WornPieceRecord> pieces;  ///< ours, on the CCP photos
+  /// Tag-only named garments found only by naming the class of a piece the parser was unsure of.
+  std::size_t tagged_named_unsure = 0;
   double seconds = 0;
 };
 
