@@ -1,5 +1,6 @@
 // `mystyle recommend PHOTO`: the product's main job, from the command line.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
 #include <memory>
@@ -97,6 +98,13 @@ void print_pieces(const engine::PiecesResult& r) {
                            p.region.slot ? catalog::slot_name(*p.region.slot) : "-", p.region.box.x, p.region.box.y,
                            p.region.box.width, p.region.box.height, 100 * p.region.share,
                            p.sold ? best : std::string("not sold by this catalog")));
+  }
+  if (!r.unsure.empty()) {
+    std::vector<std::string> unsure;
+    for (const auto& p : r.unsure) {
+      unsure.push_back(fmt::format("{} ({:.0f}% likely)", engine::parse_class_name(p.part), 100 * p.likelihood));
+    }
+    print_line(fmt::format("  unsure, not searched (name one with --piece CLASS): {}", fmt::join(unsure, ", ")));
   }
   if (r.chosen) {
     print_line(fmt::format("  * the piece answered below (choose another with --piece N or --piece CLASS)\n"));

@@ -284,6 +284,7 @@ nlohmann::json PieceSearch::to_json(const PiecesResult& r, const RecommendReques
                         {"box", box_json(p.region.box)},
                         {"share", p.region.share},
                         {"confidence", p.region.confidence},
+                        {"likelihood", p.region.likelihood},
                         {"sold", p.sold},
                         {"chosen", r.chosen == i},
                         {"outline", p.region.mask.empty() ? nlohmann::json::array() : outline_json(p.region.mask)}};

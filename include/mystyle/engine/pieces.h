@@ -30,7 +30,8 @@ inline constexpr double kMinPersonShare = 0.005;
 /// Measured (`mystyle eval worn --min-confidence C`, docs/parsing.md): leaving out the pieces under 0.5
 /// raises the held-out pieces' right slot from 0.62 to 0.71 but finds fewer of the garments worn (0.64
 /// to 0.55), and a garment named for a tag-only photo is then found 0.69 of the time instead of 0.95.
-/// A shopper asking about one garment needs it found, so every piece is kept, with its confidence.
+/// One threshold for every class hides too many right pieces; kMinPieceLikelihood (a rule per class) is
+/// what leaves unsure pieces out.
 inline constexpr double kMinPieceConfidence = 0.0;
 /// A piece less likely than this to be of the right class (ParsePiece::likelihood, the parse model's
 /// PieceRule fitted on its training photos) is left out and listed as unsure: a piece more likely wrong
