@@ -9,6 +9,7 @@
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
 #include "mystyle/engine/embeddings.h"
+#include "support/embedding_rows.h"
 #include "support/test_support.h"
 
 namespace mystyle::engine {
@@ -16,15 +17,8 @@ namespace {
 
 constexpr int kDim = 3;
 
-Embeddings rows_of(std::map<std::int64_t, std::vector<float>> rows, std::uint64_t model_hash = 7) {
-  Embeddings e;
-  e.dim = kDim;
-  e.model_hash = model_hash;
-  for (const auto& [id, v] : rows) {
-    e.ids.push_back(id);
-    e.vectors.insert(e.vectors.end(), v.begin(), v.end());
-  }
-  return e;
+Embeddings rows_of(const std::map<std::int64_t, std::vector<float>>& rows, std::uint64_t model_hash = 7) {
+  return testing::embeddings_of(rows, kDim, model_hash);
 }
 
 void expect_rows(const Embeddings& got, const std::map<std::int64_t, std::vector<float>>& want) {

@@ -14,6 +14,7 @@
 
 #include "mystyle/core/file_io.h"
 #include "mystyle/engine/embeddings.h"
+#include "support/embedding_rows.h"
 #include "support/test_support.h"
 
 namespace mystyle::engine {
@@ -35,14 +36,7 @@ std::vector<float> unit_vector(std::mt19937_64& rng) {
 }
 
 Embeddings rows_of(const std::map<std::int64_t, std::vector<float>>& rows) {
-  Embeddings e;
-  e.dim = kDim;
-  e.model_hash = kModelHash;
-  for (const auto& [id, v] : rows) {
-    e.ids.push_back(id);
-    e.vectors.insert(e.vectors.end(), v.begin(), v.end());
-  }
-  return e;
+  return testing::embeddings_of(rows, kDim, kModelHash);
 }
 
 class IndexSyncTest : public ::testing::TestWithParam<IndexKind> {
