@@ -310,7 +310,7 @@ nlohmann::json PieceSearch::to_json(const PiecesResult& r, const RecommendReques
   nlohmann::json unsure = nlohmann::json::array();
   for (const ParsePiece& p : r.unsure) {
     unsure.push_back({{"class", parse_class_name(p.part)},
-                      {"box", {{"x", p.box.x}, {"y", p.box.y}, {"width", p.box.width}, {"height", p.box.height}}},
+                      {"box", box_json(p.box)},
                       {"share", p.share},
                       {"confidence", p.confidence},
                       {"likelihood", p.likelihood}});

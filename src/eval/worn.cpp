@@ -6,13 +6,11 @@
 #include <array>
 #include <chrono>
 #include <map>
-#include <sstream>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "mystyle/catalog/catalog.h"
-#include "mystyle/core/csv_reader.h"
 #include "mystyle/core/error.h"
 #include "mystyle/core/file_io.h"
 #include "mystyle/core/paths.h"
